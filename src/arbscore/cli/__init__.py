@@ -1,0 +1,39 @@
+"""The ``arbscore`` command: thin typer commands that call library functions.
+
+Each area registers its verbs from its own module so the command files stay small:
+data (backfill, live, import, data status), pipeline (snapshots, simulate), models (train,
+evaluate, export), serving (serve, size), run (run, benchmark), ops (drift, retrain, paper).
+Bad user input exits with code 2 and a message naming the field (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from arbscore.cli import data_cmds, model_cmds, ops_cmds, pipeline_cmds, run_cmds, serve_cmds
+
+app = typer.Typer(
+    name="arbscore",
+    help="Train, compare and serve models that score funding-rate arbitrage opportunities.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.command()
+def version() -> None:
+    """Print the arbscore version."""
+    from arbscore import __version__
+
+    typer.echo(__version__)
+
+
+for _module in (data_cmds, pipeline_cmds, model_cmds, serve_cmds, run_cmds, ops_cmds):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,36 @@
+"""How the CLI reports bad user input: one line naming the field and the problem, exit 2."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserInputError(ValueError):
+    """Input the user can fix (a bad flag, file or row). The CLI prints it and exits 2."""
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as an error and return the exit-2 exception to raise."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def user_errors(func: F) -> F:
+    """Turn ``UserInputError``/``ValueError``/``FileNotFoundError`` into exit code 2 + message."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (UserInputError, ValueError, FileNotFoundError) as exc:
+            raise fail(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]

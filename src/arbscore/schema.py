@@ -1,0 +1,136 @@
+"""The names every stage agrees on: table columns, the hold grid, strategies, label names.
+
+One place defines each of these; stages import them instead of spelling strings again.
+This module imports nothing heavy (no pandas) so the server can use it too.
+"""
+
+from __future__ import annotations
+
+# --- market store -----------------------------------------------------------------------------
+EXCHANGES: tuple[str, ...] = ("binance", "bybit", "okx", "hyperliquid")
+MARKETS: tuple[str, ...] = ("spot", "perp")
+
+#: funding event: one settlement of one perpetual. ``funding_time`` is tz-aware UTC;
+#: ``rate`` is the per-interval rate as a decimal (0.0001 = 0.01 %); payment = notional x rate,
+#: longs pay shorts when positive.
+FUNDING_COLUMNS: tuple[str, ...] = (
+    "exchange",
+    "symbol",
+    "funding_time",
+    "rate",
+    "interval_hours",
+    "mark_price",
+)
+
+#: kline: one candle. ``open_time`` is tz-aware UTC (bar open); ``interval_minutes`` is the bar
+#: length, so the bar's close is known only at ``open_time + interval_minutes``.
+KLINE_COLUMNS: tuple[str, ...] = (
+    "exchange",
+    "symbol",
+    "market",
+    "open_time",
+    "interval_minutes",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+)
+
+#: symbols are canonical exchange-neutral names such as ``BTCUSDT`` (USDT-margined linear perp
+#: and the matching USDT spot pair); collectors map ccxt's ``BTC/USDT:USDT`` to it.
+
+# --- opportunities ----------------------------------------------------------------------------
+STRATEGIES: tuple[str, ...] = ("spot_perp", "perp_perp")
+LIQUIDITY_STATUSES: tuple[str, ...] = ("Good", "Medium", "Low")
+MARKET_REGIMES: tuple[str, ...] = ("Bull", "Bear", "Ranging")
+SNAPSHOT_MINUTES = 5
+
+#: identity of an opportunity (one row per snapshot x candidate trade)
+OPPORTUNITY_KEY_COLUMNS: tuple[str, ...] = (
+    "opportunity_id",
+    "timestamp",
+    "strategy",
+    "symbol",
+    "long_exchange",
+    "long_market",
+    "short_exchange",
+    "short_market",
+)
+
+#: the SPEC's opportunity features (the guide's names, snake_case). Units: *_profit_* and
+#: bid_ask_spread in percent of notional, fund_apr in percent per year, volume/depth in USD.
+OPPORTUNITY_FEATURE_COLUMNS: tuple[str, ...] = (
+    "fund_profit_8h",
+    "fund_apr",
+    "fund_profit_24h_proj",
+    "fund_profit_3d_proj",
+    "break_even_hours",
+    "spread_volatility_cv",
+    "volume_24h",
+    "bid_ask_spread",
+    "orderbook_depth",
+    "liquidity_status",
+    "btc_price",
+    "market_regime",
+    "hour_of_day",
+    "day_of_week",
+)
+
+# --- simulation labels ------------------------------------------------------------------------
+#: hold durations simulated for every opportunity (hours)
+HOLD_GRID_HOURS: tuple[int, ...] = (1, 4, 8, 12, 24, 48, 72, 120, 168)
+MAX_HOLD_HOURS: int = max(HOLD_GRID_HOURS)
+
+#: the input that says which hold a (opportunity, hold) row is about
+HOLD_COLUMN = "hold_hours"
+
+#: per (opportunity, hold) labels; percents are percent of notional
+EXECUTION_LABEL_COLUMNS: tuple[str, ...] = (
+    "actual_hold_hours",
+    "actual_profit_pct",
+    "actual_profit_usd",
+    "was_profitable",
+    "peak_profit",
+    "max_drawdown",
+    "funding_payments_count",
+    "total_funding_earned_usd",
+    "total_slippage_pct",
+    "total_fees_usd",
+)
+#: per opportunity labels (repeated on each of its hold rows)
+OPPORTUNITY_LABEL_COLUMNS: tuple[str, ...] = ("optimal_hold_hours", "best_profit_pct")
+LABEL_COLUMNS: tuple[str, ...] = EXECUTION_LABEL_COLUMNS + OPPORTUNITY_LABEL_COLUMNS
+
+#: the three heads and the label each one learns
+PROFIT_TARGET = "actual_profit_pct"
+SUCCESS_TARGET = "was_profitable"
+DURATION_TARGET = "optimal_hold_hours"
+HEADS: tuple[str, ...] = ("profit", "success", "duration")
+
+#: columns the guide's ``training_data.csv`` is required to have for ``arbscore train``
+GUIDE_CSV_REQUIRED_COLUMNS: tuple[str, ...] = (
+    "timestamp",
+    "symbol",
+    "strategy",
+    "fund_profit_8h",
+    "fund_apr",
+    "fund_profit_24h_proj",
+    "fund_profit_3d_proj",
+    "break_even_hours",
+    "spread_volatility_cv",
+    "volume_24h",
+    "bid_ask_spread",
+    "orderbook_depth",
+    "liquidity_status",
+    "btc_price",
+    "market_regime",
+    "hour_of_day",
+    "day_of_week",
+    "actual_hold_hours",
+    "actual_profit_pct",
+    "was_profitable",
+    "peak_profit",
+    "max_drawdown",
+)
