@@ -1,0 +1,250 @@
+"""The market store: one repository interface over DuckDB (default) and PostgreSQL.
+
+Every write is an idempotent upsert on the table's primary key, and every call to
+:meth:`MarketStore.write` runs in one transaction, so a failure half-way through a batch leaves
+the store as it was before the batch. Collectors resume from :meth:`MarketStore.last_time`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arbscore.data_tools.market import MarketData
+from arbscore.data_tools.store.backends import DuckDBBackend, PostgresBackend, q
+from arbscore.data_tools.store.status import status_frame
+from arbscore.data_tools.store.tables import (
+    ALL_TABLES,
+    FUNDING,
+    INGEST_LOG,
+    KLINES,
+    LIVE_SNAPSHOTS,
+    TABLES_BY_NAME,
+    TableSpec,
+)
+
+#: where the store lives when neither ``--db`` nor ``ARBSCORE_DB`` says otherwise
+DEFAULT_STORE_PATH = Path("arbscore_data") / "market.duckdb"
+STORE_ENV = "ARBSCORE_DB"
+
+
+def default_store_url() -> str:
+    """``$ARBSCORE_DB`` or ``./arbscore_data/market.duckdb`` (relative to the working dir)."""
+    return os.environ.get(STORE_ENV) or str(DEFAULT_STORE_PATH)
+
+
+def open_store(url_or_path: str | os.PathLike | None = None) -> MarketStore:
+    """Open (creating tables if needed) the store at a DuckDB path or a ``postgresql://`` URL."""
+    target = str(url_or_path) if url_or_path is not None else default_store_url()
+    if not target.strip():
+        raise ValueError("--db: empty store location; give a DuckDB file path or postgresql://")
+    if target.startswith(("postgresql://", "postgres://")):
+        backend: Any = PostgresBackend(target)
+    elif "://" in target:
+        raise ValueError(
+            f"--db: unsupported store URL {target.split('://')[0]}://; "
+            "use a DuckDB file path or postgresql://user@host/db"
+        )
+    else:
+        backend = DuckDBBackend(target)
+    return MarketStore(backend)
+
+
+def _prepare(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns in table order, times UTC, one row per key (last wins) so a batch upserts once."""
+    missing = [c for c in spec.column_names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{spec.name}: frame is missing columns {missing}")
+    out = frame.loc[:, list(spec.column_names)].copy()
+    for col in spec.time_columns:
+        out[col] = pd.to_datetime(out[col], utc=True).astype("datetime64[us, UTC]")
+    for col in spec.columns:
+        if col.type == "float":
+            out[col.name] = pd.to_numeric(out[col.name]).astype("float64")
+        elif col.type == "text":
+            out[col.name] = out[col.name].astype(object)
+    return out.drop_duplicates(list(spec.primary_key), keep="last").reset_index(drop=True)
+
+
+class MarketStore:
+    """Funding events, klines, live snapshots and the ingest log in one SQL database."""
+
+    def __init__(self, backend: DuckDBBackend | PostgresBackend) -> None:
+        self._db = backend
+        for spec in ALL_TABLES:
+            self._db.create(spec)
+
+    # --- identity -------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self._db.kind
+
+    @property
+    def location(self) -> str:
+        """The DuckDB path or the PostgreSQL URL without password."""
+        return self._db.location
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> MarketStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writes ---------------------------------------------------------------------------
+    def register_table(self, spec: TableSpec) -> None:
+        """Create another table (e.g. prediction tracking) so ``upsert``/``read`` work on it."""
+        self._db.create(spec)
+
+    def upsert(self, spec: TableSpec, frame: pd.DataFrame) -> int:
+        """Insert or update ``frame`` rows by primary key, in one transaction; returns rows sent."""
+        return self.write({spec: frame})
+
+    def write(self, batches: Mapping[TableSpec, pd.DataFrame]) -> int:
+        """Upsert several tables' frames in ONE transaction (all land or none do)."""
+        prepared = [(spec, _prepare(spec, frame)) for spec, frame in batches.items()]
+        total = 0
+        with self._db.transaction():
+            for spec, frame in prepared:
+                if len(frame):
+                    self._db.upsert(spec, frame)
+                    total += len(frame)
+        return total
+
+    def write_funding(self, frame: pd.DataFrame) -> int:
+        return self.write({FUNDING: frame})
+
+    def write_klines(self, frame: pd.DataFrame) -> int:
+        return self.write({KLINES: frame})
+
+    def write_live(self, frame: pd.DataFrame) -> int:
+        return self.write({LIVE_SNAPSHOTS: frame})
+
+    # --- reads ----------------------------------------------------------------------------
+    def read(self, spec: TableSpec, where: str = "", params: Iterable[Any] = ()) -> pd.DataFrame:
+        """Rows of ``spec`` (optionally filtered by a ``?``-placeholder WHERE) in table columns."""
+        sql = f"SELECT {', '.join(map(q, spec.column_names))} FROM {spec.name}"
+        if where:
+            sql += f" WHERE {where}"
+        sql += f" ORDER BY {', '.join(map(q, spec.primary_key))}"
+        frame = self._db.query(sql, tuple(params))
+        if frame.empty:
+            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in spec.column_names})
+        for col in spec.columns:
+            if col.type == "time":
+                frame[col.name] = pd.to_datetime(frame[col.name], utc=True)
+            elif col.type == "float":
+                frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+            elif col.type == "int":
+                frame[col.name] = pd.to_numeric(frame[col.name]).astype("int64")
+        return frame
+
+    def count(self, spec: TableSpec) -> int:
+        return int(self._db.query(f"SELECT COUNT(*) AS n FROM {spec.name}")["n"].iloc[0])
+
+    def load_market(
+        self,
+        exchanges: Iterable[str] | None = None,
+        symbols: Iterable[str] | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+    ) -> MarketData:
+        """Funding events and klines (``start <= time < end``) as :class:`MarketData`."""
+        funding = self.read(FUNDING, *_filters("funding_time", exchanges, symbols, start, end))
+        klines = self.read(KLINES, *_filters("open_time", exchanges, symbols, start, end))
+        return MarketData(
+            funding=funding,
+            klines=klines,
+            source=f"market store {self.kind}:{self.location}",
+            synthetic=False,
+            details={"store": self.location, "exchanges": sorted(set(funding["exchange"]))},
+        )
+
+    def last_time(
+        self,
+        spec: TableSpec,
+        exchange: str,
+        symbol: str,
+        market: str | None = None,
+        interval_minutes: int | None = None,
+    ) -> pd.Timestamp | None:
+        """Latest stored time of one series (where a collector resumes), or None if empty."""
+        time_col = spec.time_columns[0]
+        where, params = ["exchange = ?", "symbol = ?"], [exchange, symbol]
+        if market is not None:
+            where.append("market = ?")
+            params.append(market)
+        if interval_minutes is not None:
+            where.append("interval_minutes = ?")
+            params.append(int(interval_minutes))
+        sql = f"SELECT MAX({time_col}) AS t FROM {spec.name} WHERE {' AND '.join(where)}"
+        value = self._db.query(sql, params)["t"].iloc[0]
+        if value is None or pd.isna(value):
+            return None
+        return pd.Timestamp(value).tz_convert("UTC")
+
+    def status(self) -> pd.DataFrame:
+        """Per exchange/symbol/market: dataset, first, last, rows, interval and gaps."""
+        return status_frame(self._db.query)
+
+    def log_ingest(self, rows: pd.DataFrame) -> int:
+        return self.write({INGEST_LOG: rows})
+
+    # --- parquet --------------------------------------------------------------------------
+    def export_parquet(self, table: str, path: str | os.PathLike) -> int:
+        """Write a whole table to a Parquet file; returns the row count."""
+        spec = _table(table)
+        frame = self.read(spec)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(path, index=False)
+        return len(frame)
+
+    def import_parquet(self, table: str, path: str | os.PathLike) -> int:
+        """Upsert a Parquet file written by :meth:`export_parquet` (one transaction)."""
+        spec = _table(table)
+        return self.upsert(spec, pd.read_parquet(path))
+
+
+def _table(name: str) -> TableSpec:
+    if name not in TABLES_BY_NAME:
+        raise ValueError(f"table: unknown {name!r}; expected one of {sorted(TABLES_BY_NAME)}")
+    return TABLES_BY_NAME[name]
+
+
+def _filters(
+    time_col: str,
+    exchanges: Iterable[str] | None,
+    symbols: Iterable[str] | None,
+    start: datetime | str | None,
+    end: datetime | str | None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for col, values in (("exchange", exchanges), ("symbol", symbols)):
+        if values is not None:
+            values = list(values)
+            if not values:
+                return "1 = 0", []
+            clauses.append(f"{col} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    if start is not None:
+        clauses.append(f"{time_col} >= ?")
+        params.append(_utc(start))
+    if end is not None:
+        clauses.append(f"{time_col} < ?")
+        params.append(_utc(end))
+    return " AND ".join(clauses), params
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A bound as a tz-aware UTC datetime (naive input is taken as UTC)."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
