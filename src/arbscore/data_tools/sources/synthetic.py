@@ -1,0 +1,291 @@
+"""Deterministic synthetic market: several exchanges and symbols, perp + spot klines, funding.
+
+Used by tests, scale benchmarks and as the embedded default on a machine without the real data
+(``../shared/data``). Everything is vectorised numpy; the structure follows what the real data
+shows (see docs/data.md):
+
+- prices: one BTC-driven factor with slow volatility clustering and fat tails; each symbol loads
+  on it (beta) plus its own noise, so symbols are correlated;
+- funding: per symbol a Markov regime (calm ~ +0.005 %/8h, hot positive, negative) shared by all
+  exchanges, plus AR(1) noise that is partly common across exchanges (cross-exchange
+  correlation) and partly per exchange; a settlement pays the mean of the hourly latent rate over
+  its interval scaled to the interval, so 1 h / 4 h / 8 h symbols and misaligned legs agree;
+- basis: perp log price = index + coef * latent funding + OU noise (mean-reverting, partly
+  common across exchanges); spot venues differ from the index by a small OU;
+- volume: intraday seasonality, persistent noise and a rise with |return|.
+
+The output is labelled synthetic (``MarketData.synthetic`` and ``source``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from arbscore.data_tools.market import MarketData
+from arbscore.data_tools.sources.params import SyntheticParams
+from arbscore.schema import EXCHANGES, FUNDING_COLUMNS, KLINE_COLUMNS
+
+_KLINE_MINUTES = (1, 5, 15, 30, 60)
+
+
+@dataclass(frozen=True)
+class SyntheticMarketConfig:
+    """What to generate. ``params=None`` means the calibrated defaults (calibration.json).
+
+    ``interval_overrides`` are ``(exchange, symbol, hours)``: the default gives Bybit SOLUSDT a
+    4 h interval while the other venues settle it every 8 h, so perp_perp legs are misaligned.
+    ``spot_exchanges=None`` lists spot markets on every exchange.
+    """
+
+    seed: int = 0
+    start: str = "2025-01-01"
+    days: float = 30.0
+    exchanges: tuple[str, ...] = ("binance", "bybit", "okx")
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "WIFUSDT")
+    kline_minutes: int = 5
+    spot_exchanges: tuple[str, ...] | None = None
+    interval_overrides: tuple[tuple[str, str, int], ...] = (("bybit", "SOLUSDT", 4),)
+    params: SyntheticParams | None = None
+
+    def __post_init__(self) -> None:
+        if self.days <= 0 or self.days * 24 < 1:
+            raise ValueError(f"days must cover at least one hour, got {self.days}")
+        if self.kline_minutes not in _KLINE_MINUTES:
+            raise ValueError(
+                f"kline_minutes must be one of {_KLINE_MINUTES}, got {self.kline_minutes}"
+            )
+        if not self.exchanges or not self.symbols:
+            raise ValueError("exchanges and symbols must not be empty")
+        bad = [e for e in self.exchanges if e not in EXCHANGES]
+        if bad:
+            raise ValueError(f"exchanges {bad} unknown; expected some of {list(EXCHANGES)}")
+        if len(set(self.exchanges)) != len(self.exchanges) or len(set(self.symbols)) != len(
+            self.symbols
+        ):
+            raise ValueError("exchanges and symbols must not repeat")
+        bad = [s for s in self.symbols if not re.fullmatch(r"[A-Z0-9]+USDT", s)]
+        if bad:
+            raise ValueError(f"symbols {bad} are not canonical (like BTCUSDT)")
+        spot = self.spot_exchanges or ()
+        extra = sorted(set(spot) - set(self.exchanges))
+        if extra:
+            raise ValueError(f"spot_exchanges {extra} are not in exchanges")
+        for ex, sym, hours in self.interval_overrides:
+            if hours not in (1, 2, 4, 8):
+                raise ValueError(f"interval override {ex}/{sym}: hours must be 1, 2, 4 or 8")
+        start = pd.Timestamp(self.start)
+        if start.tz is None:
+            start = start.tz_localize("UTC")
+        if start != start.floor("h"):
+            raise ValueError(f"start must be on a whole UTC hour, got {self.start}")
+
+    def start_utc(self) -> pd.Timestamp:
+        start = pd.Timestamp(self.start)
+        return start.tz_localize("UTC") if start.tz is None else start.tz_convert("UTC")
+
+    def interval_hours(self, exchange: str, symbol: str, params: SyntheticParams) -> int:
+        for ex, sym, hours in self.interval_overrides:
+            if ex == exchange and sym == symbol:
+                return int(hours)
+        return params.profile(symbol).funding_interval_hours
+
+
+def ar1(rng: np.random.Generator, shape: tuple[int, ...], phi: float, std: float) -> np.ndarray:
+    """Stationary AR(1) paths along the last axis (stationary std ``std``), via lfilter."""
+    e = rng.standard_normal(shape) * std * np.sqrt(max(1.0 - phi * phi, 0.0))
+    e[..., 0] = rng.standard_normal(shape[:-1]) * std
+    return lfilter([1.0], [1.0, -phi], e, axis=-1)
+
+
+def _phi(step_hours: float, half_life_hours: float) -> float:
+    return float(0.5 ** (step_hours / half_life_hours))
+
+
+def _regimes(rng: np.random.Generator, n: int, p: SyntheticParams) -> np.ndarray:
+    """Markov regime path on the hourly grid: 0 calm, 1 hot, 2 negative (geometric sojourns)."""
+    out = np.empty(n, dtype=np.int8)
+    probs = np.array([1.0 / h for h in p.regime_hours])
+    stationary = np.array(p.regime_hours) * np.array(
+        [1.0, p.calm_to_hot_share, 1.0 - p.calm_to_hot_share]
+    )
+    state = int(rng.choice(3, p=stationary / stationary.sum()))
+    t = 0
+    while t < n:
+        dur = int(rng.geometric(probs[state]))
+        out[t : t + dur] = state
+        t += dur
+        # calm exits to hot or negative; both hot and negative fall back to calm
+        state = (1 if rng.random() < p.calm_to_hot_share else 2) if state == 0 else 0
+    return out
+
+
+def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
+    """Generate a deterministic synthetic market (same config -> identical frames)."""
+    p = config.params or SyntheticParams.calibrated()
+    rng = np.random.default_rng(config.seed)
+    start = config.start_utc()
+    n_hours = int(round(config.days * 24))
+    sph = 60 // config.kline_minutes  # steps per hour
+    n = n_hours * sph
+    dt = 1.0 / sph
+    exchanges, symbols = config.exchanges, config.symbols
+    spot_ex = set(config.spot_exchanges or exchanges)
+    step_hour = np.arange(n + 1) // sph  # hourly index of each price point
+    step_hour = np.minimum(step_hour, n_hours)
+
+    # market factor with slow vol clustering, fat tails (t5 scaled to unit variance)
+    log_vol = ar1(rng, (n_hours + 1,), _phi(1.0, p.vol_half_life_hours), p.vol_of_vol)
+    vol_mult = np.exp(log_vol - p.vol_of_vol**2)[step_hour[:-1]]
+    z_btc = rng.standard_t(5, n) / np.sqrt(5.0 / 3.0)
+    r_btc = p.btc_hourly_vol * np.sqrt(dt) * vol_mult * z_btc
+
+    kl_parts, fu_parts, intervals = [], [], {}
+    hour_of_day = (start.hour + np.arange(n) * dt) % 24.0
+    season = 1.0 + p.intraday_amplitude * np.cos(2 * np.pi * (hour_of_day - 15.0) / 24.0)
+    times = start + pd.to_timedelta(np.arange(n) * config.kline_minutes, unit="min")
+    start_epoch_h = int(start.value // 3_600_000_000_000)
+    for symbol in symbols:
+        prof = p.profile(symbol)
+        if symbol == "BTCUSDT":
+            r = r_btc * prof.hourly_vol / p.btc_hourly_vol
+        else:
+            idio = np.sqrt(max(prof.hourly_vol**2 - (prof.beta * p.btc_hourly_vol) ** 2, 1e-8))
+            z = rng.standard_t(5, n) / np.sqrt(5.0 / 3.0)
+            r = prof.beta * r_btc + idio * np.sqrt(dt) * vol_mult * z
+        index = np.log(prof.price0) + np.concatenate([[0.0], np.cumsum(r)])
+        sig_step = prof.hourly_vol * np.sqrt(dt) * vol_mult
+        wick_hi = np.abs(rng.standard_normal(n)) * sig_step * 0.6
+        wick_lo = np.abs(rng.standard_normal(n)) * sig_step * 0.6
+
+        # funding latent on the hourly grid (per 8 h decimal)
+        state = _regimes(rng, n_hours + 1, p)
+        means = np.array([p.funding_calm_mean, p.funding_hot_mean, p.funding_neg_mean])
+        excess = means[state] - p.funding_calm_mean
+        phi_f = _phi(1.0, p.funding_noise_half_life_hours)
+        f_std = p.funding_noise_std * prof.funding_scale
+        common_f = ar1(rng, (n_hours + 1,), phi_f, f_std)
+        own_f = ar1(rng, (len(exchanges), n_hours + 1), phi_f, f_std)
+        c_f = p.funding_exchange_corr
+        phi_b = _phi(dt, p.basis_half_life_hours)
+        b_std = p.basis_std * prof.basis_scale
+        common_b = ar1(rng, (n + 1,), phi_b, b_std)
+        own_b = ar1(rng, (len(exchanges), n + 1), phi_b, b_std)
+        phi_v = _phi(dt, p.spot_venue_half_life_hours)
+        venue = ar1(rng, (len(exchanges), n + 1), phi_v, p.spot_venue_std)
+        vol_noise = ar1(rng, (len(exchanges), 2, n), _phi(dt, 6.0), p.volume_noise_std)
+        ret_boost = np.exp(p.volume_return_coef * (np.abs(r) / sig_step - 0.8))
+        c_b = p.basis_exchange_corr
+        for k, ex in enumerate(exchanges):
+            scale = float(p.exchange_funding_scale.get(ex, 1.0))
+            x = (
+                p.funding_calm_mean
+                + prof.funding_bias
+                + scale * (excess + np.sqrt(c_f) * common_f + np.sqrt(1 - c_f) * own_f[k])
+            )
+            basis = p.basis_funding_coef * x[step_hour] + scale * (
+                np.sqrt(c_b) * common_b + np.sqrt(1 - c_b) * own_b[k]
+            )
+            perp = index + basis
+            h = config.interval_hours(ex, symbol, p)
+            intervals[f"{ex}:{symbol}"] = h
+            fu_parts.append(_funding_events(ex, symbol, x, h, start_epoch_h, n_hours, perp, sph))
+            share = float(p.exchange_volume_share.get(ex, 0.3))
+            base_q = prof.volume_usd_per_hour * dt * share * season * ret_boost
+            markets = [("perp", perp, 1.0)]
+            if ex in spot_ex:
+                markets.append(("spot", index + venue[k], p.spot_volume_ratio))
+            for m, (market, path, ratio) in enumerate(markets):
+                qv = base_q * ratio * np.exp(vol_noise[k, m] - 0.5 * p.volume_noise_std**2)
+                bars = _bars(ex, symbol, market, times, path, wick_hi, wick_lo, qv)
+                kl_parts.append(bars.assign(interval_minutes=config.kline_minutes))
+
+    klines = pd.concat(kl_parts, ignore_index=True)[list(KLINE_COLUMNS)]
+    funding = pd.concat(fu_parts, ignore_index=True)[list(FUNDING_COLUMNS)]
+    klines = klines.sort_values(["exchange", "symbol", "market", "open_time"], ignore_index=True)
+    funding = funding.sort_values(["exchange", "symbol", "funding_time"], ignore_index=True)
+    end = start + pd.Timedelta(hours=n_hours)
+    details = {
+        "kind": "synthetic",
+        "seed": config.seed,
+        "exchanges": list(exchanges),
+        "symbols": list(symbols),
+        "spot_exchanges": sorted(spot_ex),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "kline_minutes": config.kline_minutes,
+        "funding_interval_hours": intervals,
+        "rows": {"klines": len(klines), "funding": len(funding)},
+    }
+    return MarketData(
+        funding=funding,
+        klines=klines,
+        source=f"synthetic(seed={config.seed})",
+        synthetic=True,
+        details=details,
+    )
+
+
+def _funding_events(
+    ex: str,
+    symbol: str,
+    x: np.ndarray,
+    hours: int,
+    start_epoch_h: int,
+    n_hours: int,
+    perp: np.ndarray,
+    sph: int,
+) -> pd.DataFrame:
+    """Settlements on the UTC ``hours`` grid: mean latent rate over the interval x hours / 8."""
+    j = np.arange(n_hours)
+    j = j[(start_epoch_h + j) % hours == 0]
+    csum = np.concatenate([[0.0], np.cumsum(x)])
+    lo = np.maximum(j - hours + 1, 0)
+    mean = (csum[j + 1] - csum[lo]) / (j + 1 - lo)
+    times = pd.to_datetime((start_epoch_h + j) * 3_600_000, unit="ms", utc=True)
+    return pd.DataFrame(
+        {
+            "exchange": ex,
+            "symbol": symbol,
+            "funding_time": times,
+            "rate": mean * hours / 8.0,
+            "interval_hours": np.full(len(j), hours, dtype=np.int64),
+            "mark_price": np.exp(perp[j * sph]),
+        }
+    )
+
+
+def _bars(
+    ex: str,
+    symbol: str,
+    market: str,
+    times: pd.DatetimeIndex,
+    path: np.ndarray,
+    wick_hi: np.ndarray,
+    wick_lo: np.ndarray,
+    quote_volume: np.ndarray,
+) -> pd.DataFrame:
+    """OHLCV bars from a log-price path (bar i runs from point i to point i + 1)."""
+    o, c = np.exp(path[:-1]), np.exp(path[1:])
+    hi = np.maximum(o, c) * np.exp(wick_hi)
+    lo = np.minimum(o, c) * np.exp(-wick_lo)
+    typical = (hi + lo + c) / 3.0
+    return pd.DataFrame(
+        {
+            "exchange": ex,
+            "symbol": symbol,
+            "market": market,
+            "open_time": times,
+            "interval_minutes": 0,
+            "open": o,
+            "high": hi,
+            "low": lo,
+            "close": c,
+            "volume": quote_volume / typical,
+            "quote_volume": quote_volume,
+        }
+    )
