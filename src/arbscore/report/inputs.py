@@ -1,0 +1,410 @@
+"""Read a run directory into typed report inputs.
+
+The report never computes a metric of its own when the harness already wrote it: every number
+in the tables comes from ``metrics.json`` (issue 4's schema), so "the report's numbers match
+metrics.json" holds by construction. Optional artefacts (equity curves, feature importance,
+benchmarks, the data summary) add sections when they exist and are named as missing when not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from arbscore.schema import HEADS
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One metric: the mean across folds as the harness wrote it, and the per-fold values."""
+
+    mean: float
+    folds: tuple[float, ...] = ()
+
+    @property
+    def std(self) -> float:
+        vals = [v for v in self.folds if _finite(v)]
+        if len(vals) < 2:
+            return float("nan")
+        m = sum(vals) / len(vals)
+        return math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+
+    @property
+    def lo(self) -> float:
+        vals = [v for v in self.folds if _finite(v)]
+        return min(vals) if vals else float("nan")
+
+    @property
+    def hi(self) -> float:
+        vals = [v for v in self.folds if _finite(v)]
+        return max(vals) if vals else float("nan")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Reliability table of the success head: mean predicted probability vs observed rate."""
+
+    predicted: tuple[float, ...]
+    observed: tuple[float, ...]
+    count: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FamilyMetrics:
+    """Out-of-sample metrics of one strategy (a family or a baseline)."""
+
+    heads: dict[str, dict[str, Stat]]  # head -> metric -> Stat ("backtest" is a head here)
+    timing: dict[str, float] = field(default_factory=dict)  # train seconds, latency ...
+    calibration: Calibration | None = None
+
+
+@dataclass(frozen=True)
+class Winner:
+    head: str
+    family: str
+    metric: str
+    higher_is_better: bool
+    value: float
+    runner_up: str | None
+    runner_up_value: float | None
+
+    @property
+    def margin(self) -> float | None:
+        if self.runner_up_value is None or not _finite(self.runner_up_value):
+            return None
+        diff = self.value - self.runner_up_value
+        return diff if self.higher_is_better else -diff
+
+
+@dataclass(frozen=True)
+class Metrics:
+    raw: dict
+    scheme: str
+    purge_hours: float | None
+    embargo_hours: float | None
+    folds: list[dict]
+    families: dict[str, FamilyMetrics]
+    baselines: dict[str, FamilyMetrics]
+    winners: list[Winner]
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What data the run used; ``synthetic`` drives the SYNTHETIC label on every page."""
+
+    synthetic: bool | None
+    source: str
+    rows: int | None = None
+    opportunities: int | None = None
+    start: str | None = None
+    end: str | None = None
+    symbols: tuple[str, ...] = ()
+    exchanges: tuple[str, ...] = ()
+    strategies: tuple[str, ...] = ()
+    holds: tuple[int, ...] = ()
+    profitable_share: float | None = None
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    workdir: Path
+    metrics: Metrics
+    data: DataSummary
+    equity: pd.DataFrame | None  # strategy, fold, time, equity
+    importance: dict[str, dict[str, dict[str, float]]]  # family -> head -> feature -> value
+    benchmarks: dict | None
+    run_config: dict | None
+    command: str | None
+    missing: list[str]  # artefacts that were not there, named in the report
+
+
+#: the metric each head's winner is judged by when metrics.json does not declare one
+#: (name, higher_is_better); mirrors the harness's defaults.
+DEFAULT_WINNER_METRIC: dict[str, tuple[str, bool]] = {
+    "profit": ("mae", False),
+    "success": ("auc", True),
+    "duration": ("mae_hours", False),
+}
+HIGHER_IS_BETTER = {
+    "r2",
+    "auc",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "net_return",
+    "sharpe",
+    "win_rate",
+    "trades",
+    "max_drawdown",  # drawdown is reported as a negative number: closer to 0 is better
+}
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _num(v: object) -> float | None:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    return None
+
+
+def _parse_head(block: dict) -> dict[str, Stat]:
+    """Metrics of one head, whichever way the per-fold values sit beside the means.
+
+    Accepted: ``{"mae": 0.3, "mae_folds": [...]}``, ``{"mae": {"mean": .., "folds": [..]}}`` and
+    ``{"mae": 0.3, "per_fold": [{"mae": ..}, ..]}`` (also under the key ``"folds"``).
+    """
+    per_fold = None
+    for key in ("per_fold", "folds", "by_fold"):
+        if isinstance(block.get(key), list) and all(isinstance(x, dict) for x in block[key]):
+            per_fold = block[key]
+    out: dict[str, Stat] = {}
+    for name, value in block.items():
+        if name.endswith("_folds") or name in ("per_fold", "folds", "by_fold"):
+            continue
+        if isinstance(value, dict) and "mean" in value:
+            mean = _num(value["mean"])
+            raw_folds = value.get("folds") or value.get("per_fold") or []
+            folds = tuple(_num(x) if _num(x) is not None else float("nan") for x in raw_folds)
+        elif _num(value) is not None:
+            mean = _num(value)
+            if isinstance(block.get(f"{name}_folds"), list):
+                folds = tuple(
+                    _num(x) if _num(x) is not None else float("nan") for x in block[f"{name}_folds"]
+                )
+            elif per_fold is not None:
+                folds = tuple(
+                    _num(f.get(name)) if _num(f.get(name)) is not None else float("nan")
+                    for f in per_fold
+                )
+            else:
+                folds = ()
+        else:
+            continue  # tables (calibration), labels, nested detail
+        if mean is not None:
+            out[name] = Stat(mean, folds)
+    return out
+
+
+def _parse_calibration(block: object) -> Calibration | None:
+    """A calibration table as a list of bins or as parallel arrays."""
+    if isinstance(block, dict):
+        keys = {k.lower(): k for k in block}
+        pred = next(
+            (
+                block[keys[k]]
+                for k in ("mean_predicted", "predicted", "prob_pred", "mean_pred")
+                if k in keys
+            ),
+            None,
+        )
+        obs = next(
+            (
+                block[keys[k]]
+                for k in ("fraction_positive", "observed", "prob_true", "frac_pos", "observed_rate")
+                if k in keys
+            ),
+            None,
+        )
+        cnt = next((block[keys[k]] for k in ("count", "counts", "n") if k in keys), None)
+        if pred is None or obs is None:
+            return None
+        cnt = cnt if cnt is not None else [0] * len(pred)
+        return Calibration(tuple(map(float, pred)), tuple(map(float, obs)), tuple(map(int, cnt)))
+    if isinstance(block, list) and block and all(isinstance(b, dict) for b in block):
+        cols = {k: [b.get(k) for b in block] for k in block[0]}
+        return _parse_calibration(cols)
+    return None
+
+
+def _parse_strategy(block: dict) -> FamilyMetrics:
+    heads: dict[str, dict[str, Stat]] = {}
+    timing: dict[str, float] = {}
+    calibration = None
+    for key, value in block.items():
+        if key in HEADS or key == "backtest":
+            if isinstance(value, dict):
+                heads[key] = _parse_head(value)
+                if key == "success":
+                    calibration = _parse_calibration(value.get("calibration"))
+        elif key in ("timing", "timings", "time"):
+            timing.update({k: float(v) for k, v in value.items() if _num(v) is not None})
+        elif _num(value) is not None and any(s in key for s in ("second", "latency", "_ms", "_us")):
+            timing[key] = float(value)
+    # a baseline may be written as bare backtest metrics
+    if not heads and any(k in block for k in ("net_return", "sharpe")):
+        heads["backtest"] = _parse_head(block)
+    return FamilyMetrics(heads=heads, timing=timing, calibration=calibration)
+
+
+def _winners(raw: dict, families: dict[str, FamilyMetrics]) -> list[Winner]:
+    declared = raw.get("winner", {}) or {}
+    metric_decl = raw.get("winner_metric") or raw.get("winner_metrics") or {}
+    out = []
+    for head in HEADS:
+        entry = declared.get(head)
+        fam = entry.get("family") if isinstance(entry, dict) else entry
+        if not fam:
+            continue
+        metric, higher = DEFAULT_WINNER_METRIC[head]
+        decl = entry.get("metric") if isinstance(entry, dict) else metric_decl.get(head)
+        if isinstance(decl, dict):
+            metric = decl.get("name", metric)
+            higher = bool(decl.get("higher_is_better", metric in HIGHER_IS_BETTER))
+        elif isinstance(decl, str):
+            metric, higher = decl, decl in HIGHER_IS_BETTER
+        if isinstance(entry, dict) and "higher_is_better" in entry:
+            higher = bool(entry["higher_is_better"])
+        value = families.get(fam, FamilyMetrics({})).heads.get(head, {}).get(metric)
+        others = [
+            (f, m.heads[head][metric].mean)
+            for f, m in families.items()
+            if f != fam and metric in m.heads.get(head, {})
+        ]
+        others.sort(key=lambda t: -t[1] if higher else t[1])
+        out.append(
+            Winner(
+                head=head,
+                family=fam,
+                metric=metric,
+                higher_is_better=higher,
+                value=value.mean if value else float("nan"),
+                runner_up=others[0][0] if others else None,
+                runner_up_value=others[0][1] if others else None,
+            )
+        )
+    return out
+
+
+def parse_metrics(raw: dict) -> Metrics:
+    """Typed view of metrics.json; raises ``ValueError`` naming what is missing."""
+    for key in ("families",):
+        if key not in raw:
+            raise ValueError(
+                f"metrics.json has no '{key}' key; expected issue 4's schema "
+                f"(scheme, folds, families, baselines, winner)"
+            )
+    families = {f: _parse_strategy(b) for f, b in raw["families"].items()}
+    baselines = {b: _parse_strategy(v) for b, v in (raw.get("baselines") or {}).items()}
+    return Metrics(
+        raw=raw,
+        scheme=str(raw.get("scheme", "?")),
+        purge_hours=_num(raw.get("purge_hours")),
+        embargo_hours=_num(raw.get("embargo_hours")),
+        folds=list(raw.get("folds") or []),
+        families=families,
+        baselines=baselines,
+        winners=_winners(raw, families),
+    )
+
+
+def _read_json(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def summarise_training_data(path: Path, market: dict | None) -> DataSummary:
+    """Ranges, symbols and exchanges of the labelled set (and the market it came from)."""
+    market = market or {}
+    synthetic = market.get("synthetic")
+    source = str(market.get("source", "unknown"))
+    if not path.exists():
+        return DataSummary(synthetic=synthetic, source=source)
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    wanted = [
+        c
+        for c in (
+            "timestamp",
+            "symbol",
+            "strategy",
+            "long_exchange",
+            "short_exchange",
+            "opportunity_id",
+            "hold_hours",
+            "data_source",
+            "was_profitable",
+        )
+        if c in names
+    ]
+    frame = pd.read_parquet(path, columns=wanted)
+    if "data_source" in frame and synthetic is None:
+        kinds = set(frame["data_source"].astype(str).unique())
+        synthetic = "synthetic" in kinds
+    exchanges: set[str] = set()
+    for col in ("long_exchange", "short_exchange"):
+        if col in frame:
+            exchanges |= set(frame[col].astype(str).unique())
+    ts = frame.get("timestamp")
+    return DataSummary(
+        synthetic=synthetic,
+        source=source,
+        rows=len(frame),
+        opportunities=int(frame["opportunity_id"].nunique()) if "opportunity_id" in frame else None,
+        start=str(ts.min()) if ts is not None and len(ts) else None,
+        end=str(ts.max()) if ts is not None and len(ts) else None,
+        symbols=tuple(sorted(frame["symbol"].astype(str).unique())) if "symbol" in frame else (),
+        exchanges=tuple(sorted(exchanges)),
+        strategies=tuple(sorted(frame["strategy"].astype(str).unique()))
+        if "strategy" in frame
+        else (),
+        holds=tuple(sorted(int(h) for h in frame["hold_hours"].unique()))
+        if "hold_hours" in frame
+        else (),
+        profitable_share=float(frame["was_profitable"].astype(float).mean())
+        if "was_profitable" in frame and len(frame)
+        else None,
+    )
+
+
+def load_inputs(workdir: Path) -> ReportInputs:
+    """Everything the report shows, read from ``workdir`` (a run or evaluate output folder)."""
+    workdir = Path(workdir)
+    raw = _read_json(workdir / "metrics.json")
+    if raw is None:
+        raise FileNotFoundError(
+            f"{workdir / 'metrics.json'} not found: run `arbscore run --workdir {workdir}` "
+            f"or `arbscore evaluate --out {workdir}` first"
+        )
+    missing: list[str] = []
+    metrics = parse_metrics(raw)
+    run_config = _read_json(workdir / "run_config.json")
+    market = _read_json(workdir / "market.json")
+    if market is None and run_config is not None:
+        market = run_config.get("market")
+    data = summarise_training_data(workdir / "training_data.parquet", market)
+    if data.rows is None:
+        missing.append("training_data.parquet")
+    equity_path = workdir / "evaluation" / "backtest_equity.parquet"
+    equity = pd.read_parquet(equity_path) if equity_path.exists() else None
+    if equity is None:
+        missing.append("evaluation/backtest_equity.parquet")
+    importance = _read_json(workdir / "evaluation" / "feature_importance.json") or {}
+    if not importance:
+        missing.append("evaluation/feature_importance.json")
+    benchmarks = _read_json(workdir / "benchmarks.json")
+    command = run_config.get("command") if run_config else None
+    return ReportInputs(
+        workdir=workdir,
+        metrics=metrics,
+        data=data,
+        equity=equity,
+        importance=importance,
+        benchmarks=benchmarks,
+        run_config=run_config,
+        command=command,
+        missing=missing,
+    )

@@ -1,0 +1,167 @@
+"""The report's figures: matplotlib (Agg, no pyplot state) rendered to PNG bytes.
+
+Each function takes already-parsed inputs and returns PNG bytes, so the HTML can inline them
+as base64 and the Markdown can link the same files.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from arbscore.report.inputs import FamilyMetrics, Metrics
+
+BASELINE_STYLE = {"rule_based": ":", "persistence": "-.", "oracle": "--"}
+_DPI = 110
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    return buf.getvalue()
+
+
+def metric_bars(metrics: Metrics, panels: list[tuple[str, str]]) -> bytes:
+    """One panel per (head, metric): mean per family, whiskers = fold min..max, dots = folds."""
+    fig = Figure(figsize=(4.2 * len(panels), 3.4))
+    names = list(metrics.families)
+    for i, (head, metric) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        for j, fam in enumerate(names):
+            stat = metrics.families[fam].heads.get(head, {}).get(metric)
+            if stat is None:
+                continue
+            ax.bar(j, stat.mean, color=f"C{j}", alpha=0.8)
+            folds = [v for v in stat.folds if np.isfinite(v)]
+            if folds:
+                ax.errorbar(
+                    j,
+                    stat.mean,
+                    yerr=[[stat.mean - min(folds)], [max(folds) - stat.mean]],
+                    color="black",
+                    capsize=4,
+                    lw=1,
+                )
+                ax.scatter([j] * len(folds), folds, color="black", s=10, zorder=3)
+        ax.set_xticks(range(len(names)), names, rotation=20)
+        ax.set_title(f"{head}: {metric}")
+        ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def chain_folds(equity: pd.DataFrame) -> pd.DataFrame:
+    """One continuous curve per strategy from per-fold curves (folds are consecutive windows).
+
+    Curves that start near 1 are compounded (equity multiples); curves that start near 0 are
+    cumulative returns and are added.
+    """
+    frame = equity.sort_values(["strategy", "fold", "time"])
+    pieces = []
+    for strategy, group in frame.groupby("strategy", sort=False):
+        level = None
+        for _, fold in group.groupby("fold", sort=True):
+            eq = fold["equity"].to_numpy(dtype=float)
+            multiplicative = abs(eq[0] - 1.0) < abs(eq[0])
+            if level is None:
+                level = 1.0 if multiplicative else 0.0
+            vals = eq * level if multiplicative else eq + level
+            level = vals[-1]
+            pieces.append(
+                pd.DataFrame(
+                    {
+                        "strategy": strategy,
+                        "time": fold["time"].to_numpy(),
+                        "equity": vals,
+                        "fold": fold["fold"].to_numpy(),
+                    }
+                )
+            )
+    return pd.concat(pieces, ignore_index=True) if pieces else frame
+
+
+def equity_curves(equity: pd.DataFrame, families: list[str], baselines: list[str]) -> bytes:
+    """Backtest equity of each family against the baselines, folds chained in time."""
+    curves = chain_folds(equity)
+    fig = Figure(figsize=(10, 4.2))
+    ax = fig.add_subplot(1, 1, 1)
+    order = [s for s in families + baselines if s in set(curves["strategy"])]
+    order += [s for s in curves["strategy"].unique() if s not in order]
+    for k, strategy in enumerate(order):
+        c = curves[curves["strategy"] == strategy]
+        style = BASELINE_STYLE.get(strategy, "-")
+        color = "grey" if strategy in baselines and strategy != "oracle" else f"C{k}"
+        ax.plot(c["time"], c["equity"], style, label=strategy, color=color, lw=1.4)
+    for t in equity.groupby("fold")["time"].min().iloc[1:]:
+        ax.axvline(t, color="black", alpha=0.15, lw=0.8)
+    ax.set_ylabel("equity (folds chained)")
+    ax.set_title("Trading backtest on the out-of-sample folds (grey lines: fold boundaries)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
+    fig.autofmt_xdate()
+    return _png(fig)
+
+
+def calibration(families: dict[str, FamilyMetrics]) -> bytes:
+    """Reliability diagram of the success head: observed rate vs mean predicted probability."""
+    fig = Figure(figsize=(5.2, 4.6))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([0, 1], [0, 1], "--", color="grey", lw=1, label="perfect")
+    for k, (fam, m) in enumerate(families.items()):
+        if m.calibration is None:
+            continue
+        cal = m.calibration
+        ax.plot(cal.predicted, cal.observed, "o-", color=f"C{k}", label=fam, ms=4)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted P(profit > 0)")
+    ax.set_ylabel("observed share profitable")
+    ax.set_title("Calibration of the success head (out of sample)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def feature_importance(importance: dict[str, dict[str, dict[str, float]]], top: int = 10) -> bytes:
+    """Top features per family (columns) and head (rows), normalised to sum to 1."""
+    fams = list(importance)
+    heads = sorted(
+        {h for f in fams for h in importance[f]},
+        key=lambda h: (
+            ("profit", "success", "duration").index(h)
+            if h in ("profit", "success", "duration")
+            else 9
+        ),
+    )
+    fig = Figure(figsize=(4.0 * len(fams), 2.9 * len(heads)))
+    for r, head in enumerate(heads):
+        for c, fam in enumerate(fams):
+            ax = fig.add_subplot(len(heads), len(fams), r * len(fams) + c + 1)
+            values = importance[fam].get(head) or {}
+            total = sum(abs(v) for v in values.values()) or 1.0
+            items = sorted(values.items(), key=lambda kv: -abs(kv[1]))[:top][::-1]
+            ax.barh([k for k, _ in items], [abs(v) / total for _, v in items], color=f"C{c}")
+            ax.set_title(f"{fam} / {head}", fontsize=9)
+            ax.tick_params(labelsize=7)
+            ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def timing_bars(
+    rows: list[tuple[str, float | None, float | None]], train_label: str, latency_label: str
+) -> bytes:
+    """Training time and inference latency per family, side by side."""
+    fig = Figure(figsize=(9, 3.2))
+    for i, (idx, label) in enumerate(((1, train_label), (2, latency_label))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        names = [r[0] for r in rows if r[idx] is not None]
+        vals = [r[idx] for r in rows if r[idx] is not None]
+        ax.bar(names, vals, color=[f"C{k}" for k in range(len(names))])
+        ax.set_title(label)
+        ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
