@@ -1,0 +1,289 @@
+"""Opportunity detection: spot_perp and perp_perp candidates with the SPEC's features.
+
+From the as-of snapshots (``arbscore.data_tools.snapshots``) every snapshot time yields:
+
+- ``spot_perp`` per exchange and symbol with both markets: long spot, short perp (spot cannot be
+  shorted, so only positive funding is an opportunity);
+- ``perp_perp`` per symbol and exchange pair: long the perp with the lower hourly rate, short the
+  one with the higher (rates are compared per hour, since intervals differ between venues).
+
+Every feature is computed from snapshot rows at or before the opportunity's time; the rolling
+statistics (spread CV, basis z-score) look back over earlier snapshots only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from arbscore.data_tools.costs import CostConfig, estimate_spread_depth, liquidity_status
+from arbscore.data_tools.opportunity_frames import (
+    candidate_pairs,
+    orient_pairs,
+    rolling_group_stats,
+)
+from arbscore.schema import (
+    OPPORTUNITY_FEATURE_COLUMNS,
+    OPPORTUNITY_KEY_COLUMNS,
+    SNAPSHOT_MINUTES,
+    STRATEGIES,
+)
+
+HOUR_MS = 3_600_000
+
+#: raw inputs added next to the SPEC's features (all known at the opportunity's time)
+EXTRA_FEATURE_COLUMNS: tuple[str, ...] = (
+    "long_funding_rate_pct",
+    "short_funding_rate_pct",
+    "long_interval_hours",
+    "short_interval_hours",
+    "hours_to_next_funding",
+    "basis_pct",
+    "basis_zscore",
+    "realised_vol_24h_pct",
+    "rate_change_8h",
+    "rate_change_24h",
+    "round_trip_cost_pct",
+)
+
+#: per-leg cost inputs the simulator reads (estimated spread %, depth USD; see costs.py)
+LEG_COST_COLUMNS: tuple[str, ...] = (
+    "long_bid_ask_spread",
+    "long_orderbook_depth",
+    "short_bid_ask_spread",
+    "short_orderbook_depth",
+)
+
+OPPORTUNITY_COLUMNS: tuple[str, ...] = (
+    OPPORTUNITY_KEY_COLUMNS + OPPORTUNITY_FEATURE_COLUMNS + EXTRA_FEATURE_COLUMNS + LEG_COST_COLUMNS
+)
+
+
+@dataclass(frozen=True)
+class OpportunityConfig:
+    """Detection thresholds and feature settings.
+
+    ``entry_stride_minutes``: keep entries only every N minutes (5-minute neighbours on hourly
+    data are near-duplicates). ``min_fund_profit_8h_pct``: the current funding edge per 8 h
+    (percent of notional) a candidate needs, per strategy. ``stats_window_hours``: look-back of
+    the spread CV and basis z-score. ``regime_*``: BTC 7-day return beyond +/- threshold is
+    Bull / Bear, else Ranging.
+    """
+
+    strategies: tuple[str, ...] = STRATEGIES
+    entry_stride_minutes: int = 60
+    spot_perp_min_fund_profit_8h_pct: float = 0.01
+    perp_perp_min_fund_profit_8h_pct: float = 0.01
+    min_volume_24h_usd: float = 0.0
+    stats_window_hours: float = 72.0
+    regime_symbol: str = "BTCUSDT"
+    regime_threshold_pct: float = 5.0
+    break_even_cap_hours: float = 10_000.0
+    spread_cv_cap: float = 100.0
+    costs: CostConfig = field(default_factory=CostConfig)
+
+    def __post_init__(self) -> None:
+        bad = set(self.strategies) - set(STRATEGIES)
+        if bad or not self.strategies:
+            raise ValueError(
+                f"opportunities.strategies has {sorted(bad) or 'nothing'}; expected some of "
+                f"{STRATEGIES}"
+            )
+        if self.entry_stride_minutes <= 0 or self.entry_stride_minutes % SNAPSHOT_MINUTES:
+            raise ValueError(
+                f"opportunities.entry_stride_minutes is {self.entry_stride_minutes}; expected a "
+                f"positive multiple of {SNAPSHOT_MINUTES}"
+            )
+        if self.stats_window_hours <= 0 or self.break_even_cap_hours <= 0:
+            raise ValueError(
+                "opportunities.stats_window_hours and break_even_cap_hours must be > 0"
+            )
+        if self.regime_threshold_pct < 0 or self.min_volume_24h_usd < 0:
+            raise ValueError(
+                "opportunities.regime_threshold_pct and min_volume_24h_usd must be >= 0"
+            )
+
+    def min_edge(self, strategy: str) -> float:
+        """The minimum fund_profit_8h (percent) for ``strategy``."""
+        return getattr(self, f"{strategy}_min_fund_profit_8h_pct")
+
+
+def _leg_frame(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
+    """Snapshot rows with per-hour rates, cost estimates and fee rates added (one per leg)."""
+    legs = snapshots.copy()
+    is_perp = (legs["market"] == "perp").to_numpy()
+    legs = legs[~is_perp | legs["funding_rate"].notna().to_numpy()]
+    is_perp = (legs["market"] == "perp").to_numpy()
+
+    def hourly(rate: str, hours: str) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = legs[rate].to_numpy(np.float64) / legs[hours].to_numpy(np.float64)
+        return np.where(is_perp, value, 0.0)
+
+    legs["hourly"] = hourly("funding_rate", "funding_interval_hours")
+    legs["hourly_24h"] = hourly("rate_sum_24h", "interval_sum_24h")
+    legs["hourly_3d"] = hourly("rate_sum_3d", "interval_sum_3d")
+    for name in ("hourly_24h", "hourly_3d"):  # no settlement in the window: use the last rate
+        legs[name] = legs[name].fillna(legs["hourly"])
+    for name in ("rate_hourly_8h_ago", "rate_hourly_24h_ago"):
+        legs[name] = np.where(is_perp, legs[name].to_numpy(np.float64), 0.0)
+    spread, depth = estimate_spread_depth(legs["volume_24h"].to_numpy(), config.costs.liquidity)
+    legs["spread_pct"] = spread
+    legs["depth_usd"] = depth
+    fee = config.costs.fees.rates_for(legs["exchange"].to_numpy(), legs["market"].to_numpy())
+    slip = config.costs.slippage_rate(spread, depth)
+    legs["cost_rate"] = fee + slip  # per fill, fraction of notional
+    return legs
+
+
+def _btc_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
+    """BTC price and market regime per snapshot time (perp rows preferred over spot)."""
+    btc = snapshots[snapshots["symbol"] == config.regime_symbol]
+    btc = btc.sort_values(["timestamp", "market", "exchange"], ascending=[True, False, True])
+    btc = btc.drop_duplicates("timestamp")[["timestamp", "price", "return_7d_pct"]]
+    ret = btc["return_7d_pct"].to_numpy(np.float64)
+    thr = config.regime_threshold_pct
+    regime = np.where(ret > thr, "Bull", np.where(ret < -thr, "Bear", "Ranging")).astype(object)
+    return pd.DataFrame(
+        {
+            "timestamp": btc["timestamp"].to_numpy(),
+            "btc_price": btc["price"].to_numpy(),
+            "market_regime": regime,
+        }
+    )
+
+
+def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
+    """Candidates at each entry time that clear the thresholds, with ``OPPORTUNITY_COLUMNS``.
+
+    ``snapshots`` is the output of :func:`~arbscore.data_tools.snapshots.build_snapshots`; the
+    rolling statistics use every snapshot row, entries are then thinned to the stride.
+    """
+    missing = [
+        c for c in ("timestamp", "exchange", "symbol", "market", "price") if c not in snapshots
+    ]
+    if missing:
+        raise ValueError(
+            f"snapshots frame is missing columns {missing}; build it with build_snapshots"
+        )
+    if snapshots.empty:
+        return _empty()
+    legs = _leg_frame(snapshots, config)
+    pairs = candidate_pairs(legs, config.strategies)
+    if pairs.empty:
+        return _empty()
+    # signed edge per hour of "long a, short b" and the a->b price basis, for rolling stats
+    pairs["edge"] = pairs["b_hourly"] - pairs["a_hourly"]
+    pairs["basis_ab"] = (pairs["b_price"] / pairs["a_price"] - 1.0) * 100.0
+    window_ms = int(config.stats_window_hours * HOUR_MS)
+    stats = rolling_group_stats(
+        pairs, ["strategy", "symbol", "a_exchange", "b_exchange"], ["edge", "basis_ab"], window_ms
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = stats["edge_std"] / np.abs(stats["edge_mean"])
+        z = (pairs["basis_ab"].to_numpy() - stats["basis_ab_mean"]) / stats["basis_ab_std"]
+    pairs["spread_cv"] = np.clip(
+        np.nan_to_num(cv, nan=config.spread_cv_cap, posinf=config.spread_cv_cap),
+        0,
+        config.spread_cv_cap,
+    )
+    pairs["basis_z_ab"] = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+
+    stride_ms = config.entry_stride_minutes * 60_000
+    t_ms = pairs["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
+    pairs = pairs[t_ms % stride_ms == 0]
+    opp = orient_pairs(pairs)
+    opp = _features(opp, config)
+    opp = opp.merge(_btc_context(snapshots, config), on="timestamp", how="left")
+    keep = np.zeros(len(opp), dtype=bool)
+    for strategy in config.strategies:
+        keep |= (opp["strategy"] == strategy).to_numpy() & (
+            opp["fund_profit_8h"].to_numpy() >= config.min_edge(strategy)
+        )
+    keep &= opp["volume_24h"].to_numpy() >= config.min_volume_24h_usd
+    opp = opp[keep].copy()
+    opp["opportunity_id"] = (
+        opp["strategy"]
+        + ":"
+        + opp["symbol"]
+        + ":"
+        + opp["long_exchange"]
+        + "-"
+        + opp["long_market"]
+        + ":"
+        + opp["short_exchange"]
+        + "-"
+        + opp["short_market"]
+        + ":"
+        + opp["timestamp"].dt.strftime("%Y%m%dT%H%M")
+    )
+    opp = opp.sort_values(["timestamp", "strategy", "symbol", "long_exchange", "short_exchange"])
+    return opp.reindex(columns=list(OPPORTUNITY_COLUMNS)).reset_index(drop=True)
+
+
+def _features(opp: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
+    """The SPEC's features (percent units) from the oriented long/short leg columns."""
+    edge = opp["short_hourly"] - opp["long_hourly"]
+    opp["fund_profit_8h"] = edge * 8 * 100.0
+    opp["fund_apr"] = edge * 24 * 365 * 100.0
+    opp["fund_profit_24h_proj"] = (opp["short_hourly_24h"] - opp["long_hourly_24h"]) * 24 * 100.0
+    opp["fund_profit_3d_proj"] = (opp["short_hourly_3d"] - opp["long_hourly_3d"]) * 72 * 100.0
+    cost = 2.0 * (opp["long_cost_rate"] + opp["short_cost_rate"]) * 100.0
+    opp["round_trip_cost_pct"] = cost
+    per_hour = edge.to_numpy() * 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        be = np.where(per_hour > 0, cost.to_numpy() / per_hour, np.inf)
+    opp["break_even_hours"] = np.minimum(be, config.break_even_cap_hours)
+    opp["spread_volatility_cv"] = opp["spread_cv"]
+    opp["volume_24h"] = np.fmin(opp["long_volume_24h"], opp["short_volume_24h"])
+    opp["bid_ask_spread"] = np.fmax(opp["long_spread_pct"], opp["short_spread_pct"])
+    opp["orderbook_depth"] = np.fmin(opp["long_depth_usd"], opp["short_depth_usd"])
+    opp["liquidity_status"] = liquidity_status(opp["volume_24h"].to_numpy(), config.costs.liquidity)
+    opp["hour_of_day"] = opp["timestamp"].dt.hour.astype("int64")
+    opp["day_of_week"] = opp["timestamp"].dt.dayofweek.astype("int64")
+    is_spot_long = (opp["long_market"] == "spot").to_numpy()
+    opp["long_funding_rate_pct"] = np.where(is_spot_long, 0.0, opp["long_funding_rate"] * 100.0)
+    opp["short_funding_rate_pct"] = opp["short_funding_rate"] * 100.0
+    opp["long_interval_hours"] = np.where(is_spot_long, 0.0, opp["long_funding_interval_hours"])
+    opp["short_interval_hours"] = opp["short_funding_interval_hours"]
+    opp["hours_to_next_funding"] = np.fmin(
+        opp["short_hours_to_next_funding"],
+        np.where(is_spot_long, np.inf, opp["long_hours_to_next_funding"]),
+    )
+    opp["basis_pct"] = (opp["short_price"] / opp["long_price"] - 1.0) * 100.0
+    opp["basis_zscore"] = opp["basis_zscore_oriented"]
+    opp["realised_vol_24h_pct"] = np.fmax(
+        opp["long_realised_vol_24h_pct"], opp["short_realised_vol_24h_pct"]
+    )
+    opp["rate_change_8h"] = (
+        opp["fund_profit_8h"]
+        - (opp["short_rate_hourly_8h_ago"] - opp["long_rate_hourly_8h_ago"]) * 8 * 100.0
+    )
+    opp["rate_change_24h"] = (
+        opp["fund_profit_8h"]
+        - (opp["short_rate_hourly_24h_ago"] - opp["long_rate_hourly_24h_ago"]) * 8 * 100.0
+    )
+    for side in ("long", "short"):
+        opp[f"{side}_bid_ask_spread"] = opp[f"{side}_spread_pct"]
+        opp[f"{side}_orderbook_depth"] = opp[f"{side}_depth_usd"]
+    return opp
+
+
+def _empty() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in OPPORTUNITY_COLUMNS})
+    frame["timestamp"] = pd.Series(dtype="datetime64[ms, UTC]")
+    for name in (
+        "opportunity_id",
+        "strategy",
+        "symbol",
+        "long_exchange",
+        "long_market",
+        "short_exchange",
+        "short_market",
+        "liquidity_status",
+        "market_regime",
+    ):
+        frame[name] = pd.Series(dtype=object)
+    return frame
