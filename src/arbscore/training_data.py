@@ -131,7 +131,10 @@ def normalise_training_frame(frame: pd.DataFrame, source: str = "frame") -> pd.D
         groups = df.groupby(list(_GROUP_KEYS), sort=True, dropna=False).ngroup()
         df["opportunity_id"] = groups.astype("int64")
     else:
-        df["opportunity_id"] = pd.factorize(df["opportunity_id"], sort=True)[0].astype("int64")
+        ids = df["opportunity_id"]
+        if not pd.api.types.is_integer_dtype(ids):
+            df["opportunity_key"] = ids.astype(str)  # our simulate output names opportunities
+        df["opportunity_id"] = pd.factorize(ids, sort=True)[0].astype("int64")
     _derive_opportunity_labels(df)
     for label in LABEL_COLUMNS:
         if label not in df.columns:

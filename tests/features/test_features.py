@@ -28,7 +28,7 @@ def _row(**over):
         fund_profit_8h=0.15,
         fund_apr=54.75,
         fund_profit_24h_proj=0.12,
-        fund_profit_3d_proj=0.10,
+        fund_profit_3d_proj=0.90,
         break_even_hours=16.5,
         spread_volatility_cv=0.08,
         volume_24h=5e6,
@@ -65,9 +65,15 @@ def test_order_and_hold_last():
 def test_engineered_values_follow_the_guide():
     X = build_matrix(_columns([_row()]))
     assert X.dtype == np.float32 and X.shape == (1, len(FEATURE_NAMES))
-    assert _feat(X, "rate_momentum_24h")[0] == pytest.approx((0.15 - 0.12) / 0.12, rel=1e-5)
-    assert _feat(X, "rate_stability")[0] == pytest.approx(0.05 / 0.10, rel=1e-5)
-    assert _feat(X, "rate_trend_score")[0] == 1.0  # 8h > 24h > 3d
+    # projections are totals over 24 h / 72 h, compared per 8 h
+    assert _feat(X, "rate_momentum_24h")[0] == pytest.approx((0.15 - 0.04) / 0.04, rel=1e-5)
+    per8 = 0.90 / 9
+    assert _feat(X, "rate_stability")[0] == pytest.approx(abs(0.15 - per8) / per8, rel=1e-5)
+    assert _feat(X, "rate_trend_score")[0] == 0.0  # 8h > 3d avg but 24h avg < 3d avg
+    X = build_matrix(_columns([_row(fund_profit_24h_proj=0.36, fund_profit_3d_proj=0.54)]))
+    assert _feat(X, "rate_trend_score")[0] == 1.0  # 0.15 > 0.12 > 0.06 per 8 h
+    X = build_matrix(_columns([_row(fund_profit_8h=0.01)]))
+    assert _feat(X, "rate_trend_score")[0] == -1.0  # below the 3-day average
     assert _feat(X, "volatility_risk_score")[0] == 1.0
     assert _feat(X, "liquidity_score")[0] == 1.0
     assert _feat(X, "hour_sin")[0] == pytest.approx(1.0, abs=1e-6)  # 6h of 24
@@ -160,8 +166,21 @@ def test_strategy_aliases_and_guide_categories():
     assert X[0, spec.feature_names.index("strategy_cfff")] == 1.0
 
 
+def test_extra_numeric_inputs_join_when_present():
+    rows = [_row(basis_pct=0.2, realised_vol_24h_pct=1.5), _row(basis_pct=0.4, basis_zscore=np.inf)]
+    spec = fit_feature_spec(_columns(rows))
+    assert spec.extra_numeric == ("basis_pct", "realised_vol_24h_pct")
+    assert dict(spec.fill_values)["basis_pct"] == pytest.approx(0.3)
+    X = build_matrix({"basis_pct": np.array([np.nan]), HOLD_COLUMN: np.array([8.0])}, spec)
+    assert X[0, spec.feature_names.index("basis_pct")] == pytest.approx(0.3)
+    assert spec.feature_names[-1] == HOLD_COLUMN
+    with pytest.raises(ValueError, match="basis_pct"):
+        build_matrix(_columns([_row()]), spec, strict=True)
+
+
 def test_spec_json_round_trip_and_rejects_tampering(tmp_path):
-    spec = fit_feature_spec(_columns([_row(strategy="CFFF", fund_apr=12.0)]))
+    spec = fit_feature_spec(_columns([_row(strategy="CFFF", fund_apr=12.0, basis_pct=0.1)]))
+    assert spec.extra_numeric == ("basis_pct",)
     path = tmp_path / "feature_spec.json"
     spec.save(path)
     again = FeatureSpec.load(path)

@@ -69,6 +69,22 @@ ENGINEERED: tuple[str, ...] = (
 )
 CATEGORICAL: tuple[str, ...] = ("strategy", "market_regime", "liquidity_status")
 
+#: further raw inputs our opportunity stage adds (data_tools.opportunities.EXTRA_FEATURE_COLUMNS);
+#: ``fit_feature_spec`` takes those present in the training data, the guide's CSV has none
+KNOWN_EXTRA_NUMERIC: tuple[str, ...] = (
+    "long_funding_rate_pct",
+    "short_funding_rate_pct",
+    "long_interval_hours",
+    "short_interval_hours",
+    "hours_to_next_funding",
+    "basis_pct",
+    "basis_zscore",
+    "realised_vol_24h_pct",
+    "rate_change_8h",
+    "rate_change_24h",
+    "round_trip_cost_pct",
+)
+
 #: "never breaks even" is encoded as this many hours (10 x the longest hold)
 BREAK_EVEN_CAP = 10.0 * MAX_HOLD_HOURS
 RATIO_CLIP = 10.0  # momentum/stability ratios are clipped to [-10, 10]
@@ -172,6 +188,7 @@ class FeatureSpec:
     market_regimes: tuple[str, ...] = MARKET_REGIMES
     liquidity_scores: tuple[tuple[str, float], ...] = DEFAULT_LIQUIDITY_SCORES
     fill_values: tuple[tuple[str, float], ...] = tuple(DEFAULT_FILL_VALUES.items())
+    extra_numeric: tuple[str, ...] = ()
     feature_names: tuple[str, ...] = field(default=())
     version: int = 1
 
@@ -181,7 +198,7 @@ class FeatureSpec:
             if len(set(values)) != len(values):
                 raise ValueError(f"FeatureSpec.{name} has duplicates: {list(values)}")
         fills = dict(self.fill_values)
-        missing = [n for n in (*RAW_NUMERIC, HOLD_COLUMN) if n not in fills]
+        missing = [n for n in (*RAW_NUMERIC, *self.extra_numeric, HOLD_COLUMN) if n not in fills]
         if missing:
             raise ValueError(f"FeatureSpec.fill_values lacks {missing}")
         bad = [n for n, v in fills.items() if not np.isfinite(v)]
@@ -199,7 +216,7 @@ class FeatureSpec:
     def _derive_names(self) -> tuple[str, ...]:
         onehot = [f"strategy_{_sanitise(s)}" for s in self.strategies]
         onehot += [f"market_regime_{_sanitise(r)}" for r in self.market_regimes]
-        names = (*RAW_NUMERIC, *ENGINEERED, *onehot, HOLD_COLUMN)
+        names = (*RAW_NUMERIC, *self.extra_numeric, *ENGINEERED, *onehot, HOLD_COLUMN)
         if len(set(names)) != len(names):
             raise ValueError(f"FeatureSpec vocabularies give duplicate feature names: {names}")
         return tuple(names)
@@ -215,12 +232,13 @@ class FeatureSpec:
         d["feature_names"] = list(self.feature_names)
         d["strategies"] = list(self.strategies)
         d["market_regimes"] = list(self.market_regimes)
+        d["extra_numeric"] = list(self.extra_numeric)
         return d
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
         known = {"strategies", "market_regimes", "liquidity_scores", "fill_values"}
-        known |= {"feature_names", "version"}
+        known |= {"feature_names", "version", "extra_numeric"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"feature spec has unknown keys {unknown}; expected {sorted(known)}")
@@ -232,6 +250,7 @@ class FeatureSpec:
                 for k, v in dict(data.get("liquidity_scores", DEFAULT_LIQUIDITY_SCORES)).items()
             ),
             fill_values=tuple((str(k), float(v)) for k, v in dict(data["fill_values"]).items()),
+            extra_numeric=tuple(data.get("extra_numeric", ())),
             feature_names=tuple(data.get("feature_names", ())),
             version=int(data.get("version", 1)),
         )
@@ -315,9 +334,10 @@ def safe_div(num: np.ndarray, den: np.ndarray, clip: float) -> np.ndarray:
     return np.clip(out, -clip, clip)
 
 
-def missing_inputs(columns: Mapping[str, Any]) -> list[str]:
+def missing_inputs(columns: Mapping[str, Any], spec: FeatureSpec | None = None) -> list[str]:
     """Input columns ``build_matrix`` would have to fill entirely (the server may report them)."""
-    needed = (*RAW_NUMERIC, *CATEGORICAL, HOLD_COLUMN)
+    spec = spec or DEFAULT_FEATURE_SPEC
+    needed = (*RAW_NUMERIC, *spec.extra_numeric, *CATEGORICAL, HOLD_COLUMN)
     return [name for name in needed if name not in columns]
 
 
@@ -345,7 +365,7 @@ def build_matrix(
     (training); otherwise absent columns are filled like missing values (serving).
     """
     if strict:
-        absent = missing_inputs(columns)
+        absent = missing_inputs(columns, spec)
         if absent:
             raise ValueError(f"feature input is missing columns {absent}")
     n = _row_count(columns)
@@ -363,9 +383,11 @@ def build_matrix(
         v = np.where(np.isfinite(v), v, fills[name])
         return np.clip(v, -VALUE_CLIP, VALUE_CLIP)
 
-    raw = {name: num(name) for name in RAW_NUMERIC}
+    raw = {name: num(name) for name in (*RAW_NUMERIC, *spec.extra_numeric)}
     hold = num(HOLD_COLUMN)
-    f8, f24, f3d = raw["fund_profit_8h"], raw["fund_profit_24h_proj"], raw["fund_profit_3d_proj"]
+    # the projections are totals over 24 h / 72 h: compare them per 8 h with the current rate
+    f8 = raw["fund_profit_8h"]
+    f24, f3d = raw["fund_profit_24h_proj"] / 3.0, raw["fund_profit_3d_proj"] / 9.0
     cv = np.maximum(raw["spread_volatility_cv"], 0.0)
 
     liq_scores = dict(spec.liquidity_scores)
@@ -379,7 +401,7 @@ def build_matrix(
     eng = {
         "rate_momentum_24h": safe_div(f8 - f24, np.abs(f24), RATIO_CLIP),
         "rate_momentum_3d": safe_div(f8 - f3d, np.abs(f3d), RATIO_CLIP),
-        "rate_stability": safe_div(np.abs(f8 - f3d), np.abs(f3d), RATIO_CLIP),
+        "rate_stability": np.abs(safe_div(f8 - f3d, np.abs(f3d), RATIO_CLIP)),
         "rate_trend_score": np.where((f8 > f24) & (f24 > f3d), 1.0, np.where(f8 < f3d, -1.0, 0.0)),
         "volatility_risk_score": np.where(cv < 0.2, 1.0, np.where(cv < 0.5, 0.5, 0.0)),
         "liquidity_score": liquidity,
@@ -398,19 +420,29 @@ def build_matrix(
         columns.get("market_regime"), n, spec.market_regimes, _case_insensitive(spec.market_regimes)
     )
     X = np.column_stack(
-        [raw[k] for k in RAW_NUMERIC] + [eng[k] for k in ENGINEERED] + [strategy, regime, hold]
+        [raw[k] for k in (*RAW_NUMERIC, *spec.extra_numeric)]
+        + [eng[k] for k in ENGINEERED]
+        + [strategy, regime, hold]
     )
     assert X.shape[1] == spec.n_features, (X.shape, spec.n_features)
     X = np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0)
     return np.clip(X, -VALUE_CLIP, VALUE_CLIP).astype(np.float32)
 
 
-def fit_feature_spec(columns: Mapping[str, Any]) -> FeatureSpec:
+def fit_feature_spec(
+    columns: Mapping[str, Any], *, extra_numeric: tuple[str, ...] | None = None
+) -> FeatureSpec:
     """A spec for this training data: the schema's vocabularies plus any further strategy or
-    regime seen (e.g. the guide's "CFFF"), and median fill values for missing inputs."""
+    regime seen (e.g. the guide's "CFFF"), median fill values for missing inputs, and the extra
+    raw inputs (default: those of ``KNOWN_EXTRA_NUMERIC`` present with finite values)."""
     n = _row_count(columns)
     fills = dict(DEFAULT_FILL_VALUES)
-    for name in (*RAW_NUMERIC, HOLD_COLUMN):
+    extra = []
+    for name in KNOWN_EXTRA_NUMERIC if extra_numeric is None else extra_numeric:
+        if name in columns and np.isfinite(as_float(columns[name])).any():
+            extra.append(name)
+            fills[name] = 0.0
+    for name in (*RAW_NUMERIC, *extra, HOLD_COLUMN):
         if name in columns:
             v = as_float(columns[name])
             v = v[np.isfinite(v)]
@@ -428,6 +460,7 @@ def fit_feature_spec(columns: Mapping[str, Any]) -> FeatureSpec:
         strategies=tuple(strategies),
         market_regimes=tuple(regimes),
         fill_values=tuple(fills.items()),
+        extra_numeric=tuple(extra),
     )
 
 
@@ -436,6 +469,7 @@ __all__ = [
     "DEFAULT_FEATURE_SPEC",
     "FEATURE_NAMES",
     "FeatureSpec",
+    "KNOWN_EXTRA_NUMERIC",
     "LIQUIDITY_STATUSES",
     "build_matrix",
     "canonical_strategy",
