@@ -1,9 +1,255 @@
-"""CLI verbs of this area (see arbscore.cli)."""
+"""``arbscore run`` (the whole pipeline, the README's first command) and ``arbscore benchmark``."""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arbscore.cli.errors import UserInputError, user_errors
+
+console = Console()
+
+#: sections of a --config file (also RunConfig fields) -> (module, config class)
+CONFIG_SECTIONS: dict[str, tuple[str, str]] = {
+    "embedded": ("arbscore.data_tools.sources.embedded", "EmbeddedDataConfig"),
+    "synthetic": ("arbscore.data_tools.sources.synthetic", "SyntheticMarketConfig"),
+    "training_set": ("arbscore.data_tools.training_set", "TrainingSetConfig"),
+    "evaluation": ("arbscore.evaluation", "EvaluationConfig"),
+    "export": ("arbscore.export.bundle", "ExportConfig"),
+}
+
+
+def _build_config(cls: type, values: dict, where: str) -> Any:
+    """A frozen config dataclass from a JSON object; unknown keys are an error, not ignored."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise UserInputError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
+    # JSON has no tuples: lists become tuples (nested too) where the field is a tuple
+    kwargs = {k: _tuples(v) if isinstance(v, list) else v for k, v in values.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise UserInputError(f"{where}: {exc}") from exc
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def load_stage_configs(path: Path | None) -> dict[str, Any]:
+    """``--config FILE``: JSON with optional sections named as in CONFIG_SECTIONS."""
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise UserInputError(f"--config: no such file {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"--config: {path} is not valid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise UserInputError(f"--config: {path} must hold a JSON object")
+    unknown = sorted(set(raw) - set(CONFIG_SECTIONS))
+    if unknown:
+        raise UserInputError(
+            f"--config: unknown sections {unknown}; known: {list(CONFIG_SECTIONS)}"
+        )
+    out = {}
+    for section, values in raw.items():
+        module, name = CONFIG_SECTIONS[section]
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise UserInputError(f"--config [{section}]: {module}.{name} is not available") from exc
+        out[section] = _build_config(cls, values, f"--config [{section}]")
+    return out
+
+
+class _StageBars:
+    """One rich progress row per stage, fed by the pipeline's StageEvents."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, event: Any) -> None:
+        p = self.progress
+        if event.stage not in self.tasks:
+            self.tasks[event.stage] = p.add_task(event.stage, total=None, note="")
+        task = self.tasks[event.stage]
+        if event.kind == "reused":
+            p.update(task, total=1, completed=1, note="[dim]reused (inputs unchanged)[/]")
+        elif event.kind == "done":
+            p.update(task, total=1, completed=1, note=f"[green]{event.message}[/]")
+        elif event.kind == "update":
+            note = event.message or p.tasks[task].fields.get("note", "")
+            if event.total:
+                p.update(task, total=event.total, completed=event.completed, note=note)
+            else:
+                p.update(task, note=note)
+
+
+def _summary(result: Any) -> None:
+    stages = Table(title="arbscore run", show_lines=False)
+    for col in ("stage", "status", "seconds", "result"):
+        stages.add_column(col, justify="right" if col == "seconds" else "left")
+    for s in result.stages:
+        stages.add_row(s.stage, s.status, f"{s.seconds:.1f}", s.detail)
+    console.print(stages)
+
+    from arbscore.report.inputs import parse_metrics
+
+    metrics = parse_metrics(result.metrics)
+    heads = Table(title="Winner per head (out of sample, mean of the walk-forward folds)")
+    for col in ("head", "winner", "metric", "value", "runner-up", "margin"):
+        heads.add_column(col)
+    for w in metrics.winners:
+        heads.add_row(
+            w.head,
+            w.family,
+            w.metric,
+            f"{w.value:.4g}",
+            w.runner_up or "-",
+            "-" if w.margin is None else f"{w.margin:+.4g}",
+        )
+    console.print(heads)
+    bt = Table(title="Trading backtest (out of sample)")
+    names: list[str] = []
+    strategies = {**metrics.families, **metrics.baselines}
+    for m in strategies.values():
+        names += [k for k in m.heads.get("backtest", {}) if k not in names]
+    bt.add_column("strategy")
+    for n in names:
+        bt.add_column(n, justify="right")
+    for s, m in strategies.items():
+        row = m.heads.get("backtest", {})
+        bt.add_row(s, *(f"{row[n].mean:.4g}" if n in row else "-" for n in names))
+    if names:
+        console.print(bt)
+
+
+def _workdir_option(default: str = "runs/default") -> Any:
+    return typer.Option("--workdir", "-w", help="Run directory (created if needed).")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to app."""
+    """Add ``run`` and ``benchmark`` to the app."""
+
+    @app.command("run")
+    @user_errors
+    def run_cmd(
+        workdir: Annotated[Path, _workdir_option()] = Path("runs/default"),
+        data: Annotated[
+            str,
+            typer.Option(
+                help="embedded (real data under ../shared/data if present, else synthetic), "
+                "synthetic, or a training-data CSV/Parquet path."
+            ),
+        ] = "embedded",
+        families: Annotated[
+            list[str] | None,
+            typer.Option("--families", "-f", help="Model families, repeated or comma-separated."),
+        ] = None,
+        force: Annotated[
+            bool, typer.Option(help="Re-run every stage, even finished ones.")
+        ] = False,
+        config: Annotated[
+            Path | None,
+            typer.Option(help="JSON file with stage configs: " + ", ".join(CONFIG_SECTIONS)),
+        ] = None,
+    ) -> None:
+        """Run everything: data, training set, evaluation, final models, bundle, report."""
+        from arbscore.pipeline import PipelineError, RunConfig, run_pipeline
+        from arbscore.registry import parse_family_list
+
+        command = "arbscore " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        cfg = RunConfig(
+            workdir=workdir,
+            data=data,
+            families=parse_family_list(families),
+            force=force,
+            command=command,
+            **load_stage_configs(config),
+        )
+        columns = (
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<9}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"),
+        )
+        try:
+            with Progress(*columns, console=console) as progress:
+                result = run_pipeline(cfg, progress=_StageBars(progress))
+        except PipelineError as exc:
+            console.print(f"[bold red]arbscore run stopped:[/] {exc}")
+            raise typer.Exit(code=1) from exc
+        _summary(result)
+        console.print(f"report: {result.html_path}  (Markdown: {result.md_path})")
+        console.print(f"total {result.seconds:.1f} s. Serve the winners with:")
+        console.print(f"  arbscore serve --bundle {result.bundle_dir} --port 5250", highlight=False)
+
+    @app.command("benchmark")
+    @user_errors
+    def benchmark_cmd(
+        workdir: Annotated[Path, _workdir_option()] = Path("runs/default"),
+        scripts: Annotated[
+            list[str] | None,
+            typer.Option("--scripts", "-s", help="Which benchmarks/*.py (default: all three)."),
+        ] = None,
+        timeout: Annotated[float, typer.Option(help="Seconds allowed per script.")] = 1800.0,
+    ) -> None:
+        """Run benchmarks/*.py, store their figures in DIR/benchmarks.json, rebuild the report."""
+        from arbscore.report import build_report
+        from arbscore.report.benchmarks import DEFAULT_SCRIPTS, run_benchmarks
+
+        names = tuple(n.strip() for s in (scripts or []) for n in s.split(",") if n.strip())
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("benchmarks", total=None)
+
+            def tick(name: str, i: int, n: int) -> None:
+                progress.update(
+                    task,
+                    description=f"benchmark {name} ({i + 1}/{n})"
+                    if name != "done"
+                    else "benchmarks done",
+                )
+
+            out = run_benchmarks(
+                workdir, scripts=names or DEFAULT_SCRIPTS, timeout_s=timeout, progress=tick
+            )
+        record = json.loads(out.read_text())
+        table = Table(title=f"Benchmarks ({out})")
+        for col in ("script", "wall s", "figures"):
+            table.add_column(col)
+        for name, entry in record["scripts"].items():
+            figures = entry.get("result")
+            text = (
+                ", ".join(f"{k}={v}" for k, v in figures.items())
+                if figures
+                else (f"[red]{entry.get('error')}[/]")
+            )
+            table.add_row(name, f"{entry.get('wall_seconds', 0):.1f}", text)
+        console.print(table)
+        if (workdir / "metrics.json").exists():
+            html_path, _ = build_report(workdir)
+            console.print(f"report updated: {html_path}")
+        else:
+            console.print(
+                f"no {workdir / 'metrics.json'} yet: run `arbscore run --workdir "
+                f"{workdir}` to get the report"
+            )
+        if any("error" in e for e in record["scripts"].values()):
+            raise typer.Exit(code=1)
