@@ -1,0 +1,74 @@
+"""Platt scaling on the raw margin: p = sigmoid(a * margin + b).
+
+Kept as two floats so the exporter can rebuild it in ONNX with Mul, Add and Sigmoid. Fitted
+by Newton's method on the log loss with Platt's smoothed targets, which keeps (a, b) finite
+when the calibration slice holds only one class (common on real data: most trades lose).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function."""
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def fit_platt(
+    margin: np.ndarray, y: np.ndarray, *, l2: float = 1e-6, max_iter: int = 100
+) -> tuple[float, float]:
+    """Fit (a, b) so that sigmoid(a * margin + b) is calibrated on (margin, y).
+
+    ``y`` is 0/1. Returns the identity (1.0, 0.0) when there is nothing to fit (no rows).
+    """
+    m = np.asarray(margin, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if m.shape != y.shape:
+        raise ValueError(f"margin has {m.size} values but y has {y.size}")
+    if m.size == 0:
+        return 1.0, 0.0
+    n_pos = float(y.sum())
+    n_neg = float(y.size - n_pos)
+    # Platt (1999): targets pulled off 0/1 by the class counts, so the optimum is finite
+    t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    design = np.column_stack([m, np.ones_like(m)])
+    w = np.array([1.0, 0.0])
+    prev = np.inf
+    for _ in range(max_iter):
+        p = sigmoid(design @ w)
+        grad = design.T @ (p - t) + l2 * w
+        hess = (design * (p * (1.0 - p))[:, None]).T @ design + l2 * np.eye(2)
+        step = np.linalg.solve(hess + 1e-12 * np.eye(2), grad)
+        # step halving keeps Newton monotone on badly scaled margins
+        scale = 1.0
+        loss = _loss(design, w, t, l2)
+        while scale > 1e-6:
+            cand = w - scale * step
+            cand_loss = _loss(design, cand, t, l2)
+            if cand_loss <= loss:
+                break
+            scale *= 0.5
+        w = w - scale * step
+        if abs(prev - loss) < 1e-12 * max(1.0, abs(loss)):
+            break
+        prev = loss
+    return float(w[0]), float(w[1])
+
+
+def _loss(design: np.ndarray, w: np.ndarray, t: np.ndarray, l2: float) -> float:
+    z = design @ w
+    # log(1 + exp(z)) - t * z, stable
+    return float(np.sum(np.logaddexp(0.0, z) - t * z) + 0.5 * l2 * float(w @ w))
+
+
+def apply_platt(margin: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    """Calibrated probability for raw margins, as float32."""
+    a, b = calibration
+    return sigmoid(a * np.asarray(margin, dtype=np.float64) + b).astype(np.float32)

@@ -1,0 +1,143 @@
+"""Optional Optuna search of GBDT hyperparameters, inside walk-forward training folds only.
+
+The caller hands folds that lie inside its own training window (``arbscore.evaluation``'s
+inner fold iterator, or any list of time-ordered ``(train_idx, valid_idx)`` pairs), so the
+search never looks at the harness's test fold. Each trial fits the family on every fold's
+train rows (with its usual inner early-stopping/calibration slices) and scores the valid rows.
+
+Score (lower is better), averaged over folds: the sum of three unit-free losses,
+profit MSE / variance, success log loss / log loss of the base rate, and duration MSE in log
+hours / its variance, so no head dominates because of its units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from arbscore.families import Targets, first_row_per_opportunity
+from arbscore.gbdt.base import GBDTFamily
+from arbscore.gbdt.config import GBDTConfig
+
+Fold = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The best config found, its score and every trial's (params, score)."""
+
+    config: GBDTConfig
+    score: float
+    trials: list[tuple[dict, float]]
+
+
+def subset_targets(targets: Targets, idx: np.ndarray) -> Targets:
+    """The rows ``idx`` of ``targets``."""
+    return Targets(
+        profit=np.asarray(targets.profit)[idx],
+        success=np.asarray(targets.success)[idx],
+        duration=np.asarray(targets.duration)[idx],
+        opportunity_id=np.asarray(targets.opportunity_id)[idx],
+        timestamp_ms=np.asarray(targets.timestamp_ms)[idx],
+    )
+
+
+def check_folds(folds: Iterable[Fold], timestamp_ms: np.ndarray) -> list[Fold]:
+    """Materialise folds and check each is time-ordered (every train row before every valid
+    row); a random split is refused."""
+    ts = np.asarray(timestamp_ms)
+    out = []
+    for k, (train_idx, valid_idx) in enumerate(folds):
+        tr = np.asarray(train_idx, dtype=np.int64)
+        va = np.asarray(valid_idx, dtype=np.int64)
+        if tr.size == 0 or va.size == 0:
+            raise ValueError(f"folds[{k}]: train and valid indices must be non-empty")
+        if ts[tr].max() >= ts[va].min():
+            raise ValueError(
+                f"folds[{k}]: not time-ordered (last train time {int(ts[tr].max())} >= first "
+                f"valid time {int(ts[va].min())}); tuning folds must be walk-forward"
+            )
+        out.append((tr, va))
+    if not out:
+        raise ValueError("folds: need at least one (train_idx, valid_idx) pair")
+    return out
+
+
+def fold_score(model: GBDTFamily, X: np.ndarray, targets: Targets) -> float:
+    """The unit-free three-head loss of a fitted model on (X, targets); see module docstring."""
+    pred = model.predict(X)
+    y = np.asarray(targets.profit, dtype=np.float64)
+    profit = np.mean((pred.profit - y) ** 2) / max(np.var(y), 1e-12)
+    s = np.asarray(targets.success, dtype=np.float64)
+    p = np.clip(pred.success.astype(np.float64), 1e-6, 1 - 1e-6)
+    rate = np.clip(s.mean(), 1e-6, 1 - 1e-6)
+    base_ll = -(rate * np.log(rate) + (1 - rate) * np.log(1 - rate))
+    success = -np.mean(s * np.log(p) + (1 - s) * np.log(1 - p)) / max(base_ll, 1e-12)
+    first = first_row_per_opportunity(targets.opportunity_id)
+    floor = model.config_.duration_min_hours
+    d_true = np.log(np.maximum(np.asarray(targets.duration, dtype=np.float64)[first], floor))
+    d_pred = np.log(np.maximum(pred.duration[first].astype(np.float64), floor))
+    duration = np.mean((d_pred - d_true) ** 2) / max(np.var(d_true), 1e-12)
+    return float(profit + success + duration)
+
+
+def suggest_config(trial, family_name: str, base: GBDTConfig) -> GBDTConfig:
+    """The (small) search space; tree-shape knobs differ between XGBoost and LightGBM."""
+    params = {
+        "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.2, log=True),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 20, 1000, log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "colsample": trial.suggest_float("colsample", 0.5, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+    }
+    if family_name == "lightgbm":
+        params["num_leaves"] = trial.suggest_int("num_leaves", 15, 255, log=True)
+    else:
+        params["max_depth"] = trial.suggest_int("max_depth", 3, 10)
+    return replace(base, **params)
+
+
+def tune(
+    family_cls: type[GBDTFamily],
+    X: np.ndarray,
+    targets: Targets,
+    feature_names: Sequence[str],
+    folds: Iterable[Fold],
+    *,
+    n_trials: int = 20,
+    base_config: GBDTConfig | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> TuningResult:
+    """Search hyperparameters with Optuna's TPE sampler (seeded) on the given training folds.
+
+    Only rows named in ``folds`` are read. ``progress(trial_number, n_trials, best_score)`` is
+    called after each trial. Returns the best config (``base_config`` with the tuned fields).
+    """
+    import optuna
+
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    base = base_config if base_config is not None else GBDTConfig()
+    fold_list = check_folds(folds, targets.timestamp_ms)
+    names = list(feature_names)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial) -> float:
+        cfg = suggest_config(trial, family_cls.name, base)
+        scores = []
+        for train_idx, valid_idx in fold_list:
+            model = family_cls(config=cfg).fit(X[train_idx], subset_targets(targets, train_idx), names)
+            scores.append(fold_score(model, X[valid_idx], subset_targets(targets, valid_idx)))
+        return float(np.mean(scores))
+
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    callbacks = []
+    if progress is not None:
+        callbacks.append(lambda st, tr: progress(tr.number + 1, n_trials, st.best_value))
+    study.optimize(objective, n_trials=n_trials, callbacks=callbacks)
+    best = suggest_config(optuna.trial.FixedTrial(study.best_params), family_cls.name, base)
+    trials = [(dict(t.params), float(t.value)) for t in study.trials if t.value is not None]
+    return TuningResult(config=best, score=float(study.best_value), trials=trials)
