@@ -1,0 +1,341 @@
+"""Run directory -> model bundle: one ONNX graph per winning head (the MLX net as one
+multi-output graph), optional Core ML files, and ``manifest.json``.
+
+``export_bundle`` reads the run directory's contract (docs/architecture.md): ``metrics.json``
+for the winner of each head and the out-of-sample metrics, ``models/<family>/`` for the fitted
+families, ``models/feature_spec.json`` for the feature encoding. ``export_families`` is the
+same from objects in memory (tests, notebooks). Every graph is checked against the family's own
+``predict`` on probe rows before the manifest is written, so a bundle never ships a graph that
+disagrees with the model it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from arbscore.data_tools.features import FeatureSpec
+from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
+from arbscore.schema import HEADS
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Options of ``arbscore export``.
+
+    ``families``: force a family per head (``{"profit": "xgboost", ...}``) instead of the
+    harness's winners; ``coreml``: also write Core ML files; ``tolerance``: max |ONNX - native|
+    accepted by the export-time parity check.
+    """
+
+    families: tuple[tuple[str, str], ...] = ()
+    coreml: bool = False
+    tolerance: float = 1e-4
+    probe_rows: int = 256
+    overwrite: bool = True
+
+    def __post_init__(self) -> None:
+        bad = [h for h, _ in self.families if h not in HEADS]
+        if bad:
+            raise ValueError(
+                f"ExportConfig.families has unknown heads {bad}; expected {list(HEADS)}"
+            )
+        if not self.tolerance > 0:
+            raise ValueError(f"ExportConfig.tolerance={self.tolerance}: must be > 0")
+
+
+def _is_gbdt(family: Any) -> bool:
+    return hasattr(family, "models_") and hasattr(family, "calibration_")
+
+
+def _head_graph(family: Any, head: str, n_features: int) -> onnx.ModelProto:
+    from arbscore.export.onnx_gbdt import Link, booster_to_onnx
+
+    a, b = family.calibration_
+    link = {
+        "profit": Link("identity"),
+        "success": Link("platt", float(a), float(b)),
+        "duration": Link("exp"),
+    }[head]
+    return booster_to_onnx(family.models_[head], head, n_features, link)
+
+
+def net_weights(family: Any):
+    """An MLX family's fitted state as :class:`arbscore.export.onnx_mlp.NetWeights`."""
+    from arbscore.export.onnx_mlp import Dense, NetWeights
+
+    layers = tuple(
+        Dense(
+            p.block, np.asarray(p.weight, np.float32), np.asarray(p.bias, np.float32), p.activation
+        )
+        for p in family.layer_params()
+    )
+    a, b = family.calibration_
+    return NetWeights(
+        mean=np.asarray(family.mean_, np.float32),
+        scale=np.asarray(family.scale_, np.float32),
+        layers=layers,
+        calibration=(float(a), float(b)),
+        profit_scale=float(getattr(family, "profit_scale_", 1.0)),
+        profit_offset=float(getattr(family, "profit_offset_", 0.0)),
+        input_clip=_input_clip(family),
+    )
+
+
+def _input_clip(family: Any) -> float:
+    """The family's standardised-input clip (its config, or the MLX default when unset)."""
+    config = getattr(family, "config", None)
+    if config is None:
+        from arbscore.mlx_models.config import MLXConfig
+
+        config = MLXConfig()
+    return float(getattr(config, "input_clip", 0.0) or 0.0)
+
+
+def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
+    """Plausible rows around the spec's fill values (plus one-hot columns and a hold grid), for
+    the export-time parity check. Not market data; only needs to visit many tree branches."""
+    rng = np.random.default_rng(seed)
+    fills = dict(spec.fill_values)
+    centre = np.array([fills.get(name, 0.0) for name in spec.feature_names], np.float64)
+    X = centre + rng.normal(0.0, 1.0, (n, centre.size)) * (np.abs(centre) + 1.0)
+    onehot = [
+        i
+        for i, name in enumerate(spec.feature_names)
+        if name.startswith(("strategy_", "market_regime_"))
+    ]
+    X[:, onehot] = rng.integers(0, 2, (n, len(onehot)))
+    X[:, -1] = rng.choice([1, 4, 8, 12, 24, 48, 72, 120, 168], n)
+    return X.astype(np.float32)
+
+
+def _onnx_outputs(model: onnx.ModelProto, X: np.ndarray) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return {n: v.reshape(-1) for n, v in zip(names, sess.run(names, {"features": X}), strict=False)}
+
+
+def check_parity(
+    family: Any, graph: onnx.ModelProto, heads: list[str], X: np.ndarray, tolerance: float
+) -> dict[str, float]:
+    """Max |ONNX - family.predict| per head; raises ValueError above ``tolerance`` (relative
+    to max(1, |native|), so hours and percents are judged alike)."""
+    native = family.predict(X)
+    got = _onnx_outputs(graph, X)
+    errors = {}
+    for head in heads:
+        ref = np.asarray(getattr(native, head), np.float64)
+        err = np.abs(got[head] - ref) / np.maximum(1.0, np.abs(ref))
+        errors[head] = float(np.nanmax(err))
+        if not errors[head] <= tolerance:
+            raise ValueError(
+                f"export parity check failed for head {head!r} of "
+                f"{getattr(family, 'name', type(family).__name__)}: max relative "
+                f"error {errors[head]:.3g} > {tolerance}"
+            )
+    return errors
+
+
+def export_families(
+    winners: Mapping[str, tuple[str, Any]],
+    spec: FeatureSpec,
+    out_dir: Path,
+    config: ExportConfig = ExportConfig(),
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    training_data: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest."""
+    missing = [h for h in HEADS if h not in winners]
+    if missing:
+        raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        if not config.overwrite:
+            raise ValueError(f"--out {out} is not empty; choose a new directory")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n_features = spec.n_features
+    X = probe_matrix(spec, config.probe_rows)
+    heads: dict[str, dict[str, Any]] = {}
+    parity: dict[str, float] = {}
+    by_family: dict[str, list[str]] = {}
+    for head in HEADS:
+        by_family.setdefault(winners[head][0], []).append(head)
+    for name, fam_heads in by_family.items():
+        family = winners[fam_heads[0]][1]
+        if progress:
+            progress(f"exporting {name} ({', '.join(fam_heads)})")
+        if _is_gbdt(family):
+            for head in fam_heads:
+                graph = _head_graph(family, head, n_features)
+                parity.update(check_parity(family, graph, [head], X, config.tolerance))
+                file = f"{head}.{name}.onnx"
+                onnx.save_model(graph, out / file)
+                heads[head] = {"family": name, "file": file, "output": head, "kind": "gbdt"}
+        elif hasattr(family, "layer_params"):
+            from arbscore.export.onnx_mlp import mlp_to_onnx
+
+            graph = mlp_to_onnx(net_weights(family))
+            parity.update(check_parity(family, graph, fam_heads, X, config.tolerance))
+            file = f"net.{name}.onnx"
+            onnx.save_model(graph, out / file)
+            for head in fam_heads:
+                heads[head] = {"family": name, "file": file, "output": head, "kind": "mlp"}
+        else:
+            raise ValueError(
+                f"family {name!r} exposes neither models_/calibration_ (GBDT) nor "
+                "layer_params() (MLP); the exporter cannot read it"
+            )
+    coreml_files: dict[str, str] = {}
+    if config.coreml:
+        from arbscore.export.coreml import export_coreml
+
+        coreml_files = export_coreml(winners, spec, out, progress=progress)
+    created = datetime.now(timezone.utc)
+    families = sorted({winners[h][0] for h in HEADS})
+    from arbscore import __version__
+
+    manifest = {
+        "format": FORMAT,
+        "bundle_version": BUNDLE_VERSION,
+        "model_version": f"{'+'.join(families)}_{__version__}_{created:%Y%m%dT%H%M%SZ}",
+        "created_at": created.isoformat(timespec="seconds"),
+        "arbscore_version": __version__,
+        "training_data": dict(training_data or {}),
+        "feature_spec": spec.to_dict(),
+        "feature_names": list(spec.feature_names),
+        "input": {
+            "name": "features",
+            "dtype": "float32",
+            "shape": [None, n_features],
+            "hold_column": n_features - 1,
+        },
+        "heads": heads,
+        "heads_doc": (
+            "evaluate duration first; set column hold_column to the predicted hold "
+            "(clipped to [1, 168] h) unless the caller gives one, then profit and success"
+        ),
+        "coreml": coreml_files,
+        "metrics": dict(metrics or {}),
+        "export": {**asdict(config), "parity_max_rel_error": parity},
+    }
+    return write_manifest(out, manifest)
+
+
+def _winners_from_metrics(metrics: Mapping[str, Any]) -> dict[str, str]:
+    winner = metrics.get("winner") or metrics.get("winners") or {}
+    out = {}
+    for head in HEADS:
+        value = winner.get(head)
+        if isinstance(value, Mapping):
+            value = value.get("family")
+        if value:
+            out[head] = str(value)
+    return out
+
+
+def _training_range(run_dir: Path, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    for key in ("data", "training_data", "data_range"):
+        if isinstance(metrics.get(key), Mapping):
+            return dict(metrics[key])
+    file = run_dir / "training_data.parquet"
+    if file.is_file():
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        ts = pq.read_table(file, columns=["timestamp"]).column("timestamp")
+        lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
+        return {
+            "start": lo.isoformat() if lo else None,
+            "end": hi.isoformat() if hi else None,
+            "rows": len(ts),
+        }
+    return {}
+
+
+def export_bundle(
+    run_dir: Path,
+    out_dir: Path,
+    config: ExportConfig = ExportConfig(),
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Bundle the winners of a run directory (see module docstring); return the manifest."""
+    from arbscore.registry import get_family
+
+    run = Path(run_dir)
+    models = run / "models"
+    if not models.is_dir():
+        raise ValueError(f"--from {run}: no models/ directory; run `arbscore train` first")
+    spec_file = models / "feature_spec.json"
+    if not spec_file.is_file():
+        raise ValueError(f"--from {run}: no models/feature_spec.json (the feature encoding)")
+    spec = FeatureSpec.load(spec_file)
+    metrics: dict[str, Any] = {}
+    if (run / "metrics.json").is_file():
+        metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    chosen = _winners_from_metrics(metrics)
+    chosen.update(dict(config.families))
+    available = sorted(p.name for p in models.iterdir() if p.is_dir())
+    for head in HEADS:
+        if head not in chosen:
+            if len(available) != 1:
+                raise ValueError(
+                    f"--from {run}: no winner for head {head!r} in metrics.json and "
+                    f"{len(available)} families in models/ {available}; pass a family"
+                )
+            chosen[head] = available[0]
+        if chosen[head] not in available:
+            raise ValueError(
+                f"--from {run}: winner {chosen[head]!r} for {head!r} has no "
+                f"models/{chosen[head]}/ (have {available})"
+            )
+    loaded = {name: get_family(name).load(models / name) for name in sorted(set(chosen.values()))}
+    winners = {head: (name, loaded[name]) for head, name in chosen.items()}
+    head_metrics = {head: _head_metrics(metrics, head, name) for head, name in chosen.items()}
+    return export_families(
+        winners,
+        spec,
+        out_dir,
+        config,
+        metrics=head_metrics,
+        training_data=_training_range(run, metrics),
+        progress=progress,
+    )
+
+
+def _head_metrics(metrics: Mapping[str, Any], head: str, family: str) -> dict[str, Any]:
+    """The out-of-sample metrics of ``family`` for ``head`` (whatever shape the harness used)."""
+    winner = (metrics.get("winner") or {}).get(head)
+    if isinstance(winner, Mapping):
+        return {k: v for k, v in winner.items() if k != "family"}
+    fams = metrics.get("families") or {}
+    entry = fams.get(family, {}) if isinstance(fams, Mapping) else {}
+    if isinstance(entry, Mapping):
+        for key in (head, "mean", "summary"):
+            if isinstance(entry.get(key), Mapping):
+                return dict(entry[key])
+    return {}
+
+
+__all__ = [
+    "ExportConfig",
+    "check_parity",
+    "export_bundle",
+    "export_families",
+    "net_weights",
+    "probe_matrix",
+]

@@ -1,0 +1,410 @@
+"""The HTTP server: the SPEC's contract (``/health``, ``/predict``, ``/predict/batch``) plus
+``/models``, ``/metrics``, ``/size``, ``/exit-signal`` and ``/reload``.
+
+Handlers only parse, validate and format; scoring lives in :class:`Scorer`, sizing in
+``sizing.py``, exit rules in ``exits.py``. The model is held by a :class:`ModelProvider`: a
+reload builds a complete new Scorer first and then swaps one reference, so requests already
+running finish on the model they started with and no request ever sees a half-loaded bundle.
+
+Bad input is always a 4xx naming the field (``detail[].loc`` as FastAPI reports it, plus one
+readable ``message``), never a 500: malformed JSON 400, validation 422, batch or body over the
+limit 413.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
+
+from arbscore.data_tools.features import normalise_keys
+from arbscore.serve.composite import CompositeConfig
+from arbscore.serve.exits import ExitConfig, PositionState, exit_signal
+from arbscore.serve.metrics import Metrics, MetricsAndLimits
+from arbscore.serve.schemas import (
+    ExitRequest,
+    ExitResponse,
+    Health,
+    Opportunity,
+    Prediction,
+    ReloadRequest,
+    SizeRequest,
+    SizeResponse,
+)
+from arbscore.serve.scorer import Scorer
+from arbscore.serve.sizing import SizingConfig, default_loss_pct, size, win_from_expected
+
+PATHS = (
+    "/health",
+    "/predict",
+    "/predict/batch",
+    "/models",
+    "/metrics",
+    "/size",
+    "/exit-signal",
+    "/reload",
+    "/openapi.json",
+    "/docs",
+)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Server limits and the scoring/sizing/exit settings."""
+
+    max_batch: int = 1000
+    max_body_bytes: int = 2 * 1024 * 1024
+    composite: CompositeConfig = field(default_factory=CompositeConfig)
+    sizing: SizingConfig = field(default_factory=SizingConfig)
+    exits: ExitConfig = field(default_factory=ExitConfig)
+    reload_on_sighup: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_batch < 1:
+            raise ValueError(f"ServeConfig.max_batch={self.max_batch}: must be >= 1")
+        if self.max_body_bytes < 1024:
+            raise ValueError(f"ServeConfig.max_body_bytes={self.max_body_bytes}: must be >= 1024")
+
+
+class ModelProvider:
+    """Holds the current Scorer; ``reload`` swaps it atomically."""
+
+    def __init__(self, bundle_dir: Path, config: ServeConfig) -> None:
+        self.config = config
+        self.bundle_dir = Path(bundle_dir)
+        self.scorer = Scorer(self.bundle_dir, composite=config.composite)
+        self._lock = asyncio.Lock()
+        self.reloads = 0
+
+    async def reload(self, bundle_dir: Path | None = None) -> Scorer:
+        """Load ``bundle_dir`` (default: the current one) off the event loop, then swap."""
+        async with self._lock:
+            target = Path(bundle_dir) if bundle_dir else self.bundle_dir
+            new = await run_in_threadpool(Scorer, target, composite=self.config.composite)
+            self.scorer, self.bundle_dir = new, target
+            self.reloads += 1
+            return new
+
+
+def _field(loc: tuple | list) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def _errors(errors: list[dict], prefix: tuple = ("body",)) -> list[dict]:
+    """Pydantic errors without the offending input (it may be NaN, which JSON cannot carry)."""
+    return [
+        {
+            "loc": [*prefix, *e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "value_error")),
+        }
+        for e in errors
+    ]
+
+
+def _problem(status: int, errors: list[dict]) -> JSONResponse:
+    message = "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in errors)
+    return JSONResponse({"detail": errors, "message": message}, status_code=status)
+
+
+class BadRequest(Exception):
+    """A request the client can fix; becomes ``status`` with the field in ``loc``."""
+
+    def __init__(self, status: int, loc: list, msg: str, kind: str = "value_error") -> None:
+        super().__init__(msg)
+        self.status, self.errors = status, [{"loc": loc, "msg": msg, "type": kind}]
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise BadRequest(400, ["body"], "empty body; send a JSON document", "missing")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(400, ["body"], f"malformed JSON ({exc})", "json_invalid") from exc
+
+
+def _opportunity(data: Any, loc: list, scorer: Scorer, now: datetime) -> dict[str, Any]:
+    """Validate one opportunity JSON object into a snake_case record (defaults applied)."""
+    if not isinstance(data, dict):
+        raise BadRequest(
+            422, loc, f"expected a JSON object, got {type(data).__name__}", "dict_type"
+        )
+    try:
+        opp = Opportunity.model_validate(normalise_keys(data))
+    except ValidationError as exc:
+        raise RequestValidationError(_errors(exc.errors(), tuple(loc))) from exc
+    if not scorer.known_strategy(opp.strategy):
+        raise BadRequest(
+            422,
+            [*loc, "strategy"],
+            f"unknown strategy {opp.strategy!r}; this bundle knows {list(scorer.spec.strategies)}",
+        )
+    return opp.to_record(now)
+
+
+def _schema_body(model: type) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    }
+
+
+def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> FastAPI:
+    """The FastAPI app serving ``bundle_dir``; raises ValueError for a bad bundle."""
+    from arbscore import __version__
+
+    provider = ModelProvider(Path(bundle_dir), config)
+    metrics = Metrics(PATHS)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if config.reload_on_sighup:
+            # not possible outside the main thread or on platforms without SIGHUP
+            with suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+                asyncio.get_running_loop().add_signal_handler(
+                    signal.SIGHUP, lambda: asyncio.ensure_future(provider.reload())
+                )
+        yield
+
+    app = FastAPI(
+        title="arbscore ml-api",
+        version=__version__,
+        lifespan=lifespan,
+        description="Scores funding-rate arbitrage opportunities from an ONNX bundle.",
+    )
+    app.state.provider = provider
+    app.add_middleware(MetricsAndLimits, metrics=metrics, max_body_bytes=config.max_body_bytes)
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
+        return _problem(exc.status, exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _problem(422, _errors(list(exc.errors()), ()))
+
+    @app.exception_handler(ValueError)
+    async def _value_error(_: Request, exc: ValueError) -> JSONResponse:
+        return _problem(422, [{"loc": ["body"], "msg": str(exc), "type": "value_error"}])
+
+    @app.get("/health", response_model=Health)
+    async def health() -> dict:
+        return {
+            "status": "healthy",
+            "service": "ml-api",
+            "version": __version__,
+            "model_version": provider.scorer.model_version,
+        }
+
+    @app.post("/predict", response_model=Prediction, openapi_extra=_schema_body(Opportunity))
+    async def predict(request: Request) -> JSONResponse:
+        scorer = provider.scorer
+        record = _opportunity(
+            await _json_body(request), ["body"], scorer, datetime.now(timezone.utc)
+        )
+        return JSONResponse(scorer.predict_records([record])[0])
+
+    batch_schema = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": config.max_batch,
+                        "items": Opportunity.model_json_schema(
+                            ref_template="#/components/schemas/{model}"
+                        ),
+                    }
+                }
+            },
+        }
+    }
+
+    @app.post("/predict/batch", response_model=list[Prediction], openapi_extra=batch_schema)
+    async def predict_batch(request: Request) -> JSONResponse:
+        scorer = provider.scorer
+        items = await _json_body(request)
+        if not isinstance(items, list):
+            raise BadRequest(
+                422,
+                ["body"],
+                f"expected a JSON list of opportunities, got {type(items).__name__}",
+                "list_type",
+            )
+        if len(items) > config.max_batch:
+            raise BadRequest(
+                413,
+                ["body"],
+                f"batch of {len(items)} opportunities is over the "
+                f"limit of {config.max_batch}; split it",
+                "too_long",
+            )
+        now = datetime.now(timezone.utc)
+        records = [_opportunity(item, ["body", i], scorer, now) for i, item in enumerate(items)]
+        return JSONResponse(scorer.predict_records(records))
+
+    @app.get("/models")
+    async def models() -> dict:
+        return {
+            "bundle": str(provider.bundle_dir),
+            "reloads": provider.reloads,
+            **provider.scorer.manifest,
+        }
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.post("/size", response_model=SizeResponse, openapi_extra=_schema_body(SizeRequest))
+    async def size_endpoint(request: Request) -> dict:
+        body = await _json_body(request)
+        try:
+            req = SizeRequest.model_validate(body)
+        except ValidationError as exc:
+            raise RequestValidationError(_errors(exc.errors())) from exc
+        return _size(req, provider.scorer, config)
+
+    @app.post("/exit-signal", response_model=ExitResponse, openapi_extra=_schema_body(ExitRequest))
+    async def exit_endpoint(request: Request) -> dict:
+        body = await _json_body(request)
+        try:
+            req = ExitRequest.model_validate(body)
+        except ValidationError as exc:
+            raise RequestValidationError(_errors(exc.errors())) from exc
+        return _exit(req, provider.scorer, config)
+
+    @app.post("/reload")
+    async def reload(request: Request) -> dict:
+        raw = await request.body()
+        try:
+            req = ReloadRequest.model_validate_json(raw) if raw.strip() else ReloadRequest()
+        except ValidationError as exc:
+            raise RequestValidationError(_errors(exc.errors())) from exc
+        try:
+            scorer = await provider.reload(Path(req.bundle) if req.bundle else None)
+        except ValueError as exc:
+            raise BadRequest(
+                422,
+                ["body", "bundle"],
+                f"bundle not loaded, still serving {provider.scorer.model_version}: {exc}",
+            ) from exc
+        return {
+            "status": "reloaded",
+            "model_version": scorer.model_version,
+            "bundle": str(provider.bundle_dir),
+        }
+
+    return app
+
+
+def _size(req: SizeRequest, scorer: Scorer, config: ServeConfig) -> dict:
+    cfg = SizingConfig(
+        **{
+            **config.sizing.__dict__,
+            **{
+                k: v
+                for k, v in (
+                    ("kelly_fraction", req.kelly_fraction),
+                    ("max_fraction", req.max_fraction),
+                    ("max_depth_share", req.max_depth_share),
+                )
+                if v is not None
+            },
+        }
+    )
+    depth = req.orderbook_depth_usd
+    version = None
+    if req.opportunity is not None:
+        record = _opportunity(
+            req.opportunity, ["body", "opportunity"], scorer, datetime.now(timezone.utc)
+        )
+        pred = scorer.predict_records([record])[0]
+        p = (
+            pred["success_probability"]
+            if req.success_probability is None
+            else req.success_probability
+        )
+        loss = req.loss_pct or default_loss_pct(record.get("bid_ask_spread", 0.0), cfg)
+        win = (
+            req.win_pct
+            if req.win_pct is not None
+            else win_from_expected(pred["predicted_profit_pct"], p, loss)
+        )
+        depth = depth if depth is not None else record.get("orderbook_depth")
+        version = pred["model_version"]
+    else:
+        missing = [
+            n for n in ("success_probability", "win_pct", "loss_pct") if getattr(req, n) is None
+        ]
+        if missing:
+            raise BadRequest(
+                422,
+                ["body", missing[0]],
+                f"missing {missing}: give them, or an opportunity to score",
+                "missing",
+            )
+        p, win, loss = req.success_probability, req.win_pct, req.loss_pct
+    result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)
+    return {
+        **result.__dict__,
+        "success_probability": p,
+        "win_pct": win,
+        "loss_pct": loss,
+        "model_version": version,
+    }
+
+
+def _exit(req: ExitRequest, scorer: Scorer, config: ServeConfig) -> dict:
+    record = _opportunity(req.entry, ["body", "entry"], scorer, req.entry_time)
+    now = req.now or datetime.now(timezone.utc)
+    entry_time = (
+        req.entry_time if req.entry_time.tzinfo else req.entry_time.replace(tzinfo=timezone.utc)
+    )
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    elapsed = (now - entry_time).total_seconds() / 3600.0
+    if elapsed < 0:
+        raise BadRequest(422, ["body", "entry_time"], "entry_time is after now")
+    hold, version = req.predicted_hold_hours, None
+    if hold is None:
+        pred = scorer.predict_records([record])[0]
+        hold, version = pred["predicted_hold_hours"], pred["model_version"]
+    entry_spread = float(record.get("bid_ask_spread", 0.0))
+    cur = req.current
+    state = PositionState(
+        elapsed_hours=elapsed,
+        entry_fund_profit_8h=float(record["fund_profit_8h"]),
+        current_fund_profit_8h=cur.fund_profit_8h,
+        entry_bid_ask_spread=entry_spread,
+        current_bid_ask_spread=entry_spread if cur.bid_ask_spread is None else cur.bid_ask_spread,
+        unrealized_pnl_pct=cur.unrealized_pnl_pct,
+        peak_pnl_pct=max(0.0, cur.unrealized_pnl_pct)
+        if cur.peak_pnl_pct is None
+        else cur.peak_pnl_pct,
+    )
+    decision = exit_signal(state, hold, config.exits)
+    return {
+        "action": decision.action,
+        "reason": decision.reason,
+        "details": decision.details,
+        "model_version": version,
+    }

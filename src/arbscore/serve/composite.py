@@ -1,0 +1,60 @@
+"""composite_score: one 0-100 number a bot can sort opportunities by.
+
+Definition (vectorised; all three predictions are per row):
+
+    r   = predicted_profit_pct * 24 / clip(predicted_hold_hours, 1, 168)   # % of capital per day
+    u   = 4 * p * (1 - p)                      # success-head uncertainty: 0 sure .. 1 coin flip
+    adj = r - penalty * u * |r|                # shrink gains / deepen losses when unsure
+    composite_score = 100 * sigmoid(adj / scale_pct_per_day)
+
+Why this shape: the capital of a funding-arbitrage position is tied up for the whole hold, so
+the comparable quantity is net return *per day*; an unsure success head means the profit
+estimate deserves less trust, so it is pulled towards "worse". For fixed p and hold the score is
+strictly increasing in the expected return (slope 1 - penalty*u > 0 for penalty < 1), a zero
+edge scores 50, and the logistic maps any return to (0, 100) with ``scale_pct_per_day`` setting
+how fast it saturates (1 %/day of edge -> about 73).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arbscore.schema import MAX_HOLD_HOURS
+
+
+@dataclass(frozen=True)
+class CompositeConfig:
+    """Shape of the composite score (saved in the bundle manifest's serve section)."""
+
+    scale_pct_per_day: float = 1.0
+    uncertainty_penalty: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.scale_pct_per_day > 0:
+            raise ValueError(f"scale_pct_per_day={self.scale_pct_per_day}: must be > 0")
+        if not 0 <= self.uncertainty_penalty < 1:
+            raise ValueError(
+                f"uncertainty_penalty={self.uncertainty_penalty}: must be in [0, 1) "
+                "so the score stays monotone in expected return"
+            )
+
+
+def return_per_day(profit_pct: np.ndarray, hold_hours: np.ndarray) -> np.ndarray:
+    """Net return in % of capital per day of holding."""
+    return (
+        np.asarray(profit_pct, np.float64) * 24.0 / np.clip(hold_hours, 1.0, float(MAX_HOLD_HOURS))
+    )
+
+
+def composite_score(
+    profit_pct, success_probability, hold_hours, config: CompositeConfig = CompositeConfig()
+) -> np.ndarray:
+    """Score in [0, 100] per row (see the module docstring for the formula)."""
+    r = return_per_day(profit_pct, hold_hours)
+    p = np.clip(np.asarray(success_probability, np.float64), 0.0, 1.0)
+    u = 4.0 * p * (1.0 - p)
+    adj = r - config.uncertainty_penalty * u * np.abs(r)
+    z = np.clip(adj / config.scale_pct_per_day, -500.0, 500.0)
+    return 100.0 / (1.0 + np.exp(-z))

@@ -1,0 +1,112 @@
+"""Position sizing: fractional Kelly, capped by a max fraction of bankroll and by book depth.
+
+A trade either wins ``W`` (% of notional) with probability ``p`` or loses ``L`` (% of notional)
+with probability ``q = 1 - p``. Growth-optimal (Kelly) notional as a fraction of bankroll:
+
+    f* = p / L - q / W            (maximises p*log(1 + f*W) + q*log(1 - f*L); W, L as fractions)
+
+``f*`` <= 0 means no edge: size 0. The bet is ``kelly_fraction * f*`` (full Kelly is too
+aggressive when p, W and L are estimates), then capped:
+
+    fraction = min(kelly_fraction * f*, max_fraction)
+    notional = min(fraction * bankroll, max_depth_share * orderbook_depth)
+
+The depth cap keeps each leg inside the cheapest slippage tier (< 1 % of depth by default).
+
+Where W and L come from at serve time: L is the caller's loss size or, by default, the round-trip
+cost (four taker fills plus crossing the spread twice), and W is solved from the model's expected
+profit ``E = p*W - q*L``, i.e. ``W = (E + q*L) / p``, so the sizing agrees with the profit head.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SizingConfig:
+    """Risk limits for :func:`size`."""
+
+    kelly_fraction: float = 0.25
+    max_fraction: float = 0.2
+    max_depth_share: float = 0.01
+    taker_fee_pct: float = 0.05  # per fill, % of notional (used for the default loss size)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.kelly_fraction <= 1:
+            raise ValueError(f"kelly_fraction={self.kelly_fraction}: must be in (0, 1]")
+        if not 0 < self.max_fraction <= 10:
+            raise ValueError(f"max_fraction={self.max_fraction}: must be in (0, 10]")
+        if not 0 < self.max_depth_share <= 1:
+            raise ValueError(f"max_depth_share={self.max_depth_share}: must be in (0, 1]")
+        if self.taker_fee_pct < 0:
+            raise ValueError(f"taker_fee_pct={self.taker_fee_pct}: must be >= 0")
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    """Notional to open and why it is that size."""
+
+    notional_usd: float
+    fraction: float  # of bankroll, after caps
+    kelly_full: float  # f*, before the fractional multiplier and caps (may be negative)
+    edge_pct: float  # expected profit p*W - q*L, % of notional
+    limited_by: str  # "kelly" | "no_edge" | "max_fraction" | "liquidity"
+
+
+def _check(
+    name: str, value: float, low: float, high: float = math.inf, low_open: bool = False
+) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v < low or v > high or (low_open and v == low):
+        bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+        raise ValueError(f"{name}={value!r}: must be a finite number in {bound}")
+    return v
+
+
+def default_loss_pct(bid_ask_spread_pct: float, config: SizingConfig = SizingConfig()) -> float:
+    """Round-trip cost as a loss size: four fills plus the spread crossed on entry and exit."""
+    return 4.0 * config.taker_fee_pct + 2.0 * max(float(bid_ask_spread_pct), 0.0)
+
+
+def win_from_expected(expected_pct: float, p: float, loss_pct: float) -> float:
+    """Win size ``W`` consistent with expected profit ``E = p*W - (1-p)*L`` (0 when p = 0)."""
+    return 0.0 if p <= 0 else max((expected_pct + (1.0 - p) * loss_pct) / p, 0.0)
+
+
+def size(
+    success_probability: float,
+    win_pct: float,
+    loss_pct: float,
+    bankroll_usd: float,
+    orderbook_depth_usd: float | None = None,
+    *,
+    config: SizingConfig = SizingConfig(),
+) -> SizeResult:
+    """Fractional-Kelly notional in USD (formula in the module docstring).
+
+    Raises ValueError naming the argument for p outside [0, 1], non-positive loss size or
+    bankroll, negative win size or depth, or any non-finite number.
+    """
+    p = _check("success_probability", success_probability, 0.0, 1.0)
+    w = _check("win_pct", win_pct, 0.0) / 100.0
+    loss = _check("loss_pct", loss_pct, 0.0, low_open=True) / 100.0
+    bankroll = _check("bankroll_usd", bankroll_usd, 0.0, low_open=True)
+    depth = (
+        None
+        if orderbook_depth_usd is None
+        else _check("orderbook_depth_usd", orderbook_depth_usd, 0.0)
+    )
+    q = 1.0 - p
+    edge = p * w - q * loss
+    kelly = (-math.inf if q > 0 else 0.0) if w == 0.0 else p / loss - q / w
+    if edge <= 0 or kelly <= 0:
+        return SizeResult(0.0, 0.0, kelly if math.isfinite(kelly) else -1e9, 100 * edge, "no_edge")
+    fraction, limited = config.kelly_fraction * kelly, "kelly"
+    if fraction > config.max_fraction:
+        fraction, limited = config.max_fraction, "max_fraction"
+    notional = fraction * bankroll
+    if depth is not None and notional > config.max_depth_share * depth:
+        notional, limited = config.max_depth_share * depth, "liquidity"
+    return SizeResult(notional, notional / bankroll, kelly, 100 * edge, limited)
