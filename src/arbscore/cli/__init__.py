@@ -36,4 +36,7 @@ for _module in (data_cmds, pipeline_cmds, model_cmds, serve_cmds, run_cmds, ops_
 
 def main() -> None:
     """Console-script entry point."""
+    from arbscore.mlx_models.blas import ensure_fast_blas
+
+    ensure_fast_blas()  # on Linux: re-exec with OpenBLAS preloaded (MLX ~10x faster); no mlx yet
     app()

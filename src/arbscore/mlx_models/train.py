@@ -1,0 +1,194 @@
+"""The training loop: fixed-shape batches, one ``mx.compile``d AdamW step, early stopping.
+
+Every batch has exactly ``batch_size`` rows (the last one is padded with weight-0 rows), so the
+compiled step is traced once per fit; ``TrainReport.traces`` counts the traces so a test can
+hold that. The learning rate warms up linearly then follows a cosine decay over the planned
+steps. Early stopping watches the weighted loss on the time-ordered validation slice and the
+best epoch's weights are restored. Shuffling uses a seeded numpy generator and the weights a
+seeded MLX key, so the same data and seed give the same weights.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+from mlx.utils import tree_map
+
+from arbscore.mlx_models.config import MLXConfig
+from arbscore.mlx_models.losses import Batch, LossWeights, head_losses, total_loss
+from arbscore.mlx_models.model import MultiHeadNet
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class TrainArrays:
+    """Standardised rows of one slice (train or validation), numpy float32."""
+
+    x: np.ndarray
+    profit: np.ndarray
+    success: np.ndarray
+    duration_log: np.ndarray
+    duration_mask: np.ndarray  # 1 on one row per opportunity
+
+    def __len__(self) -> int:
+        return len(self.profit)
+
+    @property
+    def opportunities_per_row(self) -> float:
+        return float(self.duration_mask.sum()) / max(len(self), 1)
+
+
+@dataclass
+class TrainReport:
+    """What happened in one fit (saved in the family's JSON config)."""
+
+    epochs_run: int = 0
+    best_epoch: int = 0
+    best_val_loss: float | None = None
+    steps: int = 0
+    traces: int = 0
+    batch_size: int = 0
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def batch_iterate(
+    n_rows: int, batch_size: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Shuffled index batches of exactly ``batch_size``; the last is padded (returns n_real)."""
+    perm = rng.permutation(n_rows)
+    for start in range(0, n_rows, batch_size):
+        idx = perm[start : start + batch_size]
+        n_real = len(idx)
+        if n_real < batch_size:
+            idx = np.concatenate([idx, perm[: batch_size - n_real]])
+        yield idx, n_real
+
+
+def _batch(data: TrainArrays, idx: np.ndarray, n_real: int, duration_norm: float) -> Batch:
+    weight = np.zeros(len(idx), dtype=np.float32)
+    weight[:n_real] = 1.0
+    return Batch(
+        x=mx.array(data.x[idx]),
+        profit=mx.array(data.profit[idx]),
+        success=mx.array(data.success[idx]),
+        duration_log=mx.array(data.duration_log[idx]),
+        row_weight=mx.array(weight),
+        duration_mask=mx.array(data.duration_mask[idx]),
+        duration_norm=mx.array(duration_norm, dtype=mx.float32),
+    )
+
+
+def full_batch(data: TrainArrays) -> Batch:
+    """The whole slice as one batch; the duration loss is the mean over its opportunities."""
+    return _batch(data, np.arange(len(data)), len(data), float(data.duration_mask.sum()))
+
+
+def loss_weights(config: MLXConfig) -> LossWeights:
+    return LossWeights(
+        config.profit_weight, config.success_weight, config.duration_weight, config.huber_delta
+    )
+
+
+def _schedule(config: MLXConfig, total_steps: int) -> Callable[[mx.array], mx.array]:
+    warmup = min(config.warmup_steps, max(total_steps - 1, 0))
+    cosine = optim.cosine_decay(
+        config.learning_rate, max(total_steps - warmup, 1), config.min_learning_rate
+    )
+    if warmup == 0:
+        return cosine
+    ramp = optim.linear_schedule(config.learning_rate / warmup, config.learning_rate, warmup)
+    return optim.join_schedules([ramp, cosine], [warmup])
+
+
+def evaluate_losses(net: MultiHeadNet, data: TrainArrays, weights: LossWeights) -> np.ndarray:
+    """[profit, success, duration, total] on a whole slice (no gradient)."""
+    batch = full_batch(data)
+    parts = head_losses(net(batch.x), batch, weights)
+    total = total_loss(parts, weights)
+    mx.eval(parts, total)
+    return np.append(np.array(parts, dtype=np.float64), float(total.item()))
+
+
+def train_net(
+    net: MultiHeadNet,
+    train: TrainArrays,
+    val: TrainArrays | None,
+    config: MLXConfig,
+    progress: ProgressCallback | None = None,
+) -> TrainReport:
+    """Fit ``net`` in place; restores the weights of the best validation epoch."""
+    t0 = time.perf_counter()
+    weights = loss_weights(config)
+    batch_size = min(config.batch_size, len(train))
+    steps_per_epoch = -(-len(train) // batch_size)
+    optimizer = optim.AdamW(
+        learning_rate=_schedule(config, steps_per_epoch * config.max_epochs),
+        weight_decay=config.weight_decay,
+    )
+    report = TrainReport(batch_size=batch_size)
+
+    def loss_fn(model: MultiHeadNet, batch: Batch) -> mx.array:
+        return total_loss(head_losses(model(batch.x), batch, weights), weights)
+
+    loss_and_grad = nn.value_and_grad(net, loss_fn)
+    optimizer.init(net.trainable_parameters())  # state exists before tracing: one trace only
+    state = [net.state, optimizer.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(batch: Batch) -> mx.array:
+        report.traces += 1  # runs only while MLX traces the function
+        loss, grads = loss_and_grad(net, batch)
+        if config.grad_clip > 0:
+            grads, _ = optim.clip_grad_norm(grads, config.grad_clip)
+        optimizer.update(net, grads)
+        return loss
+
+    rng = np.random.default_rng(config.seed)
+    dur_norm = batch_size * train.opportunities_per_row
+    best_params = None
+    best_loss = np.inf
+    bad_epochs = 0
+    for epoch in range(1, config.max_epochs + 1):
+        train_sum = 0.0
+        for idx, n_real in batch_iterate(len(train), batch_size, rng):
+            loss = step(_batch(train, idx, n_real, dur_norm))
+            mx.eval(state)
+            train_sum += float(loss.item())
+            report.steps += 1
+        row = {"epoch": float(epoch), "train_loss": train_sum / steps_per_epoch}
+        if val is not None:
+            val_losses = evaluate_losses(net, val, weights)
+            row.update(
+                val_profit=val_losses[0],
+                val_success=val_losses[1],
+                val_duration=val_losses[2],
+                val_loss=val_losses[3],
+            )
+            if val_losses[3] < best_loss - 1e-6:
+                best_loss, bad_epochs, report.best_epoch = val_losses[3], 0, epoch
+                best_params = tree_map(lambda a: a, net.parameters())  # arrays are immutable
+            else:
+                bad_epochs += 1
+        report.history.append({k: float(v) for k, v in row.items()})
+        report.epochs_run = epoch
+        if progress is not None:
+            progress(epoch, config.max_epochs)
+        if val is not None and bad_epochs >= config.patience:
+            break
+    if best_params is not None:
+        net.update(best_params)
+        mx.eval(net.parameters())
+        report.best_val_loss = float(best_loss)
+    else:
+        report.best_epoch = report.epochs_run
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,62 @@
+"""Time split with purge, standardisation on training rows only, Platt scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arbscore.mlx_models import MLXFamily
+from arbscore.mlx_models.prepare import HOUR_MS, fit_platt, time_split
+
+from .synthetic import make_dataset, tiny_config
+
+
+def test_time_split_val_is_latest_and_purged() -> None:
+    ts = np.repeat(np.arange(2000) * 300_000, 3)  # ~7 days
+    split = time_split(ts, tiny_config(purge_hours=6.0))
+    assert split.purge_hours == 6.0
+    assert ts[split.val].min() > ts[split.train].max()
+    assert ts[split.val].min() - ts[split.train].max() >= 6 * HOUR_MS
+    assert abs(len(split.val) / len(ts) - 0.15) < 0.01
+    assert len(np.intersect1d(split.train, split.val)) == 0
+
+
+def test_purge_shrinks_when_data_span_is_short() -> None:
+    ts = np.arange(1000) * 300_000  # 83 h: a 168 h purge would leave nothing
+    split = time_split(ts, tiny_config(purge_hours=168.0, min_train_fraction=0.5))
+    assert 0 < split.purge_hours < 168
+    assert len(split.train) >= 500
+    assert ts[split.train].max() < ts[split.val].min()
+
+
+def test_no_validation_slice_for_tiny_data() -> None:
+    split = time_split(np.arange(100), tiny_config(min_val_rows=64))
+    assert len(split.val) == 0 and len(split.train) == 100
+
+
+def test_standardisation_uses_training_rows_only() -> None:
+    x, targets, names = make_dataset(n_opp=200, drift=5.0)
+    cfg = tiny_config(max_epochs=1)
+    fam = MLXFamily(cfg).fit(x, targets, names)
+    split = time_split(targets.timestamp_ms, cfg)
+    np.testing.assert_allclose(fam.mean_, x[split.train].mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fam.scale_, x[split.train].std(axis=0), rtol=1e-5)
+    assert abs(fam.mean_[0] - x[:, 0].mean()) > 0.3  # the drifting column: full mean differs
+    # changing the validation rows' inputs leaves the statistics unchanged
+    x2 = x.copy()
+    x2[split.val] += 100.0
+    fam2 = MLXFamily(cfg).fit(x2, targets, names)
+    assert np.array_equal(fam.mean_, fam2.mean_) and np.array_equal(fam.scale_, fam2.scale_)
+
+
+def test_platt_recovers_known_parameters() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(scale=2.0, size=20000)
+    y = (rng.random(20000) < 1 / (1 + np.exp(-(0.5 * z - 0.7)))).astype(float)
+    a, b = fit_platt(z, y)
+    assert abs(a - 0.5) < 0.05 and abs(b + 0.7) < 0.05
+
+
+def test_platt_one_class_is_finite() -> None:
+    a, b = fit_platt(np.linspace(-1, 1, 50), np.zeros(50))
+    assert np.isfinite(a) and np.isfinite(b)
+    assert 1 / (1 + np.exp(-(a * 0 + b))) < 0.1
