@@ -81,3 +81,18 @@ def test_bad_inputs_raise_value_error(fitted, dataset) -> None:
 def test_init_only_stores_config() -> None:
     fam = MLXFamily()
     assert fam.config is None and not hasattr(fam, "net_")
+
+
+def test_feature_importances_find_the_informative_inputs(fitted, dataset, tmp_path) -> None:
+    _, _, names = dataset
+    imp = fitted.feature_importances()
+    assert set(imp) == {"profit", "success", "duration"}
+    for head in imp.values():
+        assert list(head) == names
+        assert abs(sum(head.values()) - 1.0) < 1e-9
+    # synthetic truth: profit depends on f1 x hold, the optimal hold on f2
+    assert max(imp["profit"], key=imp["profit"].get) in ("f1", "hold_hours")
+    assert max(imp["duration"], key=imp["duration"].get) == "f2"
+    assert imp["duration"]["hold_hours"] == 0.0  # the duration head never sees the hold
+    fitted.save(tmp_path / "m")
+    assert MLXFamily.load(tmp_path / "m").feature_importances() == imp

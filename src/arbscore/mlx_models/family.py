@@ -6,8 +6,9 @@ together (profit and success on every (opportunity, hold) row, duration on one r
 opportunity), restore the best validation epoch, fold the profit target scale back into the
 last profit layer (so the net outputs percent directly), then Platt-scale the success logit on
 the validation slice. Fitted state: ``net_``, ``mean_``, ``scale_``, ``calibration_ = (a, b)``,
-``feature_names_``, ``device_`` and ``fit_report_``; see :mod:`arbscore.mlx_models.model` for
-the exact graph and :meth:`MLXFamily.layer_params` for exporters.
+``feature_names_``, ``device_``, ``importances_`` and ``fit_report_``; see
+:mod:`arbscore.mlx_models.model` for the exact graph and :meth:`MLXFamily.layer_params` for
+exporters.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from arbscore.families import HeadOutputs, Targets
 from arbscore.mlx_models import io
 from arbscore.mlx_models.blas import describe_device
 from arbscore.mlx_models.config import MLXConfig
+from arbscore.mlx_models.importance import permutation_importance
 from arbscore.mlx_models.model import LayerParams, MultiHeadNet, layer_params
 from arbscore.mlx_models.prepare import (
     check_targets,
@@ -34,7 +36,7 @@ from arbscore.mlx_models.prepare import (
     standardise,
     time_split,
 )
-from arbscore.mlx_models.train import ProgressCallback, TrainArrays, train_net
+from arbscore.mlx_models.train import ProgressCallback, TrainArrays, loss_weights, train_net
 from arbscore.schema import HOLD_COLUMN, MAX_HOLD_HOURS
 
 PREDICT_CHUNK = 65_536
@@ -83,11 +85,15 @@ class MLXFamily:
         net = MultiHeadNet(x.shape[1], config)
         mx.eval(net.parameters())
         report = train_net(net, train, val if len(val) else None, config, progress)
+        held_out = val if len(val) else train
+        # importance in the standardised target space the losses are defined in, so before folding
+        self.importances_ = permutation_importance(
+            net, held_out, list(feature_names), loss_weights(config), seed=config.seed
+        )
         _fold_target_scale(net, p_mean, p_scale)
         self.net_ = net
         self.feature_names_ = list(feature_names)
         self.calibration_ = (1.0, 0.0)
-        held_out = val if len(val) else train
         logit = self._raw(held_out.x)[1]
         self.calibration_ = fit_platt(logit, held_out.success)
         self.device_ = describe_device()
@@ -130,6 +136,12 @@ class MLXFamily:
         success = 1.0 / (1.0 + np.exp(-(a * logit.astype(np.float64) + b)))
         duration = np.clip(np.expm1(dur_log.astype(np.float64)), 0.0, MAX_HOLD_HOURS)
         return HeadOutputs(profit.astype(np.float64), success, duration)
+
+    def feature_importances(self) -> dict[str, dict[str, float]]:
+        """{head: {feature: share}}: permutation importance on the held-out slice (sums to 1)."""
+        if not hasattr(self, "net_"):
+            raise ValueError("MLXFamily is not fitted: call fit() or MLXFamily.load() first")
+        return {head: dict(v) for head, v in self.importances_.items()}
 
     def layer_params(self) -> list[LayerParams]:
         """Every linear layer in graph order, weights (in, out); see the model module docstring."""

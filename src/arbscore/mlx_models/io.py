@@ -46,6 +46,7 @@ def save_family(family: MLXFamily, directory: Path) -> None:
         "feature_names": family.feature_names_,
         "calibration": list(family.calibration_),
         "device": family.device_,
+        "importances": family.importances_,
         "fit_report": family.fit_report_,
     }
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
@@ -79,5 +80,6 @@ def load_family(cls: type[MLXFamily], directory: Path) -> MLXFamily:
     family.calibration_ = (float(a), float(b))
     family.feature_names_ = feature_names
     family.device_ = meta.get("device", {})
+    family.importances_ = meta.get("importances", {})
     family.fit_report_ = meta.get("fit_report", {})
     return family
