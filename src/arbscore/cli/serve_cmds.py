@@ -1,9 +1,73 @@
-"""CLI verbs of this area (see arbscore.cli)."""
+"""``arbscore serve`` (the inference server) and ``arbscore export`` (run directory -> bundle).
+
+Thin: resolve flags into the config dataclasses, call the library, print. A bad bundle or run
+directory is exit 2 with one line saying what is wrong (``user_errors``), never a traceback.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from arbscore.cli.errors import user_errors
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to app."""
+
+    @app.command()
+    @user_errors
+    def serve(
+        bundle: Annotated[Path, typer.Option("--bundle", help="bundle directory (arbscore export)")],
+        port: Annotated[int, typer.Option(help="TCP port")] = 5250,
+        host: Annotated[str, typer.Option(help="interface; 0.0.0.0 to listen on all")] = "127.0.0.1",
+        max_batch: Annotated[int, typer.Option(help="most opportunities per /predict/batch")] = 1000,
+        max_body_bytes: Annotated[int, typer.Option(help="largest request body accepted")] = 2 << 20,
+        log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    ) -> None:
+        """Serve a bundle over HTTP: /health, /predict, /predict/batch, /models, /metrics, /size,
+        /exit-signal, /reload (also on SIGHUP); OpenAPI at /docs."""
+        import uvicorn
+
+        from arbscore.serve.app import ServeConfig, create_app
+
+        if not 0 < port < 65536:
+            raise ValueError(f"--port {port}: must be in 1..65535")
+        config = ServeConfig(max_batch=max_batch, max_body_bytes=max_body_bytes)
+        server_app = create_app(bundle, config)  # loads and checks the bundle before binding
+        typer.echo(f"serving {server_app.state.provider.scorer.model_version} on http://{host}:{port}")
+        uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
+
+    @app.command("export")
+    @user_errors
+    def export_cmd(
+        run_dir: Annotated[Path, typer.Option("--from", help="run directory (arbscore train)")],
+        out: Annotated[Path, typer.Option("--out", help="bundle directory to write")],
+        coreml: Annotated[bool, typer.Option("--coreml", help="also write Core ML files")] = False,
+        family: Annotated[
+            list[str] | None,
+            typer.Option(help="HEAD=FAMILY to override the harness's winner, e.g. duration=mlx"),
+        ] = None,
+    ) -> None:
+        """Export the winning model of each head to an ONNX bundle with a manifest."""
+        from rich.console import Console
+
+        from arbscore.export.bundle import ExportConfig, export_bundle
+
+        pairs = []
+        for item in family or []:
+            head, sep, name = item.partition("=")
+            if not sep or not name:
+                raise ValueError(f"--family {item!r}: expected HEAD=FAMILY, e.g. profit=xgboost")
+            pairs.append((head.strip(), name.strip()))
+        config = ExportConfig(families=tuple(pairs), coreml=coreml)
+        console = Console()
+        with console.status("exporting") as status:
+            manifest = export_bundle(run_dir, out, config, progress=status.update)
+        for head, entry in manifest["heads"].items():
+            console.print(f"{head:9s} {entry['family']:9s} {entry['file']}")
+        if manifest.get("coreml"):
+            console.print(f"Core ML: {', '.join(sorted(manifest['coreml'].values()))}")
+        console.print(f"bundle {manifest['model_version']} written to {out}")
