@@ -312,7 +312,7 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
             load = need("arbscore.data_tools.sources.embedded", "load_embedded_market", "data")
             cfg_cls = need("arbscore.data_tools.sources.embedded", "EmbeddedDataConfig", "data")
             forward("loading the embedded market data")
-            md = load(config.embedded or cfg_cls())
+            md = load(config.embedded or cfg_cls(), progress=_relay(forward))
         else:
             gen = need("arbscore.data_tools.sources.synthetic", "generate_synthetic_market", "data")
             cfg_cls = need("arbscore.data_tools.sources.synthetic", "SyntheticMarketConfig", "data")
@@ -390,7 +390,9 @@ def _stage_export(config: RunConfig, forward: Callable[..., None]) -> str:
     cfg_cls = need("arbscore.export.bundle", "ExportConfig", "export")
     out = config.workdir / "bundle"
     forward("exporting the winners to ONNX")
-    manifest = export_bundle(config.workdir, out, config.export or cfg_cls())
+    manifest = export_bundle(
+        config.workdir, out, config.export or cfg_cls(), progress=_relay(forward)
+    )
     heads = manifest.get("heads", {}) if isinstance(manifest, dict) else {}
     return f"bundle {out} ({', '.join(heads) or 'heads'})"
 

@@ -24,11 +24,13 @@ def _metric(rng, lo, hi):
 
 
 def _head(rng, spec):
-    out = {}
+    """The harness's layout: {name: mean, name_folds: [...], "std": {name: spread}}."""
+    out: dict = {"std": {}}
     for name, (lo, hi) in spec.items():
         mean, folds = _metric(rng, lo, hi)
         out[name] = mean
         out[f"{name}_folds"] = folds
+        out["std"][name] = float(np.std(folds, ddof=1))
     return out
 
 
@@ -89,7 +91,7 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
     baselines = {b: _head(rng, BACKTEST) for b in BASELINES}
     winner = {
         h: min(FAMILIES, key=lambda f, h=h, k=k: s * families[f][h][k])
-        for h, k, s in (("profit", "mae", 1), ("success", "auc", -1), ("duration", "mae_hours", 1))
+        for h, k, s in (("profit", "mae", 1), ("success", "brier", 1), ("duration", "mae_hours", 1))
     }
     metrics = {
         "scheme": "walk_forward",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from arbscore.evaluation.config import WINNER_METRICS
 from arbscore.schema import HEADS
 
 
@@ -24,9 +25,12 @@ class Stat:
 
     mean: float
     folds: tuple[float, ...] = ()
+    spread: float | None = None  # the harness's own std across folds, when it wrote one
 
     @property
     def std(self) -> float:
+        if self.spread is not None:
+            return self.spread
         vals = [v for v in self.folds if _finite(v)]
         if len(vals) < 2:
             return float("nan")
@@ -123,12 +127,8 @@ class ReportInputs:
 
 
 #: the metric each head's winner is judged by when metrics.json does not declare one
-#: (name, higher_is_better); mirrors the harness's defaults.
-DEFAULT_WINNER_METRIC: dict[str, tuple[str, bool]] = {
-    "profit": ("mae", False),
-    "success": ("auc", True),
-    "duration": ("mae_hours", False),
-}
+#: (name, higher_is_better): the harness's own declaration
+DEFAULT_WINNER_METRIC: dict[str, tuple[str, bool]] = dict(WINNER_METRICS)
 HIGHER_IS_BETTER = {
     "r2",
     "auc",
@@ -168,14 +168,14 @@ def _parse_head(block: dict) -> dict[str, Stat]:
             per_fold = block[key]
     out: dict[str, Stat] = {}
     for name, value in block.items():
-        if name.endswith("_folds") or name in ("per_fold", "folds", "by_fold"):
+        if name.endswith("_folds") or name in ("per_fold", "folds", "by_fold", "std"):
             continue
         if isinstance(value, dict) and "mean" in value:
             mean = _num(value["mean"])
             raw_folds = value.get("folds") or value.get("per_fold") or []
             folds = tuple(_num(x) if _num(x) is not None else float("nan") for x in raw_folds)
-        elif _num(value) is not None:
-            mean = _num(value)
+        elif _num(value) is not None or (value is None and f"{name}_folds" in block):
+            mean = _num(value) if value is not None else float("nan")  # null = undefined
             if isinstance(block.get(f"{name}_folds"), list):
                 folds = tuple(
                     _num(x) if _num(x) is not None else float("nan") for x in block[f"{name}_folds"]
@@ -190,7 +190,8 @@ def _parse_head(block: dict) -> dict[str, Stat]:
         else:
             continue  # tables (calibration), labels, nested detail
         if mean is not None:
-            out[name] = Stat(mean, folds)
+            spread = block.get("std", {}).get(name) if isinstance(block.get("std"), dict) else None
+            out[name] = Stat(mean, folds, _num(spread))
     return out
 
 
