@@ -80,9 +80,8 @@ def _shown_number(txt: str) -> float:
     return float(txt.split("±")[0].strip().replace(",", ""))
 
 
-def test_rendered_report_has_plots_tables_and_matching_numbers(run_dir, tmp_path):
-    workdir, metrics = run_dir
-    html_path, md_path = build_report(workdir)
+def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp_path):
+    workdir, metrics, html_path, md_path = built_report
     assert html_path == workdir / "report" / "report.html" and md_path.exists()
     dom = _render(html_path, tmp_path)
 
@@ -156,9 +155,8 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(run_dir, tmp_path
     assert dom.tables["command"][1][0][1] == command
 
 
-def test_screenshot_is_a_readable_page(run_dir, tmp_path):
-    workdir, _ = run_dir
-    html_path, _ = build_report(workdir)
+def test_screenshot_is_a_readable_page(built_report, tmp_path):
+    html_path = built_report[2]
     shot = tmp_path / "report.png"
     run_chromium(["--window-size=1280,4000", f"--screenshot={shot}", html_path.as_uri()], tmp_path)
     img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
@@ -178,9 +176,8 @@ def test_real_data_has_no_synthetic_banner(tmp_path):
     assert "real exchange history" in page
 
 
-def test_markdown_twin_has_the_same_tables_and_linked_figures(run_dir):
-    workdir, metrics = run_dir
-    _, md_path = build_report(workdir)
+def test_markdown_twin_has_the_same_tables_and_linked_figures(built_report):
+    _, metrics, _, md_path = built_report
     md = md_path.read_text()
     assert md.startswith("# arbscore benchmark report")
     assert "> **SYNTHETIC DATA" in md
