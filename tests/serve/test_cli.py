@@ -1,0 +1,42 @@
+"""`arbscore serve` / `arbscore export` refuse bad input with exit 2 and a message."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+from serve_helpers import GOLDEN, arbscore_cmd, free_port
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "500"}  # rich wraps long messages at the terminal width
+    return subprocess.run(
+        [*arbscore_cmd(), *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_serve_refuses_a_missing_bundle(tmp_path):
+    r = _run("serve", "--bundle", str(tmp_path / "nope"), "--port", str(free_port()))
+    assert r.returncode == 2
+    assert "not a directory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_refuses_a_tampered_bundle(tmp_path):
+    bundle = tmp_path / "b"
+    shutil.copytree(GOLDEN / "bundle", bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    victim = bundle / manifest["heads"]["success"]["file"]
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    r = _run("serve", "--bundle", str(bundle), "--port", str(free_port()))
+    assert r.returncode == 2
+    assert "checksum mismatch" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_export_refuses_a_run_without_models(tmp_path):
+    r = _run("export", "--from", str(tmp_path), "--out", str(tmp_path / "bundle"))
+    assert r.returncode == 2
+    assert "no models/ directory" in r.stderr and "Traceback" not in r.stderr
+    r = _run("export", "--from", str(tmp_path), "--out", str(tmp_path / "b"), "--family", "profit")
+    assert r.returncode == 2 and "HEAD=FAMILY" in r.stderr
