@@ -173,7 +173,7 @@ class MarketStore:
         exchange: str,
         symbol: str,
         market: str | None = None,
-        interval_minutes: int | None = None,
+        interval_minutes: int | None = None, _agg: str = "MAX",
     ) -> pd.Timestamp | None:
         """Latest stored time of one series (where a collector resumes), or None if empty."""
         time_col = spec.time_columns[0]
@@ -184,11 +184,22 @@ class MarketStore:
         if interval_minutes is not None:
             where.append("interval_minutes = ?")
             params.append(int(interval_minutes))
-        sql = f"SELECT MAX({time_col}) AS t FROM {spec.name} WHERE {' AND '.join(where)}"
+        sql = f"SELECT {_agg}({time_col}) AS t FROM {spec.name} WHERE {' AND '.join(where)}"
         value = self._db.query(sql, params)["t"].iloc[0]
         if value is None or pd.isna(value):
             return None
         return pd.Timestamp(value).tz_convert("UTC")
+
+    def time_range(
+        self, spec: TableSpec, exchange: str, symbol: str, market: str | None = None,
+        interval_minutes: int | None = None,
+    ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """(first, last) stored time of one series, or None if it has no rows."""
+        last = self.last_time(spec, exchange, symbol, market, interval_minutes)
+        if last is None:
+            return None
+        first = self.last_time(spec, exchange, symbol, market, interval_minutes, _agg="MIN")
+        return first, last
 
     def status(self) -> pd.DataFrame:
         """Per exchange/symbol/market: dataset, first, last, rows, interval and gaps."""

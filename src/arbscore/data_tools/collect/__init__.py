@@ -1,0 +1,1 @@
+"""Collection: ccxt backfill, live snapshots and bulk-file import into the market store."""

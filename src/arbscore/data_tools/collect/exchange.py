@@ -1,0 +1,130 @@
+"""ccxt clients for the collectors: construction, URL override, retries, symbol mapping.
+
+Every exchange call goes through ccxt's sync API with its rate limiter on; transient failures
+(429 / 5xx / timeouts, i.e. ccxt's ``NetworkError`` family, which includes DDoSProtection,
+RateLimitExceeded, ExchangeNotAvailable and RequestTimeout) are retried with exponential
+backoff. ``override_urls`` points a client at another host (the offline replay server).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+SUPPORTED_EXCHANGES: tuple[str, ...] = ("binance", "bybit", "okx")
+#: env var read by the CLI: base URL that replaces ``https://`` in every ccxt API URL
+URL_OVERRIDE_ENV = "ARBSCORE_CCXT_URL_OVERRIDE"
+#: which ccxt market types to load: spot + USDT-margined perps only (fewer, faster calls)
+_MARKET_TYPES = {
+    "binance": ["spot", "linear"],
+    "bybit": ["spot", "linear"],
+    "okx": ["spot", "swap"],
+}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: waits ``base_delay_s * 2**attempt`` (capped) between tries."""
+
+    max_retries: int = 5
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.base_delay_s < 0 or self.max_delay_s < 0:
+            raise ValueError("retry delays must be >= 0")
+
+    def delay(self, attempt: int) -> float:
+        return min(self.base_delay_s * (2**attempt), self.max_delay_s)
+
+
+def with_retries(
+    call: Callable[[], T],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[int, float, Exception], None] | None = None,
+) -> T:
+    """Run ``call``; on a transient ccxt error wait and try again, up to ``policy.max_retries``."""
+    import ccxt
+
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ccxt.NetworkError as exc:  # 429, 5xx, timeouts, DDoS protection
+            if attempt >= policy.max_retries:
+                raise
+            wait = policy.delay(attempt)
+            if on_retry is not None:
+                on_retry(attempt + 1, wait, exc)
+            sleep(wait)
+            attempt += 1
+
+
+def override_urls(urls: Any, base: str) -> Any:
+    """Replace ``https://HOST/...`` with ``BASE/HOST/...`` in a (nested) ccxt ``urls['api']``."""
+    if isinstance(urls, str):
+        return urls.replace("https://", base.rstrip("/") + "/", 1)
+    if isinstance(urls, dict):
+        return {key: override_urls(value, base) for key, value in urls.items()}
+    return urls
+
+
+def make_exchange(name: str, api_base: str | None = None, timeout_ms: int = 20_000) -> Any:
+    """A ccxt sync client for ``name`` with rate limiting on; ``api_base`` (or the
+    ``ARBSCORE_CCXT_URL_OVERRIDE`` env var) redirects all its API URLs."""
+    import ccxt
+
+    if name not in SUPPORTED_EXCHANGES:
+        raise ValueError(f"--exchange: {name!r} is not supported; use one of {SUPPORTED_EXCHANGES}")
+    client = getattr(ccxt, name)(
+        {
+            "enableRateLimit": True,
+            "enableLastJsonResponse": True,  # raw klines carry the quote volume
+            "timeout": timeout_ms,
+            "options": {"fetchMarkets": {"types": list(_MARKET_TYPES[name])}},
+        }
+    )
+    base = api_base or os.environ.get(URL_OVERRIDE_ENV)
+    if base:
+        client.urls["api"] = override_urls(client.urls["api"], base)
+    return client
+
+
+def canonical_symbol(market: dict) -> str:
+    """ccxt market -> canonical name: ``BTC/USDT:USDT`` and ``BTC/USDT`` both -> ``BTCUSDT``."""
+    return f"{market['base']}{market['quote']}"
+
+
+def resolve_markets(client: Any, symbol: str, policy: RetryPolicy) -> dict[str, dict]:
+    """The ccxt spot and linear-perp markets for canonical ``symbol`` ({"spot": m, "perp": m}).
+
+    Raises ``ValueError`` naming the symbol when the exchange lists neither.
+    """
+    markets = with_retries(client.load_markets, policy)
+    found: dict[str, dict] = {}
+    for market in markets.values():
+        if canonical_symbol(market) != symbol:
+            continue
+        if market.get("spot"):
+            found["spot"] = market
+        elif market.get("swap") and market.get("linear"):
+            found["perp"] = market
+    if not found:
+        raise ValueError(f"--symbols: {symbol} is not listed on {client.id} (spot or USDT perp)")
+    return found
+
+
+def funding_interval_hours(market: dict) -> float | None:
+    """The perp's funding interval from ccxt market info where the exchange publishes it."""
+    info = market.get("info") or {}
+    minutes = info.get("fundingInterval")  # Bybit v5: minutes
+    if minutes not in (None, "", 0, "0"):
+        return float(minutes) / 60.0
+    return None
