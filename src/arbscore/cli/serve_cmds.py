@@ -20,11 +20,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def serve(
-        bundle: Annotated[Path, typer.Option("--bundle", help="bundle directory (arbscore export)")],
+        bundle: Annotated[Path, typer.Option("--bundle", help="bundle dir (arbscore export)")],
         port: Annotated[int, typer.Option(help="TCP port")] = 5250,
-        host: Annotated[str, typer.Option(help="interface; 0.0.0.0 to listen on all")] = "127.0.0.1",
-        max_batch: Annotated[int, typer.Option(help="most opportunities per /predict/batch")] = 1000,
-        max_body_bytes: Annotated[int, typer.Option(help="largest request body accepted")] = 2 << 20,
+        host: Annotated[str, typer.Option(help="interface (0.0.0.0: all)")] = "127.0.0.1",
+        max_batch: Annotated[int, typer.Option(help="max items per batch")] = 1000,
+        max_body_bytes: Annotated[int, typer.Option(help="max request body")] = 2 << 20,
         log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
     ) -> None:
         """Serve a bundle over HTTP: /health, /predict, /predict/batch, /models, /metrics, /size,
