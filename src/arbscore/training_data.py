@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from arbscore.cli.errors import UserInputError
-from arbscore.data_tools.features import RAW_NUMERIC, canonical_strategy
+from arbscore.data_tools.features import (
+    CATEGORICAL,
+    KNOWN_EXTRA_NUMERIC,
+    RAW_NUMERIC,
+    canonical_strategy,
+)
 from arbscore.data_tools.market import to_epoch_ms
 from arbscore.families import Targets
 from arbscore.schema import (
@@ -170,8 +175,9 @@ def _derive_opportunity_labels(df: pd.DataFrame) -> None:
 
 
 def feature_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The frame's columns as the name -> array mapping ``build_matrix`` takes."""
-    return {name: frame[name].to_numpy() for name in frame.columns}
+    """The frame's model-input columns as the name -> array mapping ``build_matrix`` takes."""
+    names = (*RAW_NUMERIC, *KNOWN_EXTRA_NUMERIC, *CATEGORICAL, HOLD_COLUMN)
+    return {name: frame[name].to_numpy() for name in names if name in frame.columns}
 
 
 def targets_from_frame(frame: pd.DataFrame) -> Targets:

@@ -1,0 +1,74 @@
+"""The evaluation harness's settings: one frozen dataclass, resolved once in the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from arbscore.schema import MAX_HOLD_HOURS
+
+#: the declared out-of-sample metric that picks each head's winner, and its direction
+WINNER_METRICS: dict[str, tuple[str, bool]] = {
+    "profit": ("mae", False),  # mean absolute error of net profit %, lower is better
+    "success": ("brier", False),  # Brier score: calibration and ranking together
+    "duration": ("mae_hours", False),  # |predicted - optimal hold| in hours
+}
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Walk-forward folds, trading backtest and winner rule.
+
+    Folds: the last ``n_folds * test_span_hours`` of the data are cut into consecutive test
+    windows; ``test_span_hours=None`` sizes them so the first training window is as long as one
+    test window. Backtest: at each snapshot take up to ``top_k`` entries, never two on one symbol
+    (and, with ``one_position_per_symbol``, none on a symbol still held, as a bot would), while
+    open positions x ``position_usd`` stay within ``capital_usd``.
+    """
+
+    n_folds: int = 4
+    test_span_hours: float | None = None
+    embargo_hours: float = float(MAX_HOLD_HOURS)
+    min_train_rows: int = 50
+    top_k: int = 3
+    one_position_per_symbol: bool = True
+    capital_usd: float = 100_000.0
+    position_usd: float = 10_000.0
+    min_success_probability: float = 0.5
+    min_expected_profit_pct: float = 0.0
+    baseline_hold_hours: float = 24.0
+    taker_fee_pct: float = 0.05
+    calibration_bins: int = 10
+    tie_tolerance: float = 0.01
+    latency_repeats: int = 5
+
+    def __post_init__(self) -> None:
+        if self.n_folds < 1:
+            raise ValueError(f"n_folds must be >= 1, got {self.n_folds}")
+        if self.test_span_hours is not None and self.test_span_hours <= 0:
+            raise ValueError(f"test_span_hours must be > 0, got {self.test_span_hours}")
+        if self.embargo_hours < 0:
+            raise ValueError(f"embargo_hours must be >= 0, got {self.embargo_hours}")
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        if not 0 < self.position_usd <= self.capital_usd:
+            raise ValueError(
+                f"position_usd must be in (0, capital_usd={self.capital_usd}], "
+                f"got {self.position_usd}"
+            )
+        if not 0.0 <= self.min_success_probability <= 1.0:
+            raise ValueError("min_success_probability must be within [0, 1]")
+        if self.baseline_hold_hours <= 0:
+            raise ValueError("baseline_hold_hours must be > 0")
+        if self.calibration_bins < 2:
+            raise ValueError("calibration_bins must be >= 2")
+        if self.tie_tolerance < 0:
+            raise ValueError("tie_tolerance must be >= 0")
+        if self.min_train_rows < 1 or self.latency_repeats < 1:
+            raise ValueError("min_train_rows and latency_repeats must be >= 1")
+
+    @property
+    def max_positions(self) -> int:
+        return int(self.capital_usd // self.position_usd)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,278 @@
+"""``evaluate``: every family through the same walk-forward folds, metrics, backtest, winner.
+
+The harness is the one place that decides what is true about a model: it alone splits data (by
+time, purged and embargoed), fits each family on each fold's training rows (feature encodings
+fitted on those rows too), predicts the fold's test rows, and scores them beside the baselines.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from arbscore import __version__
+from arbscore.data_tools.features import build_matrix, fit_feature_spec
+from arbscore.data_tools.market import to_epoch_ms
+from arbscore.evaluation.backtest import backtest
+from arbscore.evaluation.baselines import BASELINES, baseline_candidates, model_candidates
+from arbscore.evaluation.config import EvaluationConfig
+from arbscore.evaluation.metrics import (
+    calibration_table,
+    duration_metrics,
+    json_safe,
+    profit_metrics,
+    success_metrics,
+    summarise_folds,
+)
+from arbscore.evaluation.splits import Fold, walk_forward_folds
+from arbscore.evaluation.winner import pick_winners
+from arbscore.families import HeadOutputs, ModelFamily
+from arbscore.registry import get_family
+from arbscore.schema import HOLD_COLUMN
+from arbscore.training_data import feature_columns, normalise_training_frame, targets_from_frame
+
+Progress = Callable[[str, int, int], None]
+FamilyArg = str | Callable[[], ModelFamily]
+
+
+@dataclass
+class EvaluationResult:
+    """What ``evaluate`` found; ``write(dir)`` lays it out as the run directory expects."""
+
+    metrics: dict
+    predictions: pd.DataFrame  # out-of-sample predictions: family, fold, row keys, heads
+    equity: pd.DataFrame  # strategy, fold, time, equity
+    feature_importance: dict  # family -> head -> {feature: importance}
+
+    def write(self, out_dir: Path) -> Path:
+        """Write metrics.json and evaluation/*; returns the metrics.json path."""
+        out = Path(out_dir)
+        (out / "evaluation").mkdir(parents=True, exist_ok=True)
+        path = out / "metrics.json"
+        path.write_text(json.dumps(json_safe(self.metrics), indent=2) + "\n", encoding="utf-8")
+        self.predictions.to_parquet(out / "evaluation" / "predictions.parquet", index=False)
+        self.equity.to_parquet(out / "evaluation" / "backtest_equity.parquet", index=False)
+        importance = json.dumps(json_safe(self.feature_importance), indent=2) + "\n"
+        (out / "evaluation" / "feature_importance.json").write_text(importance, encoding="utf-8")
+        return path
+
+
+def resolve_families(families: Sequence[FamilyArg]) -> list[tuple[str, Callable]]:
+    """(name, factory) for registry names, ``module:Class`` names or family classes."""
+    out: list[tuple[str, Callable]] = []
+    for fam in families:
+        if isinstance(fam, str):
+            cls = get_family(fam)
+            name = fam if ":" not in fam else getattr(cls, "name", cls.__name__)
+        else:
+            cls, name = fam, getattr(fam, "name", None) or getattr(fam, "__name__", str(fam))
+        if name in (n for n, _ in out):
+            raise ValueError(f"family {name!r} given twice")
+        out.append((str(name), cls))
+    if not out:
+        raise ValueError("no model family to evaluate")
+    return out
+
+
+def _fit_predict(factory, X_tr, targets, names, X_te, repeats):
+    model = factory()
+    t0 = time.perf_counter()
+    model.fit(X_tr, targets, list(names))
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = model.predict(X_te)
+    batch_s = time.perf_counter() - t0
+    singles = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.predict(X_te[:1])
+        singles.append(time.perf_counter() - t0)
+    pred = HeadOutputs(*(np.asarray(p, dtype=float).reshape(-1) for p in pred))
+    for head, p in zip(("profit", "success", "duration"), pred, strict=True):
+        if p.shape[0] != X_te.shape[0]:
+            raise ValueError(
+                f"{type(model).__name__}.predict returned {p.shape[0]} {head} "
+                f"values for {X_te.shape[0]} rows"
+            )
+    timing = {
+        "train_seconds": train_s,
+        "predict_us_per_row": batch_s / max(1, X_te.shape[0]) * 1e6,
+        "predict_ms_single_row": float(np.median(singles)) * 1e3,
+    }
+    importance = None
+    if callable(getattr(model, "feature_importances", None)):
+        importance = model.feature_importances()
+    return pred, timing, importance
+
+
+def _prediction_frame(name: str, fold: int, test: pd.DataFrame, pred: HeadOutputs):
+    keys = ["opportunity_id", "timestamp", "symbol", "strategy", HOLD_COLUMN]
+    keys += [c for c in ("opportunity_key",) if c in test.columns]
+    out = test[keys + ["actual_profit_pct", "was_profitable", "optimal_hold_hours"]].copy()
+    out.insert(0, "fold", fold)
+    out.insert(0, "family", name)
+    out["profit"], out["success"], out["duration"] = pred.profit, pred.success, pred.duration
+    return out.reset_index(drop=True)
+
+
+def _equity_frame(strategy: str, fold: int, curve: pd.DataFrame) -> pd.DataFrame:
+    time_ = pd.to_datetime(curve["time_ms"].to_numpy(), unit="ms", utc=True)
+    return pd.DataFrame(
+        {"strategy": strategy, "fold": fold, "time": time_, "equity": curve["equity"].to_numpy()}
+    )
+
+
+def _mean_importance(per_fold: list[dict]) -> dict:
+    heads: dict[str, dict[str, list[float]]] = {}
+    for imp in per_fold:
+        for head, values in imp.items():
+            for feat, v in values.items():
+                heads.setdefault(head, {}).setdefault(feat, []).append(float(v))
+    return {h: {f: float(np.mean(v)) for f, v in feats.items()} for h, feats in heads.items()}
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    families: Sequence[FamilyArg],
+    config: EvaluationConfig | None = None,
+    progress: Progress | None = None,
+    *,
+    out_dir: Path | None = None,
+) -> EvaluationResult:
+    """Walk-forward evaluation of ``families`` on a training set (see module docstring).
+
+    ``families``: registry names (``xgboost``), ``module:Class`` names or family classes.
+    When ``out_dir`` is given the result is also written there (metrics.json, evaluation/).
+    """
+    config = config or EvaluationConfig()
+    resolved = resolve_families(families)
+    df = normalise_training_frame(frame)
+    df["timestamp_ms"] = to_epoch_ms(df["timestamp"]).to_numpy(np.int64)
+    folds = walk_forward_folds(df["timestamp_ms"].to_numpy(), df[HOLD_COLUMN].to_numpy(), config)
+    total = len(folds) * (len(resolved) + 1)
+    done = 0
+    per_fam = {
+        n: {"profit": [], "success": [], "duration": [], "backtest": [], "timing": []}
+        for n, _ in resolved
+    }
+    calib = {n: ([], []) for n, _ in resolved}
+    importances: dict[str, list[dict]] = {n: [] for n, _ in resolved}
+    base_folds: dict[str, list[dict]] = {b: [] for b in BASELINES}
+    preds, curves = [], []
+    for fold in folds:
+        train, test = df.iloc[fold.train_idx], df.iloc[fold.test_idx]
+        spec = fit_feature_spec(feature_columns(train))
+        X_tr = build_matrix(feature_columns(train), spec, strict=True)
+        X_te = build_matrix(feature_columns(test), spec, strict=True)
+        targets = targets_from_frame(train)
+        end_ms = fold.test_end_ms
+        for name, factory in resolved:
+            if progress:
+                progress(f"fold {fold.index + 1}/{len(folds)}: {name}", done, total)
+            pred, timing, imp = _fit_predict(
+                factory, X_tr, targets, spec.feature_names, X_te, config.latency_repeats
+            )
+            block = per_fam[name]
+            block["profit"].append(
+                profit_metrics(test["actual_profit_pct"].to_numpy(), pred.profit)
+            )
+            y = test["was_profitable"].to_numpy(float)
+            block["success"].append(
+                success_metrics(y, pred.success, config.min_success_probability)
+            )
+            calib[name][0].append(y)
+            calib[name][1].append(pred.success)
+            block["duration"].append(
+                duration_metrics(
+                    test["optimal_hold_hours"].to_numpy(),
+                    pred.duration,
+                    test["opportunity_id"].to_numpy(),
+                )
+            )
+            bt = backtest(model_candidates(test, pred, config), config, fold.test_start_ms, end_ms)
+            block["backtest"].append(bt.metrics)
+            block["timing"].append(timing)
+            curves.append(_equity_frame(name, fold.index, bt.equity))
+            preds.append(_prediction_frame(name, fold.index, test, pred))
+            if imp:
+                importances[name].append(imp)
+            done += 1
+        if progress:
+            progress(f"fold {fold.index + 1}/{len(folds)}: baselines", done, total)
+        for b in BASELINES:
+            bt = backtest(baseline_candidates(b, test, config), config, fold.test_start_ms, end_ms)
+            base_folds[b].append(bt.metrics)
+            curves.append(_equity_frame(b, fold.index, bt.equity))
+        done += 1
+    if progress:
+        progress("done", total, total)
+    fam_metrics = {}
+    for name, block in per_fam.items():
+        success = summarise_folds(block["success"])
+        y_all, p_all = (np.concatenate(x) for x in calib[name])
+        success["calibration"] = calibration_table(y_all, p_all, config.calibration_bins)
+        timing = summarise_folds(block["timing"])
+        fam_metrics[name] = {
+            "profit": summarise_folds(block["profit"]),
+            "success": success,
+            "duration": summarise_folds(block["duration"]),
+            "backtest": summarise_folds(block["backtest"]),
+            "timing": {
+                "train_seconds": timing["train_seconds"],
+                "train_seconds_total": float(sum(timing["train_seconds_folds"])),
+                "predict_us_per_row": timing["predict_us_per_row"],
+                "predict_ms_single_row": timing["predict_ms_single_row"],
+            },
+            "timing_folds": {k: timing[f"{k}_folds"] for k in block["timing"][0]},
+        }
+    winners, rules = pick_winners(fam_metrics, config.tie_tolerance)
+    metrics = {
+        "scheme": "walk_forward",
+        "purge_hours": float(df[HOLD_COLUMN].max()),
+        "embargo_hours": float(config.embargo_hours),
+        "purge_rule": "training rows with entry + hold_hours > test_start are dropped",
+        "embargo_rule": "training rows with entry > test_start - embargo_hours are dropped",
+        "folds": [f.describe() for f in folds],
+        "families": fam_metrics,
+        "baselines": {b: summarise_folds(v) for b, v in base_folds.items()},
+        "winner": winners,
+        "winner_metrics": rules,
+        "data": _data_summary(df),
+        "config": config.to_dict(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "arbscore_version": __version__,
+    }
+    result = EvaluationResult(
+        metrics=metrics,
+        predictions=pd.concat(preds, ignore_index=True),
+        equity=pd.concat(curves, ignore_index=True),
+        feature_importance={n: _mean_importance(v) for n, v in importances.items() if v},
+    )
+    if out_dir is not None:
+        result.write(out_dir)
+    return result
+
+
+def _data_summary(df: pd.DataFrame) -> dict:
+    sources = sorted(df["data_source"].astype(str).unique())
+    return {
+        "rows": int(len(df)),
+        "opportunities": int(df["opportunity_id"].nunique()),
+        "start": df["timestamp"].min().isoformat(),
+        "end": df["timestamp"].max().isoformat(),
+        "data_source": sources,
+        "synthetic": sources == ["synthetic"],
+        "profitable_share": float(df["was_profitable"].mean()),
+    }
+
+
+def fold_boundaries(folds: Sequence[Fold]) -> list[dict]:
+    """The folds as metrics.json lists them (for callers that split without evaluating)."""
+    return [f.describe() for f in folds]

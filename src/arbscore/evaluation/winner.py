@@ -1,0 +1,46 @@
+"""The winner per head: best declared out-of-sample metric, ties broken by inference latency."""
+
+from __future__ import annotations
+
+import math
+
+from arbscore.evaluation.config import WINNER_METRICS
+
+
+def pick_winners(
+    families: dict[str, dict], tie_tolerance: float
+) -> tuple[dict[str, str | None], dict[str, dict]]:
+    """(head -> winning family, head -> the declared rule) from metrics.json family blocks.
+
+    Families within ``tie_tolerance`` (relative) of the best value are tied; the one with the
+    lowest ``timing.predict_us_per_row`` wins among them. A head nobody has a finite value for
+    has no winner (None).
+    """
+    winners: dict[str, str | None] = {}
+    rules: dict[str, dict] = {}
+    for head, (metric, higher) in WINNER_METRICS.items():
+        rules[head] = {
+            "name": metric,
+            "higher_is_better": higher,
+            "scope": "mean over out-of-sample walk-forward folds",
+            "tie_tolerance": tie_tolerance,
+            "tie_break": "timing.predict_us_per_row (lower wins)",
+        }
+        scored = []
+        for fam, block in families.items():
+            value = block.get(head, {}).get(metric)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                scored.append((fam, float(value)))
+        if not scored:
+            winners[head] = None
+            continue
+        best = max(v for _, v in scored) if higher else min(v for _, v in scored)
+        margin = tie_tolerance * max(abs(best), 1e-12)
+        tied = [f for f, v in scored if abs(v - best) <= margin]
+
+        def latency(fam: str) -> float:
+            value = families[fam].get("timing", {}).get("predict_us_per_row")
+            return value if isinstance(value, (int, float)) and math.isfinite(value) else math.inf
+
+        winners[head] = min(tied, key=lambda f: (latency(f), tied.index(f)))
+    return winners, rules
