@@ -12,10 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from arbscore.data_tools.collect.exchange import make_exchange  # noqa: E402
 from arbscore.data_tools.store import open_store  # noqa: E402
 from tests.support.postgres import server_problem, temporary_database  # noqa: E402
-from tests.support.replay_exchange import ReplayExchange, World  # noqa: E402
-
-DAY_MS = 86_400_000
-WORLD_START_MS = 1735689600000  # 2025-01-01
+from tests.support.replay_exchange import DAY_MS, WORLD_START_MS, ReplayExchange, World  # noqa: E402
 
 
 @pytest.fixture

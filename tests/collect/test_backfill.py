@@ -6,12 +6,11 @@ from __future__ import annotations
 import ccxt
 import pandas as pd
 import pytest
-from conftest import DAY_MS, WORLD_START_MS
 
 from arbscore.data_tools.collect.backfill import BackfillConfig, backfill, interval_hours
 from arbscore.data_tools.collect.exchange import RetryPolicy
 from arbscore.data_tools.store import FUNDING, INGEST_LOG, KLINES, open_store
-from tests.support.replay_exchange import SymbolSpec
+from tests.support.replay_exchange import DAY_MS, WORLD_START_MS, SymbolSpec
 
 START = pd.Timestamp(WORLD_START_MS, unit="ms", tz="UTC")
 FAST = RetryPolicy(max_retries=4, base_delay_s=0.001)

@@ -34,6 +34,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exchange"
 HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+WORLD_START_MS = 1735689600000  # 2025-01-01 00:00 UTC: default listing time of every symbol
 MINUTE_MS = 60_000
 _BYBIT_INTERVALS = {"1": 1, "3": 3, "5": 5, "15": 15, "30": 30, "60": 60, "240": 240, "D": 1440}
 _BAR_MINUTES = {
@@ -99,7 +101,7 @@ class World:
     """What the fake exchanges "know": listings from ``start_ms``; history up to ``end_ms``
     (None = the real clock, for live use)."""
 
-    start_ms: int = 1735689600000  # 2025-01-01 00:00 UTC
+    start_ms: int = WORLD_START_MS
     end_ms: int | None = None
     symbols: dict[str, tuple[SymbolSpec, ...]] = field(default_factory=_default_symbols)
 
