@@ -30,19 +30,22 @@ REAL_EXCHANGES = ("binance", "bybit", "okx")
 Progress = Callable[[str, int, int], None]
 
 
+def _has_real_data(path: Path) -> bool:
+    return path.is_dir() and any((path / d).is_dir() for d in (BINANCE_DIR, BYBIT_DIR, OKX_DIR))
+
+
 def find_shared_data(root: str | os.PathLike | None = None) -> Path | None:
     """Where the real data is: ``root``, else ``$ARBSCORE_SHARED_DATA``, else ``../shared/data``
-    next to the repository (or the working directory). None when nothing is there."""
+    next to the repository (or the working directory). None when no real data is there (a
+    folder without the Binance/Bybit/OKX sets counts as absent)."""
     if root is not None:
-        path = Path(root)
-        return path if (path / "MANIFEST.md").is_file() or path.is_dir() else None
+        return Path(root) if _has_real_data(Path(root)) else None
     env = os.environ.get(ENV_VAR)
     if env:
-        path = Path(env)
-        return path if path.is_dir() else None
+        return Path(env) if _has_real_data(Path(env)) else None
     repo_root = Path(__file__).resolve().parents[4]
     for candidate in (repo_root / ".." / "shared" / "data", Path.cwd() / ".." / "shared" / "data"):
-        if candidate.is_dir() and (candidate / BINANCE_DIR).is_dir():
+        if _has_real_data(candidate):
             return candidate.resolve()
     return None
 

@@ -6,12 +6,14 @@ shows (see docs/data.md):
 
 - prices: one BTC-driven factor with slow volatility clustering and fat tails; each symbol loads
   on it (beta) plus its own noise, so symbols are correlated;
-- funding: per symbol a Markov regime (calm ~ +0.005 %/8h, hot positive, negative) shared by all
+- premium and funding: per symbol a Markov regime (calm, hot positive, negative) shared by all
   exchanges, plus AR(1) noise that is partly common across exchanges (cross-exchange
-  correlation) and partly per exchange; a settlement pays the mean of the hourly latent rate over
-  its interval scaled to the interval, so 1 h / 4 h / 8 h symbols and misaligned legs agree;
-- basis: perp log price = index + coef * latent funding + OU noise (mean-reverting, partly
-  common across exchanges); spot venues differ from the index by a small OU;
+  correlation) and partly per exchange, gives an hourly premium index; a settlement applies the
+  exchanges' formula ``P + clamp(0.01 % - P, +-0.05 %)`` to the mean premium over its interval,
+  scaled to the interval, so calm markets pay the 0.01 %/8h baseline and 1 h / 4 h / 8 h
+  symbols and misaligned legs stay consistent;
+- basis: perp log price = index + premium + fast OU noise (mean-reverting, partly common across
+  exchanges), so basis and funding co-move; spot venues differ from the index by a small OU;
 - volume: intraday seasonality, persistent noise and a rise with |return|.
 
 The output is labelled synthetic (``MarketData.synthetic`` and ``source``).
@@ -27,7 +29,7 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from arbscore.data_tools.market import MarketData
-from arbscore.data_tools.sources.params import SyntheticParams
+from arbscore.data_tools.sources.params import SymbolProfile, SyntheticParams
 from arbscore.schema import EXCHANGES, FUNDING_COLUMNS, KLINE_COLUMNS
 
 _KLINE_MINUTES = (1, 5, 15, 30, 60)
@@ -146,7 +148,9 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
 
     kl_parts, fu_parts, intervals = [], [], {}
     hour_of_day = (start.hour + np.arange(n) * dt) % 24.0
-    season = 1.0 + p.intraday_amplitude * np.cos(2 * np.pi * (hour_of_day - 15.0) / 24.0)
+    season = 1.0 + p.intraday_amplitude * np.cos(
+        2 * np.pi * (hour_of_day - p.intraday_peak_hour) / 24.0
+    )
     times = start + pd.to_timedelta(np.arange(n) * config.kline_minutes, unit="min")
     start_epoch_h = int(start.value // 3_600_000_000_000)
     for symbol in symbols:
@@ -162,15 +166,7 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
         wick_hi = np.abs(rng.standard_normal(n)) * sig_step * 0.6
         wick_lo = np.abs(rng.standard_normal(n)) * sig_step * 0.6
 
-        # funding latent on the hourly grid (per 8 h decimal)
-        state = _regimes(rng, n_hours + 1, p)
-        means = np.array([p.funding_calm_mean, p.funding_hot_mean, p.funding_neg_mean])
-        excess = means[state] - p.funding_calm_mean
-        phi_f = _phi(1.0, p.funding_noise_half_life_hours)
-        f_std = p.funding_noise_std * prof.funding_scale
-        common_f = ar1(rng, (n_hours + 1,), phi_f, f_std)
-        own_f = ar1(rng, (len(exchanges), n_hours + 1), phi_f, f_std)
-        c_f = p.funding_exchange_corr
+        premium = latent_premium(rng, n_hours + 1, p, prof, exchanges)
         phi_b = _phi(dt, p.basis_half_life_hours)
         b_std = p.basis_std * prof.basis_scale
         common_b = ar1(rng, (n + 1,), phi_b, b_std)
@@ -181,19 +177,14 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
         ret_boost = np.exp(p.volume_return_coef * (np.abs(r) / sig_step - 0.8))
         c_b = p.basis_exchange_corr
         for k, ex in enumerate(exchanges):
-            scale = float(p.exchange_funding_scale.get(ex, 1.0))
-            x = (
-                p.funding_calm_mean
-                + prof.funding_bias
-                + scale * (excess + np.sqrt(c_f) * common_f + np.sqrt(1 - c_f) * own_f[k])
-            )
-            basis = p.basis_funding_coef * x[step_hour] + scale * (
-                np.sqrt(c_b) * common_b + np.sqrt(1 - c_b) * own_b[k]
-            )
-            perp = index + basis
+            x = premium[k]
+            fast = np.sqrt(c_b) * common_b + np.sqrt(1 - c_b) * own_b[k]
+            perp = index + x[step_hour] + fast
             h = config.interval_hours(ex, symbol, p)
             intervals[f"{ex}:{symbol}"] = h
-            fu_parts.append(_funding_events(ex, symbol, x, h, start_epoch_h, n_hours, perp, sph))
+            # the premium index the exchange averages is the whole perp/index gap, fast part too
+            j, rates = settle(x + fast[::sph], h, start_epoch_h, n_hours, p)
+            fu_parts.append(_funding_frame(ex, symbol, start_epoch_h + j, rates, h, perp[j * sph]))
             share = float(p.exchange_volume_share.get(ex, 0.3))
             base_q = prof.volume_usd_per_hour * dt * share * season * ret_boost
             markets = [("perp", perp, 1.0)]
@@ -230,31 +221,66 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
     )
 
 
-def _funding_events(
-    ex: str,
-    symbol: str,
-    x: np.ndarray,
-    hours: int,
-    start_epoch_h: int,
+def latent_premium(
+    rng: np.random.Generator,
     n_hours: int,
-    perp: np.ndarray,
-    sph: int,
-) -> pd.DataFrame:
-    """Settlements on the UTC ``hours`` grid: mean latent rate over the interval x hours / 8."""
+    p: SyntheticParams,
+    prof: SymbolProfile,
+    exchanges: tuple[str, ...],
+) -> np.ndarray:
+    """Hourly premium index per exchange, shape (len(exchanges), n_hours).
+
+    One regime path and one AR(1) part shared by all exchanges (they arbitrage each other),
+    plus an AR(1) part of each exchange's own; the exchange scale stretches its swings.
+    """
+    state = _regimes(rng, n_hours, p)
+    excess = np.array([0.0, p.hot_excess, p.neg_excess])[state]
+    phi = _phi(1.0, p.premium_half_life_hours)
+    common = ar1(rng, (n_hours,), phi, p.premium_std)
+    own = ar1(rng, (len(exchanges), n_hours), phi, p.premium_std)
+    c = p.premium_exchange_corr
+    swings = excess + np.sqrt(c) * common + np.sqrt(1.0 - c) * own
+    scale = np.array([float(p.exchange_premium_scale.get(ex, 1.0)) for ex in exchanges])
+    return p.premium_mean + prof.premium_bias + prof.premium_scale * scale[:, None] * swings
+
+
+def funding_formula(premium_8h: np.ndarray, p: SyntheticParams) -> np.ndarray:
+    """Per-8 h funding from the interval's mean premium: P + clamp(I - P, -c, c)."""
+    return premium_8h + np.clip(p.interest_8h - premium_8h, -p.clamp_8h, p.clamp_8h)
+
+
+def settle(
+    x: np.ndarray, hours: int, start_epoch_h: int, n_hours: int, p: SyntheticParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Settlements on the UTC ``hours`` grid within the window: (hour offsets, rates).
+
+    The rate is the funding formula of the mean premium over the interval ending at the
+    settlement, scaled to the interval (hours / 8), as exchanges do for 1 h / 4 h symbols.
+    """
     j = np.arange(n_hours)
     j = j[(start_epoch_h + j) % hours == 0]
-    csum = np.concatenate([[0.0], np.cumsum(x)])
+    csum = np.concatenate([[0.0], np.cumsum(x[:n_hours])])
     lo = np.maximum(j - hours + 1, 0)
     mean = (csum[j + 1] - csum[lo]) / (j + 1 - lo)
-    times = pd.to_datetime((start_epoch_h + j) * 3_600_000, unit="ms", utc=True)
+    return j, funding_formula(mean, p) * hours / 8.0
+
+
+def _funding_frame(
+    ex: str,
+    symbol: str,
+    epoch_hours: np.ndarray,
+    rates: np.ndarray,
+    hours: int,
+    mark: np.ndarray,
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "exchange": ex,
             "symbol": symbol,
-            "funding_time": times,
-            "rate": mean * hours / 8.0,
-            "interval_hours": np.full(len(j), hours, dtype=np.int64),
-            "mark_price": np.exp(perp[j * sph]),
+            "funding_time": pd.to_datetime(epoch_hours * 3_600_000, unit="ms", utc=True),
+            "rate": rates,
+            "interval_hours": np.full(len(rates), hours, dtype=np.int64),
+            "mark_price": np.exp(mark),
         }
     )
 
