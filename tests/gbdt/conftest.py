@@ -9,20 +9,31 @@ from arbscore.gbdt.lightgbm_family import LightGBMFamily
 from arbscore.gbdt.synthetic import make_synthetic_matrix
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 
-FAST = GBDTConfig(n_estimators=300, early_stopping_rounds=30, min_samples_leaf=20, n_jobs=2)
+FAST = GBDTConfig(n_estimators=300, early_stopping_rounds=30, min_samples_leaf=20, n_jobs=1)
 FAMILIES = {"xgboost": XGBoostFamily, "lightgbm": LightGBMFamily}
 
 
 @pytest.fixture(scope="session")
+def fast_config() -> GBDTConfig:
+    return FAST
+
+
+@pytest.fixture(scope="session")
+def families() -> dict:
+    return FAMILIES
+
+
+@pytest.fixture(scope="session")
 def train_data():
-    """3,000 opportunities x 9 holds over 60 days."""
-    return make_synthetic_matrix(3000, seed=11, days=60)
+    """2,000 opportunities x 9 holds over 60 days."""
+    return make_synthetic_matrix(2000, seed=11, days=60)
 
 
 @pytest.fixture(scope="session")
 def later_data():
     """Out-of-sample rows drawn later in time (a different seed, starting after train_data)."""
-    return make_synthetic_matrix(1000, seed=12, days=20, start_ms=1_735_689_600_000 + 61 * 86_400_000)
+    start = 1_735_689_600_000 + 61 * 86_400_000
+    return make_synthetic_matrix(1000, seed=12, days=20, start_ms=start)
 
 
 @pytest.fixture(scope="session", params=sorted(FAMILIES))

@@ -12,8 +12,15 @@ from arbscore.gbdt.slices import MS_PER_HOUR, inner_slices
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("learning_rate", 0.0), ("subsample", 1.5), ("max_bin", 1), ("n_estimators", 0),
-     ("valid_fraction", 0.6), ("n_jobs", -1), ("duration_min_hours", 0.0)],
+    [
+        ("learning_rate", 0.0),
+        ("subsample", 1.5),
+        ("max_bin", 1),
+        ("n_estimators", 0),
+        ("valid_fraction", 0.6),
+        ("n_jobs", -1),
+        ("duration_min_hours", 0.0),
+    ],
 )
 def test_config_rejects_bad_values_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -52,8 +59,9 @@ def test_platt_rejects_mismatched_lengths():
 
 def test_slices_are_time_ordered_disjoint_and_purged():
     ts = np.sort(np.random.default_rng(1).integers(0, 120 * 24, 5000)) * MS_PER_HOUR
-    b = inner_slices(ts, valid_fraction=0.15, calibration_fraction=0.1, purge_hours=168,
-                     max_purge_fraction=0.05)
+    b = inner_slices(
+        ts, valid_fraction=0.15, calibration_fraction=0.1, purge_hours=168, max_purge_fraction=0.05
+    )
     train, valid, calib = b.masks(ts)
     assert not (train & valid).any() and not (valid & calib).any() and not (train & calib).any()
     # purge capped at 5 % of the 120-day span = 144 h (< 168 h)
@@ -65,12 +73,18 @@ def test_slices_are_time_ordered_disjoint_and_purged():
 
 def test_slices_use_full_purge_on_long_spans():
     ts = np.arange(0, 400 * 24) * MS_PER_HOUR  # 400 days hourly
-    b = inner_slices(ts, valid_fraction=0.15, calibration_fraction=0.1, purge_hours=168,
-                     max_purge_fraction=0.05)
+    b = inner_slices(
+        ts, valid_fraction=0.15, calibration_fraction=0.1, purge_hours=168, max_purge_fraction=0.05
+    )
     assert b.purge_ms == 168 * MS_PER_HOUR
 
 
 def test_slices_refuse_a_single_timestamp():
     with pytest.raises(ValueError, match="timestamp_ms"):
-        inner_slices(np.zeros(100, dtype=np.int64), valid_fraction=0.15,
-                     calibration_fraction=0.1, purge_hours=168, max_purge_fraction=0.05)
+        inner_slices(
+            np.zeros(100, dtype=np.int64),
+            valid_fraction=0.15,
+            calibration_fraction=0.1,
+            purge_hours=168,
+            max_purge_fraction=0.05,
+        )

@@ -79,7 +79,10 @@ class GBDTFamily:
 
     # --- library hooks (subclasses) -------------------------------------------------------------
     def _fit_head(
-        self, head: str, train: tuple[np.ndarray, np.ndarray], valid: tuple[np.ndarray, np.ndarray],
+        self,
+        head: str,
+        train: tuple[np.ndarray, np.ndarray],
+        valid: tuple[np.ndarray, np.ndarray],
         cfg: GBDTConfig,
     ) -> tuple[Any, int]:
         """Train one head with early stopping; return (model holding only kept trees, n_trees)."""
@@ -191,7 +194,7 @@ class GBDTFamily:
             "duration": self._margin(self.models_["duration"], X[:, :-1]),
         }
 
-    # --- explanations -------------------------------------------------------------------------------
+    # --- explanations -----------------------------------------------------------------------------
     def head_feature_names(self, head: str) -> list[str]:
         """Input columns of ``head``: all features, except ``hold_hours`` for duration."""
         self._check_fitted()
@@ -199,7 +202,7 @@ class GBDTFamily:
         return self.feature_names_[:-1] if head == "duration" else list(self.feature_names_)
 
     def feature_importances(self) -> dict[str, dict[str, float]]:
-        """{head: {feature: share of total split gain}}; shares sum to 1 per head (0 if no split)."""
+        """{head: {feature: share of total split gain}}; shares sum to 1 per head (0 if none)."""
         self._check_fitted()
         out: dict[str, dict[str, float]] = {}
         for head in HEADS:
@@ -207,7 +210,7 @@ class GBDTFamily:
             gain = np.asarray(self._gain(self.models_[head], len(names)), dtype=np.float64)
             total = gain.sum()
             share = gain / total if total > 0 else gain
-            out[head] = {n: float(v) for n, v in zip(names, share)}
+            out[head] = {n: float(v) for n, v in zip(names, share, strict=True)}
         return out
 
     def shap_values(self, X: np.ndarray, head: str) -> ShapValues:
@@ -218,11 +221,13 @@ class GBDTFamily:
         Xh = X[:, :-1] if head == "duration" else X
         contrib = np.asarray(self._contribs(self.models_[head], Xh), dtype=np.float32)
         return ShapValues(
-            values=contrib[:, :-1], base=contrib[:, -1], feature_names=self.head_feature_names(head),
+            values=contrib[:, :-1],
+            base=contrib[:, -1],
+            feature_names=self.head_feature_names(head),
             head=head,
         )
 
-    # --- persistence --------------------------------------------------------------------------------
+    # --- persistence ------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
         """Write native model files (one per head) and ``family.json``; no pickle anywhere."""
         self._check_fitted()
@@ -255,7 +260,9 @@ class GBDTFamily:
             raise ValueError(f"{path}: no {CONFIG_FILE}; not a saved {cls.name} model directory")
         meta = json.loads(meta_file.read_text())
         if meta.get("family") != cls.name:
-            raise ValueError(f"{meta_file}: family is {meta.get('family')!r}, expected {cls.name!r}")
+            raise ValueError(
+                f"{meta_file}: family is {meta.get('family')!r}, expected {cls.name!r}"
+            )
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(
                 f"{meta_file}: format_version {meta.get('format_version')!r} is not supported "

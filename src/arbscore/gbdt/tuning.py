@@ -129,7 +129,8 @@ def tune(
         cfg = suggest_config(trial, family_cls.name, base)
         scores = []
         for train_idx, valid_idx in fold_list:
-            model = family_cls(config=cfg).fit(X[train_idx], subset_targets(targets, train_idx), names)
+            model = family_cls(config=cfg)
+            model.fit(X[train_idx], subset_targets(targets, train_idx), names)
             scores.append(fold_score(model, X[valid_idx], subset_targets(targets, valid_idx)))
         return float(np.mean(scores))
 

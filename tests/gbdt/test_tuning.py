@@ -1,0 +1,67 @@
+"""Optuna search stays inside the folds it is given."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from arbscore.families import Targets
+from arbscore.gbdt.lightgbm_family import LightGBMFamily
+from arbscore.gbdt.synthetic import make_synthetic_matrix
+from arbscore.gbdt.tuning import check_folds, tune
+from arbscore.gbdt.xgboost_family import XGBoostFamily
+
+FAMILIES = {"xgboost": XGBoostFamily, "lightgbm": LightGBMFamily}
+
+
+def _folds(ts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    order = np.argsort(ts, kind="stable")
+    n = order.size
+    return [
+        (order[: n // 2], order[n // 2 : 2 * n // 3]),
+        (order[: 2 * n // 3], order[2 * n // 3 : 5 * n // 6]),
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_tune_reads_only_fold_rows(name, fast_config):
+    X, t, names = make_synthetic_matrix(600, seed=5, days=40)
+    folds = _folds(t.timestamp_ms)
+    used = np.zeros(len(t.profit), bool)
+    for tr, va in folds:
+        used[tr] = used[va] = True
+    assert not used.all()
+    # poison every row outside the folds: touching one would raise in fit's target checks
+    poisoned = Targets(
+        profit=np.where(used, t.profit, np.nan),
+        success=t.success,
+        duration=np.where(used, t.duration, np.nan),
+        opportunity_id=t.opportunity_id,
+        timestamp_ms=t.timestamp_ms,
+    )
+    calls = []
+    result = tune(
+        FAMILIES[name],
+        X,
+        poisoned,
+        names,
+        folds,
+        n_trials=2,
+        base_config=replace(fast_config, n_estimators=80),
+        progress=lambda i, n, best: calls.append((i, n, best)),
+    )
+    assert len(result.trials) == 2 and [c[0] for c in calls] == [1, 2]
+    assert np.isfinite(result.score) and result.score == min(v for _, v in result.trials)
+    assert result.config.n_estimators == 80
+    assert result.config.learning_rate != fast_config.learning_rate
+
+
+def test_folds_must_be_time_ordered(train_data):
+    _, t, _ = train_data
+    idx = np.arange(len(t.profit))
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(idx)
+    with pytest.raises(ValueError, match="time-ordered"):
+        check_folds([(shuffled[:1000], shuffled[1000:2000])], t.timestamp_ms)
