@@ -7,10 +7,9 @@ A snapshot at ``t`` is what a bot could have known at ``t`` and nothing more:
 - funding comes from *settled* events (``funding_time <= t``); the next funding time is the last
   settlement plus its interval, which needs no future data.
 
-Funding times are rounded to the whole second because sources record exchange millisecond
-jitter (``16:00:00.003``) on what is a 16:00:00 settlement; the snapshot and the simulator use
-the same rounding, so a snapshot at 16:00 knows the 16:00 rate and a position opened at 16:00
-does not receive it.
+Times are used exactly as given: the loaders snap exchange millisecond jitter
+(``16:00:00.003``) to the settlement minute, so a snapshot at 16:00 knows the 16:00 rate and a
+position opened at 16:00 does not receive it (funding is paid in (entry, exit]).
 
 Output (:func:`build_snapshots`): one row per (timestamp, exchange, symbol, market) with
 ``SNAPSHOT_COLUMNS``; funding columns are NaN on spot rows and where no rate is known yet.
@@ -85,9 +84,8 @@ class SnapshotConfig:
 
 
 def funding_times_ms(funding_time: pd.Series) -> np.ndarray:
-    """Settlement times as epoch ms rounded to the second (removes exchange ms jitter)."""
-    ms = to_epoch_ms(funding_time).to_numpy(dtype=np.int64)
-    return ((ms + 500) // 1000) * 1000
+    """Settlement times as epoch ms (as given; the loaders remove exchange ms jitter)."""
+    return to_epoch_ms(funding_time).to_numpy(dtype=np.int64)
 
 
 def kline_close_ms(klines: pd.DataFrame) -> np.ndarray:
