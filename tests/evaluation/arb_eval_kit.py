@@ -55,8 +55,8 @@ class MeanFamily:
 
     def feature_importances(self) -> dict[str, dict[str, float]]:
         return {
-            "profit": dict(zip(self.feature_names_, np.abs(self.profit_w_[1:]).tolist())),
-            "success": dict(zip(self.feature_names_, np.abs(self.success_w_[1:]).tolist())),
+            "profit": dict(zip(self.feature_names_, np.abs(self.profit_w_[1:]), strict=True)),
+            "success": dict(zip(self.feature_names_, np.abs(self.success_w_[1:]), strict=True)),
         }
 
     def save(self, path: Path) -> None:
@@ -139,15 +139,15 @@ def make_training_frame(
     """A small training set in the canonical layout.
 
     ``leak=False``: funding persists (AR(1) per symbol), so profit depends on the features.
-    ``leak=True``: profit is a random sign per calendar day plus noise, independent of every
+    ``leak=True``: profit is a random sign per 6-hour block plus noise, independent of every
     feature except that ``btc_price`` rises steadily with time (a time proxy): a model can only
-    "predict" it by recognising the day, which works on a random split and nowhere else.
+    "predict" it by recognising the block, which works on a random split and nowhere else.
     """
     rng = np.random.default_rng(seed)
     start = pd.Timestamp("2025-03-01", tz="UTC")
     times = start + pd.to_timedelta(np.arange(0, days * 24 * 60, step_minutes), unit="min")
     n_t = len(times)
-    day_sign = rng.choice([-1.0, 1.0], size=days + 1)
+    block_sign = rng.choice([-1.0, 1.0], size=days * 4 + 1)  # one sign per 6 h block
     rows = []
     for s_i, sym in enumerate(symbols):
         f8 = np.zeros(n_t)
@@ -179,7 +179,7 @@ def make_training_frame(
                 btc_price=50_000 + 2.0 * t * step_minutes / 60 + rng.normal(0, 1.0),
                 market_regime="Bull",
                 hour_of_day=ts.hour,
-                day_of_week=ts.dayofweek,
+                day_of_week=ts.day_of_week,
                 round_trip_cost_pct=cost,
                 data_source="synthetic",
             )
@@ -187,8 +187,8 @@ def make_training_frame(
                 base["fund_profit_8h"] = rng.normal(0.02, 0.01)
             for h in holds:
                 if leak:
-                    day = int((ts - start) / pd.Timedelta(days=1))
-                    profit = day_sign[day] * 0.5 + rng.normal(0, 0.2)
+                    block = int((ts - start) / pd.Timedelta(hours=6))
+                    profit = block_sign[block] * 0.5 + rng.normal(0, 0.2)
                 else:
                     future = f8[min(t + int(h * 60 / step_minutes), n_t - 1)]
                     profit = (f8[t] + future) / 2 * h / 8 - cost + rng.normal(0, 0.05)

@@ -1,9 +1,207 @@
-"""CLI verbs of this area (see arbscore.cli)."""
+"""CLI verbs of this area: ``arbscore train`` and ``arbscore evaluate`` (export: serve_cmds).
+
+Thin commands: resolve flags into an ``EvaluationConfig`` once, call the library, show rich
+progress and a summary table. Bad input (unknown family, missing columns) exits 2.
+"""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arbscore.cli.errors import UserInputError, user_errors
+
+console = Console()
+
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="training set: our simulate output or the guide's CSV")
+]
+OutOpt = Annotated[Path, typer.Option("--out", help="run directory to write")]
+FamiliesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--families", help="families (repeat or comma-separate); default: all"),
+]
+FoldsOpt = Annotated[int, typer.Option("--folds", help="walk-forward folds")]
+SpanOpt = Annotated[
+    float | None, typer.Option("--test-span-hours", help="test window per fold (default: auto)")
+]
+TopKOpt = Annotated[int, typer.Option("--top-k", help="backtest: entries per snapshot")]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _ticker(progress: Progress, title: str):
+    task = progress.add_task(title, total=None)
+
+    def tick(description: str, done: int, total: int) -> None:
+        progress.update(task, description=description, completed=done, total=total)
+
+    return tick
+
+
+def _fmt(value, pct: bool = False) -> str:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "-"
+    return f"{value * 100:.2f}%" if pct else f"{value:.4g}"
+
+
+def summary_tables(metrics: dict) -> tuple[Table, Table]:
+    """(model heads per family, backtest per family and baseline); * marks a head's winner."""
+    winners = metrics.get("winner", {})
+    n_folds = len(metrics.get("folds", []))
+    heads = Table(title=f"Out-of-sample heads, walk-forward ({n_folds} folds, mean)")
+    for col in ("family", "profit MAE", "R²", "AUC", "Brier", "dur. MAE h", "train s", "µs/row"):
+        heads.add_column(col, justify="left" if col == "family" else "right", no_wrap=True)
+
+    def star(value, name: str, head: str) -> str:
+        return _fmt(value) + ("*" if winners.get(head) == name else "")
+
+    for name, block in metrics.get("families", {}).items():
+        timing = block.get("timing", {})
+        heads.add_row(
+            name,
+            star(block["profit"].get("mae"), name, "profit"),
+            _fmt(block["profit"].get("r2")),
+            _fmt(block["success"].get("auc")),
+            star(block["success"].get("brier"), name, "success"),
+            star(block["duration"].get("mae_hours"), name, "duration"),
+            _fmt(timing.get("train_seconds")),
+            _fmt(timing.get("predict_us_per_row")),
+        )
+    trades = Table(title="Backtest on the test folds (mean per fold)")
+    for col in ("strategy", "net return", "Sharpe", "win rate", "max DD", "trades"):
+        trades.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
+    rows = [(n, b.get("backtest", {})) for n, b in metrics.get("families", {}).items()]
+    rows += [(f"{n} (baseline)", b) for n, b in metrics.get("baselines", {}).items()]
+    for name, bt in rows:
+        trades.add_row(
+            name,
+            _fmt(bt.get("net_return"), pct=True),
+            _fmt(bt.get("sharpe")),
+            _fmt(bt.get("win_rate"), pct=True),
+            _fmt(bt.get("max_drawdown"), pct=True),
+            _fmt(bt.get("trades")),
+        )
+    return heads, trades
+
+
+def _config(folds: int, test_span_hours: float | None, top_k: int):
+    from arbscore.evaluation import EvaluationConfig
+
+    return EvaluationConfig(n_folds=folds, test_span_hours=test_span_hours, top_k=top_k)
+
+
+def _families(values: list[str] | None) -> tuple[str, ...]:
+    from arbscore.registry import get_family, parse_family_list
+
+    names = parse_family_list(values)
+    for name in names:  # fail before any work when a library is missing
+        try:
+            get_family(name)
+        except ImportError as exc:
+            raise UserInputError(f"--families: {exc}") from exc
+    return names
+
+
+def _run_evaluate(data: Path, out: Path, names, cfg) -> dict:
+    from arbscore.evaluation import evaluate
+    from arbscore.training_data import load_training_data
+
+    frame = load_training_data(data)
+    console.print(f"[bold]{len(frame):,}[/] rows from {data}")
+    with _progress() as progress:
+        result = evaluate(frame, names, cfg, progress=_ticker(progress, "walk-forward"))
+    result.write(out)
+    for table in summary_tables(result.metrics):
+        console.print(table)
+    console.print(
+        f"winner per head (*): {result.metrics['winner']} by profit MAE, success Brier, "
+        "duration MAE on the test folds; near-ties go to the faster predict"
+    )
+    console.print(f"wrote {out / 'metrics.json'} and {out / 'evaluation'}/")
+    return result.metrics
+
+
+def export_hook(run_dir: Path) -> Path | None:
+    """Bundle the run's winners with ``arbscore.export.export_bundle`` (the export engineer's);
+    returns the bundle directory, or None when the export stage is not installed."""
+    try:
+        from arbscore.export.bundle import ExportConfig, export_bundle
+    except ImportError as exc:
+        console.print(f"[yellow]export skipped:[/] {exc}")
+        return None
+    bundle = Path(run_dir) / "bundle"
+    export_bundle(Path(run_dir), bundle, ExportConfig())
+    return bundle
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to app."""
+    """Add ``train`` and ``evaluate``."""
+
+    @app.command()
+    @user_errors
+    def evaluate(
+        data: DataOpt,
+        out: OutOpt,
+        families: FamiliesOpt = None,
+        folds: FoldsOpt = 4,
+        test_span_hours: SpanOpt = None,
+        top_k: TopKOpt = 3,
+    ) -> None:
+        """Walk-forward evaluation of each family beside the baselines -> OUT/metrics.json."""
+        _run_evaluate(data, out, _families(families), _config(folds, test_span_hours, top_k))
+
+    @app.command()
+    @user_errors
+    def train(
+        data: DataOpt,
+        out: OutOpt,
+        families: FamiliesOpt = None,
+        with_evaluate: Annotated[
+            bool, typer.Option("--evaluate/--no-evaluate", help="also run the evaluation")
+        ] = False,
+        export: Annotated[
+            bool, typer.Option("--export/--no-export", help="also bundle the winners")
+        ] = False,
+        folds: FoldsOpt = 4,
+        test_span_hours: SpanOpt = None,
+        top_k: TopKOpt = 3,
+    ) -> None:
+        """Fit each family on all rows -> OUT/models/<family>/ and OUT/models/feature_spec.json."""
+        from arbscore.training import train_final
+        from arbscore.training_data import load_training_data
+
+        names = _families(families)
+        cfg = _config(folds, test_span_hours, top_k)
+        if with_evaluate:
+            _run_evaluate(data, out, names, cfg)
+        frame = load_training_data(data)
+        with _progress() as progress:
+            result = train_final(frame, names, out, progress=_ticker(progress, "training"))
+        table = Table(title=f"Final models ({result.rows:,} rows)")
+        table.add_column("family")
+        table.add_column("train s", justify="right")
+        table.add_column("saved to")
+        for name, seconds in result.train_seconds.items():
+            table.add_row(name, f"{seconds:.2f}", str(result.model_dirs[name]))
+        console.print(table)
+        if export:
+            if not (out / "metrics.json").exists() and len(names) > 1:
+                raise UserInputError("--export needs the winners: add --evaluate")
+            bundle = export_hook(out)
+            if bundle:
+                console.print(f"bundle written to {bundle}")
