@@ -1,9 +1,261 @@
-"""CLI verbs of this area (see arbscore.cli)."""
+"""CLI verbs of the data area: backfill, live, import, data status/export/load.
+
+Thin wrappers: parse flags into the collectors' frozen configs, open the store, show rich
+progress, print a summary. ``--api-base`` (or ``ARBSCORE_CCXT_URL_OVERRIDE``) points ccxt at
+another host, e.g. the offline replay server in ``tests/support/replay_exchange.py``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from arbscore.cli.errors import user_errors
+
+console = Console()
+
+DB_HELP = (
+    "DuckDB file or postgresql:// URL (default: $ARBSCORE_DB or ./arbscore_data/market.duckdb)"
+)
+API_HELP = "Base URL replacing https:// in ccxt's API URLs (tests: the replay server)"
+
+
+def _symbols(text: str) -> tuple[str, ...]:
+    return tuple(s.strip().upper() for s in text.split(",") if s.strip())
+
+
+def _timestamp(text: str, flag: str):
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{flag}: {text!r} is not a date such as 2025-01-01") from exc
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def backfill(
+    exchange: str = typer.Option(..., help="binance, bybit or okx"),
+    symbols: str = typer.Option(
+        ..., help="comma-separated canonical symbols, e.g. BTCUSDT,ETHUSDT"
+    ),
+    start: str = typer.Option(..., help="first day (UTC), e.g. 2025-01-01"),
+    end: str = typer.Option(..., help="end (exclusive, UTC), e.g. 2025-02-01"),
+    interval: str = typer.Option("5m", help="kline interval"),
+    markets: str = typer.Option("perp,spot", help="kline markets to fetch"),
+    db: str = typer.Option(None, help=DB_HELP),
+    api_base: str = typer.Option(None, "--api-base", help=API_HELP),
+    max_retries: int = typer.Option(5, help="retries per request on 429/5xx/timeouts"),
+) -> None:
+    """Fetch funding history and perp + spot klines through ccxt into the market store."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arbscore.data_tools.collect.backfill import BackfillConfig
+    from arbscore.data_tools.collect.backfill import backfill as run_backfill
+    from arbscore.data_tools.collect.exchange import RetryPolicy, make_exchange
+    from arbscore.data_tools.store import open_store
+
+    config = BackfillConfig(
+        exchange=exchange.lower(),
+        symbols=_symbols(symbols),
+        start=_timestamp(start, "--start"),
+        end=_timestamp(end, "--end"),
+        interval=interval,
+        markets=tuple(m.strip() for m in markets.split(",") if m.strip()),
+        retry=RetryPolicy(max_retries=max_retries),
+    )
+    client = make_exchange(config.exchange, api_base)
+    tasks: dict[tuple[str, str], int] = {}
+    with (
+        open_store(db) as store,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar,
+    ):
+
+        def progress(symbol: str, label: str, fraction: float) -> None:
+            key = (symbol, label)
+            if key not in tasks:
+                tasks[key] = bar.add_task(f"{config.exchange} {symbol} {label}", total=1.0)
+            bar.update(tasks[key], completed=fraction)
+
+        try:
+            results = run_backfill(store, client, config, progress=progress)
+        except Exception as exc:
+            _exchange_failure(exc)
+        location = store.location
+    table = Table(title=f"backfill {config.exchange} -> {location}")
+    for column in ("symbol", "dataset", "market", "rows written", "requests", "resumed from"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.symbol, r.dataset, r.market, str(r.rows), str(r.requests), str(r.resumed_from or "-")
+        )
+    console.print(table)
+
+
+def _exchange_failure(exc: Exception) -> None:
+    """ccxt errors that survived the retries: say so (exit 1); what was stored stays stored."""
+    import ccxt
+
+    from arbscore.cli.errors import err_console
+
+    if not isinstance(exc, ccxt.BaseError):
+        raise exc
+    err_console.print(f"[bold red]exchange error:[/] {type(exc).__name__}: {str(exc)[:300]}")
+    err_console.print("pages stored so far are kept; run the same command again to resume")
+    raise typer.Exit(code=1) from exc
+
+
+def live(
+    exchange: str = typer.Option("binance,bybit,okx", help="comma-separated exchanges"),
+    symbols: str = typer.Option("BTCUSDT,ETHUSDT", help="comma-separated canonical symbols"),
+    interval: str = typer.Option("5m", help="snapshot interval"),
+    depth_band: float = typer.Option(0.5, help="order-book depth band, +/- percent of mid"),
+    once: bool = typer.Option(False, "--once", help="take one snapshot and exit"),
+    rounds: int = typer.Option(None, help="stop after this many snapshots"),
+    db: str = typer.Option(None, help=DB_HELP),
+    api_base: str = typer.Option(None, "--api-base", help=API_HELP),
+) -> None:
+    """Every interval, store funding/premium index, tickers and order-book top as live rows."""
+    from arbscore.data_tools.collect.exchange import make_exchange
+    from arbscore.data_tools.collect.live import LiveConfig, run_live
+    from arbscore.data_tools.store import open_store
+
+    config = LiveConfig(
+        exchanges=tuple(e.strip().lower() for e in exchange.split(",") if e.strip()),
+        symbols=_symbols(symbols),
+        interval=interval,
+        depth_band_pct=depth_band,
+    )
+    clients = {name: make_exchange(name, api_base) for name in config.exchanges}
+
+    def report(result) -> None:
+        line = f"{result.snapshot_time:%Y-%m-%d %H:%M} UTC: {result.rows} rows"
+        console.print(
+            line + "".join(f"  [red]{e} failed: {m}[/]" for e, m in result.errors.items())
+        )
+
+    with open_store(db) as store:
+        console.print(f"live snapshots every {interval} -> {store.location} (Ctrl-C stops)")
+        try:
+            run_live(store, clients, config, max_rounds=1 if once else rounds, on_round=report)
+        except KeyboardInterrupt:
+            console.print("stopped")
+
+
+def import_cmd(
+    paths: list[Path] = typer.Argument(..., help="CSV or Parquet files"),
+    exchange: str = typer.Option(None, help="exchange, for files that do not say (Binance bulk)"),
+    symbol: str = typer.Option(None, help="symbol, when the file name does not carry it"),
+    market: str = typer.Option(None, help="spot or perp, when the path does not say"),
+    interval: str = typer.Option(None, help="kline interval, when the file name does not say"),
+    db: str = typer.Option(None, help=DB_HELP),
+) -> None:
+    """Import funding events and klines (own layout or the exchanges' bulk CSVs), validated."""
+    from arbscore.data_tools.collect.importer import ImportOptions, import_files
+    from arbscore.data_tools.store import open_store
+
+    options = ImportOptions(
+        exchange=exchange,
+        symbol=symbol.upper() if symbol else None,
+        market=market,
+        interval=interval,
+    )
+    with open_store(db) as store:
+        results = import_files(store, list(paths), options)
+    table = Table(title="imported")
+    for column in ("file", "layout", "table", "rows"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(str(r.path), r.layout, r.table, str(r.rows))
+    console.print(table)
+
+
+data_app = typer.Typer(help="Inspect and move the market store.", no_args_is_help=True)
+
+
+@data_app.command("status")
+@user_errors
+def status(db: str = typer.Option(None, help=DB_HELP)) -> None:
+    """Ranges, row counts and gaps per exchange, symbol and market."""
+    from arbscore.data_tools.store import open_store
+
+    with open_store(db) as store:
+        frame = store.status()
+        location = store.location
+    table = Table(title=f"market store {location}")
+    for column in (
+        "dataset",
+        "exchange",
+        "symbol",
+        "market",
+        "interval",
+        "first",
+        "last",
+        "rows",
+        "gaps",
+    ):
+        table.add_column(column, justify="right" if column in ("rows", "gaps") else "left")
+    for row in frame.itertuples(index=False):
+        gaps = f"[red]{row.gaps}[/]" if row.gaps else "0"
+        table.add_row(
+            row.dataset,
+            row.exchange,
+            row.symbol,
+            row.market,
+            row.interval,
+            f"{row.first:%Y-%m-%d %H:%M}",
+            f"{row.last:%Y-%m-%d %H:%M}",
+            str(row.rows),
+            gaps,
+        )
+    if frame.empty:
+        console.print(f"market store {location} is empty")
+    else:
+        console.print(table)
+
+
+@data_app.command("export")
+@user_errors
+def export(
+    table: str = typer.Argument(..., help="funding_events, klines, live_snapshots, ingest_log"),
+    path: Path = typer.Argument(..., help="Parquet file to write"),
+    db: str = typer.Option(None, help=DB_HELP),
+) -> None:
+    """Write one store table to a Parquet file."""
+    from arbscore.data_tools.store import open_store
+
+    with open_store(db) as store:
+        rows = store.export_parquet(table, path)
+    console.print(f"{rows} rows -> {path}")
+
+
+@data_app.command("load")
+@user_errors
+def load(
+    table: str = typer.Argument(..., help="funding_events, klines, live_snapshots, ingest_log"),
+    path: Path = typer.Argument(..., help="Parquet file written by `data export`"),
+    db: str = typer.Option(None, help=DB_HELP),
+) -> None:
+    """Upsert a Parquet file written by `arbscore data export` into the store."""
+    from arbscore.data_tools.store import open_store
+
+    with open_store(db) as store:
+        rows = store.import_parquet(table, path)
+    console.print(f"{rows} rows <- {path}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to app."""
+    app.command("backfill")(user_errors(backfill))
+    app.command("live")(user_errors(live))
+    app.command("import")(user_errors(import_cmd))
+    app.add_typer(data_app, name="data")

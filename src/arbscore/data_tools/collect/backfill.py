@@ -118,7 +118,9 @@ def _ms(ts: pd.Timestamp) -> int:
 
 def interval_hours(times_ms: list[int], prev_ms: int | None, fallback: float | None) -> list[float]:
     """Each settlement's interval from its neighbours (the shorter gap, so one missing tick does
-    not double it); ``fallback`` (market info) only for a lone event."""
+    not double it). An edge row whose one gap is a whole multiple of its neighbour's interval is
+    taken as sitting next to missing ticks; ``fallback`` (market info) only matters
+    for a lone event."""
     out = []
     for i, t in enumerate(times_ms):
         before = times_ms[i - 1] if i else prev_ms
@@ -135,6 +137,10 @@ def interval_hours(times_ms: list[int], prev_ms: int | None, fallback: float | N
         if not gaps:
             raise ValueError(f"cannot tell the funding interval of a lone event at {t}")
         out.append(round(min(gaps) / 60_000) / 60.0)
+    if len(out) > 2:
+        for edge, inner in ((0, 1), (len(out) - 1, len(out) - 2)):
+            if out[edge] > out[inner] and (out[edge] / out[inner]).is_integer():
+                out[edge] = out[inner]
     return out
 
 
