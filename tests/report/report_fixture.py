@@ -48,6 +48,7 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
     start = pd.Timestamp("2025-01-01", tz="UTC")
     folds = [
         {
+            "fold": i,
             "train_end": str(start + pd.Timedelta(days=30 + 10 * i)),
             "test_start": str(start + pd.Timedelta(days=37 + 10 * i)),
             "test_end": str(start + pd.Timedelta(days=47 + 10 * i)),
@@ -83,10 +84,11 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
             "success": success,
             "duration": _head(rng, {"mae_hours": (10, 60)}),
             "backtest": _head(rng, BACKTEST),
-            "timing": {
-                "train_seconds": float(rng.uniform(1, 60)),
-                "predict_us_per_row": float(rng.uniform(0.5, 20)),
-            },
+        }
+        timing = _head(rng, {"train_seconds": (1, 60), "predict_us_per_row": (0.5, 20)})
+        families[fam]["timing"] = {k: timing[k] for k in ("train_seconds", "predict_us_per_row")}
+        families[fam]["timing_folds"] = {
+            k: timing[f"{k}_folds"] for k in ("train_seconds", "predict_us_per_row")
         }
     baselines = {b: _head(rng, BACKTEST) for b in BASELINES}
     winner = {

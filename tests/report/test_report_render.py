@@ -19,6 +19,7 @@ from report_fixture import make_run_dir, run_chromium
 from arbscore.report import build_report
 from arbscore.report.inputs import load_inputs, parse_metrics
 from arbscore.report.plots import chain_folds
+from arbscore.report.sections import WINNER_HEADERS
 
 
 class _Dom(HTMLParser):
@@ -142,7 +143,8 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp
             (v[head][metric] for f, v in metrics["families"].items() if f != fam), reverse=higher
         )
         margin = (metrics["families"][fam][head][metric] - others[0]) * (1 if higher else -1)
-        assert math.isclose(float(row[-1][0]["data-value"]), margin, rel_tol=1e-9)
+        col = WINNER_HEADERS.index("margin")
+        assert math.isclose(float(row[col][0]["data-value"]), margin, rel_tol=1e-9)
 
     # data section: symbols/exchanges from the training set
     data = {r[0][1]: r[1][1] for r in dom.tables["data"][1:]}

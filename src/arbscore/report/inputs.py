@@ -62,7 +62,7 @@ class FamilyMetrics:
     """Out-of-sample metrics of one strategy (a family or a baseline)."""
 
     heads: dict[str, dict[str, Stat]]  # head -> metric -> Stat ("backtest" is a head here)
-    timing: dict[str, float] = field(default_factory=dict)  # train seconds, latency ...
+    timing: dict[str, Stat] = field(default_factory=dict)  # train seconds, latency ...
     calibration: Calibration | None = None
 
 
@@ -75,6 +75,18 @@ class Winner:
     value: float
     runner_up: str | None
     runner_up_value: float | None
+    tie_tolerance: float | None = None  # relative; within it the faster family wins
+    tie_break: str | None = None
+
+    @property
+    def tied(self) -> bool:
+        """Winner and runner-up within the declared tolerance (the tie-break decided)."""
+        if self.tie_tolerance is None or self.runner_up_value is None:
+            return False
+        if not (_finite(self.value) and _finite(self.runner_up_value)):
+            return False
+        best = max(abs(self.value), abs(self.runner_up_value))
+        return abs(self.value - self.runner_up_value) <= self.tie_tolerance * max(best, 1e-12)
 
     @property
     def margin(self) -> float | None:
@@ -228,7 +240,8 @@ def _parse_calibration(block: object) -> Calibration | None:
 
 def _parse_strategy(block: dict) -> FamilyMetrics:
     heads: dict[str, dict[str, Stat]] = {}
-    timing: dict[str, float] = {}
+    timing: dict[str, Stat] = {}
+    timing_folds = block.get("timing_folds") if isinstance(block.get("timing_folds"), dict) else {}
     calibration = None
     for key, value in block.items():
         if key in HEADS or key == "backtest":
@@ -236,10 +249,14 @@ def _parse_strategy(block: dict) -> FamilyMetrics:
                 heads[key] = _parse_head(value)
                 if key == "success":
                     calibration = _parse_calibration(value.get("calibration"))
-        elif key in ("timing", "timings", "time"):
-            timing.update({k: float(v) for k, v in value.items() if _num(v) is not None})
-        elif _num(value) is not None and any(s in key for s in ("second", "latency", "_ms", "_us")):
-            timing[key] = float(value)
+        elif key in ("timing", "timings", "time") and isinstance(value, dict):
+            for k, v in value.items():
+                if _num(v) is not None:
+                    folds = tuple(
+                        _num(x) if _num(x) is not None else float("nan")
+                        for x in timing_folds.get(k) or ()
+                    )
+                    timing[k] = Stat(float(v), folds)
     # a baseline may be written as bare backtest metrics
     if not heads and any(k in block for k in ("net_return", "sharpe")):
         heads["backtest"] = _parse_head(block)
@@ -257,9 +274,11 @@ def _winners(raw: dict, families: dict[str, FamilyMetrics]) -> list[Winner]:
             continue
         metric, higher = DEFAULT_WINNER_METRIC[head]
         decl = entry.get("metric") if isinstance(entry, dict) else metric_decl.get(head)
+        tol, tie_break = None, None
         if isinstance(decl, dict):
             metric = decl.get("name", metric)
             higher = bool(decl.get("higher_is_better", metric in HIGHER_IS_BETTER))
+            tol, tie_break = _num(decl.get("tie_tolerance")), decl.get("tie_break")
         elif isinstance(decl, str):
             metric, higher = decl, decl in HIGHER_IS_BETTER
         if isinstance(entry, dict) and "higher_is_better" in entry:
@@ -280,6 +299,8 @@ def _winners(raw: dict, families: dict[str, FamilyMetrics]) -> list[Winner]:
                 value=value.mean if value else float("nan"),
                 runner_up=others[0][0] if others else None,
                 runner_up_value=others[0][1] if others else None,
+                tie_tolerance=tol,
+                tie_break=tie_break,
             )
         )
     return out
@@ -386,6 +407,11 @@ def load_inputs(workdir: Path) -> ReportInputs:
     market = _read_json(workdir / "market.json")
     if market is None and run_config is not None:
         market = run_config.get("market")
+    if market is None and isinstance(raw.get("data"), dict):  # the harness's own summary
+        market = {
+            "synthetic": raw["data"].get("synthetic"),
+            "source": "data_source " + ", ".join(raw["data"].get("data_source") or []),
+        }
     data = summarise_training_data(workdir / "training_data.parquet", market)
     if data.rows is None:
         missing.append("training_data.parquet")

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from arbscore.report.inputs import FamilyMetrics, Metrics
+from arbscore.report.inputs import FamilyMetrics, Metrics, Stat
 
 BASELINE_STYLE = {"rule_based": ":", "persistence": "-.", "oracle": "--"}
 _DPI = 110
@@ -96,7 +96,15 @@ def equity_curves(equity: pd.DataFrame, families: list[str], baselines: list[str
         c = curves[curves["strategy"] == strategy]
         style = BASELINE_STYLE.get(strategy, "-")
         color = "grey" if strategy in baselines and strategy != "oracle" else f"C{k}"
-        ax.plot(c["time"], c["equity"], style, label=strategy, color=color, lw=1.4)
+        ax.plot(
+            c["time"],
+            c["equity"],
+            style,
+            label=strategy,
+            color=color,
+            lw=1.4,
+            drawstyle="steps-post",
+        )
     for t in equity.groupby("fold")["time"].min().iloc[1:]:
         ax.axvline(t, color="black", alpha=0.15, lw=0.8)
     ax.set_ylabel("equity (folds chained)")
@@ -116,12 +124,15 @@ def calibration(families: dict[str, FamilyMetrics]) -> bytes:
         if m.calibration is None:
             continue
         cal = m.calibration
-        ax.plot(cal.predicted, cal.observed, "o-", color=f"C{k}", label=fam, ms=4)
+        ax.plot(cal.predicted, cal.observed, "-", color=f"C{k}", label=fam, lw=1.2)
+        total = max(sum(cal.count), 1)
+        sizes = [12 + 400 * c / total for c in cal.count]  # marker area ~ share of rows
+        ax.scatter(cal.predicted, cal.observed, s=sizes, color=f"C{k}", alpha=0.6)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean predicted P(profit > 0)")
     ax.set_ylabel("observed share profitable")
-    ax.set_title("Calibration of the success head (out of sample)")
+    ax.set_title("Calibration of the success head (marker area ~ rows)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _png(fig)
@@ -153,15 +164,28 @@ def feature_importance(importance: dict[str, dict[str, dict[str, float]]], top: 
 
 
 def timing_bars(
-    rows: list[tuple[str, float | None, float | None]], train_label: str, latency_label: str
+    rows: list[tuple[str, Stat | None, Stat | None]], train_label: str, latency_label: str
 ) -> bytes:
-    """Training time and inference latency per family, side by side."""
+    """Training time and inference latency per family (bars: mean, whiskers: fold range)."""
     fig = Figure(figsize=(9, 3.2))
     for i, (idx, label) in enumerate(((1, train_label), (2, latency_label))):
         ax = fig.add_subplot(1, 2, i + 1)
-        names = [r[0] for r in rows if r[idx] is not None]
-        vals = [r[idx] for r in rows if r[idx] is not None]
-        ax.bar(names, vals, color=[f"C{k}" for k in range(len(names))])
+        for k, row in enumerate(rows):
+            stat = row[idx]
+            if stat is None:
+                continue
+            ax.bar(k, stat.mean, color=f"C{k}")
+            folds = [v for v in stat.folds if np.isfinite(v)]
+            if folds:
+                ax.errorbar(
+                    k,
+                    stat.mean,
+                    color="black",
+                    capsize=4,
+                    lw=1,
+                    yerr=[[stat.mean - min(folds)], [max(folds) - stat.mean]],
+                )
+        ax.set_xticks(range(len(rows)), [r[0] for r in rows])
         ax.set_title(label)
         ax.grid(axis="y", alpha=0.3)
     return _png(fig)

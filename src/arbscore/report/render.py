@@ -16,8 +16,8 @@ margin:1em 0;font-size:1.05em}
 nav a{margin-right:1em;font-size:.9em}
 section{margin-top:2.2em;border-top:1px solid #dde;padding-top:.6em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
-th,td{border:1px solid #d5d9e2;padding:.3em .6em;text-align:right}
-th{background:#f1f3f8} td:first-child,th:first-child{text-align:left}
+th,td{border:1px solid #d5d9e2;padding:.3em .6em;text-align:left}
+th{background:#f1f3f8} td.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 img{max-width:100%;display:block;margin:.8em 0;border:1px solid #eef}
 code{background:#f1f3f8;padding:.1em .3em}
@@ -38,7 +38,7 @@ def _table_html(t: Table) -> str:
         for c in row:
             attrs = ""
             if c.value is not None:
-                attrs += f' data-value="{c.value!r}"'
+                attrs += f' class="num" data-value="{c.value!r}"'
             if c.key is not None:
                 s, h, m = (html.escape(str(x)) for x in c.key)
                 attrs += f' data-strategy="{s}" data-head="{h}" data-metric="{m}"'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from arbscore.report import plots
 from arbscore.report.document import Cell, Document, Figure, Section, Table, fmt, text
@@ -18,11 +19,25 @@ SYNTHETIC_BANNER = (
 def _stat_cell(stat: Stat | None, key: tuple[str, str, str]) -> Cell:
     if stat is None:
         return Cell("–", None, key)
-    spread = f" ± {fmt(stat.std)}" if len(stat.folds) > 1 else ""
+    if not _finite(stat.mean):
+        spread = ""
+    else:
+        spread = f" ± {fmt(stat.std)}" if len(stat.folds) > 1 and _finite(stat.std) else ""
     folds = ", ".join(fmt(v) for v in stat.folds)
     return Cell(
         f"{fmt(stat.mean)}{spread}", stat.mean, key, title=f"per fold: {folds}" if folds else None
     )
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def _when(value: object) -> str:
+    """ISO times as '2025-01-21 12:31' (UTC); anything else as it is."""
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] in "T ":
+        return value[:10] + " " + value[11:16]
+    return fmt(value) if isinstance(value, (int, float)) else str(value)
 
 
 def _metric_names(strategies: dict[str, FamilyMetrics], head: str) -> list[str]:
@@ -30,6 +45,27 @@ def _metric_names(strategies: dict[str, FamilyMetrics], head: str) -> list[str]:
     for m in strategies.values():
         names += [k for k in m.heads.get(head, {}) if k not in names]
     return names
+
+
+WINNER_HEADERS = [
+    "head",
+    "winner",
+    "judged by (out of sample, mean of folds)",
+    "winner value",
+    "runner-up",
+    "runner-up value",
+    "margin",
+    "note",
+]
+
+
+def _winner_note(w) -> str:
+    if w.tied:
+        tol = f"{w.tie_tolerance:.0%}" if w.tie_tolerance is not None else ""
+        return f"tie within {tol}; decided by {w.tie_break or 'the tie-break'}"
+    if w.margin is not None and w.runner_up_value:
+        return f"{abs(w.margin / w.runner_up_value):.1%} better than the runner-up"
+    return ""
 
 
 def headline(inp: ReportInputs) -> Section:
@@ -50,46 +86,51 @@ def headline(inp: ReportInputs) -> Section:
                     (w.runner_up, w.head, w.metric) if w.runner_up else None,
                 ),
                 Cell(fmt(w.margin), w.margin),
+                text(_winner_note(w)),
             ]
         )
+    declared = {w.head for w in inp.metrics.winners}
+    missing = [h for h in HEADS if h not in declared]
     if rows:
-        sec.blocks.append(
-            Table(
-                [
-                    "head",
-                    "winner",
-                    "judged by (out of sample, mean of folds)",
-                    "winner value",
-                    "runner-up",
-                    "runner-up value",
-                    "margin",
-                ],
-                rows,
-                "winners",
-            )
-        )
-    else:
-        sec.blocks.append("metrics.json declares no winner.")
+        sec.blocks.append(Table(WINNER_HEADERS, rows, "winners"))
+    if missing:
+        sec.blocks.append(f"No winner for {', '.join(missing)} (no family has a finite value).")
     best = _best_backtest(inp)
     if best:
         sec.blocks.append(best)
     return sec
 
 
-def _best_backtest(inp: ReportInputs) -> str | None:
-    def net(m: FamilyMetrics) -> float | None:
-        s = m.heads.get("backtest", {}).get("net_return")
-        return s.mean if s else None
+def _net(m: FamilyMetrics) -> float | None:
+    s = m.heads.get("backtest", {}).get("net_return")
+    return s.mean if s is not None and _finite(s.mean) else None
 
-    fams = [(f, net(m)) for f, m in inp.metrics.families.items() if net(m) is not None]
+
+def _flat(strategies: dict[str, FamilyMetrics]) -> list[str]:
+    """Strategies that took no trade in any fold (they stayed flat)."""
+    out = []
+    for name, m in strategies.items():
+        trades = m.heads.get("backtest", {}).get("trades")
+        if trades is not None and _finite(trades.mean) and trades.mean == 0:
+            out.append(name)
+    return out
+
+
+def _best_backtest(inp: ReportInputs) -> str | None:
+    fams = [(f, _net(m)) for f, m in inp.metrics.families.items() if _net(m) is not None]
     if not fams:
         return None
+    parts = [f"{b} {fmt(_net(m))}" for b, m in inp.metrics.baselines.items() if _net(m) is not None]
+    base = f"baselines' net return: {', '.join(parts) or 'none reported'}."
+    flat = _flat(inp.metrics.families)
+    if len(flat) == len(inp.metrics.families):
+        return (
+            "Trading backtest: no family took a trade on the out-of-sample folds (their entry "
+            f"rule kept every one flat); {base}"
+        )
     fam, value = max(fams, key=lambda t: t[1])
-    parts = [f"{b} {fmt(net(m))}" for b, m in inp.metrics.baselines.items() if net(m) is not None]
-    return (
-        f"Trading backtest: the best family by net return is {fam} ({fmt(value)}); "
-        f"baselines: {', '.join(parts) or 'none reported'}."
-    )
+    note = f" Stayed flat: {', '.join(flat)}." if flat else ""
+    return f"Trading backtest: the best family by net return is {fam} ({fmt(value)}); {base}{note}"
 
 
 def data_used(inp: ReportInputs) -> Section:
@@ -121,25 +162,24 @@ def data_used(inp: ReportInputs) -> Section:
 def scheme(inp: ReportInputs) -> Section:
     m = inp.metrics
     sec = Section("Evaluation scheme", "scheme")
+    purge = m.raw.get("purge_rule") or "training rows whose label window reaches the test start"
+    embargo = m.raw.get("embargo_rule") or "training rows too close before the test start"
     sec.blocks.append(
-        f"Scheme: {m.scheme}; {len(m.folds)} folds; purge {fmt(m.purge_hours)} h (training rows "
-        "whose label window reaches the test start are dropped); "
-        f"embargo {fmt(m.embargo_hours)} h. "
+        f"Scheme: {m.scheme}, {len(m.folds)} consecutive test windows. Purge "
+        f"{fmt(m.purge_hours)} h ({purge}); embargo {fmt(m.embargo_hours)} h ({embargo}). "
         "Every number below is out of sample; there is no random split."
     )
     if m.folds:
         keys: list[str] = []
         for f in m.folds:
-            keys += [k for k in f if k not in keys and not isinstance(f[k], (dict, list))]
-        rows = [
-            [text(str(i + 1))]
-            + [
-                text(fmt(f.get(k)) if isinstance(f.get(k), (int, float)) else str(f.get(k, "–")))
-                for k in keys
+            keys += [
+                k for k in f if k not in keys and k != "fold" and not isinstance(f[k], (dict, list))
             ]
+        rows = [
+            [text(str(i + 1))] + [text(_when(f.get(k, "–"))) for k in keys]
             for i, f in enumerate(m.folds)
         ]
-        sec.blocks.append(Table(["fold"] + keys, rows, "folds"))
+        sec.blocks.append(Table(["fold"] + keys, rows, "folds", caption="Folds (times in UTC)"))
     return sec
 
 
@@ -202,13 +242,23 @@ def head_metrics(inp: ReportInputs) -> Section:
 def backtest(inp: ReportInputs) -> Section:
     m = inp.metrics
     sec = Section("Trading backtest against the baselines", "backtest")
+    cfg = m.raw.get("config") if isinstance(m.raw.get("config"), dict) else {}
+    rule = (
+        f"top {cfg['top_k']} per snapshot, capital {fmt(cfg.get('capital_usd'))} USD in "
+        f"positions of {fmt(cfg.get('position_usd'))} USD, "
+        if "top_k" in cfg
+        else "top-k per snapshot within a capital limit, "
+    )
     sec.blocks.append(
-        "Top-k opportunities per snapshot (one per symbol, capital limit), held as "
-        "predicted, realised with the simulated PnL. Baselines: rule-based (rank by "
-        "fund_apr), persistence (fund_profit_3d_proj net of costs), oracle (best "
-        "realised, an upper bound)."
+        f"On each fold's test window: {rule}one position per symbol, held as predicted and "
+        "realised with the simulated PnL; net_return is a fraction of capital. Baselines: "
+        "rule_based (rank by fund_apr), persistence (fund_profit_3d_proj net of costs), oracle "
+        "(best realised hold, an upper bound no model can reach). Staying flat is allowed."
     )
     strategies = {**m.families, **m.baselines}
+    flat = _flat(strategies)
+    if flat:
+        sec.blocks.append(f"Took no trade in any fold: {', '.join(flat)}.")
     names = _metric_names(strategies, "backtest")
     if names:
         rows = [
@@ -282,6 +332,14 @@ def importance(inp: ReportInputs) -> Section:
     return sec
 
 
+TIMING_MEANING = {
+    "train_seconds": "fit time per fold (s)",
+    "train_seconds_total": "fit time summed over folds (s)",
+    "predict_us_per_row": "batch inference per row (µs)",
+    "predict_ms_single_row": "one-row inference latency, median (ms)",
+}
+
+
 def _timing_key(keys: list[str], words: tuple[str, ...]) -> str | None:
     return next((k for k in keys if any(w in k for w in words)), None)
 
@@ -296,18 +354,18 @@ def timing(inp: ReportInputs) -> Section:
         sec.blocks.append("metrics.json holds no timings.")
         return sec
     rows = [
-        [text(f)] + [Cell(fmt(fm.timing.get(k)), fm.timing.get(k), (f, "timing", k)) for k in keys]
+        [text(f)] + [_stat_cell(fm.timing.get(k), (f, "timing", k)) for k in keys]
         for f, fm in fams.items()
     ]
-    sec.blocks.append(Table(["family"] + keys, rows, "timing"))
+    meaning = "; ".join(f"{k}: {TIMING_MEANING[k]}" for k in keys if k in TIMING_MEANING)
+    sec.blocks.append(Table(["family"] + keys, rows, "timing", caption=meaning))
     tk = _timing_key(keys, ("train", "fit"))
     lk = _timing_key(keys, ("latency", "predict", "inference"))
     if tk and lk:
+        bars = [(f, fm.timing.get(tk), fm.timing.get(lk)) for f, fm in fams.items()]
         sec.blocks.append(
             Figure(
-                plots.timing_bars(
-                    [(f, fm.timing.get(tk), fm.timing.get(lk)) for f, fm in fams.items()], tk, lk
-                ),
+                plots.timing_bars(bars, TIMING_MEANING.get(tk, tk), TIMING_MEANING.get(lk, lk)),
                 "timing",
                 "Training time and inference latency per family",
             )
