@@ -21,6 +21,10 @@ DB_HELP = (
     "DuckDB file or postgresql:// URL (default: $ARBSCORE_DB or ./arbscore_data/market.duckdb)"
 )
 API_HELP = "Base URL replacing https:// in ccxt's API URLs (tests: the replay server)"
+# typer reads these at import; module-level so the defaults are not calls (ruff B008)
+_PATHS_ARG = typer.Argument(..., help="CSV or Parquet files")
+_EXPORT_ARG = typer.Argument(..., help="Parquet file to write")
+_LOAD_ARG = typer.Argument(..., help="Parquet file written by `data export`")
 
 
 def _symbols(text: str) -> tuple[str, ...]:
@@ -96,7 +100,12 @@ def backfill(
         table.add_column(column)
     for r in results:
         table.add_row(
-            r.symbol, r.dataset, r.market, str(r.rows), str(r.requests), str(r.resumed_from or "-")
+            r.symbol,
+            r.dataset,
+            r.market,
+            str(r.rows),
+            str(r.requests),
+            f"{r.resumed_from:%Y-%m-%d %H:%M}" if r.resumed_from is not None else "-",
         )
     console.print(table)
 
@@ -152,7 +161,7 @@ def live(
 
 
 def import_cmd(
-    paths: list[Path] = typer.Argument(..., help="CSV or Parquet files"),
+    paths: list[Path] = _PATHS_ARG,
     exchange: str = typer.Option(None, help="exchange, for files that do not say (Binance bulk)"),
     symbol: str = typer.Option(None, help="symbol, when the file name does not carry it"),
     market: str = typer.Option(None, help="spot or perp, when the path does not say"),
@@ -227,7 +236,7 @@ def status(db: str = typer.Option(None, help=DB_HELP)) -> None:
 @user_errors
 def export(
     table: str = typer.Argument(..., help="funding_events, klines, live_snapshots, ingest_log"),
-    path: Path = typer.Argument(..., help="Parquet file to write"),
+    path: Path = _EXPORT_ARG,
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Write one store table to a Parquet file."""
@@ -242,7 +251,7 @@ def export(
 @user_errors
 def load(
     table: str = typer.Argument(..., help="funding_events, klines, live_snapshots, ingest_log"),
-    path: Path = typer.Argument(..., help="Parquet file written by `data export`"),
+    path: Path = _LOAD_ARG,
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Upsert a Parquet file written by `arbscore data export` into the store."""

@@ -173,7 +173,8 @@ class MarketStore:
         exchange: str,
         symbol: str,
         market: str | None = None,
-        interval_minutes: int | None = None, _agg: str = "MAX",
+        interval_minutes: int | None = None,
+        _agg: str = "MAX",
     ) -> pd.Timestamp | None:
         """Latest stored time of one series (where a collector resumes), or None if empty."""
         time_col = spec.time_columns[0]
@@ -191,7 +192,11 @@ class MarketStore:
         return pd.Timestamp(value).tz_convert("UTC")
 
     def time_range(
-        self, spec: TableSpec, exchange: str, symbol: str, market: str | None = None,
+        self,
+        spec: TableSpec,
+        exchange: str,
+        symbol: str,
+        market: str | None = None,
         interval_minutes: int | None = None,
     ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """(first, last) stored time of one series, or None if it has no rows."""
