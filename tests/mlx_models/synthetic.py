@@ -51,6 +51,7 @@ def tiny_config(**overrides: object) -> MLXConfig:
         trunk_sizes=(32, 16),
         head_hidden=16,
         batch_size=256,
+        min_steps_per_epoch=4,
         max_epochs=6,
         warmup_steps=5,
         purge_hours=2.0,

@@ -71,3 +71,13 @@ def test_early_stopping_restores_best_epoch() -> None:
     assert rep["epochs_run"] == rep["best_epoch"] + 2
     best = min(h["val_loss"] for h in rep["history"])
     assert abs(rep["best_val_loss"] - best) < 1e-9
+
+
+def test_small_data_gets_enough_steps_per_epoch() -> None:
+    from arbscore.mlx_models.train import effective_batch_size
+
+    cfg = tiny_config(batch_size=2048, min_steps_per_epoch=20)
+    assert effective_batch_size(cfg, 300_000) == 2048
+    assert effective_batch_size(cfg, 4000) == 200
+    assert effective_batch_size(cfg, 500) == 64
+    assert effective_batch_size(cfg, 10) == 10

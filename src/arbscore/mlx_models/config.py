@@ -34,13 +34,14 @@ class MLXConfig:
     duration_weight: float = 0.5
     huber_delta: float = 1.0  # in units of the training profit standard deviation
     # optimisation
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-3
     min_learning_rate: float = 1e-5
     weight_decay: float = 1e-4
     warmup_steps: int = 100
     batch_size: int = 2048
-    max_epochs: int = 20
-    patience: int = 3
+    min_steps_per_epoch: int = 20  # small data sets get smaller batches (never below 64 rows)
+    max_epochs: int = 30
+    patience: int = 4
     grad_clip: float = 1.0  # global gradient-norm clip; 0 disables it
     # time-ordered validation slice (early stopping + probability calibration)
     val_fraction: float = 0.15
@@ -70,7 +71,7 @@ class MLXConfig:
                 f"min_learning_rate must be in [0, learning_rate={self.learning_rate}], "
                 f"got {self.min_learning_rate}"
             )
-        for name in ("batch_size", "max_epochs", "patience"):
+        for name in ("batch_size", "min_steps_per_epoch", "max_epochs", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("warmup_steps", "min_val_rows"):

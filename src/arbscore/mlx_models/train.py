@@ -98,6 +98,16 @@ def loss_weights(config: MLXConfig) -> LossWeights:
     )
 
 
+def effective_batch_size(config: MLXConfig, n_rows: int) -> int:
+    """``batch_size``, shrunk so an epoch has at least ``min_steps_per_epoch`` steps.
+
+    A fold with a few thousand rows would otherwise get two steps per epoch and stop long
+    before the net has learnt anything; the floor of 64 keeps gradient noise reasonable.
+    """
+    by_steps = max(n_rows // config.min_steps_per_epoch, 64)
+    return max(1, min(config.batch_size, by_steps, n_rows))
+
+
 def _schedule(config: MLXConfig, total_steps: int) -> Callable[[mx.array], mx.array]:
     warmup = min(config.warmup_steps, max(total_steps - 1, 0))
     cosine = optim.cosine_decay(
@@ -128,7 +138,7 @@ def train_net(
     """Fit ``net`` in place; restores the weights of the best validation epoch."""
     t0 = time.perf_counter()
     weights = loss_weights(config)
-    batch_size = min(config.batch_size, len(train))
+    batch_size = effective_batch_size(config, len(train))
     steps_per_epoch = -(-len(train) // batch_size)
     optimizer = optim.AdamW(
         learning_rate=_schedule(config, steps_per_epoch * config.max_epochs),
