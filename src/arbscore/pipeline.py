@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import importlib
 import json
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -74,6 +75,9 @@ class RunConfig:
     training_set: Any = None  # data_tools.training_set.TrainingSetConfig
     evaluation: Any = None  # evaluation.EvaluationConfig
     export: Any = None  # export.bundle.ExportConfig
+    #: (family name, its config object), e.g. (("xgboost", GBDTConfig(n_estimators=200)),);
+    #: families not listed use their defaults
+    family_configs: tuple[tuple[str, Any], ...] = ()
     command: str | None = None  # the command line that made the run (shown in the report)
 
     def __post_init__(self) -> None:
@@ -89,6 +93,9 @@ class RunConfig:
                 )
             if not path.name.lower().endswith((".csv", ".parquet", ".pq", ".csv.gz")):
                 raise ValueError(f"data: {path.name} is neither .csv nor .parquet")
+        stray = [n for n, _ in self.family_configs if n not in self.families]
+        if stray:
+            raise ValueError(f"family_configs: {stray} not among families {list(self.families)}")
 
     @property
     def data_is_file(self) -> bool:
@@ -233,8 +240,10 @@ def _stage_config(config: RunConfig, stage: str) -> Any:
     """The part of the config each stage depends on (besides the stages in DEPENDS_ON)."""
     if stage == "data":
         return (config.data, config.embedded, config.synthetic, config.training_set)
-    if stage in ("evaluate", "train"):
-        return (config.families, config.evaluation)
+    if stage == "evaluate":
+        return (config.families, config.family_configs, config.evaluation)
+    if stage == "train":
+        return (config.families, config.family_configs)
     if stage == "export":
         return config.export
     return None
@@ -248,19 +257,24 @@ def write_run_config(config: RunConfig) -> Path:
     record = {
         "arbscore_version": __version__,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": config.command or default_command(config),
+        "command": config.command
+        or reproduce_command(config.workdir, config.data, config.families),
         "config": jsonable(config),
     }
     path.write_text(json.dumps(record, indent=1))
     return path
 
 
-def default_command(config: RunConfig) -> str:
-    """The `arbscore run` line that repeats this run with default stage configs."""
-    parts = ["arbscore", "run", "--workdir", str(config.workdir), "--data", str(config.data)]
-    if tuple(config.families) != DEFAULT_FAMILIES:
-        parts += ["--families", ",".join(config.families)]
-    return " ".join(parts)
+def reproduce_command(
+    workdir: Path, data: str, families: tuple[str, ...], config_file: Path | None = None
+) -> str:
+    """The exact `arbscore run` line that repeats a run (shown in the report)."""
+    parts = ["arbscore", "run", "--workdir", str(workdir), "--data", str(data)]
+    if tuple(families) != DEFAULT_FAMILIES:
+        parts += ["--families", ",".join(families)]
+    if config_file is not None:
+        parts += ["--config", str(config_file)]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def clear_stages(workdir: Path) -> None:
@@ -269,6 +283,29 @@ def clear_stages(workdir: Path) -> None:
 
 
 # --- the stages ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfiguredFamily:
+    """A family class with its config: the factory the harness and train_final call."""
+
+    name: str
+    cls: Any
+    config: Any
+
+    def __call__(self) -> Any:
+        return self.cls(config=self.config)
+
+
+def family_args(config: RunConfig) -> list[Any]:
+    """Family names, or ConfiguredFamily factories where the run gives a family config."""
+    from arbscore.registry import get_family
+
+    configs = dict(config.family_configs)
+    return [
+        ConfiguredFamily(n, get_family(n), configs[n]) if n in configs else n
+        for n in config.families
+    ]
 
 
 def stage_outputs(workdir: Path, stage: str) -> list[Path]:
@@ -366,7 +403,7 @@ def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
     frame = _read_training_set(config)
     forward(f"walk-forward evaluation of {', '.join(config.families)}")
     result = evaluate(
-        frame, list(config.families), config.evaluation or cfg_cls(), progress=_relay(forward)
+        frame, family_args(config), config.evaluation or cfg_cls(), progress=_relay(forward)
     )
     write = getattr(result, "write", None)
     if write is None:
@@ -381,7 +418,7 @@ def _stage_train(config: RunConfig, forward: Callable[..., None]) -> str:
     train_final = need("arbscore.training", "train_final", "train")
     frame = _read_training_set(config)
     forward(f"fitting {', '.join(config.families)} on all {len(frame):,} rows")
-    train_final(frame, list(config.families), config.workdir, progress=_relay(forward))
+    train_final(frame, family_args(config), config.workdir, progress=_relay(forward))
     return f"models in {config.workdir / 'models'}"
 
 

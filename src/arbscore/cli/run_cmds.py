@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import shlex
-import sys
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,8 +46,33 @@ def _tuples(value: Any) -> Any:
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
+def family_config_class(name: str) -> type:
+    """The config dataclass a family's ``__init__(config=...)`` takes (from its annotations)."""
+    import typing
+
+    from arbscore.registry import get_family
+
+    cls = get_family(name)
+    hint = typing.get_type_hints(cls.__init__).get("config")
+    for candidate in (hint, *typing.get_args(hint)):
+        if dataclasses.is_dataclass(candidate):
+            return candidate
+    raise UserInputError(f"--config [families.{name}]: {cls.__name__} takes no config dataclass")
+
+
+def _family_configs(values: Any) -> tuple[tuple[str, Any], ...]:
+    if not isinstance(values, dict):
+        raise UserInputError("--config [families]: expected {family: {setting: value}}")
+    out = []
+    for name, settings in values.items():
+        cls = family_config_class(name)
+        out.append((name, _build_config(cls, settings, f"--config [families.{name}]")))
+    return tuple(out)
+
+
 def load_stage_configs(path: Path | None) -> dict[str, Any]:
-    """``--config FILE``: JSON with optional sections named as in CONFIG_SECTIONS."""
+    """``--config FILE``: JSON with optional sections named as in CONFIG_SECTIONS, plus
+    ``families``: {family: {its config's fields}} (e.g. {"xgboost": {"n_estimators": 200}})."""
     if path is None:
         return {}
     try:
@@ -59,13 +83,16 @@ def load_stage_configs(path: Path | None) -> dict[str, Any]:
         raise UserInputError(f"--config: {path} is not valid JSON ({exc})") from exc
     if not isinstance(raw, dict):
         raise UserInputError(f"--config: {path} must hold a JSON object")
-    unknown = sorted(set(raw) - set(CONFIG_SECTIONS))
+    unknown = sorted(set(raw) - set(CONFIG_SECTIONS) - {"families"})
     if unknown:
         raise UserInputError(
-            f"--config: unknown sections {unknown}; known: {list(CONFIG_SECTIONS)}"
+            f"--config: unknown sections {unknown}; known: {[*CONFIG_SECTIONS, 'families']}"
         )
     out = {}
     for section, values in raw.items():
+        if section == "families":
+            out["family_configs"] = _family_configs(values)
+            continue
         module, name = CONFIG_SECTIONS[section]
         try:
             cls = getattr(importlib.import_module(module), name)
@@ -73,6 +100,17 @@ def load_stage_configs(path: Path | None) -> dict[str, Any]:
             raise UserInputError(f"--config [{section}]: {module}.{name} is not available") from exc
         out[section] = _build_config(cls, values, f"--config [{section}]")
     return out
+
+
+def _keep_config(config: Path | None, workdir: Path) -> Path | None:
+    """Copy --config into the run directory so the recorded command still works later."""
+    if config is None:
+        return None
+    kept = workdir / "config.json"
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (kept.exists() and kept.resolve() == Path(config).resolve()):
+        shutil.copyfile(config, kept)
+    return kept
 
 
 class _StageBars:
@@ -99,43 +137,47 @@ class _StageBars:
                 p.update(task, note=note)
 
 
+#: the backtest figures the summary shows (the report has them all)
+SUMMARY_BACKTEST = ("net_return", "sharpe", "win_rate", "max_drawdown", "trades")
+
+
 def _summary(result: Any) -> None:
-    stages = Table(title="arbscore run", show_lines=False)
+    """Stages, winners per head and the backtest beside the baselines, as rich tables."""
+    from arbscore.report.document import fmt
+    from arbscore.report.inputs import parse_metrics
+    from arbscore.report.sections import winner_note
+
+    stages = Table(title="arbscore run")
     for col in ("stage", "status", "seconds", "result"):
         stages.add_column(col, justify="right" if col == "seconds" else "left")
     for s in result.stages:
         stages.add_row(s.stage, s.status, f"{s.seconds:.1f}", s.detail)
     console.print(stages)
 
-    from arbscore.report.inputs import parse_metrics
-
     metrics = parse_metrics(result.metrics)
     heads = Table(title="Winner per head (out of sample, mean of the walk-forward folds)")
-    for col in ("head", "winner", "metric", "value", "runner-up", "margin"):
+    for col in ("head", "winner", "metric", "value", "runner-up", "margin", "note"):
         heads.add_column(col)
     for w in metrics.winners:
         heads.add_row(
             w.head,
             w.family,
             w.metric,
-            f"{w.value:.4g}",
+            fmt(w.value),
             w.runner_up or "-",
-            "-" if w.margin is None else f"{w.margin:+.4g}",
+            fmt(w.margin),
+            winner_note(w),
         )
     console.print(heads)
-    bt = Table(title="Trading backtest (out of sample)")
-    names: list[str] = []
-    strategies = {**metrics.families, **metrics.baselines}
-    for m in strategies.values():
-        names += [k for k in m.heads.get("backtest", {}) if k not in names]
+    bt = Table(title="Trading backtest (out of sample, mean of folds)")
     bt.add_column("strategy")
-    for n in names:
+    for n in SUMMARY_BACKTEST:
         bt.add_column(n, justify="right")
-    for s, m in strategies.items():
+    for name, m in {**metrics.families, **metrics.baselines}.items():
         row = m.heads.get("backtest", {})
-        bt.add_row(s, *(f"{row[n].mean:.4g}" if n in row else "-" for n in names))
-    if names:
-        console.print(bt)
+        kind = "" if name in metrics.families else " [dim](baseline)[/]"
+        bt.add_row(name + kind, *(fmt(row[n].mean) if n in row else "-" for n in SUMMARY_BACKTEST))
+    console.print(bt)
 
 
 def _workdir_option(default: str = "runs/default") -> Any:
@@ -169,17 +211,19 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run everything: data, training set, evaluation, final models, bundle, report."""
-        from arbscore.pipeline import PipelineError, RunConfig, run_pipeline
+        from arbscore.pipeline import PipelineError, RunConfig, reproduce_command, run_pipeline
         from arbscore.registry import parse_family_list
 
-        command = "arbscore " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        stage_configs = load_stage_configs(config)
+        names = parse_family_list(families)
+        command = reproduce_command(workdir, data, names, _keep_config(config, workdir))
         cfg = RunConfig(
             workdir=workdir,
             data=data,
-            families=parse_family_list(families),
+            families=names,
             force=force,
             command=command,
-            **load_stage_configs(config),
+            **stage_configs,
         )
         columns = (
             SpinnerColumn(),

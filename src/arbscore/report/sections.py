@@ -59,7 +59,7 @@ WINNER_HEADERS = [
 ]
 
 
-def _winner_note(w) -> str:
+def winner_note(w) -> str:
     if w.tied:
         tol = f"{w.tie_tolerance:.0%}" if w.tie_tolerance is not None else ""
         return f"tie within {tol}; decided by {w.tie_break or 'the tie-break'}"
@@ -86,7 +86,7 @@ def headline(inp: ReportInputs) -> Section:
                     (w.runner_up, w.head, w.metric) if w.runner_up else None,
                 ),
                 Cell(fmt(w.margin), w.margin),
-                text(_winner_note(w)),
+                text(winner_note(w)),
             ]
         )
     declared = {w.head for w in inp.metrics.winners}
