@@ -98,6 +98,9 @@ def test_load_market_filters_and_types(store):
     assert str(market.klines["open_time"].dt.tz) == "UTC"
     assert market.klines["interval_minutes"].dtype == "int64"
     assert market.funding.empty
+    store.write_klines(klines(market="spot").assign(interval_minutes=60))
+    assert len(store.load_market(interval_minutes=60).klines) == 12
+    assert len(store.load_market(interval_minutes=5).klines) == 24
     market = store.load_market(symbols=["BTCUSDT", "ETHUSDT"], start=T0 + pd.Timedelta(hours=1))
     assert len(market.funding) == 5 + 5  # each symbol's 00:00 tick is before start
     assert str(market.funding["funding_time"].dt.tz) == "UTC"

@@ -234,6 +234,9 @@ def _funding(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
         else:
             out["interval_hours"] = _derived_intervals(out)
     problems.check(out["funding_time"].isna(), "funding time is not a timestamp")
+    # exchanges stamp settlements with ms jitter (...00:00.006); backfill floors to the second
+    # too, so the same event imported and fetched has one key
+    out["funding_time"] = out["funding_time"].dt.floor("s")
     problems.check(
         ~np.isfinite(out["rate"]) | (out["rate"].abs() >= 1),
         "rate is not a decimal rate below 1 in size (0.0001 = 0.01 %)",

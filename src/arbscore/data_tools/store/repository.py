@@ -155,10 +155,18 @@ class MarketStore:
         symbols: Iterable[str] | None = None,
         start: datetime | str | None = None,
         end: datetime | str | None = None,
+        interval_minutes: int | None = None,
     ) -> MarketData:
-        """Funding events and klines (``start <= time < end``) as :class:`MarketData`."""
+        """Funding events and klines (``start <= time < end``) as :class:`MarketData`.
+
+        ``interval_minutes`` keeps one bar length when the store holds several (e.g. 5 and 60).
+        """
         funding = self.read(FUNDING, *_filters("funding_time", exchanges, symbols, start, end))
-        klines = self.read(KLINES, *_filters("open_time", exchanges, symbols, start, end))
+        where, params = _filters("open_time", exchanges, symbols, start, end)
+        if interval_minutes is not None:
+            where = " AND ".join(w for w in (where, "interval_minutes = ?") if w)
+            params.append(int(interval_minutes))
+        klines = self.read(KLINES, where, params)
         return MarketData(
             funding=funding,
             klines=klines,
