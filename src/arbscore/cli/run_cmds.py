@@ -16,7 +16,11 @@ from rich.table import Table
 
 from arbscore.cli.errors import UserInputError, user_errors
 
-console = Console()
+
+def _console() -> Console:
+    """A console made per command, so the terminal width (COLUMNS) is read when it runs."""
+    return Console()
+
 
 #: sections of a --config file (also RunConfig fields) -> (module, config class)
 CONFIG_SECTIONS: dict[str, tuple[str, str]] = {
@@ -141,7 +145,7 @@ class _StageBars:
 SUMMARY_BACKTEST = ("net_return", "sharpe", "win_rate", "max_drawdown", "trades")
 
 
-def _summary(result: Any) -> None:
+def _summary(result: Any, console: Console) -> None:
     """Stages, winners per head and the backtest beside the baselines, as rich tables."""
     from arbscore.report.document import fmt
     from arbscore.report.inputs import parse_metrics
@@ -211,11 +215,16 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run everything: data, training set, evaluation, final models, bundle, report."""
+        console = _console()
         from arbscore.pipeline import PipelineError, RunConfig, reproduce_command, run_pipeline
         from arbscore.registry import parse_family_list
 
         stage_configs = load_stage_configs(config)
         names = parse_family_list(families)
+        # a config file may configure more families than this run uses
+        stage_configs["family_configs"] = tuple(
+            (n, c) for n, c in stage_configs.get("family_configs", ()) if n in names
+        )
         command = reproduce_command(workdir, data, names, _keep_config(config, workdir))
         cfg = RunConfig(
             workdir=workdir,
@@ -238,10 +247,11 @@ def register(app: typer.Typer) -> None:
         except PipelineError as exc:
             console.print(f"[bold red]arbscore run stopped:[/] {exc}")
             raise typer.Exit(code=1) from exc
-        _summary(result)
-        console.print(f"report: {result.html_path}  (Markdown: {result.md_path})")
+        _summary(result, console)
+        console.print(f"report: {result.html_path}  (Markdown: {result.md_path})", soft_wrap=True)
         console.print(f"total {result.seconds:.1f} s. Serve the winners with:")
-        console.print(f"  arbscore serve --bundle {result.bundle_dir} --port 5250", highlight=False)
+        serve = f"arbscore serve --bundle {result.bundle_dir} --port 5250"
+        console.print(f"  {serve}", highlight=False, soft_wrap=True)
 
     @app.command("benchmark")
     @user_errors
@@ -254,6 +264,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float, typer.Option(help="Seconds allowed per script.")] = 1800.0,
     ) -> None:
         """Run benchmarks/*.py, store their figures in DIR/benchmarks.json, rebuild the report."""
+        console = _console()
         from arbscore.report import build_report
         from arbscore.report.benchmarks import DEFAULT_SCRIPTS, run_benchmarks
 

@@ -1,0 +1,27 @@
+"""Tiny stage configs for end-to-end runs: real families, few trees/epochs, two folds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GUIDE_CSV = REPO / "tests" / "features" / "data" / "guide_training_data.csv"
+
+TINY = {
+    "evaluation": {"n_folds": 2, "latency_repeats": 1},
+    "families": {
+        "xgboost": {"n_estimators": 30, "early_stopping_rounds": 5, "n_jobs": 1},
+        "lightgbm": {"n_estimators": 30, "early_stopping_rounds": 5, "n_jobs": 1},
+        "mlx": {"max_epochs": 2, "trunk_sizes": [16], "head_hidden": 0},
+    },
+}
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY))
+    return path
