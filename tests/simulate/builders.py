@@ -85,7 +85,7 @@ def opportunity(
 ) -> dict:
     """One opportunity row with the columns the simulator reads."""
     return {
-        "opportunity_id": f"{strategy}:{symbol}:{long[0]}-{long[1]}:{short[0]}-{short[1]}:{timestamp}",
+        "opportunity_id": f"{strategy}:{symbol}:{'-'.join(long)}:{'-'.join(short)}:{timestamp}",
         "timestamp": timestamp,
         "strategy": strategy,
         "symbol": symbol,

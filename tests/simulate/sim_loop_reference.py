@@ -18,6 +18,7 @@ from arbscore.data_tools.market import MarketData
 
 MIN = 60_000
 HOUR = 3_600_000
+SIDES = ("long", "short")
 
 
 class LoopMarket:
@@ -80,11 +81,19 @@ def _value_path(lm: LoopMarket, opp: dict, costs: CostConfig, steps: int, step_m
     for side in ("long", "short"):
         key = (opp[f"{side}_exchange"], opp["symbol"], opp[f"{side}_market"])
         fee = costs.fees.rate(key[0], key[2])
-        slip = opp[f"{side}_bid_ask_spread"] / 100 / 2 * _tier(costs, opp[f"{side}_orderbook_depth"])
+        tier = _tier(costs, opp[f"{side}_orderbook_depth"])
+        slip = opp[f"{side}_bid_ask_spread"] / 100 / 2 * tier
         p0 = lm.price(key, t0)
         events = lm.settlements(key) if key[2] == "perp" else []
-        legs[side] = {"key": key, "fee": fee, "slip": slip, "p0": p0, "q": n / p0,
-                      "events": [e for e in events if e[0] > t0], "next": 0}
+        legs[side] = {
+            "key": key,
+            "fee": fee,
+            "slip": slip,
+            "p0": p0,
+            "q": n / p0,
+            "events": [e for e in events if e[0] > t0],
+            "next": 0,
+        }
     out = []
     funding_usd = 0.0
     count = 0
@@ -126,7 +135,7 @@ def simulate_loop(
     rows = []
     for opp in opportunities.to_dict("records"):
         t0 = int(pd.Timestamp(opp["timestamp"]).value // 1_000_000)
-        keys = [(opp[f"{s}_exchange"], opp["symbol"], opp[f"{s}_market"]) for s in ("long", "short")]
+        keys = [(opp[f"{s}_exchange"], opp["symbol"], opp[f"{s}_market"]) for s in SIDES]
         if any(k not in lm.closes or (k[2] == "perp" and k[:2] not in lm.events) for k in keys):
             continue
         covered = min(lm.covered_until(k) for k in keys)
@@ -146,19 +155,21 @@ def simulate_loop(
             path = _value_path(lm, opp, costs, steps, step_ms)  # each hold walked on its own
             values = [p[0] for p in path]
             value, funding_usd, fees, slippage, count = path[-1]
-            rows.append({
-                "opportunity_id": opp["opportunity_id"],
-                "hold_hours": hours,
-                "actual_profit_pct": value / n * 100,
-                "actual_profit_usd": value,
-                "was_profitable": value > 0,
-                "peak_profit": max(values) / n * 100,
-                "max_drawdown": min(values) / n * 100,
-                "funding_payments_count": count,
-                "total_funding_earned_usd": funding_usd,
-                "total_slippage_pct": slippage / n * 100,
-                "total_fees_usd": fees,
-                "optimal_hold_hours": (best_k + 1) * step_minutes / 60,
-                "best_profit_pct": best_path[best_k][0] / n * 100,
-            })
+            rows.append(
+                {
+                    "opportunity_id": opp["opportunity_id"],
+                    "hold_hours": hours,
+                    "actual_profit_pct": value / n * 100,
+                    "actual_profit_usd": value,
+                    "was_profitable": value > 0,
+                    "peak_profit": max(values) / n * 100,
+                    "max_drawdown": min(values) / n * 100,
+                    "funding_payments_count": count,
+                    "total_funding_earned_usd": funding_usd,
+                    "total_slippage_pct": slippage / n * 100,
+                    "total_fees_usd": fees,
+                    "optimal_hold_hours": (best_k + 1) * step_minutes / 60,
+                    "best_profit_pct": best_path[best_k][0] / n * 100,
+                }
+            )
     return pd.DataFrame(rows)

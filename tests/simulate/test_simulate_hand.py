@@ -42,8 +42,18 @@ def test_spot_perp_hand_case_to_the_cent():
     10200 x 0.0001 = 1.02 and 10189.81 x 0.00005 = 0.509491.
     """
     m = _spot_perp_market()
-    opp = frame([opportunity(T0, "spot_perp", "BTCUSDT", ("binance", "spot"), ("binance", "perp"),
-                             spread_pct=(0.02, 0.01))])
+    opp = frame(
+        [
+            opportunity(
+                T0,
+                "spot_perp",
+                "BTCUSDT",
+                ("binance", "spot"),
+                ("binance", "perp"),
+                spread_pct=(0.02, 0.01),
+            )
+        ]
+    )
     config = SimulationConfig(holds_hours=(1, 24), horizon_hours=24)
     out = simulate_executions(opp, m, config).set_index("hold_hours")
     q_short = 10_000 / 100.10
@@ -76,7 +86,8 @@ def test_spot_perp_hand_case_to_the_cent():
     assert one["actual_profit_usd"] == pytest.approx(-33.00, abs=0.005)
 
 
-def _perp_perp_market(bybit_offset: pd.Timedelta = pd.Timedelta(0)):
+def _perp_perp_market(bybit_offset: pd.Timedelta | None = None):
+    bybit_offset = bybit_offset if bybit_offset is not None else pd.Timedelta(0)
     flat = np.full(STEPS, 50.0)
     bybit = every(4, T0, T0 + 64 * H) + bybit_offset
     start = T0 - pd.Timedelta(minutes=5)
@@ -88,8 +99,13 @@ def _perp_perp_market(bybit_offset: pd.Timedelta = pd.Timedelta(0)):
         [
             funding("binance", "SOLUSDT", every(8, T0, T0 + 64 * H), [0.00005] * 9, 8),
             # with an offset the first (00:00) settlement is left out, so none is at entry
-            funding("bybit", "SOLUSDT", bybit[1:] if bybit_offset else bybit,
-                    [0.0002] * (len(bybit) - bool(bybit_offset)), 4),
+            funding(
+                "bybit",
+                "SOLUSDT",
+                bybit[1:] if bybit_offset else bybit,
+                [0.0002] * (len(bybit) - bool(bybit_offset)),
+                4,
+            ),
         ],
     )
 
@@ -104,8 +120,18 @@ def test_perp_perp_hand_case_to_the_cent():
     Net = 3.50 - 21.00 - 3.00 = -20.50 USD = -0.205 %.
     """
     m = _perp_perp_market()
-    opp = frame([opportunity(T0, "perp_perp", "SOLUSDT", ("binance", "perp"), ("bybit", "perp"),
-                             depth_usd=(1e6, 1e6))])
+    opp = frame(
+        [
+            opportunity(
+                T0,
+                "perp_perp",
+                "SOLUSDT",
+                ("binance", "perp"),
+                ("bybit", "perp"),
+                depth_usd=(1e6, 1e6),
+            )
+        ]
+    )
     out = simulate_executions(opp, m, SimulationConfig(holds_hours=(1, 4, 8), horizon_hours=8))
     row = out.set_index("hold_hours").loc[8]
     assert row["total_funding_earned_usd"] == pytest.approx(3.50, abs=0.005)
@@ -149,8 +175,10 @@ def test_holds_that_do_not_fit_are_dropped_and_costs_are_configurable():
     partial = SimulationConfig(holds_hours=(1, 4, 8, 24), horizon_hours=24, full_horizon_only=False)
     out = simulate_executions(opp, m, partial)
     assert sorted(out["hold_hours"]) == [1, 4, 8]
-    assert simulate_executions(opp, m, SimulationConfig(holds_hours=(1, 24), horizon_hours=24)).empty
-    big = SimulationConfig(costs=CostConfig(position_size_usd=20_000), holds_hours=(8,),
-                           horizon_hours=8)
+    full = SimulationConfig(holds_hours=(1, 24), horizon_hours=24)
+    assert simulate_executions(opp, m, full).empty
+    big = SimulationConfig(
+        costs=CostConfig(position_size_usd=20_000), holds_hours=(8,), horizon_hours=8
+    )
     t0 = frame([opportunity(T0, "perp_perp", "SOLUSDT", ("binance", "perp"), ("bybit", "perp"))])
     assert simulate_executions(t0, m, big).loc[0, "total_fees_usd"] == pytest.approx(42.00)

@@ -46,8 +46,14 @@ def cases(draw, constant_prices: bool = False):
             klines("bybit", "ETHUSDT", "perp", perp_b, start, candle),
         ],
         [
-            funding("binance", "ETHUSDT", fa, rng.normal(1e-4, 3e-4, len(fa)), iv_a,
-                    101.0 if mark else np.nan),
+            funding(
+                "binance",
+                "ETHUSDT",
+                fa,
+                rng.normal(1e-4, 3e-4, len(fa)),
+                iv_a,
+                101.0 if mark else np.nan,
+            ),
             funding("bybit", "ETHUSDT", fb, rng.normal(1e-4, 3e-4, len(fb)), iv_b),
         ],
     )
@@ -62,15 +68,19 @@ def cases(draw, constant_prices: bool = False):
         strategy, long, short = legs[draw(st.integers(0, 2))]
         spread = draw(st.tuples(st.floats(0.0005, 0.5), st.floats(0.0005, 0.5)))
         depth = draw(st.tuples(st.floats(1e3, 1e8), st.floats(1e3, 1e8)))
-        rows.append(opportunity(T0 + pd.Timedelta(minutes=5 * k), strategy, "ETHUSDT", long,
-                                short, spread, depth))
+        rows.append(
+            opportunity(
+                T0 + pd.Timedelta(minutes=5 * k), strategy, "ETHUSDT", long, short, spread, depth
+            )
+        )
     full = draw(st.booleans())
     return m, frame(rows), full
 
 
 def _config(full: bool, costs: CostConfig | None = None) -> SimulationConfig:
-    return SimulationConfig(costs=costs or CostConfig(), holds_hours=HOLDS, horizon_hours=12,
-                            full_horizon_only=full)
+    return SimulationConfig(
+        costs=costs or CostConfig(), holds_hours=HOLDS, horizon_hours=12, full_horizon_only=full
+    )
 
 
 @PROPS
@@ -88,8 +98,11 @@ def test_vectorised_equals_the_loop_reference(case):
         if name == "actual_hold_hours":
             continue
         np.testing.assert_allclose(
-            merged[name].astype(float), merged[f"{name}_loop"].astype(float), rtol=1e-9,
-            atol=1e-9, err_msg=name,
+            merged[name].astype(float),
+            merged[f"{name}_loop"].astype(float),
+            rtol=1e-9,
+            atol=1e-9,
+            err_msg=name,
         )
 
 
@@ -130,8 +143,9 @@ def test_swapping_long_and_short_flips_the_funding(case):
         swapped[f"long_{col}"], swapped[f"short_{col}"] = opps[f"short_{col}"], opps[f"long_{col}"]
     a = simulate_executions(opps, m, _config(full))
     b = simulate_executions(swapped, m, _config(full))
-    np.testing.assert_allclose(b["total_funding_earned_usd"], -a["total_funding_earned_usd"],
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        b["total_funding_earned_usd"], -a["total_funding_earned_usd"], rtol=1e-12, atol=1e-12
+    )
     assert (a["funding_payments_count"].to_numpy() == b["funding_payments_count"].to_numpy()).all()
 
 
@@ -139,8 +153,10 @@ def test_swapping_long_and_short_flips_the_funding(case):
 @given(cases(constant_prices=True))
 def test_free_trading_at_a_constant_gap_earns_exactly_the_funding_inside_the_hold(case):
     m, opps, full = case
-    free = CostConfig(fees=FeeConfig(rates={}, fallback_taker=0.0, fallback_maker=0.0),
-                      slippage=SlippageConfig(multipliers=(0.0, 0.0, 0.0, 0.0)))
+    free = CostConfig(
+        fees=FeeConfig(rates={}, fallback_taker=0.0, fallback_maker=0.0),
+        slippage=SlippageConfig(multipliers=(0.0, 0.0, 0.0, 0.0)),
+    )
     out = simulate_executions(opps, m, _config(full, free))
     size = free.position_size_usd
     f = m.funding.assign(t=m.funding["funding_time"].astype("datetime64[ms, UTC]"))

@@ -197,6 +197,7 @@ def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> 
     opp = orient_pairs(pairs)
     opp = _features(opp, config)
     opp = opp.merge(_btc_context(snapshots, config), on="timestamp", how="left")
+    opp["market_regime"] = opp["market_regime"].fillna("Ranging")  # no BTC price known: neutral
     keep = np.zeros(len(opp), dtype=bool)
     for strategy in config.strategies:
         keep |= (opp["strategy"] == strategy).to_numpy() & (
@@ -242,7 +243,7 @@ def _features(opp: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
     opp["orderbook_depth"] = np.fmin(opp["long_depth_usd"], opp["short_depth_usd"])
     opp["liquidity_status"] = liquidity_status(opp["volume_24h"].to_numpy(), config.costs.liquidity)
     opp["hour_of_day"] = opp["timestamp"].dt.hour.astype("int64")
-    opp["day_of_week"] = opp["timestamp"].dt.dayofweek.astype("int64")
+    opp["day_of_week"] = opp["timestamp"].dt.day_of_week.astype("int64")
     is_spot_long = (opp["long_market"] == "spot").to_numpy()
     opp["long_funding_rate_pct"] = np.where(is_spot_long, 0.0, opp["long_funding_rate"] * 100.0)
     opp["short_funding_rate_pct"] = opp["short_funding_rate"] * 100.0

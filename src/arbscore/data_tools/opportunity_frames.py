@@ -83,40 +83,66 @@ def orient_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _group_cumsums(values: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Inclusive running (count, sum, sum of squares) per group, and each row's centre.
+
+    Each group is summed on its own, centred on its first finite value, so a row's sums depend
+    only on earlier rows of its group (bit for bit: later data cannot change them) and the
+    variance does not lose precision to cancellation.
+    """
+    cnt = np.zeros(len(values))
+    s1 = np.zeros(len(values))
+    s2 = np.zeros(len(values))
+    centre = np.zeros(len(values))
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        seg = values[lo:hi]
+        finite = np.isfinite(seg)
+        first = seg[finite][0] if finite.any() else 0.0
+        v = np.where(finite, seg - first, 0.0)
+        cnt[lo:hi] = np.cumsum(finite)
+        s1[lo:hi] = np.cumsum(v)
+        s2[lo:hi] = np.cumsum(v * v)
+        centre[lo:hi] = first
+    return cnt, s1, s2, centre
+
+
 def rolling_group_stats(
     frame: pd.DataFrame, keys: list[str], columns: list[str], window_ms: int, min_count: int = 3
 ) -> dict[str, np.ndarray]:
     """Trailing mean and std of ``columns`` per group over (t - window, t], in frame order.
 
-    Vectorised with cumulative sums: rows are sorted by (group, time) and each row's window
-    start is found with one ``searchsorted`` on a (group, time) key, so the window never
-    crosses into another group. Fewer than ``min_count`` rows -> NaN.
+    Rows are sorted by (group, time); each row's window start is one ``searchsorted`` on a
+    (group, time) key, so a window never crosses into another group; sums come from per-group
+    running sums (one numpy pass per group, not per row). Fewer than ``min_count`` -> NaN.
     """
     group = frame.groupby(keys, sort=False).ngroup().to_numpy(np.int64)
     t = frame["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
     order = np.lexsort((t, group))
+    g_sorted = group[order]
     # a group offset far larger than any time span keeps windows inside their group
-    key = group[order] * (1 << 42) + (t[order] - t.min())
-    start = np.searchsorted(key, key - window_ms, side="right")
-    end = np.arange(1, len(key) + 1)
+    key = g_sorted * (1 << 42) + (t[order] - t.min())
+    first = np.searchsorted(key, key - window_ms, side="right")  # first row in the window
+    rows = np.arange(len(key))
+    bounds = np.append(np.flatnonzero(np.diff(g_sorted, prepend=-1)), len(key))
+    group_start = bounds[np.searchsorted(bounds, rows, side="right") - 1]
+    has_before = first > group_start
+    before = np.maximum(first - 1, 0)
     out: dict[str, np.ndarray] = {}
     for col in columns:
-        values = frame[col].to_numpy(np.float64)[order]
-        finite = np.isfinite(values)
-        v = np.where(finite, values, 0.0)
-        cnt = np.concatenate([[0.0], np.cumsum(finite)])
-        s1 = np.concatenate([[0.0], np.cumsum(v)])
-        s2 = np.concatenate([[0.0], np.cumsum(v * v)])
-        c = cnt[end] - cnt[start]
+        cnt, s1, s2, centre = _group_cumsums(frame[col].to_numpy(np.float64)[order], bounds)
+
+        def window(cum: np.ndarray) -> np.ndarray:
+            return cum - np.where(has_before, cum[before], 0.0)  # noqa: B023 - used at once
+
+        c, a, b = window(cnt), window(s1), window(s2)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = (s1[end] - s1[start]) / c
-            var = ((s2[end] - s2[start]) - c * mean**2) / (c - 1)
-        std = np.sqrt(np.maximum(var, 0.0))
+            mean_c = a / c
+            var = (b - c * mean_c**2) / (c - 1)
         ok = c >= min_count
-        mean_out = np.empty_like(mean)
-        std_out = np.empty_like(std)
-        mean_out[order] = np.where(ok, mean, np.nan)
-        std_out[order] = np.where(ok, std, np.nan)
+        mean_out = np.empty(len(key))
+        std_out = np.empty(len(key))
+        mean_out[order] = np.where(ok, mean_c + centre, np.nan)
+        std_out[order] = np.where(ok, np.sqrt(np.maximum(var, 0.0)), np.nan)
         out[f"{col}_mean"] = mean_out
         out[f"{col}_std"] = std_out
     return out

@@ -1,0 +1,146 @@
+"""Opportunity detection: orientation, thresholds, stride, features by hand, rolling stats."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from builders import T0, every, funding, klines, market
+
+from arbscore.data_tools.costs import CostConfig, LiquidityModel, estimate_spread_depth
+from arbscore.data_tools.opportunities import (
+    OPPORTUNITY_COLUMNS,
+    OpportunityConfig,
+    detect_opportunities,
+)
+from arbscore.data_tools.opportunity_frames import rolling_group_stats
+from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
+from arbscore.schema import OPPORTUNITY_FEATURE_COLUMNS, OPPORTUNITY_KEY_COLUMNS
+
+H = pd.Timedelta(hours=1)
+
+
+def _market(binance_rate: float, bybit_rate: float, bybit_interval: int = 4):
+    n = 24 * 5
+    start = T0 - 24 * H
+    flat = np.full(n, 100.0)
+    return market(
+        [
+            klines("binance", "ETHUSDT", "spot", flat, start, 60, quote_volume=50e6 / 24),
+            klines("binance", "ETHUSDT", "perp", flat * 1.001, start, 60, quote_volume=1e9 / 24),
+            klines("bybit", "ETHUSDT", "perp", flat, start, 60, quote_volume=200e6 / 24),
+        ],
+        [
+            funding("binance", "ETHUSDT", every(8, start, start + 120 * H), binance_rate, 8),
+            funding(
+                "bybit",
+                "ETHUSDT",
+                every(bybit_interval, start, start + 120 * H),
+                bybit_rate,
+                bybit_interval,
+            ),
+        ],
+    )
+
+
+def _detect(m, **kw):
+    snaps = build_snapshots(m, SnapshotConfig(every_minutes=5, warmup_hours=24))
+    return detect_opportunities(snaps, OpportunityConfig(**kw))
+
+
+def test_perp_perp_is_long_where_the_hourly_rate_is_lower():
+    # Binance 0.01 %/8 h = 0.00125 %/h; Bybit 0.008 %/4 h = 0.002 %/h -> short Bybit, long Binance
+    opp = _detect(
+        _market(1e-4, 8e-5), strategies=("perp_perp",), perp_perp_min_fund_profit_8h_pct=0.0
+    )
+    assert len(opp) and (opp["long_exchange"] == "binance").all()
+    assert (opp["short_exchange"] == "bybit").all()
+    # 8 h edge: (0.002 - 0.00125) % x 8 = 0.006 %; APR = 0.00075 % x 8760
+    assert opp["fund_profit_8h"].to_numpy() == pytest.approx(0.006)
+    assert opp["fund_apr"].to_numpy() == pytest.approx(0.00075 * 8760)
+    assert opp["fund_profit_24h_proj"].to_numpy() == pytest.approx(0.018)
+    assert opp["fund_profit_3d_proj"].to_numpy() == pytest.approx(0.054)
+    flipped = _detect(
+        _market(3e-4, 8e-5), strategies=("perp_perp",), perp_perp_min_fund_profit_8h_pct=0.0
+    )
+    assert (flipped["long_exchange"] == "bybit").all()
+
+
+def test_spot_perp_needs_positive_funding_and_thresholds_filter():
+    assert _detect(
+        _market(-1e-4, 1e-4), strategies=("spot_perp",), spot_perp_min_fund_profit_8h_pct=0.0
+    ).empty
+    opp = _detect(
+        _market(1e-4, 1e-4), strategies=("spot_perp",), spot_perp_min_fund_profit_8h_pct=0.0
+    )
+    assert set(opp["long_market"]) == {"spot"} and set(opp["short_market"]) == {"perp"}
+    assert opp["fund_profit_8h"].to_numpy() == pytest.approx(0.01)
+    assert _detect(
+        _market(1e-4, 1e-4), strategies=("spot_perp",), spot_perp_min_fund_profit_8h_pct=0.0101
+    ).empty
+
+
+def test_features_schema_stride_and_break_even():
+    opp = _detect(
+        _market(1e-4, 8e-5),
+        entry_stride_minutes=60,
+        spot_perp_min_fund_profit_8h_pct=0.0,
+        perp_perp_min_fund_profit_8h_pct=0.0,
+    )
+    assert list(opp.columns) == list(OPPORTUNITY_COLUMNS)
+    assert set(OPPORTUNITY_KEY_COLUMNS + OPPORTUNITY_FEATURE_COLUMNS) <= set(opp.columns)
+    assert (opp["timestamp"].dt.minute == 0).all()
+    assert opp["opportunity_id"].is_unique
+    sp = opp[opp["strategy"] == "spot_perp"].iloc[0]
+    costs = CostConfig()
+    spread, depth = estimate_spread_depth(np.array([50e6, 1e9]), costs.liquidity)
+    assert depth.tolist() == [50e3, 1e6]  # 10,000 USD is 20 % (x5) and 1 % (x1.5) of depth
+    cost = 2 * (0.001 + spread[0] / 200 * 5 + 0.0005 + spread[1] / 200 * 1.5) * 100
+    assert sp["round_trip_cost_pct"] == pytest.approx(cost)
+    assert sp["break_even_hours"] == pytest.approx(cost / (0.01 / 8))
+    assert sp["volume_24h"] == pytest.approx(50e6)  # the thinner leg
+    assert sp["liquidity_status"] == "Medium"
+    assert sp["basis_pct"] == pytest.approx(0.1)  # perp 100.1 over spot 100
+    assert sp["hours_to_next_funding"] >= 0
+    assert set(opp["market_regime"]) <= {"Bull", "Bear", "Ranging"}
+
+
+def test_liquidity_estimate_is_monotone_and_bounded():
+    model = LiquidityModel()
+    vol = np.array([0.0, 1e5, 1e6, 1e8, 1e10, np.nan])
+    spread, depth = estimate_spread_depth(vol, model)
+    assert spread[2] == pytest.approx(0.1) and spread[4] == pytest.approx(0.001)
+    assert (np.diff(spread[:5]) <= 0).all() and (np.diff(depth[:5]) >= 0).all()
+    assert spread[0] == model.max_spread_pct and depth[-1] == model.min_depth_usd
+
+
+def test_rolling_group_stats_match_pandas():
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = (
+        pd.DataFrame(
+            {
+                "g": rng.integers(0, 3, n),
+                "timestamp": T0
+                + pd.to_timedelta(np.sort(rng.integers(0, 30 * 24 * 12, n)) * 5, "min"),
+                "x": rng.normal(1e-5, 1e-5, n),
+            }
+        )
+        .drop_duplicates(["g", "timestamp"])
+        .reset_index(drop=True)
+    )
+    stats = rolling_group_stats(frame, ["g"], ["x"], window_ms=72 * 3_600_000)
+    expected = frame.groupby("g").rolling("72h", on="timestamp", min_periods=3)["x"]
+    mean = expected.mean().reset_index(level=0, drop=True).sort_index()
+    std = expected.std().reset_index(level=0, drop=True).sort_index()
+    np.testing.assert_allclose(stats["x_mean"], mean.to_numpy(), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(stats["x_std"], std.to_numpy(), rtol=1e-6, atol=1e-15)
+
+
+def test_bad_config_names_the_field():
+    with pytest.raises(ValueError, match="entry_stride_minutes"):
+        OpportunityConfig(entry_stride_minutes=7)
+    with pytest.raises(ValueError, match="strategies"):
+        OpportunityConfig(strategies=("triangular",))
+    with pytest.raises(ValueError, match="snapshots frame is missing"):
+        detect_opportunities(pd.DataFrame({"x": [1]}), OpportunityConfig())
