@@ -145,6 +145,24 @@ def test_transient_errors_are_retried_with_backoff(
     assert duck.count(KLINES) == 2 * 288 and duck.count(FUNDING) == 3
 
 
+def test_request_timeout_is_retried(replay, client_for, duck):
+    client = client_for("bybit")
+    client.timeout = 300  # ms
+    replay.add_stall("/v5/market/funding/history", seconds=1.0, times=1)
+    waits: list[float] = []
+    backfill(duck, client, config("bybit", days=1, markets=()), sleep=waits.append)
+    assert waits == [FAST.base_delay_s] and duck.count(FUNDING) == 3
+    assert len(replay.calls("/v5/market/funding/history")) == 2
+
+
+def test_clients_are_rate_limited_and_redirected(replay):
+    from arbscore.data_tools.collect.exchange import make_exchange
+
+    client = make_exchange("okx", api_base=replay.base_url)
+    assert client.enableRateLimit and client.rateLimit > 0
+    assert client.urls["api"]["rest"].startswith(replay.base_url + "/")
+
+
 def test_retries_give_up_after_max_and_store_nothing_half(replay, client_for, duck):
     replay.add_fault("/fapi/v1/fundingRate", 429, "binance_429.json", times=10)
     policy = RetryPolicy(max_retries=2, base_delay_s=0.0)

@@ -22,8 +22,10 @@ HTML 502, ...) before the normal answer. Run standalone for manual or ``arbscore
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -47,6 +49,7 @@ class Fault:
     content_type: str
     remaining: int
     skip: int = 0
+    delay_s: float = 0.0  # > 0: a stall (then the normal answer) instead of an error page
 
 
 class ReplayExchange(ExchangeRoutes):
@@ -97,6 +100,12 @@ class ReplayExchange(ExchangeRoutes):
         with self._lock:
             self._faults.append(fault)
 
+    def add_stall(self, path_contains: str, seconds: float, times: int = 1) -> None:
+        """Hold the next ``times`` matching requests for ``seconds`` before answering normally
+        (a client with a shorter timeout sees a request timeout)."""
+        with self._lock:
+            self._faults.append(Fault(path_contains, 0, "", "", times, 0, seconds))
+
     def calls(self, path_contains: str) -> list[dict[str, str]]:
         """Query parameters of every logged request whose path contains the string."""
         with self._lock:
@@ -124,10 +133,13 @@ def _make_handler(replay: ReplayExchange) -> type[BaseHTTPRequestHandler]:
             host, _, rest = parts.path.lstrip("/").partition("/")
             path = "/" + rest
             query = dict(parse_qsl(parts.query))
+            with replay._lock:
+                replay.requests.append((host, path, query))
             fault = replay._take_fault(path)
+            if fault is not None and fault.delay_s > 0:
+                time.sleep(fault.delay_s)
+                fault = None
             if fault is not None:
-                with replay._lock:
-                    replay.requests.append((host, path, query))
                 self._send(fault.status, fault.body, fault.content_type)
                 return
             status, body = replay.answer(host, path, query)
@@ -135,11 +147,13 @@ def _make_handler(replay: ReplayExchange) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: str, ctype: str) -> None:
             data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            # the client may have given up (timeout test): nothing to tell it then
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
         def log_message(self, *args: object) -> None:
             pass
