@@ -115,5 +115,6 @@ def test_stale_prices_drop_the_market_and_bad_config_is_rejected():
     assert snaps["timestamp"].max() == T0 + 102 * H  # last close 100:00 + 2 h of staleness
     with pytest.raises(ValueError, match="every_minutes"):
         SnapshotConfig(every_minutes=7)
-    with pytest.raises(ValueError, match="tz-aware"):
-        SnapshotConfig(start=pd.Timestamp("2025-01-01"))
+    with pytest.raises(ValueError, match="snapshots.start"):
+        SnapshotConfig(start="yesterday-ish")
+    assert SnapshotConfig(start="2025-01-01").start == T0

@@ -74,8 +74,8 @@ class OpportunityConfig:
 
     strategies: tuple[str, ...] = STRATEGIES
     entry_stride_minutes: int = 60
-    spot_perp_min_fund_profit_8h_pct: float = 0.01
-    perp_perp_min_fund_profit_8h_pct: float = 0.01
+    spot_perp_min_fund_profit_8h_pct: float = 0.0
+    perp_perp_min_fund_profit_8h_pct: float = 0.0005
     min_volume_24h_usd: float = 0.0
     stats_window_hours: float = 72.0
     regime_symbol: str = "BTCUSDT"

@@ -60,13 +60,14 @@ class SnapshotConfig:
 
     ``every_minutes`` (a multiple of 5) thins the 5-minute grid, e.g. 60 for hourly entries;
     times are multiples of it since the epoch. Without ``start`` the grid begins
-    ``warmup_hours`` after the first closed candle so 3-day windows are full.
+    ``warmup_hours`` after the first closed candle so 3-day windows are full. ``start``/``end``
+    may be strings; naive times are UTC.
     """
 
     every_minutes: int = SNAPSHOT_MINUTES
     warmup_hours: float = 72.0
-    start: pd.Timestamp | None = None
-    end: pd.Timestamp | None = None
+    start: pd.Timestamp | str | None = None
+    end: pd.Timestamp | str | None = None
     max_price_age_minutes: float = 180.0
 
     def __post_init__(self) -> None:
@@ -77,10 +78,16 @@ class SnapshotConfig:
             )
         if self.warmup_hours < 0 or self.max_price_age_minutes <= 0:
             raise ValueError("snapshots.warmup_hours must be >= 0 and max_price_age_minutes > 0")
-        for name in ("start", "end"):
+        for name in ("start", "end"):  # strings from config files; naive times mean UTC
             value = getattr(self, name)
-            if value is not None and pd.Timestamp(value).tzinfo is None:
-                raise ValueError(f"snapshots.{name} must be a tz-aware UTC timestamp")
+            if value is None:
+                continue
+            try:
+                stamp = pd.Timestamp(value)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"snapshots.{name} {value!r} is not a time") from exc
+            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+            object.__setattr__(self, name, stamp)
 
 
 def funding_times_ms(funding_time: pd.Series) -> np.ndarray:

@@ -1,0 +1,147 @@
+"""The labelled training set in one call: snapshots -> opportunities -> simulated executions.
+
+Also the file boundary of the set: :func:`write_training_set` writes Parquet or the guide's
+``training_data.csv`` layout (our column names already are the guide's; ``was_profitable`` is
+written as True/False, ``timestamp`` as ISO 8601 UTC) so other tools can read it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arbscore.data_tools.costs import CostConfig, FeeConfig, LiquidityModel, SlippageConfig
+from arbscore.data_tools.market import MarketData
+from arbscore.data_tools.opportunities import OpportunityConfig, detect_opportunities
+from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
+from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def config_from_dict(cls: type, values: Any, where: str) -> Any:
+    """A frozen config from a config file's mapping; unknown keys raise ``ValueError``.
+
+    Nested configs (``costs``, ``fees``, ...) may be mappings too; fee ``rates`` are written
+    ``{"binance:perp": [taker, maker]}``; lists become tuples.
+    """
+    if isinstance(values, cls):
+        return values
+    if not isinstance(values, dict):
+        raise ValueError(f"{where}: expected a mapping of settings, got {type(values).__name__}")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(fields)}")
+    kwargs = {}
+    for key, value in values.items():
+        nested = _NESTED.get((cls, key))
+        if nested is not None and value is not None:
+            value = config_from_dict(nested, value, f"{where}.{key}")
+        elif cls is FeeConfig and key == "rates" and isinstance(value, dict):
+            value = {_fee_key(k, where): tuple(v) for k, v in value.items()}
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _fee_key(key: Any, where: str) -> tuple[str, str]:
+    if isinstance(key, tuple):
+        return key
+    parts = str(key).split(":")
+    if len(parts) != 2:
+        raise ValueError(f"{where}.fees.rates key {key!r}: expected 'exchange:market'")
+    return parts[0], parts[1]
+
+
+_NESTED: dict[tuple[type, str], type] = {
+    (CostConfig, "fees"): FeeConfig,
+    (CostConfig, "slippage"): SlippageConfig,
+    (CostConfig, "liquidity"): LiquidityModel,
+    (OpportunityConfig, "costs"): CostConfig,
+    (SimulationConfig, "costs"): CostConfig,
+}
+
+
+@dataclass(frozen=True)
+class TrainingSetConfig:
+    """The three stages' configs. Snapshots default to the entry stride (60 min): the rolling
+    statistics are sampled at the snapshot step and entries are only taken on the stride.
+
+    ``costs``, when given, is used by both detection and simulation (the usual way to set fees,
+    slippage or position size); otherwise their own ``costs`` must agree. Sections may be given
+    as mappings (``arbscore run --config``); unknown keys are rejected.
+    """
+
+    snapshots: SnapshotConfig = field(default_factory=lambda: SnapshotConfig(every_minutes=60))
+    opportunities: OpportunityConfig = field(default_factory=OpportunityConfig)
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    costs: CostConfig | None = None
+
+    def __post_init__(self) -> None:
+        for name, cls in (
+            ("snapshots", SnapshotConfig),
+            ("opportunities", OpportunityConfig),
+            ("simulation", SimulationConfig),
+            ("costs", CostConfig),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, config_from_dict(cls, value, f"training_set.{name}"))
+        if self.costs is not None:
+            object.__setattr__(
+                self, "opportunities", dataclasses.replace(self.opportunities, costs=self.costs)
+            )
+            object.__setattr__(
+                self, "simulation", dataclasses.replace(self.simulation, costs=self.costs)
+            )
+        stride = self.opportunities.entry_stride_minutes
+        if stride % self.snapshots.every_minutes:
+            raise ValueError(
+                f"opportunities.entry_stride_minutes ({stride}) must be a multiple of "
+                f"snapshots.every_minutes ({self.snapshots.every_minutes})"
+            )
+        if self.opportunities.costs != self.simulation.costs:
+            raise ValueError(
+                "opportunities.costs and simulation.costs differ: break-even hours and labels "
+                "must use the same fees, slippage and position size (set training_set.costs)"
+            )
+
+
+def build_training_set(
+    market: MarketData, config: TrainingSetConfig, progress: ProgressFn | None = None
+) -> pd.DataFrame:
+    """One row per (opportunity, hold that fits in the data) with features and labels.
+
+    ``progress(stage, done, total)`` is called as the stages advance (snapshots per market
+    series, opportunities once, simulation per chunk).
+    """
+    snapshots = build_snapshots(market, config.snapshots, progress)
+    if progress is not None:
+        progress("opportunities", 0, 1)
+    opportunities = detect_opportunities(snapshots, config.opportunities)
+    if progress is not None:
+        progress("opportunities", 1, 1)
+    return simulate_executions(opportunities, market, config.simulation, progress)
+
+
+def write_training_set(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write the set as Parquet (``.parquet``) or CSV (``.csv``, the guide's column names)."""
+    path = Path(path)
+    name = path.name.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if name.endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    elif name.endswith((".csv", ".csv.gz")):
+        out = frame.copy()
+        out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.to_csv(path, index=False, float_format="%.10g")
+    else:
+        raise ValueError(f"--output {path.name}: expected a .parquet or .csv file name")
+    return path
