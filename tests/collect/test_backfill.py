@@ -70,6 +70,16 @@ def test_funding_interval_read_per_symbol_including_a_switch(replay, world, clie
     assert duck.status().iloc[0]["gaps"] == 0
 
 
+def test_lone_settlement_reads_the_interval_from_recent_history(replay, client_for, duck):
+    start = START + pd.Timedelta(hours=6)  # only the 08:00 settlement is in range
+    cfg = BackfillConfig(
+        "binance", ("ETHUSDT",), start, start + pd.Timedelta(hours=4), retry=FAST, markets=()
+    )
+    backfill(duck, client_for("binance"), cfg)
+    assert duck.read(FUNDING)["interval_hours"].tolist() == [8.0]
+    assert any("startTime" not in q for q in replay.calls("/fapi/v1/fundingRate"))
+
+
 def test_interval_from_neighbours_ignores_a_missing_tick():
     h = 3_600_000
     assert interval_hours([0, 8 * h, 24 * h, 32 * h], None, None) == [8.0, 8.0, 8.0, 8.0]

@@ -19,6 +19,7 @@ from arbscore.data_tools.collect.exchange import (
     SUPPORTED_EXCHANGES,
     RetryPolicy,
     funding_interval_hours,
+    recent_funding_interval,
     resolve_markets,
     with_retries,
 )
@@ -249,7 +250,11 @@ class _Job:
 
         def write(rows: list[dict]) -> None:
             times = [r["t"] for r in rows]
-            hours = interval_hours(times, prev["ms"], known if len(times) == 1 else None)
+            lone = len(times) == 1
+            fallback = known
+            if lone and prev["ms"] is None and fallback is None:  # nothing to compare with
+                fallback = recent_funding_interval(self.client, market["symbol"], self.config.retry)
+            hours = interval_hours(times, prev["ms"], fallback if lone else None)
             frame = pd.DataFrame(
                 {
                     "exchange": self.config.exchange,

@@ -128,3 +128,12 @@ def funding_interval_hours(market: dict) -> float | None:
     if minutes not in (None, "", 0, "0"):
         return float(minutes) / 60.0
     return None
+
+
+def recent_funding_interval(client: Any, symbol: str, policy: RetryPolicy) -> float | None:
+    """The perp's current funding interval from its last few settlements (hours), for
+    exchanges whose endpoints do not state it (Binance). One request."""
+    history = with_retries(lambda: client.fetch_funding_rate_history(symbol, limit=4), policy)
+    times = sorted(int(r["timestamp"]) for r in history)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
+    return round(min(gaps) / 60_000) / 60.0 if gaps else None

@@ -21,6 +21,7 @@ from arbscore.data_tools.collect.exchange import (
     SUPPORTED_EXCHANGES,
     RetryPolicy,
     funding_interval_hours,
+    recent_funding_interval,
     resolve_markets,
     with_retries,
 )
@@ -153,7 +154,10 @@ def _exchange_rows(client: Any, exchange: str, config: LiveConfig, cache: dict) 
                 rate = call(lambda s=ccxt_symbol: client.fetch_funding_rate(s))
                 row.update(_funding_fields(rate, market))
                 if row["interval_hours"] is None:
-                    row["interval_hours"] = _recent_interval(client, ccxt_symbol, call, cache)
+                    key = (client.id, ccxt_symbol)
+                    if key not in cache:
+                        cache[key] = recent_funding_interval(client, ccxt_symbol, config.retry)
+                    row["interval_hours"] = cache[key]
             rows.append(row)
     return rows
 
@@ -205,17 +209,6 @@ def _funding_fields(rate: Mapping[str, Any], market: dict) -> dict:
         "mark_price": _num(rate.get("markPrice")),
         "index_price": _num(rate.get("indexPrice")),
     }
-
-
-def _recent_interval(client: Any, symbol: str, call: Callable, cache: dict) -> float | None:
-    """Funding interval from the last few settlements (cached per client and symbol)."""
-    key = (client.id, symbol)
-    if key not in cache:
-        history = call(lambda: client.fetch_funding_rate_history(symbol, limit=4))
-        times = sorted(int(r["timestamp"]) for r in history)
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
-        cache[key] = round(min(gaps) / 60_000) / 60.0 if gaps else None
-    return cache[key]
 
 
 def _num(value: Any) -> float | None:
