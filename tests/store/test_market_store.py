@@ -158,3 +158,28 @@ def test_bad_locations_raise_value_error(tmp_path):
         open_store("mysql://x@y/z")
     with pytest.raises(ValueError, match="--db"):
         open_store("  ")
+
+
+def test_duckdb_file_held_by_another_process_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+            "print('ready', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(ValueError, match="--db: .* another process"):
+            open_store(path)
+    finally:
+        holder.communicate("", timeout=30)

@@ -60,7 +60,16 @@ class DuckDBBackend:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.location = path
-        self._con = duckdb.connect(path)
+        try:
+            self._con = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise ValueError(
+                f"--db: {path} is open in another process (a DuckDB file has one writer at a "
+                "time); stop that process, or use PostgreSQL (--db postgresql://...) to run "
+                "collectors side by side"
+            ) from exc
         self._con.execute("SET TimeZone = 'UTC'")
         self._depth = 0
         self._registered: list[str] = []
