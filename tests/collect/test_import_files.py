@@ -169,3 +169,18 @@ def test_missing_context_is_asked_for(tmp_path, duck):
     assert result[0].rows == 2
     with pytest.raises(FileNotFoundError, match="PATH"):
         import_files(duck, [tmp_path / "nope.csv"])
+
+
+def test_okx_bulk_funding_layout_prefers_the_real_rate(tmp_path, duck):
+    path = write(
+        tmp_path / "okx-swaprate.csv",
+        "instrument_name,contract_type,funding_rate,real_funding_rate,funding_time\n"
+        + "".join(
+            f"ETH-USDT-SWAP,SWAP,0.0003,0.0002,2025-01-01 {h:02d}:00:00\n" for h in (0, 8, 16)
+        ),
+    )
+    assert import_files(duck, [path])[0].layout == "okx_bulk_funding"
+    stored = duck.read(FUNDING)
+    assert stored["symbol"].unique().tolist() == ["ETHUSDT"]
+    assert (stored["rate"] == 0.0002).all() and (stored["interval_hours"] == 8.0).all()
+    assert stored["funding_time"].iloc[1] == pd.Timestamp("2025-01-01 08:00", tz="UTC")

@@ -147,7 +147,7 @@ def live(
     clients = {name: make_exchange(name, api_base) for name in config.exchanges}
 
     def report(result) -> None:
-        line = f"{result.snapshot_time:%Y-%m-%d %H:%M} UTC: {result.rows} rows"
+        line = f"{result.snapshot_time:%Y-%m-%d %H:%M:%S} UTC: {result.rows} rows"
         console.print(
             line + "".join(f"  [red]{e} failed: {m}[/]" for e, m in result.errors.items())
         )

@@ -45,6 +45,8 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "bybit_funding": ("symbol", "fundingrate", "fundingratetimestamp"),
     "bybit_klines": ("starttime", "openprice", "highprice", "lowprice", "closeprice", "volume"),
     "okx_funding": ("instid", "fundingrate", "fundingtime"),
+    # OKX historical-data download (snake_case); real_funding_rate preferred when present
+    "okx_bulk_funding": ("instrument_name", "funding_rate", "funding_time"),
     "okx_klines": ("ts", "o", "h", "l", "c", "vol"),
 }
 _FILENAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<kind>fundingRate|\d+[smhdwM])-")
@@ -213,6 +215,10 @@ def _funding(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
                 "fundingtime",
                 "realizedrate" if "realizedrate" in raw else "fundingrate",
             ),
+            "okx_bulk_funding": (
+                "funding_time",
+                "real_funding_rate" if "real_funding_rate" in raw else "funding_rate",
+            ),
         }[layout]
         out = pd.DataFrame(
             {
@@ -223,8 +229,9 @@ def _funding(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
             },
             index=raw.index,
         )
-        if layout == "okx_funding":
-            out["symbol"] = raw["instid"].str.replace("-SWAP", "").str.replace("-", "")
+        if layout in ("okx_funding", "okx_bulk_funding"):
+            inst = raw["instid" if layout == "okx_funding" else "instrument_name"]
+            out["symbol"] = inst.str.replace("-SWAP", "").str.replace("-", "")
         elif layout == "bybit_funding":
             out["symbol"] = raw["symbol"]
         else:
