@@ -1,9 +1,246 @@
-"""CLI verbs of this area (see arbscore.cli)."""
+"""CLI verbs of the pipeline area: ``arbscore snapshots`` and ``arbscore simulate``.
+
+Thin wrappers: pick the market (embedded default, synthetic generator, or the market store),
+turn flags into the stages' frozen configs, show rich progress, write the file, print a summary.
+"""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arbscore.cli.errors import UserInputError, user_errors
+
+DATA_CHOICES = ("embedded", "synthetic", "store")
+DATA_HELP = (
+    "embedded: real data under ../shared/data if present, else the synthetic market; "
+    "synthetic: the generator; store: the market store (--db)"
+)
+DB_HELP = "DuckDB file or postgresql:// URL for --data store (default: $ARBSCORE_DB)"
+
+
+def _symbols(text: str | None) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    return tuple(s.strip().upper() for s in text.split(",") if s.strip())
+
+
+def load_market(
+    data: str,
+    *,
+    db: str | None = None,
+    symbols: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    days: float = 30.0,
+    seed: int = 0,
+    progress=None,
+):
+    """The MarketData a pipeline command works on (``--data`` and its options)."""
+    if data not in DATA_CHOICES:
+        raise UserInputError(f"--data {data!r}: expected one of {list(DATA_CHOICES)}")
+    wanted = _symbols(symbols)
+    if data == "embedded":
+        from arbscore.data_tools.sources.embedded import EmbeddedDataConfig, load_embedded_market
+
+        kwargs = {"symbols": wanted} if wanted else {}
+        kwargs.update({k: v for k, v in (("start", start), ("end", end)) if v})
+        return load_embedded_market(EmbeddedDataConfig(**kwargs), progress=progress)
+    if data == "synthetic":
+        from arbscore.data_tools.sources.synthetic import (
+            SyntheticMarketConfig,
+            generate_synthetic_market,
+        )
+
+        kwargs = {"symbols": wanted} if wanted else {}
+        if start:
+            kwargs["start"] = start
+        return generate_synthetic_market(SyntheticMarketConfig(days=days, seed=seed, **kwargs))
+    from arbscore.data_tools.store import open_store
+
+    with open_store(db) as store:
+        market = store.load_market(symbols=wanted, start=start, end=end)
+    if market.klines.empty:
+        raise UserInputError(f"--data store: the store at {db or 'default'} has no klines")
+    return market
+
+
+def _progress_bar(console: Console) -> tuple[Progress, callable]:
+    bar = Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=max(total, 1))
+        bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    return bar, progress
+
+
+_DATA = typer.Option("embedded", "--data", help=DATA_HELP)
+_DB = typer.Option(None, "--db", help=DB_HELP)
+_SYMBOLS = typer.Option(None, help="comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
+_START = typer.Option(None, help="first day (UTC), e.g. 2025-07-01")
+_END = typer.Option(None, help="end (exclusive, UTC)")
+_DAYS = typer.Option(30.0, help="--data synthetic: days to generate")
+_SEED = typer.Option(0, help="--data synthetic: random seed")
+_SNAP_OUT = typer.Option(Path("snapshots.parquet"), "--output", help="Parquet file")
+_SIM_OUT = typer.Option(
+    Path("training_data.parquet"), "--output", help="training_data.parquet or .csv"
+)
+
+
+def snapshots(
+    output: Path = _SNAP_OUT,
+    data: str = _DATA,
+    db: str = _DB,
+    symbols: str = _SYMBOLS,
+    start: str = _START,
+    end: str = _END,
+    days: float = _DAYS,
+    seed: int = _SEED,
+    every_minutes: int = typer.Option(5, help="snapshot step (a multiple of 5 minutes)"),
+    warmup_hours: float = typer.Option(72.0, help="history before the first snapshot"),
+) -> None:
+    """Build 5-minute as-of snapshots of every market (no look-ahead) into a Parquet file."""
+    from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
+
+    if output.suffix.lower() != ".parquet":
+        raise UserInputError(f"--output {output.name}: expected a .parquet file")
+    config = SnapshotConfig(every_minutes=every_minutes, warmup_hours=warmup_hours)
+    console = Console()
+    bar, progress = _progress_bar(console)
+    began = time.perf_counter()
+    with bar:
+        market = load_market(
+            data,
+            db=db,
+            symbols=symbols,
+            start=start,
+            end=end,
+            days=days,
+            seed=seed,
+            progress=progress,
+        )
+        frame = build_snapshots(market, config, progress)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(output, index=False)
+    table = Table(title=f"snapshots from {market.source}")
+    for column in ("rows", "markets", "first", "last", "seconds", "file"):
+        table.add_column(column)
+    n_markets = frame[["exchange", "symbol", "market"]].drop_duplicates().shape[0]
+    first = f"{frame['timestamp'].min():%Y-%m-%d %H:%M}" if len(frame) else "-"
+    last = f"{frame['timestamp'].max():%Y-%m-%d %H:%M}" if len(frame) else "-"
+    table.add_row(
+        f"{len(frame):,}",
+        str(n_markets),
+        first,
+        last,
+        f"{time.perf_counter() - began:.1f}",
+        str(output),
+    )
+    console.print(table)
+
+
+def simulate(
+    output: Path = _SIM_OUT,
+    data: str = _DATA,
+    db: str = _DB,
+    symbols: str = _SYMBOLS,
+    start: str = _START,
+    end: str = _END,
+    days: float = _DAYS,
+    seed: int = _SEED,
+    entry_stride_minutes: int = typer.Option(60, help="minutes between entries"),
+    position_size_usd: float = typer.Option(10_000.0, help="notional of each leg, USD"),
+    order_type: str = typer.Option("taker", help="taker or maker fees on every fill"),
+    spot_perp_min_edge: float = typer.Option(
+        0.0, help="spot_perp: minimum funding edge per 8 h, percent"
+    ),
+    perp_perp_min_edge: float = typer.Option(
+        0.0005, help="perp_perp: minimum funding edge per 8 h, percent"
+    ),
+    strategies: str = typer.Option("spot_perp,perp_perp", help="comma-separated strategies"),
+    full_horizon: bool = typer.Option(
+        True, help="keep only entries whose whole 168 h path fits in the data"
+    ),
+) -> None:
+    """Simulate every opportunity x hold (1..168 h) into the labelled training set."""
+    from arbscore.data_tools.costs import CostConfig, FeeConfig
+    from arbscore.data_tools.opportunities import OpportunityConfig
+    from arbscore.data_tools.simulate import SimulationConfig
+    from arbscore.data_tools.snapshots import SnapshotConfig
+    from arbscore.data_tools.training_set import (
+        TrainingSetConfig,
+        build_training_set,
+        write_training_set,
+    )
+
+    if not output.name.lower().endswith((".parquet", ".csv", ".csv.gz")):
+        raise UserInputError(f"--output {output.name}: expected a .parquet or .csv file name")
+    step = 5 if entry_stride_minutes % 60 else 60
+    config = TrainingSetConfig(
+        snapshots=SnapshotConfig(every_minutes=step),
+        opportunities=OpportunityConfig(
+            strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
+            entry_stride_minutes=entry_stride_minutes,
+            spot_perp_min_fund_profit_8h_pct=spot_perp_min_edge,
+            perp_perp_min_fund_profit_8h_pct=perp_perp_min_edge,
+        ),
+        simulation=SimulationConfig(full_horizon_only=full_horizon),
+        costs=CostConfig(
+            position_size_usd=position_size_usd, fees=FeeConfig(order_type=order_type)
+        ),
+    )
+    console = Console()
+    bar, progress = _progress_bar(console)
+    began = time.perf_counter()
+    with bar:
+        market = load_market(
+            data,
+            db=db,
+            symbols=symbols,
+            start=start,
+            end=end,
+            days=days,
+            seed=seed,
+            progress=progress,
+        )
+        frame = build_training_set(market, config, progress)
+    built = time.perf_counter() - began
+    if frame.empty:
+        raise UserInputError(
+            "no (opportunity, hold) fits in the data: use a longer window or lower the edges"
+        )
+    write_training_set(frame, output)
+    table = Table(title=f"training set from {market.source}")
+    for column in ("strategy", "opportunities", "rows", "profitable %", "mean profit %"):
+        table.add_column(column, justify="right")
+    for strategy, part in frame.groupby("strategy"):
+        table.add_row(
+            strategy,
+            f"{part['opportunity_id'].nunique():,}",
+            f"{len(part):,}",
+            f"{100 * part['was_profitable'].mean():.1f}",
+            f"{part['actual_profit_pct'].mean():.3f}",
+        )
+    console.print(table)
+    label = "SYNTHETIC data" if market.synthetic else "real data"
+    console.print(f"{len(frame):,} rows ({label}) built in {built:.1f} s -> {output}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to app."""
+    app.command("snapshots")(user_errors(snapshots))
+    app.command("simulate")(user_errors(simulate))

@@ -1,0 +1,151 @@
+"""The labelled set end to end: schema, per-opportunity labels, CSV round trip, the CLI."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from arbscore.cli import app
+from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.simulate import SimulationConfig
+from arbscore.data_tools.sources.synthetic import SyntheticMarketConfig, generate_synthetic_market
+from arbscore.data_tools.training_set import (
+    TrainingSetConfig,
+    build_training_set,
+    write_training_set,
+)
+from arbscore.schema import (
+    GUIDE_CSV_REQUIRED_COLUMNS,
+    HOLD_GRID_HOURS,
+    LABEL_COLUMNS,
+    OPPORTUNITY_FEATURE_COLUMNS,
+    OPPORTUNITY_KEY_COLUMNS,
+)
+
+
+@functools.cache
+def _set() -> pd.DataFrame:
+    market = generate_synthetic_market(
+        SyntheticMarketConfig(
+            seed=1, days=12, exchanges=("binance", "bybit"), symbols=("BTCUSDT", "SOLUSDT")
+        )
+    )
+    calls = []
+    frame = build_training_set(market, TrainingSetConfig(), progress=lambda *a: calls.append(a))
+    assert {c[0] for c in calls} >= {"snapshots", "opportunities", "simulate"}
+    return frame
+
+
+def test_schema_units_and_per_opportunity_labels():
+    ts = _set()
+    assert len(ts) > 1000
+    needed = (
+        *OPPORTUNITY_KEY_COLUMNS,
+        *OPPORTUNITY_FEATURE_COLUMNS,
+        "hold_hours",
+        *LABEL_COLUMNS,
+        "data_source",
+    )
+    assert not [c for c in needed if c not in ts.columns]
+    assert set(ts["hold_hours"]) == set(HOLD_GRID_HOURS)  # full horizon: every hold fits
+    assert set(ts["data_source"]) == {"synthetic"}
+    assert str(ts["timestamp"].dt.tz) == "UTC"
+    assert set(ts["strategy"]) == {"spot_perp", "perp_perp"}
+    by_opp = ts.groupby("opportunity_id")
+    assert (by_opp["optimal_hold_hours"].nunique() == 1).all()
+    # the optimum over the 5-minute path is at least as good as any simulated hold
+    assert (by_opp["best_profit_pct"].first() >= by_opp["actual_profit_pct"].max() - 1e-12).all()
+    assert ts["optimal_hold_hours"].between(5 / 60, 168).all()
+    np.testing.assert_allclose(ts["actual_profit_usd"], ts["actual_profit_pct"] * 100.0)
+    assert (ts["total_fees_usd"] > 0).all() and (ts["total_slippage_pct"] > 0).all()
+    assert ts["fund_apr"].to_numpy() == pytest.approx(ts["fund_profit_8h"].to_numpy() * 3 * 365)
+
+
+def test_csv_round_trip_keeps_the_guide_columns(tmp_path):
+    from arbscore.training_data import load_training_data
+
+    ts = _set()
+    csv = write_training_set(ts, tmp_path / "training_data.csv")
+    back = pd.read_csv(csv)
+    assert not [c for c in GUIDE_CSV_REQUIRED_COLUMNS if c not in back.columns]
+    assert list(back.columns) == list(ts.columns)
+    assert back["was_profitable"].dtype == bool
+    parsed = pd.to_datetime(back["timestamp"], utc=True)
+    assert (parsed.to_numpy() == ts["timestamp"].to_numpy()).all()
+    for name in ("actual_profit_pct", "fund_profit_8h", "peak_profit", "volume_24h"):
+        np.testing.assert_allclose(back[name], ts[name], rtol=1e-9)
+    assert (back["liquidity_status"] == ts["liquidity_status"]).all()
+    parquet = write_training_set(ts, tmp_path / "training_data.parquet")
+    a, b = load_training_data(csv), load_training_data(parquet)
+    assert len(a) == len(b) == len(ts)
+    np.testing.assert_allclose(a["actual_profit_pct"], b["actual_profit_pct"], rtol=1e-9)
+
+
+def test_config_rejects_disagreeing_costs_and_bad_output():
+    with pytest.raises(ValueError, match="costs differ"):
+        TrainingSetConfig(simulation=SimulationConfig(costs=CostConfig(position_size_usd=5)))
+    with pytest.raises(ValueError, match="unknown keys"):
+        TrainingSetConfig(opportunities={"stride": 60})
+    with pytest.raises(ValueError, match=".parquet or .csv"):
+        write_training_set(_set().head(), "out.xlsx")
+
+
+def test_cli_simulate_and_snapshots(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "training_data.csv"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--data",
+            "synthetic",
+            "--days",
+            "11",
+            "--symbols",
+            "BTCUSDT,ETHUSDT",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert len(frame) > 0 and "SYNTHETIC" in result.output
+    snaps = tmp_path / "snaps.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "snapshots",
+            "--data",
+            "synthetic",
+            "--days",
+            "4",
+            "--every-minutes",
+            "60",
+            "--output",
+            str(snaps),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(snaps)["timestamp"].dt.minute.eq(0).all()
+    bad = runner.invoke(
+        app, ["simulate", "--data", "synthetic", "--order-type", "vip", "--output", str(out)]
+    )
+    assert bad.exit_code == 2 and "order_type" in bad.output
+
+
+@pytest.mark.slow
+def test_embedded_real_set_has_the_planned_size():
+    from arbscore.data_tools.sources.embedded import EmbeddedDataConfig, load_embedded_market
+    from arbscore.data_tools.sources.real import find_shared_data
+
+    if find_shared_data() is None:
+        pytest.skip("real data (../shared/data or $ARBSCORE_SHARED_DATA) is absent")
+    ts = build_training_set(
+        load_embedded_market(EmbeddedDataConfig(source="real")), TrainingSetConfig()
+    )
+    assert 200_000 <= len(ts) <= 400_000
+    assert set(ts["data_source"]) == {"real"}
