@@ -184,3 +184,25 @@ def test_okx_bulk_funding_layout_prefers_the_real_rate(tmp_path, duck):
     assert stored["symbol"].unique().tolist() == ["ETHUSDT"]
     assert (stored["rate"] == 0.0002).all() and (stored["interval_hours"] == 8.0).all()
     assert stored["funding_time"].iloc[1] == pd.Timestamp("2025-01-01 08:00", tz="UTC")
+
+
+def test_bad_parquet_row_is_named_by_row_number(tmp_path, duck):
+    frame = pd.DataFrame(
+        {
+            "exchange": "binance",
+            "symbol": ["BTCUSDT", "btc-usdt"],
+            "market": "perp",
+            "open_time": pd.date_range("2025-01-01", periods=2, freq="5min", tz="UTC"),
+            "interval_minutes": 5,
+            "open": 1.0,
+            "high": 2.0,
+            "low": 0.5,
+            "close": 1.5,
+            "volume": 1.0,
+            "quote_volume": 1.5,
+        }
+    )
+    frame.to_parquet(tmp_path / "k.parquet")
+    with pytest.raises(UserInputError, match=r"k\.parquet:row 2: symbol must be canonical"):
+        import_files(duck, [tmp_path / "k.parquet"])
+    assert duck.count(KLINES) == 0
