@@ -10,7 +10,7 @@ import pytest
 from arbscore.families import Targets
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
 from arbscore.gbdt.synthetic import make_synthetic_matrix
-from arbscore.gbdt.tuning import check_folds, tune
+from arbscore.gbdt.tuning import check_folds, inner_folds, tune
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 
 FAMILIES = {"xgboost": XGBoostFamily, "lightgbm": LightGBMFamily}
@@ -65,3 +65,21 @@ def test_folds_must_be_time_ordered(train_data):
     shuffled = rng.permutation(idx)
     with pytest.raises(ValueError, match="time-ordered"):
         check_folds([(shuffled[:1000], shuffled[1000:2000])], t.timestamp_ms)
+
+
+def test_default_folds_come_from_the_harness_splitter(fast_config):
+    X, t, names = make_synthetic_matrix(600, seed=6, days=60)
+    folds = inner_folds(X, t, 2)
+    assert len(folds) == 2
+    for fold in folds:
+        # harness purge + embargo: every training label ends a week before the fold's test
+        assert t.timestamp_ms[fold.train_idx].max() + 168 * 3_600_000 <= fold.test_start_ms
+    result = tune(
+        FAMILIES["lightgbm"],
+        X,
+        t,
+        names,
+        n_trials=1,
+        base_config=replace(fast_config, n_estimators=50),
+    )
+    assert np.isfinite(result.score)

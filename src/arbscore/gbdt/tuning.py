@@ -1,9 +1,11 @@
 """Optional Optuna search of GBDT hyperparameters, inside walk-forward training folds only.
 
-The caller hands folds that lie inside its own training window (``arbscore.evaluation``'s
-inner fold iterator, or any list of time-ordered ``(train_idx, valid_idx)`` pairs), so the
-search never looks at the harness's test fold. Each trial fits the family on every fold's
-train rows (with its usual inner early-stopping/calibration slices) and scores the valid rows.
+Call it with the rows of one walk-forward *training* window only. Without ``folds`` it cuts
+that window with the harness's own ``arbscore.evaluation.walk_forward_folds`` (purge by label
+window, 168 h embargo); or pass ``Fold`` objects or time-ordered ``(train_idx, valid_idx)``
+pairs. Either way the search never looks at the harness's test fold. Each trial fits the
+family on every fold's train rows (with its usual inner early-stopping/calibration slices)
+and scores the valid rows.
 
 Score (lower is better), averaged over folds: the sum of three unit-free losses,
 profit MSE / variance, success log loss / log loss of the base rate, and duration MSE in log
@@ -44,12 +46,17 @@ def subset_targets(targets: Targets, idx: np.ndarray) -> Targets:
     )
 
 
-def check_folds(folds: Iterable[Fold], timestamp_ms: np.ndarray) -> list[Fold]:
-    """Materialise folds and check each is time-ordered (every train row before every valid
-    row); a random split is refused."""
+def check_folds(folds: Iterable, timestamp_ms: np.ndarray) -> list[Fold]:
+    """Materialise folds (``(train_idx, valid_idx)`` pairs or objects with ``train_idx`` and
+    ``test_idx``) and check each is time-ordered (every train row before every valid row); a
+    random split is refused."""
     ts = np.asarray(timestamp_ms)
     out = []
-    for k, (train_idx, valid_idx) in enumerate(folds):
+    for k, fold in enumerate(folds):
+        if hasattr(fold, "train_idx"):
+            train_idx, valid_idx = fold.train_idx, fold.test_idx
+        else:
+            train_idx, valid_idx = fold
         tr = np.asarray(train_idx, dtype=np.int64)
         va = np.asarray(valid_idx, dtype=np.int64)
         if tr.size == 0 or va.size == 0:
@@ -63,6 +70,15 @@ def check_folds(folds: Iterable[Fold], timestamp_ms: np.ndarray) -> list[Fold]:
     if not out:
         raise ValueError("folds: need at least one (train_idx, valid_idx) pair")
     return out
+
+
+def inner_folds(X: np.ndarray, targets: Targets, n_folds: int) -> list:
+    """Walk-forward folds inside one training window, cut by the evaluation harness's own
+    splitter (``hold_hours`` is the last column of ``X``)."""
+    from arbscore.evaluation import EvaluationConfig, walk_forward_folds
+
+    cfg = EvaluationConfig(n_folds=n_folds)
+    return walk_forward_folds(np.asarray(targets.timestamp_ms), np.asarray(X)[:, -1], cfg)
 
 
 def fold_score(model: GBDTFamily, X: np.ndarray, targets: Targets) -> float:
@@ -104,8 +120,9 @@ def tune(
     X: np.ndarray,
     targets: Targets,
     feature_names: Sequence[str],
-    folds: Iterable[Fold],
+    folds: Iterable | None = None,
     *,
+    n_folds: int = 2,
     n_trials: int = 20,
     base_config: GBDTConfig | None = None,
     seed: int = 0,
@@ -113,7 +130,8 @@ def tune(
 ) -> TuningResult:
     """Search hyperparameters with Optuna's TPE sampler (seeded) on the given training folds.
 
-    Only rows named in ``folds`` are read. ``progress(trial_number, n_trials, best_score)`` is
+    Only rows named in ``folds`` are read; ``folds=None`` makes ``n_folds`` walk-forward folds
+    of the given rows with :func:`inner_folds`. ``progress(trial_number, n_trials, best_score)`` is
     called after each trial. Returns the best config (``base_config`` with the tuned fields).
     """
     import optuna
@@ -121,6 +139,8 @@ def tune(
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     base = base_config if base_config is not None else GBDTConfig()
+    if folds is None:
+        folds = inner_folds(X, targets, n_folds)
     fold_list = check_folds(folds, targets.timestamp_ms)
     names = list(feature_names)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
