@@ -142,3 +142,28 @@ def test_ninety_days_three_exchanges_four_symbols_is_fast() -> None:
     elapsed = time.perf_counter() - t0
     assert len(m.klines) == 90 * 288 * 3 * 4 * 2
     assert elapsed < 10.0, f"took {elapsed:.1f}s"
+
+
+def test_config_from_json_values() -> None:
+    """A --config file gives lists and a params dict; they become tuples and SyntheticParams."""
+    from arbscore.data_tools.sources import SyntheticParams
+
+    params = SyntheticParams.calibrated().to_dict()
+    params["interest_8h"] = 2e-4
+    params["premium_mean"] = 0.0  # premium well inside the clamp band: funding = interest
+    cfg = SyntheticMarketConfig(
+        days=1,
+        symbols=["BTCUSDT"],
+        exchanges=["binance", "okx"],
+        interval_overrides=[["okx", "BTCUSDT", 4]],
+        params=params,
+    )
+    assert cfg.symbols == ("BTCUSDT",) and isinstance(cfg.params, SyntheticParams)
+    f = generate_synthetic_market(cfg).funding
+    assert f.groupby("exchange")["interval_hours"].first().to_dict() == {"binance": 8, "okx": 4}
+    # the params were used: the formula's mass point moved to the new interest rate
+    per8 = f["rate"] * 8 / f["interval_hours"]
+    assert np.isclose(per8, 2e-4, rtol=0, atol=1e-12).any()
+    assert not np.isclose(per8, 1e-4, rtol=0, atol=1e-12).any()
+    with pytest.raises(ValueError, match="unknown"):
+        SyntheticMarketConfig(params={"not_a_param": 1})

@@ -43,6 +43,8 @@ class EmbeddedDataConfig:
     synthetic_kline_minutes: int = 60
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "symbols", tuple(s.upper() for s in self.symbols))
+        object.__setattr__(self, "exchanges", tuple(self.exchanges))
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {list(SOURCES)}, got {self.source!r}")
         if not self.symbols:

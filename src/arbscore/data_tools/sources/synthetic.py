@@ -55,6 +55,16 @@ class SyntheticMarketConfig:
     params: SyntheticParams | None = None
 
     def __post_init__(self) -> None:
+        # JSON config files give lists and a dict of params: normalise them once here
+        object.__setattr__(self, "exchanges", tuple(self.exchanges))
+        object.__setattr__(self, "symbols", tuple(self.symbols))
+        object.__setattr__(
+            self, "interval_overrides", tuple(tuple(o) for o in self.interval_overrides)
+        )
+        if self.spot_exchanges is not None:
+            object.__setattr__(self, "spot_exchanges", tuple(self.spot_exchanges))
+        if isinstance(self.params, dict):
+            object.__setattr__(self, "params", SyntheticParams.from_dict(self.params))
         if self.days <= 0 or self.days * 24 < 1:
             raise ValueError(f"days must cover at least one hour, got {self.days}")
         if self.kline_minutes not in _KLINE_MINUTES:
@@ -77,7 +87,12 @@ class SyntheticMarketConfig:
         extra = sorted(set(spot) - set(self.exchanges))
         if extra:
             raise ValueError(f"spot_exchanges {extra} are not in exchanges")
-        for ex, sym, hours in self.interval_overrides:
+        for override in self.interval_overrides:
+            if len(override) != 3:
+                raise ValueError(
+                    f"interval_overrides entries are (exchange, symbol, hours): {override}"
+                )
+            ex, sym, hours = override
             if hours not in (1, 2, 4, 8):
                 raise ValueError(f"interval override {ex}/{sym}: hours must be 1, 2, 4 or 8")
         start = pd.Timestamp(self.start)
