@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import shlex
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
@@ -115,6 +116,17 @@ def _keep_config(config: Path | None, workdir: Path) -> Path | None:
     if not (kept.exists() and kept.resolve() == Path(config).resolve()):
         shutil.copyfile(config, kept)
     return kept
+
+
+def parse_script_args(values: list[str] | None) -> dict[str, tuple[str, ...]]:
+    """``--arg "train=--rows 100000"`` (repeatable) -> {"train": ("--rows", "100000")}."""
+    out: dict[str, tuple[str, ...]] = {}
+    for value in values or []:
+        name, sep, rest = value.partition("=")
+        if not sep or not name.strip():
+            raise UserInputError(f"--arg {value!r}: expected NAME=ARGS, e.g. train=--rows 1000")
+        out[name.strip()] = out.get(name.strip(), ()) + tuple(shlex.split(rest))
+    return out
 
 
 class _StageBars:
@@ -262,11 +274,18 @@ def register(app: typer.Typer) -> None:
             typer.Option("--scripts", "-s", help="Which benchmarks/*.py (default: all three)."),
         ] = None,
         timeout: Annotated[float, typer.Option(help="Seconds allowed per script.")] = 1800.0,
+        arg: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--arg",
+                help='Extra arguments for one script, e.g. --arg "train=--rows 100000".',
+            ),
+        ] = None,
     ) -> None:
         """Run benchmarks/*.py, store their figures in DIR/benchmarks.json, rebuild the report."""
         console = _console()
         from arbscore.report import build_report
-        from arbscore.report.benchmarks import DEFAULT_SCRIPTS, run_benchmarks
+        from arbscore.report.benchmarks import run_benchmarks
 
         names = tuple(n.strip() for s in (scripts or []) for n in s.split(",") if n.strip())
         with Progress(
@@ -283,7 +302,11 @@ def register(app: typer.Typer) -> None:
                 )
 
             out = run_benchmarks(
-                workdir, scripts=names or DEFAULT_SCRIPTS, timeout_s=timeout, progress=tick
+                workdir,
+                scripts=names or None,
+                timeout_s=timeout,
+                script_args=parse_script_args(arg),
+                progress=tick,
             )
         record = json.loads(out.read_text())
         table = Table(title=f"Benchmarks ({out})")

@@ -61,20 +61,27 @@ def machine_info() -> dict:
 def run_benchmarks(
     workdir: Path,
     *,
-    scripts: tuple[str, ...] = DEFAULT_SCRIPTS,
+    scripts: tuple[str, ...] | None = None,
     bench_dir: Path | None = None,
-    extra_args: tuple[str, ...] = (),
+    script_args: dict[str, tuple[str, ...]] | None = None,
     timeout_s: float = 1800.0,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Path:
     """Run each ``benchmarks/<name>.py`` and write ``workdir/benchmarks.json``; returns its path.
 
-    Results of scripts not run this time are kept from an earlier benchmarks.json, so one
-    benchmark can be re-run alone.
+    ``scripts=None`` runs DEFAULT_SCRIPTS, recording any not in this checkout as missing;
+    named scripts must exist. ``script_args`` gives a script extra command-line arguments
+    (``{"train": ("--rows", "100000")}``). Results of scripts not run this time are kept from
+    an earlier benchmarks.json, so one benchmark can be re-run alone.
     """
     bench_dir = Path(bench_dir) if bench_dir else find_benchmarks_dir()
-    unknown = [s for s in scripts if not (bench_dir / f"{s}.py").exists()]
-    if unknown:
+    script_args = dict(script_args or {})
+    chosen = tuple(scripts) if scripts else DEFAULT_SCRIPTS
+    stray = sorted(set(script_args) - set(chosen))
+    if stray:
+        raise ValueError(f"--arg: {stray} are not among the benchmarks run {list(chosen)}")
+    unknown = [s for s in chosen if not (bench_dir / f"{s}.py").exists()]
+    if unknown and scripts:
         have = sorted(p.stem for p in bench_dir.glob("*.py") if not p.stem.startswith("_"))
         raise ValueError(f"--scripts: no benchmark named {unknown} in {bench_dir}; have {have}")
     workdir = Path(workdir)
@@ -82,13 +89,16 @@ def run_benchmarks(
     out = workdir / "benchmarks.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     results = dict(previous.get("scripts") or {})
-    for i, name in enumerate(scripts):
+    for i, name in enumerate(chosen):
         if progress:
-            progress(name, i, len(scripts))
-        cmd = [sys.executable, str(bench_dir / f"{name}.py"), *extra_args]
+            progress(name, i, len(chosen))
+        cmd = [sys.executable, str(bench_dir / f"{name}.py"), *script_args.get(name, ())]
         shown = "python " + " ".join(shlex.quote(c) for c in cmd[1:])
         started = time.perf_counter()
         entry: dict = {"command": shown}
+        if name in unknown:
+            results[name] = {**entry, "error": f"benchmarks/{name}.py is not in this checkout"}
+            continue
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
             entry["wall_seconds"] = round(time.perf_counter() - started, 3)
@@ -104,7 +114,7 @@ def run_benchmarks(
         entry["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         results[name] = entry
     if progress:
-        progress("done", len(scripts), len(scripts))
+        progress("done", len(chosen), len(chosen))
     record = {"machine": machine_info(), "scripts": results}
     out.write_text(json.dumps(record, indent=1))
     return out

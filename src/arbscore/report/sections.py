@@ -59,12 +59,16 @@ WINNER_HEADERS = [
 ]
 
 
-def winner_note(w) -> str:
+def winner_note(w, short: bool = False) -> str:
+    """Why the winner won: by how much, or a tie settled by the declared tie-break."""
+    tol = f"{w.tie_tolerance:.0%}" if w.tie_tolerance is not None else ""
     if w.tied:
-        tol = f"{w.tie_tolerance:.0%}" if w.tie_tolerance is not None else ""
+        if short:
+            return f"tie (within {tol}); faster won"
         return f"tie within {tol}; decided by {w.tie_break or 'the tie-break'}"
     if w.margin is not None and w.runner_up_value:
-        return f"{abs(w.margin / w.runner_up_value):.1%} better than the runner-up"
+        rel = abs(w.margin / w.runner_up_value)
+        return f"{rel:.1%} better" + ("" if short else " than the runner-up")
     return ""
 
 
