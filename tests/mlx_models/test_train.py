@@ -81,3 +81,12 @@ def test_small_data_gets_enough_steps_per_epoch() -> None:
     assert effective_batch_size(cfg, 4000) == 200
     assert effective_batch_size(cfg, 500) == 64
     assert effective_batch_size(cfg, 10) == 10
+
+
+def test_max_steps_caps_epochs_on_big_data() -> None:
+    from arbscore.mlx_models.train import planned_epochs
+
+    cfg = tiny_config(max_epochs=30, max_steps=2000)
+    assert planned_epochs(cfg, 116) == 18  # ~240k rows at batch 2048
+    assert planned_epochs(cfg, 20) == 30
+    assert planned_epochs(tiny_config(max_steps=1), 500) == 1

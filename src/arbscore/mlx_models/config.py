@@ -41,6 +41,7 @@ class MLXConfig:
     batch_size: int = 2048
     min_steps_per_epoch: int = 20  # small data sets get smaller batches (never below 64 rows)
     max_epochs: int = 30
+    max_steps: int = 2000  # caps epochs on big data: ~2 min for 300k rows on 2 CPU cores
     patience: int = 4
     grad_clip: float = 1.0  # global gradient-norm clip; 0 disables it
     # time-ordered validation slice (early stopping + probability calibration)
@@ -71,7 +72,7 @@ class MLXConfig:
                 f"min_learning_rate must be in [0, learning_rate={self.learning_rate}], "
                 f"got {self.min_learning_rate}"
             )
-        for name in ("batch_size", "min_steps_per_epoch", "max_epochs", "patience"):
+        for name in ("batch_size", "min_steps_per_epoch", "max_epochs", "max_steps", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("warmup_steps", "min_val_rows"):

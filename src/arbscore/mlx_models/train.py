@@ -2,10 +2,11 @@
 
 Every batch has exactly ``batch_size`` rows (the last one is padded with weight-0 rows), so the
 compiled step is traced once per fit; ``TrainReport.traces`` counts the traces so a test can
-hold that. The learning rate warms up linearly then follows a cosine decay over the planned
-steps. Early stopping watches the weighted loss on the time-ordered validation slice and the
-best epoch's weights are restored. Shuffling uses a seeded numpy generator and the weights a
-seeded MLX key, so the same data and seed give the same weights.
+hold that. Small data gets smaller batches (``min_steps_per_epoch``), big data fewer epochs
+(``max_steps``). The learning rate warms up linearly then follows a cosine decay over the
+planned steps. Early stopping watches the weighted loss on the time-ordered validation slice
+and the best epoch's weights are restored. Shuffling uses a seeded numpy generator and the
+weights a seeded MLX key, so the same data and seed give the same weights.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class TrainReport:
     steps: int = 0
     traces: int = 0
     batch_size: int = 0
+    planned_epochs: int = 0
     seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
 
@@ -108,6 +110,11 @@ def effective_batch_size(config: MLXConfig, n_rows: int) -> int:
     return max(1, min(config.batch_size, by_steps, n_rows))
 
 
+def planned_epochs(config: MLXConfig, steps_per_epoch: int) -> int:
+    """``max_epochs``, fewer when they would exceed ``max_steps`` (big data needs fewer)."""
+    return max(1, min(config.max_epochs, -(-config.max_steps // steps_per_epoch)))
+
+
 def _schedule(config: MLXConfig, total_steps: int) -> Callable[[mx.array], mx.array]:
     warmup = min(config.warmup_steps, max(total_steps - 1, 0))
     cosine = optim.cosine_decay(
@@ -140,11 +147,12 @@ def train_net(
     weights = loss_weights(config)
     batch_size = effective_batch_size(config, len(train))
     steps_per_epoch = -(-len(train) // batch_size)
+    epochs = planned_epochs(config, steps_per_epoch)
     optimizer = optim.AdamW(
-        learning_rate=_schedule(config, steps_per_epoch * config.max_epochs),
+        learning_rate=_schedule(config, steps_per_epoch * epochs),
         weight_decay=config.weight_decay,
     )
-    report = TrainReport(batch_size=batch_size)
+    report = TrainReport(batch_size=batch_size, planned_epochs=epochs)
 
     def loss_fn(model: MultiHeadNet, batch: Batch) -> mx.array:
         return total_loss(head_losses(model(batch.x), batch, weights), weights)
@@ -167,7 +175,7 @@ def train_net(
     best_params = None
     best_loss = np.inf
     bad_epochs = 0
-    for epoch in range(1, config.max_epochs + 1):
+    for epoch in range(1, epochs + 1):
         train_sum = 0.0
         for idx, n_real in batch_iterate(len(train), batch_size, rng):
             loss = step(_batch(train, idx, n_real, dur_norm))
@@ -191,7 +199,7 @@ def train_net(
         report.history.append({k: float(v) for k, v in row.items()})
         report.epochs_run = epoch
         if progress is not None:
-            progress(epoch, config.max_epochs)
+            progress(epoch, epochs)
         if val is not None and bad_epochs >= config.patience:
             break
     if best_params is not None:
