@@ -182,7 +182,7 @@ def _summary(result: Any, console: Console) -> None:
             fmt(w.value),
             w.runner_up or "-",
             fmt(w.margin),
-            winner_note(w),
+            winner_note(w, short=True),
         )
     console.print(heads)
     bt = Table(title="Trading backtest (out of sample, mean of folds)")
