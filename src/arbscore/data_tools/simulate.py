@@ -70,9 +70,11 @@ class SimulationConfig:
     horizon_hours: int = MAX_HOLD_HOURS
     step_minutes: int = SNAPSHOT_MINUTES
     full_horizon_only: bool = True
-    chunk_size: int = 1024
+    chunk_size: int = 2048
 
     def __post_init__(self) -> None:
+        if len(set(self.holds_hours)) != len(self.holds_hours):
+            raise ValueError(f"simulation.holds_hours {self.holds_hours} repeats a hold")
         if not self.holds_hours or min(self.holds_hours) <= 0:
             raise ValueError(f"simulation.holds_hours {self.holds_hours}: expected positive hours")
         if self.horizon_hours < max(self.holds_hours):
@@ -123,43 +125,69 @@ def _leg_inputs(opps: pd.DataFrame, grid: MarketGrid, costs: CostConfig) -> _Leg
     return _Legs(g0, s_long, s_short, cost["long"], cost["short"], last)
 
 
-def _paths(grid: MarketGrid, legs: _Legs, sel: np.ndarray, steps: int, size: float) -> dict:
-    """Value path (USD) and its components for opportunities ``sel`` over ``steps`` grid steps."""
+def _hold_labels(
+    grid: MarketGrid, legs: _Legs, sel: np.ndarray, steps: int, hold_steps: np.ndarray, size: float
+) -> dict[str, np.ndarray]:
+    """Labels of opportunities ``sel``: (n, holds) arrays per hold plus the per-opportunity optimum.
+
+    The value path (USD, steps 1..``steps``) is
+    ``a_l * P_long - a_s * P_short + q_s * F_short - q_l * F_long + const`` with
+    ``a_l = q_l (1 - c_l)``, ``a_s = q_s (1 + c_s)``, ``c`` = fee + slippage per fill and
+    ``F`` the cumulative funding per unit; each path is read as one contiguous window of its
+    series row. Steps past the data are -inf (they never win the optimum).
+    """
     g0 = legs.g0[sel]
-    idx = g0[:, None] + np.arange(1, steps + 1)[None, :]
-    valid = idx <= legs.last[sel][:, None]
-    idx = np.minimum(idx, grid.size - 1)
-    n_t = grid.size
-
-    def gather(table: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        flat = table.reshape(-1)
-        return flat[rows[:, None] * n_t + idx], flat[rows * n_t + g0]
-
     sl, ss = legs.s_long[sel], legs.s_short[sel]
-    pl, pl0 = gather(grid.price, sl)
-    ps, ps0 = gather(grid.price, ss)
-    fl, fl0 = gather(grid.cum_funding, sl)
-    fs, fs0 = gather(grid.cum_funding, ss)
-    cl, cl0 = gather(grid.cum_count, sl)
-    cs, cs0 = gather(grid.cum_count, ss)
-    q_long = (size / pl0)[:, None]
-    q_short = (size / ps0)[:, None]
-    fee_l, slip_l = legs.cost_long[sel, 0:1], legs.cost_long[sel, 1:2]
-    fee_s, slip_s = legs.cost_short[sel, 0:1], legs.cost_short[sel, 1:2]
-    exit_long, exit_short = q_long * pl, q_short * ps  # notional closed at each step
-    funding = q_short * (fs - fs0[:, None]) - q_long * (fl - fl0[:, None])
-    fees = size * (fee_l + fee_s) + exit_long * fee_l + exit_short * fee_s
-    slippage = size * (slip_l + slip_s) + exit_long * slip_l + exit_short * slip_s
-    value = (exit_long - size) - (exit_short - size) + funding - fees - slippage
-    value = np.where(valid, value, np.nan)
-    count = (cs - cs0[:, None]) + (cl - cl0[:, None])
+    n = len(sel)
+
+    def window(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        view = np.lib.stride_tricks.sliding_window_view(table, steps, axis=1)
+        return view[rows, g0 + 1]  # (n, steps): grid steps g0+1 .. g0+steps
+
+    pl0, ps0 = grid.price[sl, g0], grid.price[ss, g0]
+    fl0, fs0 = grid.cum_funding[sl, g0], grid.cum_funding[ss, g0]
+    q_l, q_s = size / pl0, size / ps0
+    fee_l, slip_l = legs.cost_long[sel, 0], legs.cost_long[sel, 1]
+    fee_s, slip_s = legs.cost_short[sel, 0], legs.cost_short[sel, 1]
+    c_l, c_s = fee_l + slip_l, fee_s + slip_s
+    value = window(grid.price, sl)
+    value *= (q_l * (1.0 - c_l))[:, None]
+    value -= window(grid.price, ss) * (q_s * (1.0 + c_s))[:, None]
+    value += window(grid.cum_funding, ss) * q_s[:, None]
+    value -= window(grid.cum_funding, sl) * q_l[:, None]
+    value += (q_l * fl0 - q_s * fs0 - size * (c_l + c_s))[:, None]
+    room = legs.last[sel] - g0  # steps the data covers after entry
+    if (room < steps).any():
+        value[np.arange(steps)[None, :] >= room[:, None]] = -np.inf
+    best_k = np.argmax(value, axis=1)
+    cols = hold_steps - 1
+    head = value[:, : cols[-1] + 1]
+    starts = np.concatenate([[0], cols[:-1] + 1])
+    peak = np.maximum.accumulate(np.maximum.reduceat(head, starts, axis=1), axis=1)
+    trough = np.minimum.accumulate(np.minimum.reduceat(head, starts, axis=1), axis=1)
+    at = g0[:, None] + hold_steps[None, :]  # grid step of each hold's exit, (n, holds)
+    pl, ps = grid.price[sl[:, None], at], grid.price[ss[:, None], at]
+    exit_l, exit_s = q_l[:, None] * pl, q_s[:, None] * ps
+    funding = q_s[:, None] * (grid.cum_funding[ss[:, None], at] - fs0[:, None]) - q_l[:, None] * (
+        grid.cum_funding[sl[:, None], at] - fl0[:, None]
+    )
+    count = (grid.cum_count[ss[:, None], at] - grid.cum_count[ss, g0][:, None]) + (
+        grid.cum_count[sl[:, None], at] - grid.cum_count[sl, g0][:, None]
+    )
+    fees = (size * (fee_l + fee_s))[:, None] + exit_l * fee_l[:, None] + exit_s * fee_s[:, None]
+    slippage = (size * (slip_l + slip_s))[:, None] + exit_l * slip_l[:, None]
+    slippage += exit_s * slip_s[:, None]
     return {
-        "value": value,
-        "valid": valid,
+        "fits": room[:, None] >= hold_steps[None, :],
+        "value": value[:, cols],
+        "peak": peak,
+        "trough": trough,
         "funding": funding,
+        "count": count.astype(np.int64),
         "fees": fees,
         "slippage": slippage,
-        "count": count,
+        "best_k": best_k,
+        "best": value[np.arange(n), best_k],
     }
 
 
@@ -207,48 +235,41 @@ def simulate_executions(
     else:
         ok &= legs.last >= legs.g0 + min(config.holds_hours) * 60 // config.step_minutes
     candidates = np.flatnonzero(ok)
-    hold_steps = [h * 60 // config.step_minutes for h in config.holds_hours]
-    out_rows, out_cols = (
-        [],
-        {c: [] for c in (*EXECUTION_LABEL_COLUMNS, HOLD_COLUMN, *OPPORTUNITY_LABEL_COLUMNS)},
-    )
+    holds = np.asarray(sorted(config.holds_hours), dtype=np.int64)
+    hold_steps = holds * 60 // config.step_minutes
+    out_rows: list[np.ndarray] = []
+    cols: dict[str, list[np.ndarray]] = {
+        c: [] for c in (*EXECUTION_LABEL_COLUMNS, HOLD_COLUMN, *OPPORTUNITY_LABEL_COLUMNS)
+    }
     chunks = range(0, len(candidates), config.chunk_size)
     for done, lo in enumerate(chunks, start=1):
         sel = candidates[lo : lo + config.chunk_size]
-        p = _paths(grid, legs, sel, steps, size)
-        value_pct = p["value"] / size * 100.0
-        best_k = np.argmax(np.where(p["valid"], value_pct, -np.inf), axis=1)
-        rows = np.arange(len(sel))
-        best = value_pct[rows, best_k]
-        best_hours = (best_k + 1) * config.step_minutes / 60.0
-        peak = np.fmax.accumulate(value_pct, axis=1)
-        trough = np.fmin.accumulate(value_pct, axis=1)
-        for hours, k in zip(config.holds_hours, hold_steps, strict=True):
-            fits = p["valid"][:, k - 1]
-            r = rows[fits]
+        lab = _hold_labels(grid, legs, sel, steps, hold_steps, size)
+        best_pct = lab["best"] / size * 100.0
+        best_hours = (lab["best_k"] + 1) * config.step_minutes / 60.0
+        for j, hours in enumerate(holds):
+            r = np.flatnonzero(lab["fits"][:, j])
             if not len(r):
                 continue
-            col = k - 1
-            profit = value_pct[r, col]
+            value = lab["value"][r, j]
             out_rows.append(sel[r])
-            cols = out_cols
             cols[HOLD_COLUMN].append(np.full(len(r), hours, dtype=np.int64))
             cols["actual_hold_hours"].append(np.full(len(r), float(hours)))
-            cols["actual_profit_pct"].append(profit)
-            cols["actual_profit_usd"].append(p["value"][r, col])
-            cols["was_profitable"].append(profit > 0)
-            cols["peak_profit"].append(peak[r, col])
-            cols["max_drawdown"].append(trough[r, col])
-            cols["funding_payments_count"].append(p["count"][r, col].astype(np.int64))
-            cols["total_funding_earned_usd"].append(p["funding"][r, col])
-            cols["total_slippage_pct"].append(p["slippage"][r, col] / size * 100.0)
-            cols["total_fees_usd"].append(p["fees"][r, col])
+            cols["actual_profit_pct"].append(value / size * 100.0)
+            cols["actual_profit_usd"].append(value)
+            cols["was_profitable"].append(value > 0)
+            cols["peak_profit"].append(lab["peak"][r, j] / size * 100.0)
+            cols["max_drawdown"].append(lab["trough"][r, j] / size * 100.0)
+            cols["funding_payments_count"].append(lab["count"][r, j])
+            cols["total_funding_earned_usd"].append(lab["funding"][r, j])
+            cols["total_slippage_pct"].append(lab["slippage"][r, j] / size * 100.0)
+            cols["total_fees_usd"].append(lab["fees"][r, j])
             cols["optimal_hold_hours"].append(best_hours[r])
-            cols["best_profit_pct"].append(best[r])
+            cols["best_profit_pct"].append(best_pct[r])
         if progress is not None:
             progress("simulate", done, len(chunks))
     index = np.concatenate(out_rows) if out_rows else np.zeros(0, np.int64)
-    labels = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in out_cols.items()}
+    labels = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items()}
     return _assemble(opportunities, labels, index, data_source)
 
 
