@@ -83,3 +83,14 @@ def test_bad_live_config_names_the_flag():
         LiveConfig(("binance",), ("BTCUSDT",), interval="soon")
     with pytest.raises(ValueError, match="--depth-band"):
         LiveConfig(("binance",), ("BTCUSDT",), depth_band_pct=0)
+
+
+def test_runs_until_stopped(replay, client_for, duck):
+    import threading
+
+    stop = threading.Event()
+    config = LiveConfig(("okx",), ("BTCUSDT",), interval="1h", retry=RetryPolicy(0))
+    rounds = run_live(
+        duck, {"okx": client_for("okx")}, config, stop=stop, on_round=lambda r: stop.set()
+    )  # would otherwise wait for the next hour
+    assert len(rounds) == 1 and rounds[0].rows == 2
