@@ -1,4 +1,5 @@
-"""Tiny stage configs for end-to-end runs: real families, few trees/epochs, two folds."""
+"""Tiny stage configs for end-to-end runs: a 30-day two-symbol synthetic market, real
+families with few trees/epochs, two walk-forward folds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ REPO = Path(__file__).resolve().parents[2]
 GUIDE_CSV = REPO / "tests" / "features" / "data" / "guide_training_data.csv"
 
 TINY = {
+    "synthetic": {
+        "days": 30,
+        "symbols": ["BTCUSDT", "ETHUSDT"],
+        "exchanges": ["binance", "bybit"],
+        "kline_minutes": 60,
+    },
+    "training_set": {"opportunities": {"entry_stride_minutes": 240}},
     "evaluation": {"n_folds": 2, "latency_repeats": 1},
     "families": {
         "xgboost": {"n_estimators": 30, "early_stopping_rounds": 5, "n_jobs": 1},

@@ -67,31 +67,35 @@ def _check_report_matches_metrics(workdir: Path) -> dict:
     return metrics
 
 
-def test_run_on_a_training_file_then_reuse(tmp_path, tiny_config):
+def test_run_synthetic_end_to_end_then_reuse(tmp_path, tiny_config):
     workdir = tmp_path / "run"
-    res = _run("--workdir", str(workdir), "--data", str(GUIDE_CSV), "--config", str(tiny_config))
+    args = ("--workdir", str(workdir), "--data", "synthetic", "--config", str(tiny_config))
+    res = _run(*args)
     for rel in RUN_OUTPUTS:
         assert (workdir / rel).exists(), rel
     assert set(_statuses(res.output).values()) == {"ran"}
     assert f"arbscore serve --bundle {workdir / 'bundle'} --port 5250" in res.output
     metrics = _check_report_matches_metrics(workdir)
     manifest = json.loads((workdir / "bundle" / "manifest.json").read_text())
-    assert json.dumps(manifest)  # the bundle's manifest is JSON and names the winners
     for head in ("profit", "success", "duration"):
         assert metrics["winner"][head] in json.dumps(manifest)
         assert metrics["winner"][head] in res.output
+    market = json.loads((workdir / "market.json").read_text())
+    assert market["synthetic"] is True and market["symbols"] == ["BTCUSDT", "ETHUSDT"]
+    page = (workdir / "report" / "report.html").read_text()
+    assert "SYNTHETIC DATA" in page
     frame = pd.read_parquet(workdir / "training_data.parquet")
-    assert len(frame) == len(pd.read_csv(GUIDE_CSV))
+    assert len(frame) == metrics["data"]["rows"] and set(frame["data_source"]) == {"synthetic"}
     record = json.loads((workdir / "run_config.json").read_text())
     assert record["command"] == (
-        f"arbscore run --workdir {workdir} --data {GUIDE_CSV} --config {workdir / 'config.json'}"
+        f"arbscore run --workdir {workdir} --data synthetic --config {workdir / 'config.json'}"
     )
-    assert record["config"]["evaluation"]["n_folds"] == 2
-    assert record["command"] in (workdir / "report" / "report.html").read_text()
+    assert record["config"]["synthetic"]["days"] == 30
+    assert record["command"] in page
 
     # the same command again reuses every finished stage; the report is rebuilt
     before = (workdir / "metrics.json").stat().st_mtime_ns
-    res = _run("--workdir", str(workdir), "--data", str(GUIDE_CSV), "--config", str(tiny_config))
+    res = _run(*args)
     assert _statuses(res.output) == {
         "data": "reused",
         "evaluate": "reused",
@@ -100,6 +104,20 @@ def test_run_on_a_training_file_then_reuse(tmp_path, tiny_config):
         "report": "ran",
     }
     assert (workdir / "metrics.json").stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+def test_run_on_a_training_file(tmp_path, tiny_config):
+    """--data PATH (the guide's CSV layout) skips the market stages."""
+    workdir = tmp_path / "run"
+    res = _run("--workdir", str(workdir), "--data", str(GUIDE_CSV), "--config", str(tiny_config))
+    for rel in RUN_OUTPUTS:
+        assert (workdir / rel).exists(), rel
+    _check_report_matches_metrics(workdir)
+    assert len(pd.read_parquet(workdir / "training_data.parquet")) == len(pd.read_csv(GUIDE_CSV))
+    market = json.loads((workdir / "market.json").read_text())
+    assert market["source"] == f"training data file {GUIDE_CSV}"
+    assert "arbscore serve --bundle" in res.output
 
 
 @pytest.mark.slow
