@@ -27,22 +27,42 @@ HERE = Path(__file__).parent / "golden"
 def main() -> None:
     X, targets, spec = training_matrix(200, seed=7)
     names = list(spec.feature_names)
-    gcfg = GBDTConfig(n_estimators=12, max_depth=3, num_leaves=7, min_samples_leaf=10,
-                      early_stopping_rounds=5, n_jobs=1, seed=0, purge_hours=2.0)
+    gcfg = GBDTConfig(
+        n_estimators=12,
+        max_depth=3,
+        num_leaves=7,
+        min_samples_leaf=10,
+        early_stopping_rounds=5,
+        n_jobs=1,
+        seed=0,
+        purge_hours=2.0,
+    )
     from arbscore.mlx_models.config import MLXConfig
 
-    mcfg = MLXConfig(trunk_sizes=(8,), head_hidden=4, max_epochs=2, batch_size=256,
-                     warmup_steps=2, seed=0, purge_hours=2.0)
+    mcfg = MLXConfig(
+        trunk_sizes=(8,),
+        head_hidden=4,
+        max_epochs=2,
+        batch_size=256,
+        warmup_steps=2,
+        seed=0,
+        purge_hours=2.0,
+    )
     xgb = get_family("xgboost")(config=gcfg).fit(X, targets, names)
     lgb = get_family("lightgbm")(config=gcfg).fit(X, targets, names)
     net = get_family("mlx")(config=mcfg).fit(X, targets, names)
     winners = {"profit": ("xgboost", xgb), "success": ("lightgbm", lgb), "duration": ("mlx", net)}
-    manifest = export_families(winners, spec, HERE / "bundle",
-                               training_data={"start": None, "end": None, "rows": len(X),
-                                              "note": "synthetic demo data"})
+    manifest = export_families(
+        winners,
+        spec,
+        HERE / "bundle",
+        training_data={"start": None, "end": None, "rows": len(X), "note": "synthetic demo data"},
+    )
     opp = synthetic_opportunities(12, seed=99)
-    records = [{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in opp.items()}
-               for i in range(12)]
+    records = [
+        {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in opp.items()}
+        for i in range(12)
+    ]
     records[0]["hold_hours"] = 24.0  # one row with the caller's own hold
     from arbscore.serve.scorer import Scorer
 
@@ -54,10 +74,18 @@ def main() -> None:
     for file in sorted({e["file"] for e in manifest["heads"].values()}):
         sess = ort.InferenceSession(str(HERE / "bundle" / file))
         outs = [o.name for o in sess.get_outputs()]
-        raw[file] = {n: v.reshape(-1).tolist() for n, v in zip(outs, sess.run(outs, {"features": Xg}), strict=True)}
-    golden = {"records": records, "X": Xg.tolist(), "hold": [None if np.isnan(h) else h for h in hold],
-              "graphs": raw, "predictions": scorer.predict_records(records),
-              "model_version": manifest["model_version"]}
+        raw[file] = {
+            n: v.reshape(-1).tolist()
+            for n, v in zip(outs, sess.run(outs, {"features": Xg}), strict=True)
+        }
+    golden = {
+        "records": records,
+        "X": Xg.tolist(),
+        "hold": [None if np.isnan(h) else h for h in hold],
+        "graphs": raw,
+        "predictions": scorer.predict_records(records),
+        "model_version": manifest["model_version"],
+    }
     (HERE / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
 
 

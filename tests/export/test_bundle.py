@@ -20,8 +20,9 @@ GOLDEN = Path(__file__).parent / "golden"
 def _winners(families, mix: bool):
     names = list(families)
     if mix:  # a different family per head where possible: the mixed-bundle case
-        return {h: (names[i % len(names)], families[names[i % len(names)]])
-                for i, h in enumerate(HEADS)}
+        return {
+            h: (names[i % len(names)], families[names[i % len(names)]]) for i, h in enumerate(HEADS)
+        }
     return {h: ("xgboost", families["xgboost"]) for h in HEADS}
 
 
@@ -31,8 +32,11 @@ def _native_served(winners, X):
     duration = np.asarray(winners["duration"][1].predict(X).duration, np.float64)
     X2 = X.copy()
     X2[:, -1] = np.clip(duration, 1.0, MAX_HOLD_HOURS)
-    return (np.asarray(winners["profit"][1].predict(X2).profit, np.float64),
-            np.asarray(winners["success"][1].predict(X2).success, np.float64), duration)
+    return (
+        np.asarray(winners["profit"][1].predict(X2).profit, np.float64),
+        np.asarray(winners["success"][1].predict(X2).success, np.float64),
+        duration,
+    )
 
 
 @pytest.mark.parametrize("mix", [False, True], ids=["xgboost", "mixed"])
@@ -103,7 +107,9 @@ def test_export_bundle_reads_a_run_directory(demo, tmp_path):
     (run / "metrics.json").write_text(json.dumps({"winner": winner}))
     manifest = export_bundle(run, tmp_path / "bundle")
     assert {h: e["family"] for h, e in manifest["heads"].items()} == winner
-    manifest = export_bundle(run, tmp_path / "bundle2", ExportConfig(families=(("profit", "xgboost"),)))
+    manifest = export_bundle(
+        run, tmp_path / "bundle2", ExportConfig(families=(("profit", "xgboost"),))
+    )
     assert manifest["heads"]["profit"]["family"] == "xgboost"
     assert read_manifest(tmp_path / "bundle2")["model_version"] == manifest["model_version"]
 
@@ -129,7 +135,11 @@ def test_golden_bundle_reproduces_golden_predictions():
     np.testing.assert_allclose(X, np.array(golden["X"], np.float32), rtol=1e-6, atol=1e-6)
     got = scorer.predict_records(golden["records"])
     for g, w in zip(got, golden["predictions"], strict=True):
-        for key in ("predicted_profit_pct", "success_probability", "predicted_hold_hours",
-                    "composite_score"):
+        for key in (
+            "predicted_profit_pct",
+            "success_probability",
+            "predicted_hold_hours",
+            "composite_score",
+        ):
             assert g[key] == pytest.approx(w[key], rel=1e-5, abs=1e-5), key
         assert g["model_version"] == golden["model_version"]

@@ -30,12 +30,26 @@ def _train(lib: str, objective: str, n_cols: int = N_FEATURES):
     X = X[:, :n_cols]
     label = {"binary": (y > 1).astype(float), "positive": np.abs(y) + 0.5}.get(objective, y)
     if lib == "xgboost":
-        obj = {"binary": "binary:logistic", "positive": "reg:gamma"}.get(objective, "reg:squarederror")
-        return xgb.train({"objective": obj, "max_depth": 4, "nthread": 1, "eta": 0.3},
-                         xgb.DMatrix(X, label=label, missing=np.nan), 25)
+        obj = {"binary": "binary:logistic", "positive": "reg:gamma"}.get(
+            objective, "reg:squarederror"
+        )
+        return xgb.train(
+            {"objective": obj, "max_depth": 4, "nthread": 1, "eta": 0.3},
+            xgb.DMatrix(X, label=label, missing=np.nan),
+            25,
+        )
     obj = {"binary": "binary", "positive": "gamma"}.get(objective, "regression")
-    return lgb.train({"objective": obj, "num_leaves": 15, "verbose": -1, "num_threads": 1,
-                      "min_data_in_leaf": 5}, lgb.Dataset(X, label), 25)
+    return lgb.train(
+        {
+            "objective": obj,
+            "num_leaves": 15,
+            "verbose": -1,
+            "num_threads": 1,
+            "min_data_in_leaf": 5,
+        },
+        lgb.Dataset(X, label),
+        25,
+    )
 
 
 def _native(booster, X: np.ndarray, link: Link, n_cols: int) -> np.ndarray:
@@ -80,7 +94,9 @@ def test_last_column_is_ignored_when_the_booster_does_not_use_it(lib):
     X, _ = _data(seed=2)
     X2 = X.copy()
     X2[:, -1] = 1e6
-    np.testing.assert_array_equal(sess.run(None, {"features": X})[0], sess.run(None, {"features": X2})[0])
+    np.testing.assert_array_equal(
+        sess.run(None, {"features": X})[0], sess.run(None, {"features": X2})[0]
+    )
 
 
 def _finite_or_missing(lib: str):
@@ -89,12 +105,17 @@ def _finite_or_missing(lib: str):
     return st.one_of(st.floats(-1e6, 1e6, width=32), st.sampled_from([np.nan, 0.0, *huge]))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_hypothesis_rows_match_native(converted, data):
     lib, booster, link, n_cols, _, sess = converted
-    X = data.draw(arrays(np.float32, (data.draw(st.integers(1, 8)), N_FEATURES),
-                         elements=_finite_or_missing(lib)))
+    X = data.draw(
+        arrays(
+            np.float32, (data.draw(st.integers(1, 8)), N_FEATURES), elements=_finite_or_missing(lib)
+        )
+    )
     got = sess.run(["head"], {"features": X})[0][:, 0]
     want = _native(booster, X, link, n_cols)
     np.testing.assert_allclose(got, want, rtol=TOL, atol=TOL)

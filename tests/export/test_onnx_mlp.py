@@ -26,12 +26,21 @@ def _weights(seed: int, act: str = "relu", clip: float = 10.0) -> NetWeights:
         w = rng.normal(0, 1 / np.sqrt(n_in), (n_in, n_out)).astype(np.float32)
         return Dense(block, w, rng.normal(0, 0.1, n_out).astype(np.float32), a)
 
-    layers = (dense("trunk", F - 1, 12, act), dense("trunk", 12, 8, act),
-              dense("profit", 9, 4, act), dense("profit", 4, 1, "identity"),
-              dense("success", 9, 1, "identity"), dense("duration", 8, 1, "identity"))
-    return NetWeights(mean=rng.normal(0, 2, F).astype(np.float32),
-                      scale=rng.uniform(0.5, 3, F).astype(np.float32), layers=layers,
-                      calibration=(0.9, -0.1), input_clip=clip)
+    layers = (
+        dense("trunk", F - 1, 12, act),
+        dense("trunk", 12, 8, act),
+        dense("profit", 9, 4, act),
+        dense("profit", 4, 1, "identity"),
+        dense("success", 9, 1, "identity"),
+        dense("duration", 8, 1, "identity"),
+    )
+    return NetWeights(
+        mean=rng.normal(0, 2, F).astype(np.float32),
+        scale=rng.uniform(0.5, 3, F).astype(np.float32),
+        layers=layers,
+        calibration=(0.9, -0.1),
+        input_clip=clip,
+    )
 
 
 def _run(w: NetWeights, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -52,9 +61,15 @@ def test_graph_matches_reference_on_fixed_rows(act, clip):
 
 
 @settings(max_examples=30, deadline=None)
-@given(X=arrays(np.float32, st.tuples(st.integers(1, 6), st.just(F)),
-                elements=st.one_of(st.floats(-1e4, 1e4, width=32),
-                                   st.sampled_from([np.nan, np.inf, -np.inf]))))
+@given(
+    X=arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.just(F)),
+        elements=st.one_of(
+            st.floats(-1e4, 1e4, width=32), st.sampled_from([np.nan, np.inf, -np.inf])
+        ),
+    )
+)
 def test_graph_matches_reference_on_hypothesis_rows(X):
     w = _weights(4, "silu", clip=10.0)
     got, want = _run(w, X), reference_forward(w, X)
@@ -90,5 +105,6 @@ def test_graph_matches_the_fitted_mlx_family(demo):
     got = _run(net_weights(net), rows)
     native = net.predict(rows)
     for head in HEADS:
-        np.testing.assert_allclose(got[head], getattr(native, head), rtol=1e-4, atol=1e-4,
-                                   err_msg=head)
+        np.testing.assert_allclose(
+            got[head], getattr(native, head), rtol=1e-4, atol=1e-4, err_msg=head
+        )

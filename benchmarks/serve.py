@@ -1,0 +1,230 @@
+"""Serving latency: in-process single-row scoring, a 1000-row batch, and HTTP on 127.0.0.1.
+
+    .venv/bin/python benchmarks/serve.py [--bundle DIR] [--family xgboost|lightgbm|mlx]
+
+Without --bundle it fits one family on the synthetic demo rows (``arbscore.export.demo``) and
+exports it. Before timing anything it checks that the bundle's outputs equal the native model's
+(within 1e-4) and that the HTTP server returns the in-process numbers. The last line printed is
+JSON: {"inproc_p50_us", "inproc_p99_us", "batch1000_ms", "http_rps", "http_p50_ms", ...}.
+
+What is timed:
+- inproc: ``Scorer.predict_matrix`` on one prebuilt feature row (all three heads: duration, then
+  profit and success at the predicted hold, plus composite); ``inproc_record_p50_us`` adds
+  feature building from a JSON-like dict (``predict_records``);
+- batch1000: ``predict_matrix`` on 1000 rows (median of 20);
+- HTTP: ``arbscore serve`` in a subprocess; ``http_p50_ms`` from one client sending sequential
+  POST /predict requests (keep-alive), ``http_rps`` with ``--clients`` concurrent clients for a
+  fixed number of requests (bounded load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "serve"))
+
+
+def build_bundle(family: str, out: Path) -> tuple[Path, object, np.ndarray]:
+    from arbscore.export.bundle import export_families
+    from arbscore.export.demo import training_matrix
+    from arbscore.registry import get_family
+
+    X, targets, spec = training_matrix(2000, seed=11)
+    if family == "mlx":
+        from arbscore.mlx_models.config import MLXConfig
+
+        model = get_family("mlx")(config=MLXConfig(max_epochs=5, purge_hours=2.0))
+    else:
+        from arbscore.gbdt.config import GBDTConfig
+
+        cfg = GBDTConfig(
+            n_estimators=300,
+            max_depth=6,
+            num_leaves=63,
+            min_samples_leaf=20,
+            early_stopping_rounds=300,
+            n_jobs=2,
+            purge_hours=2.0,
+        )
+        model = get_family(family)(config=cfg)
+    model.fit(X, targets, list(spec.feature_names))
+    export_families({h: (family, model) for h in ("profit", "success", "duration")}, spec, out)
+    return out, model, X
+
+
+def check_native(scorer, model, X: np.ndarray) -> float:
+    """Max abs difference between the bundle and the native model, served the same way."""
+    from arbscore.schema import MAX_HOLD_HOURS
+
+    rows = X[::7][:500]
+    pred = scorer.predict_matrix(rows)
+    duration = np.asarray(model.predict(rows).duration, np.float64)
+    X2 = rows.copy()
+    X2[:, -1] = np.clip(duration, 1.0, MAX_HOLD_HOURS)
+    native = model.predict(X2)
+    err = max(
+        float(np.max(np.abs(pred.hold_hours - duration))),
+        float(np.max(np.abs(pred.profit_pct - native.profit))),
+        float(np.max(np.abs(pred.success_probability - native.success))),
+    )
+    assert err <= 1e-4 * max(1.0, float(np.max(np.abs(duration)))), f"bundle != native ({err})"
+    return err
+
+
+def time_inproc(scorer, X: np.ndarray, n: int) -> tuple[list[float], list[float], float]:
+    from arbscore.export.demo import synthetic_opportunities
+
+    rows = [np.ascontiguousarray(X[i : i + 1]) for i in range(256)]
+    for r in rows[:50]:
+        scorer.predict_matrix(r)  # warm-up
+    single = []
+    for i in range(n):
+        t = time.perf_counter_ns()
+        scorer.predict_matrix(rows[i % 256])
+        single.append((time.perf_counter_ns() - t) / 1000)
+    opp = synthetic_opportunities(256, seed=5)
+    records = [
+        {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in opp.items()}
+        for i in range(256)
+    ]
+    record_times = []
+    for i in range(n // 2):
+        t = time.perf_counter_ns()
+        scorer.predict_records([records[i % 256]])
+        record_times.append((time.perf_counter_ns() - t) / 1000)
+    big = np.ascontiguousarray(np.resize(X, (1000, X.shape[1])))
+    batch = []
+    for _ in range(20):
+        t = time.perf_counter()
+        scorer.predict_matrix(big)
+        batch.append((time.perf_counter() - t) * 1000)
+    return single, record_times, statistics.median(batch)
+
+
+def time_http(bundle: Path, scorer, n_seq: int, n_load: int, clients: int) -> dict:
+    import httpx
+    from serve_helpers import arbscore_cmd, free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [*arbscore_cmd(), "serve", "--bundle", str(bundle), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("server did not start")
+        body = {
+            "symbol": "BTCUSDT",
+            "fundProfit8h": 0.02,
+            "fundApr": 21.9,
+            "volume24h": 1.5e9,
+            "hourOfDay": 8,
+            "dayOfWeek": 2,
+            "bidAskSpread": 0.02,
+            "liquidityStatus": "Good",
+        }
+        from arbscore.data_tools.features import normalise_keys
+        from arbscore.serve.schemas import Opportunity
+
+        record = Opportunity.model_validate(normalise_keys(body)).to_record()
+        want = scorer.predict_records([record])[0]
+        with httpx.Client() as client:
+            got = client.post(url + "/predict", json=body).json()
+            for k in ("predicted_profit_pct", "success_probability", "predicted_hold_hours"):
+                assert abs(got[k] - want[k]) <= 1e-6, (k, got[k], want[k])
+            for _ in range(100):
+                client.post(url + "/predict", json=body)
+            seq = []
+            for _ in range(n_seq):
+                t = time.perf_counter()
+                client.post(url + "/predict", json=body)
+                seq.append((time.perf_counter() - t) * 1000)
+        per_client = n_load // clients
+        errors: list[int] = []
+
+        def worker() -> None:
+            with httpx.Client() as c:
+                for _ in range(per_client):
+                    if c.post(url + "/predict", json=body).status_code != 200:
+                        errors.append(1)
+
+        threads = [threading.Thread(target=worker) for _ in range(clients)]
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - t
+        assert not errors, f"{len(errors)} failed requests under load"
+        return {
+            "http_p50_ms": statistics.median(seq),
+            "http_p99_ms": float(np.percentile(seq, 99)),
+            "http_rps": per_client * clients / elapsed,
+            "http_clients": clients,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path)
+    parser.add_argument("--family", default="xgboost", choices=["xgboost", "lightgbm", "mlx"])
+    parser.add_argument("--n", type=int, default=5000, help="in-process single-row calls")
+    parser.add_argument("--http-n", type=int, default=2000, help="sequential HTTP requests")
+    parser.add_argument("--load-n", type=int, default=4000, help="requests under concurrent load")
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    from arbscore.serve.scorer import Scorer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.bundle:
+            bundle, model, X = args.bundle, None, None
+        else:
+            bundle, model, X = build_bundle(args.family, Path(tmp) / "bundle")
+        scorer = Scorer(bundle)
+        if X is None:
+            from arbscore.export.bundle import probe_matrix
+
+            X = probe_matrix(scorer.spec, 2000)
+        err = check_native(scorer, model, X) if model is not None else None
+        single, records, batch_ms = time_inproc(scorer, X, args.n)
+        http = time_http(Path(bundle), scorer, args.http_n, args.load_n, args.clients)
+    result = {
+        "inproc_p50_us": float(np.percentile(single, 50)),
+        "inproc_p99_us": float(np.percentile(single, 99)),
+        "batch1000_ms": batch_ms,
+        **{k: http[k] for k in ("http_rps", "http_p50_ms")},
+        "inproc_record_p50_us": float(np.percentile(records, 50)),
+        "http_p99_ms": http["http_p99_ms"],
+        "http_clients": http["http_clients"],
+        "family": args.family if not args.bundle else "bundle",
+        "heads": {h: e["family"] for h, e in scorer.manifest["heads"].items()},
+        "native_max_abs_diff": err,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
