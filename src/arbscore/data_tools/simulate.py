@@ -276,16 +276,18 @@ def simulate_executions(
 def _assemble(
     opps: pd.DataFrame, labels: dict, index: np.ndarray, data_source: str
 ) -> pd.DataFrame:
-    """Opportunity columns repeated per hold + labels, sorted by time, opportunity and hold."""
-    frame = opps.iloc[index].reset_index(drop=True)
+    """Opportunity columns repeated per hold + labels: in the opportunities' order (time, then
+    opportunity, as ``detect_opportunities`` sorts them), holds ascending."""
+    holds = np.asarray(labels.get(HOLD_COLUMN, np.zeros(0)), dtype=np.int64)
+    order = np.lexsort((holds, index))  # integer sort: cheap next to sorting object columns
+    frame = opps.iloc[index[order]].reset_index(drop=True)
     names = (HOLD_COLUMN, *EXECUTION_LABEL_COLUMNS, *OPPORTUNITY_LABEL_COLUMNS)
     for name in names:
-        values = labels.get(name, np.zeros(0))
+        values = np.asarray(labels.get(name, np.zeros(0)))[order]
         if name == "was_profitable":
-            values = np.asarray(values, dtype=bool)
+            values = values.astype(bool)
         elif name in (HOLD_COLUMN, "funding_payments_count"):
-            values = np.asarray(values, dtype=np.int64)
+            values = values.astype(np.int64)
         frame[name] = values
     frame["data_source"] = data_source
-    keys = [c for c in ("timestamp", "opportunity_id") if c in frame] + [HOLD_COLUMN]
-    return frame.sort_values(keys, kind="stable", ignore_index=True)
+    return frame
