@@ -64,7 +64,9 @@ def measure(funding: pd.DataFrame, klines: pd.DataFrame, ref=REF, core: bool = F
         return {
             "funding_ref": st.funding_exchange_stats(ref_f),
             "funding_corr_binance_bybit_ref": st.cross_exchange_funding_corr(ref_f, *EXCHANGES),
-            "basis_ref": {k: _mean(basis[s][k] for s in ref) for k in ("mean", "std", "ar1")},
+            "basis_ref": {
+                k: _mean(basis[s][k] for s in ref) for k in ("mean", "std", "ar1", "kurtosis")
+            },
             "cross_ref": {k: _mean(cross[s][k] for s in ref) for k in ("std", "ar1")},
         }
     ref_f = funding[funding["symbol"].isin(ref)]
@@ -301,6 +303,28 @@ def fit_premium(
     return _b_params(res.x, base), float(res.fun)
 
 
+def _with_premium(init: SyntheticParams, base: SyntheticParams) -> SyntheticParams:
+    """``base`` (prices, volumes) with the premium/basis numbers of a previous fit."""
+    return _b_params(_theta_from(init), base)
+
+
+def fit_tail(base: SyntheticParams, tgt: dict) -> SyntheticParams:
+    """Student-t df of the basis noise: the grid value whose basis kurtosis is closest (log)."""
+    want = math.log(3.0 + tgt["basis_ref"]["kurtosis"])
+    best, best_err = base.basis_tail_df, float("inf")
+    for df in (2.5, 3.0, 4.0, 6.0):
+        p = replace(base, basis_tail_df=df)
+        kurt = []
+        for seed in (11, 12):
+            m = _simulate(p, REF, ("binance",), ("binance",), days=730, seed=seed)
+            basis = st.basis_stats(st.hourly_closes(m.klines), "binance")
+            kurt += [basis[s]["kurtosis"] for s in REF]
+        err = abs(math.log(3.0 + float(np.median(kurt))) - want)
+        if err < best_err:
+            best, best_err = df, err
+    return replace(base, basis_tail_df=best)
+
+
 # --- stage C: each symbol's premium scale/bias and basis scale --------------------------------
 def fit_symbol(
     base: SyntheticParams,
@@ -397,7 +421,11 @@ def main() -> None:
     init = None
     if args.init:
         init = SyntheticParams.from_dict(json.loads(Path(args.init).read_text())["params"])
-    params, loss_b = fit_premium(params, targets, maxiter=60 if args.quick else 400, init=init)
+    if init is not None:
+        params = replace(params, basis_tail_df=init.basis_tail_df)
+    params = fit_tail(params if init is None else _with_premium(init, params), targets)
+    print(f"basis tail df {params.basis_tail_df} ({time.perf_counter() - t0:.0f}s)", flush=True)
+    params, loss_b = fit_premium(params, targets, maxiter=60 if args.quick else 250, init=init)
     print(f"stage B loss {loss_b:.3f} ({time.perf_counter() - t0:.0f}s)", flush=True)
     series = pd.DataFrame(targets["funding_series"])
     symbol_loss = {}

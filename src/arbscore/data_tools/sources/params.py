@@ -109,6 +109,7 @@ class SyntheticParams:
     basis_std: float = 1.0e-4
     basis_half_life_hours: float = 1.2
     basis_exchange_corr: float = 0.3
+    basis_tail_df: float = 4.0  # Student-t innovations: real basis spikes (kurtosis 10-600)
     # spot venues differ from the common index by a small OU (not measurable in the data here)
     spot_venue_std: float = 1e-4
     spot_venue_half_life_hours: float = 1.0
@@ -132,6 +133,10 @@ class SyntheticParams:
         for name in ("premium_exchange_corr", "basis_exchange_corr", "calm_to_hot_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"SyntheticParams.{name} must be in [0, 1]")
+        if not self.basis_tail_df > 2.0:
+            raise ValueError(
+                f"basis_tail_df must be > 2 (finite variance), got {self.basis_tail_df}"
+            )
         for name in ("premium_half_life_hours", "basis_half_life_hours", "vol_half_life_hours"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"SyntheticParams.{name} must be > 0")

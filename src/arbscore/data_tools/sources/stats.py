@@ -139,9 +139,13 @@ def basis_stats(closes: pd.DataFrame, exchange: str) -> dict[str, dict]:
             continue
         b = np.log(perp / closes[(ex, "spot", sym)]).dropna().to_numpy()
         phi = ar1_coef(b)
+        z = (b - b.mean()) / b.std()
         out[str(sym)] = {
             "mean": float(b.mean()),
             "std": float(b.std()),
+            "kurtosis": float(np.mean(z**4) - 3.0),
+            "q001": float(np.quantile(b, 0.001)),
+            "q999": float(np.quantile(b, 0.999)),
             "ar1": phi,
             "half_life_hours": half_life_hours(phi),
         }

@@ -112,9 +112,22 @@ class SyntheticMarketConfig:
         return params.profile(symbol).funding_interval_hours
 
 
-def ar1(rng: np.random.Generator, shape: tuple[int, ...], phi: float, std: float) -> np.ndarray:
-    """Stationary AR(1) paths along the last axis (stationary std ``std``), via lfilter."""
-    e = rng.standard_normal(shape) * std * np.sqrt(max(1.0 - phi * phi, 0.0))
+def ar1(
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    phi: float,
+    std: float,
+    tail_df: float | None = None,
+) -> np.ndarray:
+    """Stationary AR(1) paths along the last axis (stationary std ``std``), via lfilter.
+
+    ``tail_df`` draws the innovations from a unit-variance Student t (fat tails: basis spikes).
+    """
+    if tail_df is None or not np.isfinite(tail_df):
+        z = rng.standard_normal(shape)
+    else:
+        z = rng.standard_t(tail_df, shape) / np.sqrt(tail_df / (tail_df - 2.0))
+    e = z * std * np.sqrt(max(1.0 - phi * phi, 0.0))
     e[..., 0] = rng.standard_normal(shape[:-1]) * std
     return lfilter([1.0], [1.0, -phi], e, axis=-1)
 
@@ -184,8 +197,8 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
         premium = latent_premium(rng, n_hours + 1, p, prof, exchanges)
         phi_b = _phi(dt, p.basis_half_life_hours)
         b_std = p.basis_std * prof.basis_scale
-        common_b = ar1(rng, (n + 1,), phi_b, b_std)
-        own_b = ar1(rng, (len(exchanges), n + 1), phi_b, b_std)
+        common_b = ar1(rng, (n + 1,), phi_b, b_std, p.basis_tail_df)
+        own_b = ar1(rng, (len(exchanges), n + 1), phi_b, b_std, p.basis_tail_df)
         phi_v = _phi(dt, p.spot_venue_half_life_hours)
         venue = ar1(rng, (len(exchanges), n + 1), phi_v, p.spot_venue_std)
         vol_noise = ar1(rng, (len(exchanges), 2, n), _phi(dt, 6.0), p.volume_noise_std)
