@@ -93,7 +93,6 @@ class MLXFamily:
         _fold_target_scale(net, p_mean, p_scale)
         self.net_ = net
         self.feature_names_ = list(feature_names)
-        self.calibration_ = (1.0, 0.0)
         logit = self._raw(held_out.x)[1]
         self.calibration_ = fit_platt(logit, held_out.success)
         self.device_ = describe_device()
