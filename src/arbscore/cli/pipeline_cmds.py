@@ -112,9 +112,10 @@ def snapshots(
     seed: int = _SEED,
     every_minutes: int = typer.Option(5, help="snapshot step (a multiple of 5 minutes)"),
     warmup_hours: float = typer.Option(72.0, help="history before the first snapshot"),
+    to_store: bool = typer.Option(False, help="also upsert them into the store (--db)"),
 ) -> None:
-    """Build 5-minute as-of snapshots of every market (no look-ahead) into a Parquet file."""
-    from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
+    """Build 5-minute as-of snapshots of every market (no look-ahead) into Parquet / the store."""
+    from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots, snapshot_table
 
     if output.suffix.lower() != ".parquet":
         raise UserInputError(f"--output {output.name}: expected a .parquet file")
@@ -136,6 +137,14 @@ def snapshots(
         frame = build_snapshots(market, config, progress)
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(output, index=False)
+    if to_store:
+        from arbscore.data_tools.store import open_store
+
+        with open_store(db) as store:
+            spec = snapshot_table()
+            store.register_table(spec)
+            store.upsert(spec, frame)
+            console.print(f"upserted {len(frame):,} rows into {spec.name} at {store.location}")
     table = Table(title=f"snapshots from {market.source}")
     for column in ("rows", "markets", "first", "last", "seconds", "file"):
         table.add_column(column)

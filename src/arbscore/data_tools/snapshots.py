@@ -54,6 +54,20 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
 ProgressFn = Callable[[str, int, int], None]
 
 
+def snapshot_table():
+    """The market store's table for snapshots (``arbscore snapshots --to-store``)."""
+    from arbscore.data_tools.store.tables import Column, TableSpec
+
+    keys = ("timestamp", "exchange", "symbol", "market")
+    columns = tuple(
+        Column(name, "time" if name == "timestamp" else "text", nullable=False)
+        if name in keys
+        else Column(name, "float")
+        for name in SNAPSHOT_COLUMNS
+    )
+    return TableSpec(name="market_snapshots", columns=columns, primary_key=keys)
+
+
 @dataclass(frozen=True)
 class SnapshotConfig:
     """Which snapshot times to build and how stale data may be.
