@@ -227,12 +227,17 @@ def test_per_fold_values_read_in_every_layout(block):
     assert math.isclose(stat.std, np.std([0.1, 0.3], ddof=1))
 
 
-def test_fold_curves_are_chained_in_time():
-    t = pd.date_range("2025-01-01", periods=4, freq="h", tz="UTC")
+def test_fold_curves_are_merged_in_time():
+    t = pd.date_range("2025-01-01", periods=5, freq="h", tz="UTC")
+    # fold 1's last trade exits (t[3]) after fold 2 started (t[2])
     eq = pd.DataFrame(
-        {"strategy": "a", "fold": [0, 0, 1, 1], "time": t, "equity": [1.0, 1.1, 1.0, 1.2]}
+        {
+            "strategy": "a",
+            "fold": [0, 0, 1, 1, 0],
+            "time": t[[0, 1, 2, 4, 3]],
+            "equity": [1.0, 1.1, 1.0, 1.2, 1.15],
+        }
     )
     out = chain_folds(eq)
-    assert np.allclose(out["equity"], [1.0, 1.1, 1.1, 1.32])
-    cum = eq.assign(equity=[0.0, 0.1, 0.0, 0.2])
-    assert np.allclose(chain_folds(cum)["equity"], [0.0, 0.1, 0.1, 0.3])
+    assert list(out["time"]) == sorted(out["time"])
+    assert np.allclose(out["equity"], [1.0, 1.1, 1.1, 1.15, 1.35])

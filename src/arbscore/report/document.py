@@ -59,7 +59,7 @@ def fmt(v: float | int | None) -> str:
         return f"{v:,}"
     if not math.isfinite(v):
         return "–"
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+    if v != 0 and (abs(v) >= 1e9 or abs(v) < 1e-3):
         return f"{v:.3e}"
     if abs(v) >= 1000:
         return f"{v:,.0f}"

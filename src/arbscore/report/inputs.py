@@ -55,6 +55,8 @@ class Calibration:
     predicted: tuple[float, ...]
     observed: tuple[float, ...]
     count: tuple[int, ...]
+    lower: tuple[float, ...] = ()  # bin edges when the table has them (empty bins left out)
+    upper: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,14 @@ def _parse_calibration(block: object) -> Calibration | None:
         if pred is None or obs is None:
             return None
         cnt = cnt if cnt is not None else [0] * len(pred)
-        return Calibration(tuple(map(float, pred)), tuple(map(float, obs)), tuple(map(int, cnt)))
+        lo, hi = block.get("bin_lower") or (), block.get("bin_upper") or ()
+        return Calibration(
+            tuple(map(float, pred)),
+            tuple(map(float, obs)),
+            tuple(map(int, cnt)),
+            tuple(map(float, lo)),
+            tuple(map(float, hi)),
+        )
     if isinstance(block, list) and block and all(isinstance(b, dict) for b in block):
         cols = {k: [b.get(k) for b in block] for k in block[0]}
         return _parse_calibration(cols)

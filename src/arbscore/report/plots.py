@@ -56,37 +56,37 @@ def metric_bars(metrics: Metrics, panels: list[tuple[str, str]]) -> bytes:
 
 
 def chain_folds(equity: pd.DataFrame) -> pd.DataFrame:
-    """One continuous curve per strategy from per-fold curves (folds are consecutive windows).
+    """One curve per strategy over all folds: each fold's realised steps, in time order.
 
-    Curves that start near 1 are compounded (equity multiples); curves that start near 0 are
-    cumulative returns and are added.
+    The harness writes per-fold curves that start at 1.0 (equity = 1 + realised PnL / capital);
+    folds overlap in time where a trade entered in one fold exits after the next fold starts,
+    so the folds' increments are merged by time rather than laid end to end.
     """
-    frame = equity.sort_values(["strategy", "fold", "time"])
     pieces = []
-    for strategy, group in frame.groupby("strategy", sort=False):
-        level = None
+    for strategy, group in equity.groupby("strategy", sort=False):
+        steps = []
         for _, fold in group.groupby("fold", sort=True):
+            fold = fold.sort_values("time")
             eq = fold["equity"].to_numpy(dtype=float)
-            multiplicative = abs(eq[0] - 1.0) < abs(eq[0])
-            if level is None:
-                level = 1.0 if multiplicative else 0.0
-            vals = eq * level if multiplicative else eq + level
-            level = vals[-1]
-            pieces.append(
-                pd.DataFrame(
-                    {
-                        "strategy": strategy,
-                        "time": fold["time"].to_numpy(),
-                        "equity": vals,
-                        "fold": fold["fold"].to_numpy(),
-                    }
-                )
+            base = 1.0 if abs(eq[0] - 1.0) < abs(eq[0]) else 0.0  # multiple of capital or return
+            steps.append(
+                pd.DataFrame({"time": fold["time"].to_numpy(), "step": np.diff(eq, prepend=base)})
             )
-    return pd.concat(pieces, ignore_index=True) if pieces else frame
+        merged = pd.concat(steps, ignore_index=True).sort_values("time", kind="mergesort")
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "strategy": strategy,
+                    "time": merged["time"].to_numpy(),
+                    "equity": 1.0 + np.cumsum(merged["step"].to_numpy()),
+                }
+            )
+        )
+    return pd.concat(pieces, ignore_index=True) if pieces else equity
 
 
 def equity_curves(equity: pd.DataFrame, families: list[str], baselines: list[str]) -> bytes:
-    """Backtest equity of each family against the baselines, folds chained in time."""
+    """Cumulative realised return of each family against the baselines, all folds."""
     curves = chain_folds(equity)
     fig = Figure(figsize=(10, 4.2))
     ax = fig.add_subplot(1, 1, 1)
@@ -98,7 +98,7 @@ def equity_curves(equity: pd.DataFrame, families: list[str], baselines: list[str
         color = "grey" if strategy in baselines and strategy != "oracle" else f"C{k}"
         ax.plot(
             c["time"],
-            c["equity"],
+            (c["equity"] - 1.0) * 100.0,
             style,
             label=strategy,
             color=color,
@@ -107,8 +107,9 @@ def equity_curves(equity: pd.DataFrame, families: list[str], baselines: list[str
         )
     for t in equity.groupby("fold")["time"].min().iloc[1:]:
         ax.axvline(t, color="black", alpha=0.15, lw=0.8)
-    ax.set_ylabel("equity (folds chained)")
-    ax.set_title("Trading backtest on the out-of-sample folds (grey lines: fold boundaries)")
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    ax.set_ylabel("cumulative net return, % of capital")
+    ax.set_title("Trading backtest, out-of-sample folds (grey lines: fold starts)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, ncol=2)
     fig.autofmt_xdate()

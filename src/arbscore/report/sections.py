@@ -293,30 +293,35 @@ def calibration(inp: ReportInputs) -> Section:
     sec.blocks.append(
         Figure(plots.calibration(fams), "calibration", "Reliability diagram of the success head")
     )
-    n_bins = max(len(fm.calibration.predicted) for fm in fams.values())
-    headers = ["bin"] + [f"{f} {c}" for f in fams for c in ("predicted", "observed", "rows")]
+
+    # rows keyed by the bin's range when the tables have edges (each omits its empty bins)
+    def keys_of(cal) -> list:
+        if len(cal.lower) == len(cal.predicted) and len(cal.upper) == len(cal.predicted):
+            return [(round(a, 6), round(b, 6)) for a, b in zip(cal.lower, cal.upper, strict=True)]
+        return list(range(len(cal.predicted)))
+
+    index = {f: {k: i for i, k in enumerate(keys_of(fm.calibration))} for f, fm in fams.items()}
+    all_keys = sorted({k for idx in index.values() for k in idx}, key=lambda k: k)
+    headers = ["P(profit) bin"] + [
+        f"{f} {c}" for f in fams for c in ("predicted", "observed", "rows")
+    ]
     rows = []
-    for i in range(n_bins):
-        row = [text(str(i + 1))]
+    for key in all_keys:
+        label = f"{key[0]:.2f}–{key[1]:.2f}" if isinstance(key, tuple) else str(key + 1)
+        row = [text(label)]
         for f, fm in fams.items():
-            cal = fm.calibration
-            if i < len(cal.predicted):
-                row += [
-                    Cell(fmt(cal.predicted[i]), cal.predicted[i], (f, "calibration", "predicted")),
-                    Cell(fmt(cal.observed[i]), cal.observed[i], (f, "calibration", "observed")),
-                    Cell(fmt(int(cal.count[i])), cal.count[i], (f, "calibration", "rows")),
-                ]
-            else:
+            cal, i = fm.calibration, index[f].get(key)
+            if i is None:
                 row += [text("–")] * 3
+                continue
+            row += [
+                Cell(fmt(cal.predicted[i]), cal.predicted[i], (f, "calibration", "predicted")),
+                Cell(fmt(cal.observed[i]), cal.observed[i], (f, "calibration", "observed")),
+                Cell(fmt(int(cal.count[i])), cal.count[i], (f, "calibration", "rows")),
+            ]
         rows.append(row)
-    sec.blocks.append(
-        Table(
-            headers,
-            rows,
-            "calibration",
-            caption="Reliability table (mean predicted vs observed share, per bin)",
-        )
-    )
+    caption = "Reliability table: mean predicted vs observed profitable share per bin"
+    sec.blocks.append(Table(headers, rows, "calibration", caption=caption))
     return sec
 
 
