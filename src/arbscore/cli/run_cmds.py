@@ -7,6 +7,7 @@ import importlib
 import json
 import shlex
 import shutil
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,6 +139,14 @@ class _StageBars:
 
     def __call__(self, event: Any) -> None:
         p = self.progress
+        if not p.console.is_terminal and event.kind != "update":
+            # a log file or CI shows no live bars: one line per stage start / end instead
+            stamp = time.strftime("%H:%M:%S")
+            p.console.print(
+                f"{stamp} {event.stage}: {event.kind} {event.message}".rstrip(),
+                soft_wrap=True,
+                highlight=False,
+            )
         if event.stage not in self.tasks:
             self.tasks[event.stage] = p.add_task(event.stage, total=None, note="")
         task = self.tasks[event.stage]
