@@ -142,11 +142,10 @@ class _StageBars:
         if not p.console.is_terminal and event.kind != "update":
             # a log file or CI shows no live bars: one line per stage start / end instead
             stamp = time.strftime("%H:%M:%S")
-            p.console.print(
-                f"{stamp} {event.stage}: {event.kind} {event.message}".rstrip(),
-                soft_wrap=True,
-                highlight=False,
+            what = {"start": "started", "done": f"done: {event.message}"}.get(
+                event.kind, event.message
             )
+            p.console.print(f"{stamp} {event.stage}: {what}", soft_wrap=True, highlight=False)
         if event.stage not in self.tasks:
             self.tasks[event.stage] = p.add_task(event.stage, total=None, note="")
         task = self.tasks[event.stage]
