@@ -56,12 +56,13 @@ async function main() {
   });
   const profit = await run("profit", X2);
   const success = await run("success", X2);
+  const manifestScale = 0.05; // CompositeConfig.scale_pct_per_day (arbscore/serve/composite.py)
   const composite = profit.map((pr, i) => {
     const r = (pr * 24) / Math.min(Math.max(duration[i], 1), 168);
     const p = Math.min(Math.max(success[i], 0), 1);
     const u = 4 * p * (1 - p);
     const adj = r - 0.5 * u * Math.abs(r);
-    return 100 / (1 + Math.exp(-Math.min(Math.max(adj / 1.0, -500), 500)));
+    return 100 / (1 + Math.exp(-Math.asinh(adj / manifestScale)));
   });
   const want = (k) => golden.predictions.map((p) => p[k]);
   check(duration, want("predicted_hold_hours"), "predicted_hold_hours");

@@ -157,8 +157,11 @@ def export_families(
     metrics: Mapping[str, Any] | None = None,
     training_data: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    reference: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest."""
+    """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest.
+
+    ``reference``: training histograms for drift detection (``arbscore.ops.reference``)."""
     missing = [h for h in HEADS if h not in winners]
     if missing:
         raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
@@ -233,6 +236,8 @@ def export_families(
         "metrics": dict(metrics or {}),
         "export": {**asdict(config), "parity_max_rel_error": parity},
     }
+    if reference:
+        manifest["reference"] = dict(reference)  # drift detection (arbscore.ops.drift)
     return write_manifest(out, manifest)
 
 
@@ -290,14 +295,19 @@ def export_bundle(
     chosen = _winners_from_metrics(metrics)
     chosen.update(dict(config.families))
     available = sorted(p.name for p in models.iterdir() if p.is_dir())
+    fallback: dict[str, str] = {}
     for head in HEADS:
         if head not in chosen:
-            if len(available) != 1:
+            # no winner (no finite metric for this head): reuse another head's winner, else the
+            # only family; the manifest's metrics record the fallback
+            others = [chosen[h] for h in HEADS if h in chosen and chosen[h] in available]
+            if not others and len(available) != 1:
                 raise ValueError(
                     f"--from {run}: no winner for head {head!r} in metrics.json and "
-                    f"{len(available)} families in models/ {available}; pass a family"
+                    f"{len(available)} families in models/ {available}; pass one with "
+                    "--family HEAD=FAMILY"
                 )
-            chosen[head] = available[0]
+            chosen[head] = fallback[head] = others[0] if others else available[0]
         if chosen[head] not in available:
             raise ValueError(
                 f"--from {run}: winner {chosen[head]!r} for {head!r} has no "
@@ -306,6 +316,15 @@ def export_bundle(
     loaded = {name: get_family(name).load(models / name) for name in sorted(set(chosen.values()))}
     winners = {head: (name, loaded[name]) for head, name in chosen.items()}
     head_metrics = {head: _head_metrics(metrics, head, name) for head, name in chosen.items()}
+    if fallback:
+        head_metrics["winner_fallback"] = fallback
+    reference = None
+    if (run / "training_data.parquet").is_file():  # drift reference (arbscore.ops.reference)
+        from arbscore.ops.reference import bundle_reference
+
+        if progress:
+            progress("drift reference")
+        reference = bundle_reference(run / "training_data.parquet", spec, winners)
     return export_families(
         winners,
         spec,
@@ -314,6 +333,7 @@ def export_bundle(
         metrics=head_metrics,
         training_data=_training_range(run, metrics),
         progress=progress,
+        reference=reference,
     )
 
 

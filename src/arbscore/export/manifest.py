@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,23 @@ def file_hashes(bundle_dir: Path) -> dict[str, str]:
     }
 
 
+def finite_json(value: Any) -> Any:
+    """``value`` with NaN/inf floats replaced by None: strict JSON parsers (browsers, Node,
+    C#, the server's own responses) reject NaN, and a metric can be undefined on a fold."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
+
+
 def write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Add the file hashes and write ``manifest.json``; return the full manifest."""
-    full = {**manifest, "files": file_hashes(bundle_dir)}
+    """Add the file hashes and write ``manifest.json`` (strict JSON); return the manifest."""
+    full = finite_json({**manifest, "files": file_hashes(bundle_dir)})
     (Path(bundle_dir) / MANIFEST_FILE).write_text(
-        json.dumps(full, indent=2) + "\n", encoding="utf-8"
+        json.dumps(full, indent=2, allow_nan=False) + "\n", encoding="utf-8"
     )
     return full
 

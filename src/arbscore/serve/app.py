@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -69,6 +70,10 @@ class ServeConfig:
     sizing: SizingConfig = field(default_factory=SizingConfig)
     exits: ExitConfig = field(default_factory=ExitConfig)
     reload_on_sighup: bool = True
+    #: optional ``sink(scorer, records, predictions, raw_items)`` called after every /predict
+    #: and /predict/batch (prediction tracking, drift: ``arbscore.ops``); ``raw_items`` are the
+    #: JSON objects as sent (legs, ids the model ignores). It must not block.
+    prediction_sink: Callable[[Scorer, list[dict], list[dict], list], None] | None = None
 
     def __post_init__(self) -> None:
         if self.max_batch < 1:
@@ -192,6 +197,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         description="Scores funding-rate arbitrage opportunities from an ONNX bundle.",
     )
     app.state.provider = provider
+    app.state.metrics = metrics  # ops adds its drift gauges here (Metrics.add_collector)
     app.add_middleware(MetricsAndLimits, metrics=metrics, max_body_bytes=config.max_body_bytes)
 
     @app.exception_handler(BadRequest)
@@ -218,10 +224,12 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     @app.post("/predict", response_model=Prediction, openapi_extra=_schema_body(Opportunity))
     async def predict(request: Request) -> JSONResponse:
         scorer = provider.scorer
-        record = _opportunity(
-            await _json_body(request), ["body"], scorer, datetime.now(timezone.utc)
-        )
-        return JSONResponse(scorer.predict_records([record])[0])
+        body = await _json_body(request)
+        record = _opportunity(body, ["body"], scorer, datetime.now(timezone.utc))
+        predictions = scorer.predict_records([record])
+        if config.prediction_sink is not None:
+            config.prediction_sink(scorer, [record], predictions, [body])
+        return JSONResponse(predictions[0])
 
     batch_schema = {
         "requestBody": {
@@ -261,7 +269,10 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
             )
         now = datetime.now(timezone.utc)
         records = [_opportunity(item, ["body", i], scorer, now) for i, item in enumerate(items)]
-        return JSONResponse(scorer.predict_records(records))
+        predictions = scorer.predict_records(records)
+        if config.prediction_sink is not None:
+            config.prediction_sink(scorer, records, predictions, items)
+        return JSONResponse(predictions)
 
     @app.get("/models")
     async def models() -> dict:

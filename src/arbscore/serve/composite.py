@@ -5,14 +5,16 @@ Definition (vectorised; all three predictions are per row):
     r   = predicted_profit_pct * 24 / clip(predicted_hold_hours, 1, 168)   # % of capital per day
     u   = 4 * p * (1 - p)                      # success-head uncertainty: 0 sure .. 1 coin flip
     adj = r - penalty * u * |r|                # shrink gains / deepen losses when unsure
-    composite_score = 100 * sigmoid(adj / scale_pct_per_day)
+    composite_score = 100 * sigmoid(asinh(adj / scale_pct_per_day))
 
 Why this shape: the capital of a funding-arbitrage position is tied up for the whole hold, so
 the comparable quantity is net return *per day*; an unsure success head means the profit
 estimate deserves less trust, so it is pulled towards "worse". For fixed p and hold the score is
-strictly increasing in the expected return (slope 1 - penalty*u > 0 for penalty < 1), a zero
-edge scores 50, and the logistic maps any return to (0, 100) with ``scale_pct_per_day`` setting
-how fast it saturates (1 %/day of edge -> about 73).
+strictly increasing in the expected return (slope 1 - penalty*u > 0 for penalty < 1). A zero
+edge scores 50. ``asinh`` is linear near zero and logarithmic far out, so typical funding edges
+(hundredths of a percent per day) spread over the scale while large ones still rank instead of
+all saturating at 100. With the default scale of 0.05 %/day (about 18 % a year): 0.05 %/day
+scores ~70, 0.14 %/day (~50 % APR) ~85, -0.05 %/day ~29 (with a confident success head).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from arbscore.schema import MAX_HOLD_HOURS
 class CompositeConfig:
     """Shape of the composite score (saved in the bundle manifest's serve section)."""
 
-    scale_pct_per_day: float = 1.0
+    scale_pct_per_day: float = 0.05
     uncertainty_penalty: float = 0.5
 
     def __post_init__(self) -> None:
@@ -56,5 +58,5 @@ def composite_score(
     p = np.clip(np.asarray(success_probability, np.float64), 0.0, 1.0)
     u = 4.0 * p * (1.0 - p)
     adj = r - config.uncertainty_penalty * u * np.abs(r)
-    z = np.clip(adj / config.scale_pct_per_day, -500.0, 500.0)
+    z = np.arcsinh(adj / config.scale_pct_per_day)
     return 100.0 / (1.0 + np.exp(-z))

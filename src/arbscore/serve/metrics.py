@@ -37,6 +37,11 @@ class Metrics:
         self._errors: dict[tuple[str, int], int] = defaultdict(int)
         self._hist: dict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
         self._sum: dict[str, float] = defaultdict(float)
+        self._collectors: list[Callable[[], str]] = []
+
+    def add_collector(self, render: Callable[[], str]) -> None:
+        """Append another family's exposition text to every render (e.g. ops drift gauges)."""
+        self._collectors.append(render)
 
     def label(self, path: str) -> str:
         return path if path in self.paths else "other"
@@ -81,7 +86,8 @@ class Metrics:
                     f'arbscore_request_duration_seconds_sum{{path="{path}"}} {self._sum[path]:.9f}'
                 )
                 out.append(f'arbscore_request_duration_seconds_count{{path="{path}"}} {cumulative}')
-        return "\n".join(out) + "\n"
+        extra = "".join(render() for render in self._collectors)
+        return "\n".join(out) + "\n" + extra
 
 
 async def _reply(send: Send, status: int, payload: dict) -> None:
