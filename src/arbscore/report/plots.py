@@ -92,8 +92,11 @@ def equity_curves(equity: pd.DataFrame, families: list[str], baselines: list[str
     ax = fig.add_subplot(1, 1, 1)
     order = [s for s in families + baselines if s in set(curves["strategy"])]
     order += [s for s in curves["strategy"].unique() if s not in order]
+    end = curves["time"].max()
     for k, strategy in enumerate(order):
         c = curves[curves["strategy"] == strategy]
+        if len(c) and c["time"].iloc[-1] < end:  # flat after its last trade, to the end
+            c = pd.concat([c, c.iloc[[-1]].assign(time=end)], ignore_index=True)
         style = BASELINE_STYLE.get(strategy, "-")
         color = "grey" if strategy in baselines and strategy != "oracle" else f"C{k}"
         ax.plot(
