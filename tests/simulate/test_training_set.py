@@ -77,8 +77,10 @@ def test_csv_round_trip_keeps_the_guide_columns(tmp_path):
     parsed = pd.to_datetime(back["timestamp"], utc=True)
     assert (parsed.to_numpy() == ts["timestamp"].to_numpy()).all()
     for name in ("actual_profit_pct", "fund_profit_8h", "peak_profit", "volume_24h"):
-        np.testing.assert_allclose(back[name], ts[name], rtol=1e-9)
+        assert (back[name].to_numpy() == ts[name].to_numpy()).all()  # exact round trip
     assert (back["liquidity_status"] == ts["liquidity_status"]).all()
+    gz = write_training_set(ts, tmp_path / "training_data.csv.gz")
+    assert len(pd.read_csv(gz)) == len(ts)
     parquet = write_training_set(ts, tmp_path / "training_data.parquet")
     a, b = load_training_data(csv), load_training_data(parquet)
     assert len(a) == len(b) == len(ts)

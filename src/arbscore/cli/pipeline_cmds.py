@@ -7,6 +7,7 @@ turn flags into the stages' frozen configs, show rich progress, write the file, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -70,7 +71,7 @@ def load_market(
     return market
 
 
-def _progress_bar(console: Console) -> tuple[Progress, callable]:
+def _progress_bar(console: Console) -> tuple[Progress, Callable[[str, int, int], None]]:
     bar = Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),

@@ -2,7 +2,7 @@
 
 Also the file boundary of the set: :func:`write_training_set` writes Parquet or the guide's
 ``training_data.csv`` layout (our column names already are the guide's; ``was_profitable`` is
-written as True/False, ``timestamp`` as ISO 8601 UTC) so other tools can read it.
+written as true/false, ``timestamp`` as ISO 8601 UTC, floats exactly) so other tools can read it.
 """
 
 from __future__ import annotations
@@ -139,9 +139,19 @@ def write_training_set(frame: pd.DataFrame, path: str | Path) -> Path:
     if name.endswith(".parquet"):
         frame.to_parquet(path, index=False)
     elif name.endswith((".csv", ".csv.gz")):
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
         out = frame.copy()
         out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        out.to_csv(path, index=False, float_format="%.10g")
+        # Arrow's writer is ~10x faster than pandas' and writes floats in shortest round-trip
+        # form, so a CSV reads back to the same numbers
+        table = pa.Table.from_pandas(out, preserve_index=False)
+        if name.endswith(".gz"):
+            with pa.CompressedOutputStream(str(path), "gzip") as sink:
+                pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="needed"))
+        else:
+            pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="needed"))
     else:
         raise ValueError(f"--output {path.name}: expected a .parquet or .csv file name")
     return path
