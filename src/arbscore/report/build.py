@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from arbscore.report.document import Figure
-from arbscore.report.inputs import load_inputs
+from arbscore.report.document import Document, Figure
+from arbscore.report.inputs import ReportInputs, load_inputs
 from arbscore.report.render import to_html, to_markdown
-from arbscore.report.sections import build_document
+from arbscore.report.sections import (
+    SYNTHETIC_BANNER,
+    backtest,
+    data_used,
+    head_metrics,
+    headline,
+    scheme,
+)
+from arbscore.report.sections_detail import (
+    benchmarks,
+    calibration,
+    importance,
+    reproduce,
+    timing,
+)
+
+
+def build_document(inp: ReportInputs) -> Document:
+    """All sections in reading order: the answer first, then the evidence."""
+    sections = [
+        headline(inp),
+        data_used(inp),
+        scheme(inp),
+        head_metrics(inp),
+        backtest(inp),
+        calibration(inp),
+        importance(inp),
+        timing(inp),
+    ]
+    bench = benchmarks(inp)
+    if bench:
+        sections.append(bench)
+    sections.append(reproduce(inp))
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    fams = ", ".join(inp.metrics.families)
+    return Document(
+        title="arbscore benchmark report",
+        banner=SYNTHETIC_BANNER if inp.data.synthetic else None,
+        subtitle=f"families: {fams}; generated {now} from {inp.workdir}",
+        sections=sections,
+    )
 
 
 def build_report(workdir: Path | str, out_dir: Path | str | None = None) -> tuple[Path, Path]:
