@@ -12,14 +12,15 @@ What is timed:
   profit and success at the predicted hold, plus composite); ``inproc_record_p50_us`` adds
   feature building from a JSON-like dict (``predict_records``);
 - batch1000: ``predict_matrix`` on 1000 rows (median of 20);
-- HTTP: ``arbscore serve`` in a subprocess; ``http_p50_ms`` from one client sending sequential
-  POST /predict requests (keep-alive), ``http_rps`` with ``--clients`` concurrent clients for a
-  fixed number of requests (bounded load).
+- HTTP: ``arbscore serve`` in a subprocess; ``http_p50_ms`` from one stdlib keep-alive client
+  sending sequential POST /predict requests (the guide's body), ``http_rps`` with ``--clients``
+  concurrent clients for a fixed number of requests (bounded load).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import statistics
 import subprocess
@@ -152,21 +153,34 @@ def time_http(bundle: Path, scorer, n_seq: int, n_load: int, clients: int) -> di
             got = client.post(url + "/predict", json=body).json()
             for k in ("predicted_profit_pct", "success_probability", "predicted_hold_hours"):
                 assert abs(got[k] - want[k]) <= 1e-6, (k, got[k], want[k])
-            for _ in range(100):
-                client.post(url + "/predict", json=body)
-            seq = []
-            for _ in range(n_seq):
-                t = time.perf_counter()
-                client.post(url + "/predict", json=body)
-                seq.append((time.perf_counter() - t) * 1000)
+        payload = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+
+        def post(conn: http.client.HTTPConnection) -> int:
+            # stdlib keep-alive client: far less client-side overhead than httpx per request
+            conn.request("POST", "/predict", body=payload, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            return response.status
+
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        for _ in range(200):
+            post(conn)
+        seq = []
+        for _ in range(n_seq):
+            t = time.perf_counter()
+            post(conn)
+            seq.append((time.perf_counter() - t) * 1000)
+        conn.close()
         per_client = n_load // clients
         errors: list[int] = []
 
         def worker() -> None:
-            with httpx.Client() as c:
-                for _ in range(per_client):
-                    if c.post(url + "/predict", json=body).status_code != 200:
-                        errors.append(1)
+            c = http.client.HTTPConnection("127.0.0.1", port)
+            for _ in range(per_client):
+                if post(c) != 200:
+                    errors.append(1)
+            c.close()
 
         threads = [threading.Thread(target=worker) for _ in range(clients)]
         t = time.perf_counter()
@@ -176,11 +190,20 @@ def time_http(bundle: Path, scorer, n_seq: int, n_load: int, clients: int) -> di
             th.join()
         elapsed = time.perf_counter() - t
         assert not errors, f"{len(errors)} failed requests under load"
+        # the server's own view: time from request start to response end, from GET /metrics
+        text = httpx.get(url + "/metrics").text
+        total = count = 0.0
+        for line in text.splitlines():
+            if line.startswith('arbscore_request_duration_seconds_sum{path="/predict"}'):
+                total = float(line.split()[-1])
+            if line.startswith('arbscore_request_duration_seconds_count{path="/predict"}'):
+                count = float(line.split()[-1])
         return {
             "http_p50_ms": statistics.median(seq),
             "http_p99_ms": float(np.percentile(seq, 99)),
             "http_rps": per_client * clients / elapsed,
             "http_clients": clients,
+            "http_server_mean_ms": 1000 * total / max(count, 1.0),
         }
     finally:
         proc.terminate()
@@ -219,6 +242,7 @@ def main() -> None:
         "inproc_record_p50_us": float(np.percentile(records, 50)),
         "http_p99_ms": http["http_p99_ms"],
         "http_clients": http["http_clients"],
+        "http_server_mean_ms": http["http_server_mean_ms"],
         "family": args.family if not args.bundle else "bundle",
         "heads": {h: e["family"] for h, e in scorer.manifest["heads"].items()},
         "native_max_abs_diff": err,
