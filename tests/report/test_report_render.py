@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import math
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -241,3 +242,15 @@ def test_fold_curves_are_merged_in_time():
     out = chain_folds(eq)
     assert list(out["time"]) == sorted(out["time"])
     assert np.allclose(out["equity"], [1.0, 1.1, 1.1, 1.15, 1.35])
+
+
+def test_page_is_self_contained(built_report):
+    page = built_report[2].read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:|file:|//)""", page)
+    assert "<script" not in page
+
+
+def test_single_family_has_no_runner_up():
+    raw = {"families": {"xgboost": {"profit": {"mae": 0.2}}}, "winner": {"profit": "xgboost"}}
+    (w,) = parse_metrics(raw).winners
+    assert w.family == "xgboost" and w.runner_up is None and w.margin is None and not w.tied
