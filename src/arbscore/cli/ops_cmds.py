@@ -1,9 +1,254 @@
-"""CLI verbs of this area (see arbscore.cli)."""
+"""CLI verbs of operations: ``drift``, ``retrain``, ``paper`` and ``track outcomes|accuracy``.
+
+Thin: resolve flags into the ops config dataclasses, call ``arbscore.ops``, print with rich.
+Everything heavy is imported inside the commands (``import arbscore.cli`` stays light).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+
+from arbscore.cli.errors import user_errors
+
+DB_HELP = "store: DuckDB path or postgresql:// URL (default $ARBSCORE_DB)"
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _write_json(path: Path | None, payload: dict) -> None:
+    if path is not None:
+        from arbscore.evaluation.metrics import json_safe
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(json_safe(payload), indent=2, default=str) + "\n")
+
+
+def _live_frame(db: str | None, days: float):
+    import pandas as pd
+
+    from arbscore.data_tools.store import LIVE_SNAPSHOTS, open_store
+
+    if days <= 0:
+        raise ValueError(f"--days {days}: must be > 0")
+    with open_store(db) as store:
+        live = store.read(LIVE_SNAPSHOTS)
+    if live.empty:
+        raise ValueError("--db: no live snapshots in the store; run `arbscore live` first")
+    t = pd.to_datetime(live["snapshot_time"], utc=True)
+    return live[t > t.max() - pd.Timedelta(days=days)]
+
+
+def drift_cmd(
+    bundle: Path = typer.Option(..., "--bundle", help="bundle dir whose reference to compare with"),
+    db: str = typer.Option(None, help=DB_HELP),
+    source: str = typer.Option("auto", help="tracked (server predictions) | live | auto"),
+    days: float = typer.Option(7.0, help="look back this many days"),
+    warn_psi: float = typer.Option(0.1, help="PSI at which a feature is 'warn'"),
+    alert_psi: float = typer.Option(0.25, help="PSI at which a feature is 'alert'"),
+    fail_on: str = typer.Option("never", help="exit 1 at this level: never | warn | alert"),
+    json_out: Path = typer.Option(None, "--json", help="also write the report as JSON"),
+) -> None:
+    """Per-feature PSI and prediction drift vs the bundle's training reference."""
+    import numpy as np
+    import pandas as pd
+
+    from arbscore.ops.drift import DriftConfig, drift_report
+    from arbscore.serve.scorer import Scorer
+
+    if source not in ("auto", "tracked", "live") or fail_on not in ("never", "warn", "alert"):
+        raise ValueError(f"--source {source!r} / --fail-on {fail_on!r}: see --help for choices")
+    config = DriftConfig(warn_psi=warn_psi, alert_psi=alert_psi)
+    scorer = Scorer(bundle)
+    recs: list[dict] = []
+    if source in ("auto", "tracked"):
+        from arbscore.data_tools.store import open_store
+        from arbscore.ops.tracking import tracked
+
+        with open_store(db) as store:
+            frame = tracked(store)
+        frame = frame[frame["model_version"] == scorer.model_version]
+        if len(frame):
+            t = pd.to_datetime(frame["opportunity_time"], utc=True)
+            frame = frame[t > t.max() - pd.Timedelta(days=days)]
+        recs = [json.loads(f) for f in frame["features"]]
+        used = "tracked"
+    if not recs and source in ("auto", "live"):
+        from arbscore.ops.live_opps import live_opportunities, records
+
+        recs = records(live_opportunities(_live_frame(db, days)))
+        used = "live"
+    if not recs:
+        raise ValueError(f"no rows to compare for model {scorer.model_version} (source {source})")
+    X, _ = scorer.features(recs)
+    p = scorer.predict_matrix(X)
+    preds = {"profit": p.profit_pct, "success": p.success_probability, "duration": p.hold_hours}
+    report = drift_report(
+        scorer.manifest.get("reference") or {}, X, scorer.spec.feature_names, preds, config
+    )
+    from rich.table import Table
+
+    table = Table(title=f"drift of {scorer.model_version} ({used}, {report.rows} rows)")
+    for col in ("input", "PSI", "level"):
+        table.add_column(col)
+    items = [(f"head {k}", v) for k, v in report.predictions.items()]
+    items += sorted(report.features.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))
+    for name, value in items:
+        table.add_row(name, f"{value:.4f}", config.level(value))
+    console = _console()
+    console.print(table)
+    console.print(f"status: [bold]{report.status}[/]")
+    _write_json(
+        json_out, {"source": used, "model_version": scorer.model_version, **report.to_dict()}
+    )
+    order = {"n/a": 0, "ok": 0, "warn": 1, "alert": 2}
+    if fail_on != "never" and order[report.status] >= order[fail_on]:
+        raise typer.Exit(code=1)
+
+
+def paper_cmd(
+    bundle: Path = typer.Option(..., "--bundle", help="bundle dir (the ML scorer)"),
+    db: str = typer.Option(None, help=DB_HELP),
+    days: float = typer.Option(7.0, help="live data of the last N days"),
+    max_hold: float = typer.Option(24.0, help="cap on either strategy's hold, hours"),
+    top_k: int = typer.Option(3, help="entries per slot"),
+    capital: float = typer.Option(100_000.0, help="capital, USD (both strategies)"),
+    position: float = typer.Option(10_000.0, help="notional per position, USD"),
+    json_out: Path = typer.Option(None, "--json", help="also write the summary as JSON"),
+) -> None:
+    """Paper-trade the ML scorer against the rule-based scorer on live snapshots."""
+    from rich.table import Table
+
+    from arbscore.evaluation.config import EvaluationConfig
+    from arbscore.ops.paper import PaperConfig, paper_trade
+    from arbscore.serve.scorer import Scorer
+
+    rules = EvaluationConfig(top_k=top_k, capital_usd=capital, position_usd=position)
+    config = PaperConfig(rules=rules, max_hold_hours=max_hold)
+    result = paper_trade(_live_frame(db, days), Scorer(bundle), config)
+    summary = result.summary()
+    table = Table(title=f"paper A/B {summary['start']} -> {summary['end']}")
+    for col in ("strategy", "net return", "win rate", "Sharpe", "max drawdown", "trades"):
+        table.add_column(col)
+    fmt = lambda v, f: "-" if v is None else f.format(v)  # noqa: E731
+    for name, m in summary["strategies"].items():
+        table.add_row(
+            name,
+            fmt(m["net_return"], "{:+.4%}"),
+            fmt(m["win_rate"], "{:.1%}"),
+            fmt(m["sharpe"], "{:.2f}"),
+            fmt(m["max_drawdown"], "{:.4%}"),
+            fmt(m["trades"], "{:.0f}"),
+        )
+    console = _console()
+    console.print(table)
+    console.print(summary["difference"]["statement"])
+    _write_json(json_out, summary)
+
+
+def retrain_cmd(
+    root: Path = typer.Option(..., "--root", help="bundle root: ROOT/current is what is served"),
+    data: Path = typer.Option(None, "--data", help="training set file (else built from --db)"),
+    db: str = typer.Option(None, help=DB_HELP + "; market history to build the training set"),
+    days: float = typer.Option(90.0, help="with --db: the last N days of market history"),
+    family: list[str] = typer.Option(["xgboost", "lightgbm"], help="challenger families"),
+    folds: int = typer.Option(2, help="recent walk-forward folds to compare on"),
+    required_wins: int = typer.Option(2, help="heads the challenger must win"),
+    max_regression: float = typer.Option(0.05, help="max relative loss on any head"),
+    server: str = typer.Option(None, help="server URL to POST /reload after a promotion"),
+) -> None:
+    """Train a challenger on the latest data; promote it only if it beats the champion."""
+    import pandas as pd
+
+    from arbscore.evaluation.config import EvaluationConfig
+    from arbscore.ops.retrain import RetrainConfig, retrain
+
+    config = RetrainConfig(
+        root=root,
+        families=tuple(family),
+        server_url=server,
+        evaluation=EvaluationConfig(n_folds=folds),
+        required_wins=required_wins,
+        max_regression=max_regression,
+    )
+    console = _console()
+    with console.status("loading data") as status:
+        if data is not None:
+            from arbscore.training_data import load_training_data
+
+            frame = load_training_data(data)
+        else:
+            from arbscore.data_tools.store import open_store
+            from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
+
+            if days <= 0:
+                raise ValueError(f"--days {days}: must be > 0")
+            with open_store(db) as store:
+                end = pd.Timestamp.now(tz="UTC")
+                market = store.load_market(start=end - pd.Timedelta(days=days), end=end)
+            if market.funding.empty:
+                raise ValueError("--db: no funding history in the last --days; backfill first")
+            frame = build_training_set(
+                market, TrainingSetConfig(), lambda s, d, t: status.update(f"{s} {d}/{t}")
+            )
+        result = retrain(frame, config, progress=status.update)
+    for head, c in result.comparison["heads"].items():
+        console.print(
+            f"{head:9s} {c['metric']:10s} champion {c['champion']:.4g}  "
+            f"challenger ({c['challenger_family']}) {c['challenger']:.4g}  "
+            f"{'WIN' if c['challenger_wins'] else 'loss'}"
+        )
+    colour = "green" if result.promoted else "yellow"
+    console.print(
+        f"[{colour}]{result.reason}[/] ({result.challenger_version or result.champion_version})"
+    )
+
+
+def outcomes_cmd(db: str = typer.Option(None, help=DB_HELP)) -> None:
+    """Attach realised outcomes to tracked predictions whose hold window has passed."""
+    from arbscore.data_tools.store import open_store
+    from arbscore.ops.tracking import attach_outcomes
+
+    with open_store(db) as store:
+        n = attach_outcomes(store)
+    typer.echo(f"{n} outcomes written")
+
+
+def accuracy_cmd(
+    db: str = typer.Option(None, help=DB_HELP),
+    freq: str = typer.Option("1D", help="period: 1h, 6h, 1D, 7D ..."),
+    csv: Path = typer.Option(None, help="also write the table as CSV"),
+) -> None:
+    """Accuracy over time per head from tracked predictions with outcomes."""
+    from rich.table import Table
+
+    from arbscore.data_tools.store import open_store
+    from arbscore.ops.tracking import accuracy_over_time, tracked
+
+    with open_store(db) as store:
+        acc = accuracy_over_time(tracked(store), freq)
+    table = Table(title="accuracy over time")
+    for col in acc.columns:
+        table.add_column(col)
+    for row in acc.itertuples(index=False):
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+    _console().print(table)
+    if csv is not None:
+        acc.to_csv(csv, index=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to app."""
+    app.command("drift")(user_errors(drift_cmd))
+    app.command("paper")(user_errors(paper_cmd))
+    app.command("retrain")(user_errors(retrain_cmd))
+    track = typer.Typer(help="prediction tracking: outcomes, accuracy", no_args_is_help=True)
+    track.command("outcomes")(user_errors(outcomes_cmd))
+    track.command("accuracy")(user_errors(accuracy_cmd))
+    app.add_typer(track, name="track")

@@ -26,6 +26,17 @@ def register(app: typer.Typer) -> None:
         max_batch: Annotated[int, typer.Option(help="max items per batch")] = 1000,
         max_body_bytes: Annotated[int, typer.Option(help="max request body")] = 2 << 20,
         log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+        ops_db: Annotated[
+            str | None,
+            typer.Option(
+                "--ops-db",
+                help="store for prediction tracking + /dashboard + drift gauges (DuckDB path or "
+                "postgresql://; PostgreSQL when `arbscore live` writes it at the same time)",
+            ),
+        ] = None,
+        ops_interval: Annotated[
+            float, typer.Option(help="seconds between ops jobs (live scan, outcomes)")
+        ] = 300.0,
     ) -> None:
         """Serve a bundle over HTTP: /health, /predict, /predict/batch, /models, /metrics, /size,
         /exit-signal, /reload (also on SIGHUP); OpenAPI at /docs."""
@@ -35,10 +46,25 @@ def register(app: typer.Typer) -> None:
 
         if not 0 < port < 65536:
             raise ValueError(f"--port {port}: must be in 1..65535")
-        config = ServeConfig(max_batch=max_batch, max_body_bytes=max_body_bytes)
+        ops = None
+        if ops_db:  # imported only here: the plain serving install has no pandas
+            from arbscore.ops.service import OpsConfig, OpsService
+
+            ops = OpsService(OpsConfig(db=ops_db, job_interval_s=ops_interval))
+        config = ServeConfig(
+            max_batch=max_batch,
+            max_body_bytes=max_body_bytes,
+            prediction_sink=ops.sink if ops else None,
+        )
         server_app = create_app(bundle, config)  # loads and checks the bundle before binding
+        if ops:
+            ops.attach(server_app)
         typer.echo(f"serving {server_app.state.provider.scorer.model_version} on http://{host}:{port}")
-        uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
+        try:
+            uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
+        finally:
+            if ops:
+                ops.close()
 
     @app.command("export")
     @user_errors

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
@@ -227,8 +228,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         body = await _json_body(request)
         record = _opportunity(body, ["body"], scorer, datetime.now(timezone.utc))
         predictions = scorer.predict_records([record])
-        if config.prediction_sink is not None:
-            config.prediction_sink(scorer, [record], predictions, [body])
+        _sink(config, scorer, [record], predictions, [body])
         return JSONResponse(predictions[0])
 
     batch_schema = {
@@ -270,8 +270,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         now = datetime.now(timezone.utc)
         records = [_opportunity(item, ["body", i], scorer, now) for i, item in enumerate(items)]
         predictions = scorer.predict_records(records)
-        if config.prediction_sink is not None:
-            config.prediction_sink(scorer, records, predictions, items)
+        _sink(config, scorer, records, predictions, items)
         return JSONResponse(predictions)
 
     @app.get("/models")
@@ -326,6 +325,16 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         }
 
     return app
+
+
+def _sink(config: ServeConfig, scorer: Scorer, records: list, predictions: list, raw: list) -> None:
+    """Hand the predictions to the configured sink; its failure never fails the request."""
+    if config.prediction_sink is None:
+        return
+    try:
+        config.prediction_sink(scorer, records, predictions, raw)
+    except Exception:  # noqa: BLE001 - tracking is best effort; the answer is already computed
+        logging.getLogger("arbscore.serve").exception("prediction sink failed")
 
 
 def _size(req: SizeRequest, scorer: Scorer, config: ServeConfig) -> dict:

@@ -86,8 +86,14 @@ class Metrics:
                     f'arbscore_request_duration_seconds_sum{{path="{path}"}} {self._sum[path]:.9f}'
                 )
                 out.append(f'arbscore_request_duration_seconds_count{{path="{path}"}} {cumulative}')
-        extra = "".join(render() for render in self._collectors)
-        return "\n".join(out) + "\n" + extra
+        for collect in self._collectors:
+            try:
+                text = collect().rstrip("\n")
+            except Exception as exc:  # noqa: BLE001 - one bad collector must not hide the rest
+                text = f"# collector {getattr(collect, '__qualname__', collect)!s} failed: {exc}"
+            if text:
+                out.append(text)
+        return "\n".join(out) + "\n"
 
 
 async def _reply(send: Send, status: int, payload: dict) -> None:

@@ -1,0 +1,60 @@
+"""The drift reference a bundle carries: histograms of its training inputs and outputs.
+
+Called by ``export_bundle`` when the run directory has ``training_data.parquet``. Rows are one
+per opportunity (the training set repeats each opportunity once per simulated hold, which would
+weight the hold grid, not the market), at most ``max_rows`` of them, the newest kept. Outputs are
+computed the way the server computes them: duration first, then profit and success at the
+predicted hold clipped to [1, 168] h, so live prediction drift compares like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arbscore.data_tools.features import FeatureSpec, build_matrix
+from arbscore.ops.drift import reference_from_matrix
+from arbscore.schema import HOLD_GRID_HOURS, MAX_HOLD_HOURS
+
+
+def served_outputs(winners: Mapping[str, tuple[str, Any]], X: np.ndarray) -> dict[str, np.ndarray]:
+    """head -> outputs of the fitted winners on ``X`` in the server's two passes."""
+    duration = np.asarray(winners["duration"][1].predict(X).duration, np.float64)
+    X2 = np.array(X, np.float32, copy=True)
+    X2[:, -1] = np.clip(duration, float(min(HOLD_GRID_HOURS)), float(MAX_HOLD_HOURS))
+    cache: dict[int, Any] = {}
+    out = {"duration": duration}
+    for head in ("profit", "success"):
+        family = winners[head][1]
+        if id(family) not in cache:
+            cache[id(family)] = family.predict(X2)
+        out[head] = np.asarray(getattr(cache[id(family)], head), np.float64)
+    return out
+
+
+def bundle_reference(
+    training_file: Path,
+    spec: FeatureSpec,
+    winners: Mapping[str, tuple[str, Any]],
+    *,
+    bins: int = 10,
+    max_rows: int = 20_000,
+) -> dict[str, Any]:
+    """The manifest's ``reference`` block from a run's training set (see module docstring)."""
+    from arbscore.training_data import feature_columns, load_training_data
+
+    frame = load_training_data(training_file)
+    frame = frame.sort_values("timestamp", kind="mergesort")
+    frame = frame.drop_duplicates("opportunity_id", keep="first").tail(max_rows)
+    X = build_matrix(feature_columns(frame), spec)
+    outputs = served_outputs(winners, X)
+    source = {
+        "file": Path(training_file).name,
+        "start": frame["timestamp"].min().isoformat() if len(frame) else None,
+        "end": frame["timestamp"].max().isoformat() if len(frame) else None,
+        "opportunities": int(len(frame)),
+    }
+    return reference_from_matrix(X, spec.feature_names, outputs, bins=bins, source=source)

@@ -1,0 +1,284 @@
+"""Champion / challenger retraining with an atomic bundle swap.
+
+Layout under ``root`` (what ``arbscore serve --bundle ROOT/current`` serves)::
+
+    ROOT/current -> versions/<id>/bundle     symlink, swapped atomically (os.replace)
+    ROOT/versions/<id>/                      run dir of each challenger (metrics, models, bundle)
+    ROOT/retrain_log.jsonl                   one JSON line per retrain, promoted or not
+
+``retrain`` trains challengers on the latest data and evaluates them *with the harness, in the
+same walk-forward run* as the serving champion: the champion enters ``evaluate`` as a family
+whose ``fit`` does nothing and whose ``predict`` is the bundle's ONNX graphs, so both are scored
+on exactly the same recent test folds by the same metrics. The challenger (best family per head)
+is promoted only if it wins at least ``required_wins`` heads on the harness's declared metric and
+regresses on none by more than ``max_regression``. Promotion = export into a fresh directory,
+point a temporary symlink at it, ``os.replace`` it over ``current`` (atomic on POSIX), then
+``POST /reload``; if the server refuses the new bundle the symlink is put back. Any failure before
+the swap leaves ``current`` untouched: a failed retrain never touches the champion.
+
+Caveat: the champion may have been trained on part of the test folds (older data); that favours
+the champion, so promotion errs on the side of keeping it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arbscore.evaluation.config import WINNER_METRICS, EvaluationConfig
+from arbscore.evaluation.metrics import json_safe
+from arbscore.families import HeadOutputs
+from arbscore.schema import HEADS
+
+Progress = Callable[[str], None]
+CHAMPION = "champion"
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """Where bundles live, what to train, how to judge, whom to tell."""
+
+    root: Path
+    families: tuple[str, ...] = ("xgboost", "lightgbm")
+    evaluation: EvaluationConfig = field(default_factory=lambda: EvaluationConfig(n_folds=2))
+    required_wins: int = 2
+    max_regression: float = 0.05
+    server_url: str | None = None
+    reload_timeout_s: float = 60.0
+    keep_versions: int = 5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.required_wins <= len(HEADS):
+            raise ValueError(f"required_wins={self.required_wins}: must be 1..{len(HEADS)}")
+        if self.max_regression < 0:
+            raise ValueError(f"max_regression={self.max_regression}: must be >= 0")
+        if not self.families:
+            raise ValueError("families: give at least one challenger family")
+        if CHAMPION in self.families:
+            raise ValueError(f"families: {CHAMPION!r} is reserved for the serving bundle")
+        if self.keep_versions < 1:
+            raise ValueError("keep_versions must be >= 1")
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    promoted: bool
+    reason: str
+    champion_version: str | None
+    challenger_version: str | None
+    comparison: dict[str, Any]
+    run_dir: Path | None
+
+
+def champion_family(bundle_dir: Path) -> type:
+    """A harness family serving ``bundle_dir``: ``fit`` is a no-op, ``predict`` runs the
+    bundle's graphs at each row's own hold (like the harness's native families)."""
+    from arbscore.serve.scorer import Scorer
+
+    scorer = Scorer(Path(bundle_dir))
+
+    class Champion:
+        name = CHAMPION
+
+        def fit(self, X, targets, feature_names):  # noqa: ARG002 - a fixed model
+            self.names_ = list(feature_names)
+            return self
+
+        def predict(self, X: np.ndarray) -> HeadOutputs:
+            # the fold's feature spec may order or name columns differently: map by name,
+            # filling what the champion knows but the fold lacks with the bundle's fill values
+            fills = dict(scorer.spec.fill_values)
+            col = {n: i for i, n in enumerate(self.names_)}
+            Xc = np.empty((X.shape[0], scorer.n_features), np.float32)
+            for j, name in enumerate(scorer.spec.feature_names):
+                Xc[:, j] = X[:, col[name]] if name in col else fills.get(name, 0.0)
+            p = scorer.predict_matrix(Xc, Xc[:, -1].astype(np.float64))
+            return HeadOutputs(p.profit_pct, p.success_probability, p.hold_hours)
+
+        def save(self, path: Path) -> None:
+            raise ValueError("the champion is a bundle; it is not saved as a family")
+
+    Champion.__name__ = "Champion"
+    return Champion
+
+
+def compare(metrics: dict[str, Any], config: RetrainConfig) -> dict[str, Any]:
+    """Per head: champion's and best challenger's fold-mean metric, winner, relative change."""
+    fams = metrics["families"]
+    heads: dict[str, Any] = {}
+    wins = regressions = 0
+    for head in HEADS:
+        key, higher_better = WINNER_METRICS[head]
+        sign = -1.0 if higher_better else 1.0
+        champ = fams.get(CHAMPION, {}).get(head, {}).get(key, float("nan"))
+        best_name, best = None, float("nan")
+        for name in config.families:
+            v = fams.get(name, {}).get(head, {}).get(key, float("nan"))
+            if np.isfinite(v) and (best_name is None or sign * v < sign * best):
+                best_name, best = name, v
+        rel = (sign * (best - champ) / max(abs(champ), 1e-12)) if np.isfinite(champ) else -np.inf
+        won = bool(np.isfinite(best) and (not np.isfinite(champ) or rel < 0))
+        worse = bool(np.isfinite(rel) and rel > config.max_regression)
+        wins += won
+        regressions += worse
+        heads[head] = {
+            "metric": key,
+            "champion": champ,
+            "challenger": best,
+            "challenger_family": best_name,
+            "relative_change": rel,
+            "challenger_wins": won,
+            "regression": worse,
+        }
+    promote = wins >= config.required_wins and regressions == 0
+    return {"heads": heads, "wins": wins, "regressions": regressions, "promote": promote}
+
+
+def _fresh_folds(
+    frame: pd.DataFrame, champion: dict[str, Any], evaluation: EvaluationConfig
+) -> tuple[EvaluationConfig, bool]:
+    """Test folds on data the champion never saw when its training end is known and leaves at
+    least a day per fold; else the configured folds (returns whether they are unseen)."""
+    end = (champion.get("training_data") or {}).get("end")
+    if not end:
+        return evaluation, not champion
+    champ_end = pd.Timestamp(end)
+    champ_end = champ_end.tz_localize("UTC") if champ_end.tzinfo is None else champ_end
+    data_end = pd.to_datetime(frame["timestamp"], utc=True).max()
+    span_h = (data_end - champ_end).total_seconds() / 3600 / evaluation.n_folds
+    if span_h < 24:
+        return evaluation, False
+    return dataclasses.replace(evaluation, test_span_hours=span_h), True
+
+
+def _swap(current: Path, target: Path) -> Path | None:
+    """Point ``current`` at ``target`` atomically; returns the previous target (or None)."""
+    previous = Path(os.readlink(current)) if current.is_symlink() else None
+    if current.exists() and not current.is_symlink():
+        raise ValueError(f"{current} is a real directory; retrain manages it as a symlink")
+    tmp = current.with_name(current.name + ".swap")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, current.parent), tmp)
+    os.replace(tmp, current)
+    return previous
+
+
+def _reload(url: str, timeout: float) -> dict:
+    import httpx
+
+    resp = httpx.post(url.rstrip("/") + "/reload", timeout=timeout)
+    if resp.status_code != 200:
+        raise ValueError(f"server refused the new bundle ({resp.status_code}): {resp.text[:300]}")
+    return resp.json()
+
+
+def retrain(
+    frame: pd.DataFrame, config: RetrainConfig, progress: Progress | None = None
+) -> RetrainResult:
+    """Train, compare with the champion, promote if it wins (see module docstring)."""
+    from arbscore.evaluation import evaluate
+    from arbscore.export.bundle import export_bundle
+    from arbscore.export.manifest import read_manifest
+    from arbscore.training import train_final
+
+    say = progress or (lambda _msg: None)
+    root = Path(config.root)
+    current = root / "current"
+    root.mkdir(parents=True, exist_ok=True)
+    champion_dir = current.resolve() if current.exists() else None
+    champion = read_manifest(champion_dir) if champion_dir else {}
+    champion_version = champion.get("model_version")
+    evaluation, unseen = _fresh_folds(frame, champion, config.evaluation)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = root / "versions" / f"{stamp}-{os.getpid()}"
+    run_dir.mkdir(parents=True)
+    try:
+        families: list[Any] = list(config.families)
+        if champion_dir:
+            families.append(champion_family(champion_dir))
+        say(f"evaluating {', '.join(config.families)} vs {champion_version or 'no champion'}")
+        fwd = (lambda msg, *_: say(msg)) if progress else None
+        result = evaluate(frame, families, evaluation, fwd, out_dir=run_dir)
+        comparison = {**compare(result.metrics, config), "champion_unseen_folds": unseen}
+        if champion_dir and not comparison["promote"]:
+            reason = (
+                f"challenger won {comparison['wins']}/{len(HEADS)} heads with "
+                f"{comparison['regressions']} regressions; champion kept"
+            )
+            return _log(
+                root, RetrainResult(False, reason, champion_version, None, comparison, run_dir)
+            )
+        say("training the challenger on all rows")
+        frame.to_parquet(run_dir / "training_data.parquet", index=False)
+        winners = {h: comparison["heads"][h]["challenger_family"] for h in HEADS}
+        train_final(frame, sorted(set(winners.values())), run_dir)
+        # the run's metrics.json names the champion as winner where it won: export the challenger
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics["winner"] = winners
+        (run_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2, default=str))
+        from arbscore.export.bundle import ExportConfig
+
+        say("exporting the challenger bundle")
+        manifest = export_bundle(run_dir, run_dir / "bundle", ExportConfig(), progress=say)
+    except Exception as exc:
+        (run_dir / "FAILED").write_text(f"{type(exc).__name__}: {exc}\n")
+        raise
+    previous = _swap(current, run_dir / "bundle")
+    if config.server_url:
+        try:
+            _reload(config.server_url, config.reload_timeout_s)
+        except Exception as exc:
+            if previous is not None:  # put the champion back; the server still serves it
+                _swap(current, (current.parent / previous))
+            (run_dir / "FAILED").write_text(f"reload: {exc}\n")
+            raise ValueError(f"promotion rolled back: {exc}") from exc
+    _prune(root, config.keep_versions, keep=run_dir, champion=champion_dir)
+    reason = (
+        "no champion yet"
+        if not champion_dir
+        else (f"challenger won {comparison['wins']}/{len(HEADS)} heads; promoted")
+    )
+    return _log(
+        root,
+        RetrainResult(
+            True, reason, champion_version, manifest["model_version"], comparison, run_dir
+        ),
+    )
+
+
+def _prune(root: Path, keep_n: int, keep: Path, champion: Path | None) -> None:
+    """Delete old version dirs beyond ``keep_n`` (never the new one or the last champion)."""
+    versions = sorted((root / "versions").iterdir(), key=lambda p: p.name)
+    protected = {keep.resolve(), champion.parent.resolve() if champion else None}
+    for old in versions[:-keep_n]:
+        if old.resolve() not in protected:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _log(root: Path, result: RetrainResult) -> RetrainResult:
+    entry = {
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "promoted": result.promoted,
+        "reason": result.reason,
+        "champion": result.champion_version,
+        "challenger": result.challenger_version,
+        "comparison": result.comparison,
+        "run_dir": str(result.run_dir) if result.run_dir else None,
+    }
+    with open(root / "retrain_log.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(json_safe(entry), default=str) + "\n")
+    return result
+
+
+__all__: Sequence[str] = ("RetrainConfig", "RetrainResult", "champion_family", "compare", "retrain")
