@@ -205,9 +205,7 @@ def run_pipeline(config: RunConfig, progress: Progress | None = None) -> RunResu
     workdir.mkdir(parents=True, exist_ok=True)
     write_run_config(config)
     results: list[StageResult] = []
-    keys = {
-        "input": _hash(config.data, file_digest(Path(config.data)) if config.data_is_file else "")
-    }
+    keys = {"input": _input_key(config)}
     for stage in STAGES:
         key = _hash(stage, [keys[d] for d in DEPENDS_ON[stage]], _stage_config(config, stage))
         keys[stage] = key
@@ -224,7 +222,10 @@ def run_pipeline(config: RunConfig, progress: Progress | None = None) -> RunResu
         def forward(message: str, completed=None, total=None, _stage=stage) -> None:
             emit(StageEvent(_stage, "update", message, completed, total))
 
-        detail = _STAGE_FUNCTIONS[stage](config, forward)
+        try:
+            detail = _STAGE_FUNCTIONS[stage](config, forward)
+        except ValueError as exc:  # bad data or settings: say which stage met it
+            raise ValueError(f"stage '{stage}': {exc}") from exc
         seconds = time.perf_counter() - started
         _mark_done(workdir, stage, key, seconds, detail)
         emit(StageEvent(stage, "done", detail))
@@ -234,6 +235,21 @@ def run_pipeline(config: RunConfig, progress: Progress | None = None) -> RunResu
     return RunResult(
         workdir, results, report / "report.html", report / "report.md", workdir / "bundle", metrics
     )
+
+
+def _input_key(config: RunConfig) -> str:
+    """What the data stage reads: the file's bytes, or which market the embedded default finds
+    (real data appearing or disappearing under ../shared/data must not reuse the old set)."""
+    if config.data_is_file:
+        return _hash(config.data, file_digest(Path(config.data)))
+    if config.data == "embedded":
+        try:
+            from arbscore.data_tools.sources.real import find_shared_data
+        except ImportError:
+            return _hash(config.data, None)
+        root_setting = getattr(config.embedded, "data_root", None)
+        return _hash(config.data, str(find_shared_data(root_setting)))
+    return _hash(config.data)
 
 
 def _stage_config(config: RunConfig, stage: str) -> Any:
