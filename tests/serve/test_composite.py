@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arbscore.serve.composite import CompositeConfig, composite_score
+from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
 
 finite = st.floats(-50, 50)
 prob = st.floats(0, 1)
@@ -39,3 +39,11 @@ def test_vectorised_and_config_checked():
     assert s.shape == (3,) and np.all(np.diff(s) > 0)
     with pytest.raises(ValueError, match="uncertainty_penalty"):
         CompositeConfig(uncertainty_penalty=1.0)
+
+
+@given(r=finite, p=prob, h=hours)
+def test_single_row_fast_path_equals_the_array_form(r, p, h):
+    cfg = CompositeConfig(scale_pct_per_day=0.07, uncertainty_penalty=0.3)
+    assert composite_score_one(r, p, h, cfg) == pytest.approx(
+        float(composite_score(r, p, h, cfg)), rel=1e-12, abs=1e-12
+    )

@@ -22,7 +22,7 @@ import onnxruntime as ort
 from arbscore.data_tools.features import FeatureSpec, build_matrix, canonical_strategy
 from arbscore.export.manifest import read_manifest
 from arbscore.schema import HEADS, HOLD_GRID_HOURS, MAX_HOLD_HOURS
-from arbscore.serve.composite import CompositeConfig, composite_score
+from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
 
 MIN_HOLD_HOURS = float(min(HOLD_GRID_HOURS))
 
@@ -133,9 +133,18 @@ class Scorer:
             values = self._run(file, [o for _, o in pairs], X2)
             for (head, _), v in zip(pairs, values, strict=False):
                 result[head] = v.reshape(-1).astype(np.float64)
-        composite = composite_score(
-            result["profit"], result["success"], duration, self.composite_config
-        )
+        if len(duration) == 1:
+            one = composite_score_one(
+                float(result["profit"][0]),
+                float(result["success"][0]),
+                float(duration[0]),
+                self.composite_config,
+            )
+            composite = np.array([one])
+        else:
+            composite = composite_score(
+                result["profit"], result["success"], duration, self.composite_config
+            )
         return Predictions(result["profit"], result["success"], duration, composite)
 
     def features(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
