@@ -119,6 +119,13 @@ def _keep_config(config: Path | None, workdir: Path) -> Path | None:
     return kept
 
 
+def _show(value: Any) -> str:
+    from arbscore.report.document import fmt
+
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return fmt(value) if is_number else str(value)
+
+
 def parse_script_args(values: list[str] | None) -> dict[str, tuple[str, ...]]:
     """``--arg "train=--rows 100000"`` (repeatable) -> {"train": ("--rows", "100000")}."""
     out: dict[str, tuple[str, ...]] = {}
@@ -323,7 +330,7 @@ def register(app: typer.Typer) -> None:
         for name, entry in record["scripts"].items():
             figures = entry.get("result")
             text = (
-                ", ".join(f"{k}={v}" for k, v in figures.items())
+                ", ".join(f"{k}={_show(v)}" for k, v in figures.items())
                 if figures
                 else (f"[red]{entry.get('error')}[/]")
             )
