@@ -3,6 +3,8 @@ benchmarks, and the command that reproduces the run."""
 
 from __future__ import annotations
 
+import json
+
 from arbscore.report import plots
 from arbscore.report.document import Cell, Figure, Section, Table, fmt, text
 from arbscore.report.inputs import ReportInputs
@@ -107,33 +109,33 @@ def timing(inp: ReportInputs) -> Section:
     return sec
 
 
+def _figure_cell(script: str, key: str, value: object) -> Cell:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Cell(fmt(value), value, (script, "benchmark", key))
+    shown = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return Cell(shown, None, (script, "benchmark", key))
+
+
 def benchmarks(inp: ReportInputs) -> Section | None:
     b = inp.benchmarks
     if not b:
         return None
     sec = Section("Benchmarks", "benchmarks")
+    sec.blocks.append(
+        "Figures from `arbscore benchmark` (benchmarks/*.py, each checks its outputs against "
+        "the reference before timing); wall times depend on the machine's load."
+    )
     machine = b.get("machine")
     if machine:
         sec.blocks.append("Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + ".")
     for name, entry in (b.get("scripts") or {}).items():
-        result = entry.get("result") or {}
         cmd = entry.get("command", name)
         if entry.get("error"):
             sec.blocks.append(f"{name}: failed ({entry['error']}); command: {cmd}")
             continue
-        rows = [
-            [
-                text(k),
-                Cell(
-                    fmt(v) if isinstance(v, (int, float)) else str(v),
-                    v if isinstance(v, (int, float)) else None,
-                    (name, "benchmark", k),
-                ),
-            ]
-            for k, v in result.items()
-        ]
+        rows = [[text(k), _figure_cell(name, k, v)] for k, v in (entry.get("result") or {}).items()]
         wall = entry.get("wall_seconds")
-        caption = f"{name}: `{cmd}`" + (f" ({fmt(wall)} s wall)" if wall is not None else "")
+        caption = f"{name}: {cmd}" + (f" ({fmt(wall)} s wall)" if wall is not None else "")
         sec.blocks.append(Table(["figure", "value"], rows, f"benchmark-{name}", caption=caption))
     return sec
 
@@ -141,7 +143,10 @@ def benchmarks(inp: ReportInputs) -> Section | None:
 def reproduce(inp: ReportInputs) -> Section:
     sec = Section("Reproduce", "reproduce")
     cmd = inp.command or f"arbscore run --workdir {inp.workdir}"
-    sec.blocks.append(Table(["command"], [[text(cmd)]], "command"))
+    rows = [[text(cmd)]]
+    if inp.benchmarks:
+        rows.append([text(f"arbscore benchmark --workdir {inp.workdir}")])
+    sec.blocks.append(Table(["command"], rows, "command"))
     if inp.missing:
         sec.blocks.append(
             "Artefacts not found in the run directory: " + ", ".join(inp.missing) + "."
