@@ -67,6 +67,7 @@ def _histogram(values: np.ndarray, bins: int) -> dict[str, list[float]]:
     if v.size == 0:
         return {"edges": [], "shares": [1.0]}
     edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)[1:-1]))
+    edges = edges[edges > v.min()]  # an edge at the minimum only makes an always-empty bin
     counts = np.bincount(np.searchsorted(edges, v, side="right"), minlength=edges.size + 1)
     return {"edges": edges.tolist(), "shares": (counts / v.size).tolist()}
 

@@ -80,7 +80,9 @@ class PaperResult:
 def _ml_candidates(opp: pd.DataFrame, scorer: Any, config: PaperConfig) -> pd.DataFrame:
     X, _ = scorer.features(records(opp))
     first = scorer.predict_matrix(X)
-    hold = np.clip(first.hold_hours, float(min(HOLD_GRID_HOURS)), config.max_hold_hours)
+    # snap to the simulated hold grid (as the harness does) within the cap
+    grid = np.array([h for h in HOLD_GRID_HOURS if h <= config.max_hold_hours], float)
+    hold = grid[np.argmin(np.abs(first.hold_hours[:, None] - grid[None, :]), axis=1)]
     pred = scorer.predict_matrix(X, hold)  # profit and success at the hold actually used
     rules = config.rules
     enter = (pred.success_probability >= rules.min_success_probability) & (

@@ -1,0 +1,93 @@
+"""Ops fixtures: live rows collected through real ccxt from the replay exchange (once per
+session), a small real bundle with a drift reference, a tiny synthetic training set, and
+throwaway PostgreSQL databases."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from ops_helpers import collect_live  # noqa: E402
+
+from arbscore.data_tools.store import LIVE_SNAPSHOTS, open_store  # noqa: E402
+from tests.support.postgres import server_problem, temporary_database  # noqa: E402
+from tests.support.replay_exchange import ReplayExchange, World  # noqa: E402
+
+LIVE_HOURS = 36
+
+
+@pytest.fixture(scope="session")
+def live_db(tmp_path_factory) -> Path:
+    """A DuckDB file with 36 h of hourly live snapshots (binance + bybit, BTC + ETH, spot +
+    perp) taken by the real collector from the replay exchange. Copy it before writing."""
+    path = tmp_path_factory.mktemp("live") / "live.duckdb"
+    with ReplayExchange(World()) as replay, open_store(path) as store:
+        collect_live(replay, store, LIVE_HOURS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_frame(live_db):
+    with open_store(live_db) as store:
+        return store.read(LIVE_SNAPSHOTS)
+
+
+@pytest.fixture
+def live_copy(live_db, tmp_path) -> Path:
+    dest = tmp_path / "ops.duckdb"
+    shutil.copy(live_db, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def ops_bundle(tmp_path_factory) -> Path:
+    """A real bundle (XGBoost on the export demo set) with a drift reference in its manifest."""
+    from arbscore.export.bundle import export_families
+    from arbscore.export.demo import fit_demo_families
+    from arbscore.ops.drift import reference_from_matrix
+    from arbscore.ops.reference import served_outputs
+
+    fams, spec, X = fit_demo_families(("xgboost",), n_opportunities=300, seed=3)
+    winners = {h: ("xgboost", fams["xgboost"]) for h in ("profit", "success", "duration")}
+    reference = reference_from_matrix(X, spec.feature_names, served_outputs(winners, X))
+    out = tmp_path_factory.mktemp("bundle") / "bundle"
+    export_families(winners, spec, out, reference=reference)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_training(tmp_path_factory):
+    """Labelled rows from a 30-day two-symbol synthetic market (entries every 4 h)."""
+    from arbscore.data_tools.opportunities import OpportunityConfig
+    from arbscore.data_tools.sources.synthetic import (
+        SyntheticMarketConfig,
+        generate_synthetic_market,
+    )
+    from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
+
+    market = generate_synthetic_market(
+        SyntheticMarketConfig(
+            days=30,
+            symbols=("BTCUSDT", "ETHUSDT"),
+            exchanges=("binance", "bybit"),
+            kline_minutes=60,
+            interval_overrides=(),
+        )
+    )
+    config = TrainingSetConfig(opportunities=OpportunityConfig(entry_stride_minutes=240))
+    return build_training_set(market, config)
+
+
+@pytest.fixture
+def pg_url():
+    problem = server_problem()
+    if problem:
+        pytest.skip(problem)
+    with temporary_database() as url:
+        yield url
