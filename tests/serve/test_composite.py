@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
@@ -14,6 +14,7 @@ prob = st.floats(0, 1)
 hours = st.floats(0.1, 500)
 
 
+@settings(deadline=None)  # the machine is shared: timing is not what is tested
 @given(a=finite, b=finite, p=prob, h=hours)
 def test_monotone_in_expected_return(a, b, p, h):
     lo, hi = sorted((a, b))
@@ -41,6 +42,7 @@ def test_vectorised_and_config_checked():
         CompositeConfig(uncertainty_penalty=1.0)
 
 
+@settings(deadline=None)
 @given(r=finite, p=prob, h=hours)
 def test_single_row_fast_path_equals_the_array_form(r, p, h):
     cfg = CompositeConfig(scale_pct_per_day=0.07, uncertainty_penalty=0.3)

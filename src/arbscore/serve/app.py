@@ -14,7 +14,6 @@ limit 413.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 from collections.abc import Callable
@@ -22,7 +21,6 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,10 +28,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
-from arbscore.data_tools.features import normalise_keys
 from arbscore.serve.composite import CompositeConfig
-from arbscore.serve.exits import ExitConfig, PositionState, exit_signal
+from arbscore.serve.exits import ExitConfig
 from arbscore.serve.metrics import Metrics, MetricsAndLimits
+from arbscore.serve.positions import exit_response, size_response
+from arbscore.serve.requests import (
+    BadRequest,
+    json_body,
+    parse_opportunity,
+    problem,
+    pydantic_errors,
+)
 from arbscore.serve.schemas import (
     ExitRequest,
     ExitResponse,
@@ -45,7 +50,7 @@ from arbscore.serve.schemas import (
     SizeResponse,
 )
 from arbscore.serve.scorer import Scorer
-from arbscore.serve.sizing import SizingConfig, default_loss_pct, size, win_from_expected
+from arbscore.serve.sizing import SizingConfig
 
 PATHS = (
     "/health",
@@ -103,64 +108,6 @@ class ModelProvider:
             return new
 
 
-def _field(loc: tuple | list) -> str:
-    return ".".join(str(p) for p in loc if p != "body") or "body"
-
-
-def _errors(errors: list[dict], prefix: tuple = ("body",)) -> list[dict]:
-    """Pydantic errors without the offending input (it may be NaN, which JSON cannot carry)."""
-    return [
-        {
-            "loc": [*prefix, *e.get("loc", ())],
-            "msg": str(e.get("msg", "")),
-            "type": str(e.get("type", "value_error")),
-        }
-        for e in errors
-    ]
-
-
-def _problem(status: int, errors: list[dict]) -> JSONResponse:
-    message = "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in errors)
-    return JSONResponse({"detail": errors, "message": message}, status_code=status)
-
-
-class BadRequest(Exception):
-    """A request the client can fix; becomes ``status`` with the field in ``loc``."""
-
-    def __init__(self, status: int, loc: list, msg: str, kind: str = "value_error") -> None:
-        super().__init__(msg)
-        self.status, self.errors = status, [{"loc": loc, "msg": msg, "type": kind}]
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        raise BadRequest(400, ["body"], "empty body; send a JSON document", "missing")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise BadRequest(400, ["body"], f"malformed JSON ({exc})", "json_invalid") from exc
-
-
-def _opportunity(data: Any, loc: list, scorer: Scorer, now: datetime) -> dict[str, Any]:
-    """Validate one opportunity JSON object into a snake_case record (defaults applied)."""
-    if not isinstance(data, dict):
-        raise BadRequest(
-            422, loc, f"expected a JSON object, got {type(data).__name__}", "dict_type"
-        )
-    try:
-        opp = Opportunity.model_validate(normalise_keys(data))
-    except ValidationError as exc:
-        raise RequestValidationError(_errors(exc.errors(), tuple(loc))) from exc
-    if not scorer.known_strategy(opp.strategy):
-        raise BadRequest(
-            422,
-            [*loc, "strategy"],
-            f"unknown strategy {opp.strategy!r}; this bundle knows {list(scorer.spec.strategies)}",
-        )
-    return opp.to_record(now)
-
-
 def _schema_body(model: type) -> dict:
     return {
         "requestBody": {
@@ -203,15 +150,15 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
 
     @app.exception_handler(BadRequest)
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
-        return _problem(exc.status, exc.errors)
+        return problem(exc.status, exc.errors)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _problem(422, _errors(list(exc.errors()), ()))
+        return problem(422, pydantic_errors(list(exc.errors()), ()))
 
     @app.exception_handler(ValueError)
     async def _value_error(_: Request, exc: ValueError) -> JSONResponse:
-        return _problem(422, [{"loc": ["body"], "msg": str(exc), "type": "value_error"}])
+        return problem(422, [{"loc": ["body"], "msg": str(exc), "type": "value_error"}])
 
     @app.get("/health", response_model=Health)
     async def health() -> dict:
@@ -225,8 +172,8 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     @app.post("/predict", response_model=Prediction, openapi_extra=_schema_body(Opportunity))
     async def predict(request: Request) -> JSONResponse:
         scorer = provider.scorer
-        body = await _json_body(request)
-        record = _opportunity(body, ["body"], scorer, datetime.now(timezone.utc))
+        body = await json_body(request)
+        record = parse_opportunity(body, ["body"], scorer, datetime.now(timezone.utc))
         predictions = scorer.predict_records([record])
         _sink(config, scorer, [record], predictions, [body])
         return JSONResponse(predictions[0])
@@ -251,7 +198,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     @app.post("/predict/batch", response_model=list[Prediction], openapi_extra=batch_schema)
     async def predict_batch(request: Request) -> JSONResponse:
         scorer = provider.scorer
-        items = await _json_body(request)
+        items = await json_body(request)
         if not isinstance(items, list):
             raise BadRequest(
                 422,
@@ -268,7 +215,9 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
                 "too_long",
             )
         now = datetime.now(timezone.utc)
-        records = [_opportunity(item, ["body", i], scorer, now) for i, item in enumerate(items)]
+        records = [
+            parse_opportunity(item, ["body", i], scorer, now) for i, item in enumerate(items)
+        ]
         predictions = scorer.predict_records(records)
         _sink(config, scorer, records, predictions, items)
         return JSONResponse(predictions)
@@ -287,21 +236,21 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
 
     @app.post("/size", response_model=SizeResponse, openapi_extra=_schema_body(SizeRequest))
     async def size_endpoint(request: Request) -> dict:
-        body = await _json_body(request)
+        body = await json_body(request)
         try:
             req = SizeRequest.model_validate(body)
         except ValidationError as exc:
-            raise RequestValidationError(_errors(exc.errors())) from exc
-        return _size(req, provider.scorer, config)
+            raise RequestValidationError(pydantic_errors(exc.errors())) from exc
+        return size_response(req, provider.scorer, config.sizing)
 
     @app.post("/exit-signal", response_model=ExitResponse, openapi_extra=_schema_body(ExitRequest))
     async def exit_endpoint(request: Request) -> dict:
-        body = await _json_body(request)
+        body = await json_body(request)
         try:
             req = ExitRequest.model_validate(body)
         except ValidationError as exc:
-            raise RequestValidationError(_errors(exc.errors())) from exc
-        return _exit(req, provider.scorer, config)
+            raise RequestValidationError(pydantic_errors(exc.errors())) from exc
+        return exit_response(req, provider.scorer, config.exits)
 
     @app.post("/reload")
     async def reload(request: Request) -> dict:
@@ -309,7 +258,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         try:
             req = ReloadRequest.model_validate_json(raw) if raw.strip() else ReloadRequest()
         except ValidationError as exc:
-            raise RequestValidationError(_errors(exc.errors())) from exc
+            raise RequestValidationError(pydantic_errors(exc.errors())) from exc
         try:
             scorer = await provider.reload(Path(req.bundle) if req.bundle else None)
         except ValueError as exc:
@@ -335,96 +284,3 @@ def _sink(config: ServeConfig, scorer: Scorer, records: list, predictions: list,
         config.prediction_sink(scorer, records, predictions, raw)
     except Exception:  # noqa: BLE001 - tracking is best effort; the answer is already computed
         logging.getLogger("arbscore.serve").exception("prediction sink failed")
-
-
-def _size(req: SizeRequest, scorer: Scorer, config: ServeConfig) -> dict:
-    cfg = SizingConfig(
-        **{
-            **config.sizing.__dict__,
-            **{
-                k: v
-                for k, v in (
-                    ("kelly_fraction", req.kelly_fraction),
-                    ("max_fraction", req.max_fraction),
-                    ("max_depth_share", req.max_depth_share),
-                )
-                if v is not None
-            },
-        }
-    )
-    depth = req.orderbook_depth_usd
-    version = None
-    if req.opportunity is not None:
-        record = _opportunity(
-            req.opportunity, ["body", "opportunity"], scorer, datetime.now(timezone.utc)
-        )
-        pred = scorer.predict_records([record])[0]
-        p = (
-            pred["success_probability"]
-            if req.success_probability is None
-            else req.success_probability
-        )
-        loss = req.loss_pct or default_loss_pct(record.get("bid_ask_spread", 0.0), cfg)
-        win = (
-            req.win_pct
-            if req.win_pct is not None
-            else win_from_expected(pred["predicted_profit_pct"], p, loss)
-        )
-        depth = depth if depth is not None else record.get("orderbook_depth")
-        version = pred["model_version"]
-    else:
-        missing = [
-            n for n in ("success_probability", "win_pct", "loss_pct") if getattr(req, n) is None
-        ]
-        if missing:
-            raise BadRequest(
-                422,
-                ["body", missing[0]],
-                f"missing {missing}: give them, or an opportunity to score",
-                "missing",
-            )
-        p, win, loss = req.success_probability, req.win_pct, req.loss_pct
-    result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)
-    return {
-        **result.__dict__,
-        "success_probability": p,
-        "win_pct": win,
-        "loss_pct": loss,
-        "model_version": version,
-    }
-
-
-def _exit(req: ExitRequest, scorer: Scorer, config: ServeConfig) -> dict:
-    record = _opportunity(req.entry, ["body", "entry"], scorer, req.entry_time)
-    now = req.now or datetime.now(timezone.utc)
-    entry_time = (
-        req.entry_time if req.entry_time.tzinfo else req.entry_time.replace(tzinfo=timezone.utc)
-    )
-    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-    elapsed = (now - entry_time).total_seconds() / 3600.0
-    if elapsed < 0:
-        raise BadRequest(422, ["body", "entry_time"], "entry_time is after now")
-    hold, version = req.predicted_hold_hours, None
-    if hold is None:
-        pred = scorer.predict_records([record])[0]
-        hold, version = pred["predicted_hold_hours"], pred["model_version"]
-    entry_spread = float(record.get("bid_ask_spread", 0.0))
-    cur = req.current
-    state = PositionState(
-        elapsed_hours=elapsed,
-        entry_fund_profit_8h=float(record["fund_profit_8h"]),
-        current_fund_profit_8h=cur.fund_profit_8h,
-        entry_bid_ask_spread=entry_spread,
-        current_bid_ask_spread=entry_spread if cur.bid_ask_spread is None else cur.bid_ask_spread,
-        unrealized_pnl_pct=cur.unrealized_pnl_pct,
-        peak_pnl_pct=max(0.0, cur.unrealized_pnl_pct)
-        if cur.peak_pnl_pct is None
-        else cur.peak_pnl_pct,
-    )
-    decision = exit_signal(state, hold, config.exits)
-    return {
-        "action": decision.action,
-        "reason": decision.reason,
-        "details": decision.details,
-        "model_version": version,
-    }

@@ -1,0 +1,110 @@
+"""``/size`` and ``/exit-signal``: from a validated request to the response body.
+
+The rules themselves live in ``sizing.py`` and ``exits.py``; this module only fills in what the
+request leaves out from the model (success probability, predicted profit and hold).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from arbscore.serve.exits import ExitConfig, PositionState, exit_signal
+from arbscore.serve.requests import BadRequest, parse_opportunity
+from arbscore.serve.schemas import ExitRequest, SizeRequest
+from arbscore.serve.scorer import Scorer
+from arbscore.serve.sizing import SizingConfig, default_loss_pct, size, win_from_expected
+
+
+def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dict:
+    """``POST /size``: per-request overrides of the sizing limits, then :func:`size`."""
+    cfg = SizingConfig(
+        **{
+            **sizing.__dict__,
+            **{
+                k: v
+                for k, v in (
+                    ("kelly_fraction", req.kelly_fraction),
+                    ("max_fraction", req.max_fraction),
+                    ("max_depth_share", req.max_depth_share),
+                )
+                if v is not None
+            },
+        }
+    )
+    depth = req.orderbook_depth_usd
+    version = None
+    if req.opportunity is not None:
+        record = parse_opportunity(
+            req.opportunity, ["body", "opportunity"], scorer, datetime.now(timezone.utc)
+        )
+        pred = scorer.predict_records([record])[0]
+        p = (
+            pred["success_probability"]
+            if req.success_probability is None
+            else req.success_probability
+        )
+        loss = req.loss_pct or default_loss_pct(record.get("bid_ask_spread", 0.0), cfg)
+        win = (
+            req.win_pct
+            if req.win_pct is not None
+            else win_from_expected(pred["predicted_profit_pct"], p, loss)
+        )
+        depth = depth if depth is not None else record.get("orderbook_depth")
+        version = pred["model_version"]
+    else:
+        missing = [
+            n for n in ("success_probability", "win_pct", "loss_pct") if getattr(req, n) is None
+        ]
+        if missing:
+            raise BadRequest(
+                422,
+                ["body", missing[0]],
+                f"missing {missing}: give them, or an opportunity to score",
+                "missing",
+            )
+        p, win, loss = req.success_probability, req.win_pct, req.loss_pct
+    result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)
+    return {
+        **result.__dict__,
+        "success_probability": p,
+        "win_pct": win,
+        "loss_pct": loss,
+        "model_version": version,
+    }
+
+
+def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
+    """``POST /exit-signal``: the position state from the request, then :func:`exit_signal`."""
+    record = parse_opportunity(req.entry, ["body", "entry"], scorer, req.entry_time)
+    now = req.now or datetime.now(timezone.utc)
+    entry_time = (
+        req.entry_time if req.entry_time.tzinfo else req.entry_time.replace(tzinfo=timezone.utc)
+    )
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    elapsed = (now - entry_time).total_seconds() / 3600.0
+    if elapsed < 0:
+        raise BadRequest(422, ["body", "entry_time"], "entry_time is after now")
+    hold, version = req.predicted_hold_hours, None
+    if hold is None:
+        pred = scorer.predict_records([record])[0]
+        hold, version = pred["predicted_hold_hours"], pred["model_version"]
+    entry_spread = float(record.get("bid_ask_spread", 0.0))
+    cur = req.current
+    state = PositionState(
+        elapsed_hours=elapsed,
+        entry_fund_profit_8h=float(record["fund_profit_8h"]),
+        current_fund_profit_8h=cur.fund_profit_8h,
+        entry_bid_ask_spread=entry_spread,
+        current_bid_ask_spread=entry_spread if cur.bid_ask_spread is None else cur.bid_ask_spread,
+        unrealized_pnl_pct=cur.unrealized_pnl_pct,
+        peak_pnl_pct=max(0.0, cur.unrealized_pnl_pct)
+        if cur.peak_pnl_pct is None
+        else cur.peak_pnl_pct,
+    )
+    decision = exit_signal(state, hold, exits)
+    return {
+        "action": decision.action,
+        "reason": decision.reason,
+        "details": decision.details,
+        "model_version": version,
+    }
