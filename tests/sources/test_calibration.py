@@ -1,0 +1,93 @@
+"""The generator's defaults reproduce the statistics measured on the real data.
+
+Targets come from the committed calibration.json (written by benchmarks/calibrate_synthetic.py
+from ../shared/data); these tests need no real data: they check the generator against them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from arbscore.data_tools.market import MarketData
+from arbscore.data_tools.sources import (
+    SyntheticMarketConfig,
+    SyntheticParams,
+    generate_synthetic_market,
+)
+from arbscore.data_tools.sources import stats as st
+from arbscore.data_tools.sources.params import load_calibration_file
+
+CAL = load_calibration_file()
+REF = ("BTCUSDT", "ETHUSDT")
+
+
+@pytest.fixture(scope="module")
+def sim() -> MarketData:
+    cfg = SyntheticMarketConfig(
+        seed=123,
+        days=365,
+        kline_minutes=60,
+        exchanges=("binance", "bybit"),
+        symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"),
+        spot_exchanges=("binance",),
+        interval_overrides=(),
+    )
+    return generate_synthetic_market(cfg)
+
+
+def test_calibration_file_is_ours_and_loads() -> None:
+    assert CAL is not None, "calibration.json missing: run benchmarks/calibrate_synthetic.py"
+    assert "calibrate_synthetic.py" in CAL["command"]
+    p = SyntheticParams.calibrated()
+    assert p.to_dict()["premium_mean"] == pytest.approx(CAL["params"]["premium_mean"])
+    assert SyntheticParams.from_dict(p.to_dict()) == p
+    with pytest.raises(ValueError, match="unknown"):
+        SyntheticParams.from_dict({"premium_meen": 1e-4})
+
+
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_funding_statistics_near_targets(sim: MarketData, exchange: str) -> None:
+    target = CAL["targets"]["funding_ref"][exchange]
+    got = st.funding_exchange_stats(sim.funding[sim.funding["symbol"].isin(REF)])[exchange]
+    sd = target["std"]
+    assert abs(got["mean"] - target["mean"]) < 0.5 * sd, (got, target)
+    assert 0.6 < got["std"] / sd < 1.6, (got, target)
+    assert abs(got["ac1"] - target["ac1"]) < 0.2, (got, target)
+    assert abs(got["pos_share"] - target["pos_share"]) < 0.12, (got, target)
+    assert abs(got["at_interest"] - target["at_interest"]) < 0.15, (got, target)
+
+
+def test_basis_and_spread_near_targets(sim: MarketData) -> None:
+    closes = st.hourly_closes(sim.klines)
+    basis = st.basis_stats(closes, "binance")
+    target = CAL["targets"]["basis_ref"]
+    mean = sum(basis[s]["mean"] for s in REF) / 2
+    std = sum(basis[s]["std"] for s in REF) / 2
+    ar1 = sum(basis[s]["ar1"] for s in REF) / 2
+    assert abs(mean - target["mean"]) < 0.5 * target["std"]
+    assert 0.6 < std / target["std"] < 1.6
+    assert abs(ar1 - target["ar1"]) < 0.15
+    kurt = sum(basis[s]["kurtosis"] for s in REF) / 2
+    assert kurt > 3.0 and target["kurtosis"] > 3.0  # spikes, as in the real basis
+    hl, hl_t = st.half_life_hours(ar1), st.half_life_hours(target["ar1"])
+    assert 0.5 < hl / hl_t < 2.0
+    cross = st.cross_perp_stats(closes, "binance", "bybit")
+    c_std = sum(cross[s]["std"] for s in REF) / 2
+    assert 0.6 < c_std / CAL["targets"]["cross_ref"]["std"] < 1.6
+
+
+def test_prices_and_volume_near_targets(sim: MarketData) -> None:
+    closes = st.hourly_closes(sim.klines)
+    prices = st.price_stats(closes, "binance")
+    real = CAL["targets"]["price_binance"]
+    for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
+        assert math.isclose(prices[s]["hourly_vol"], real[s]["hourly_vol"], rel_tol=0.25), s
+        assert abs(prices[s]["beta"] - real[s]["beta"]) < 0.3, s
+    vol = st.volume_stats(sim.klines)
+    real_v = CAL["targets"]["volume"]
+    for key in ("binance:perp:BTCUSDT", "binance:spot:ETHUSDT", "bybit:perp:SOLUSDT"):
+        ratio = vol[key]["mean_usd_per_hour"] / real_v[key]["mean_usd_per_hour"]
+        assert 0.5 < ratio < 2.0, (key, ratio)
+    assert abs(vol["binance:perp:BTCUSDT"]["intraday_peak_hour"] - 14) <= 2
