@@ -59,7 +59,9 @@ def register(app: typer.Typer) -> None:
         server_app = create_app(bundle, config)  # loads and checks the bundle before binding
         if ops:
             ops.attach(server_app)
-        typer.echo(f"serving {server_app.state.provider.scorer.model_version} on http://{host}:{port}")
+        typer.echo(
+            f"serving {server_app.state.provider.scorer.model_version} on http://{host}:{port}"
+        )
         try:
             uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
         finally:
