@@ -79,7 +79,8 @@ def measure(funding: pd.DataFrame, klines: pd.DataFrame, ref=REF, core: bool = F
         "funding_corr_binance_bybit_ref": st.cross_exchange_funding_corr(ref_f, *EXCHANGES),
         "basis_binance": basis,
         "basis_ref": {
-            k: _mean(basis[s][k] for s in ref if s in basis) for k in ("mean", "std", "ar1")
+            k: _mean(basis[s][k] for s in ref if s in basis)
+            for k in ("mean", "std", "ar1", "kurtosis")
         },
         "cross_perp_binance_bybit": cross,
         "cross_ref": {k: _mean(cross[s][k] for s in ref if s in cross) for k in ("std", "ar1")},
