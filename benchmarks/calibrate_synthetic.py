@@ -455,7 +455,8 @@ def main() -> None:
         "about": "Synthetic market defaults fitted to statistics of the real data (our own "
         "numbers; no market data). Written by benchmarks/calibrate_synthetic.py.",
         "command": "nice .venv/bin/python benchmarks/calibrate_synthetic.py"
-        + (" --quick" if args.quick else ""),
+        + (" --quick" if args.quick else "")
+        + (" --init <previous calibration.json> (warm start)" if args.init else ""),
         "data": {
             "window_start": START,
             "window_end": str(real.details["end"]),
