@@ -40,3 +40,21 @@ def test_export_refuses_a_run_without_models(tmp_path):
     assert "no models/ directory" in r.stderr and "Traceback" not in r.stderr
     r = _run("export", "--from", str(tmp_path), "--out", str(tmp_path / "b"), "--family", "profit")
     assert r.returncode == 2 and "HEAD=FAMILY" in r.stderr
+
+
+def test_export_from_a_run_directory_with_coreml(tmp_path):
+    from arbscore.export.demo import fit_demo_families
+
+    families, spec, _ = fit_demo_families(("xgboost", "lightgbm"), n_opportunities=150, seed=1)
+    run = tmp_path / "run"
+    for name, family in families.items():
+        family.save(run / "models" / name)
+    spec.save(run / "models" / "feature_spec.json")
+    winner = {"profit": "xgboost", "success": "lightgbm", "duration": "xgboost"}
+    (run / "metrics.json").write_text(json.dumps({"winner": winner}))
+    r = _run("export", "--from", str(run), "--out", str(tmp_path / "bundle"), "--coreml")
+    assert r.returncode == 0, r.stderr
+    assert "profit.xgboost.mlmodel" in r.stdout and "no Core ML converter" in r.stdout
+    manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
+    assert {h: e["family"] for h, e in manifest["heads"].items()} == winner
+    assert "profit.xgboost.mlmodel" in manifest["files"]

@@ -97,5 +97,6 @@ def register(app: typer.Typer) -> None:
         for head, entry in manifest["heads"].items():
             console.print(f"{head:9s} {entry['family']:9s} {entry['file']}")
         if manifest.get("coreml"):
-            console.print(f"Core ML: {', '.join(sorted(manifest['coreml'].values()))}")
+            for head, entry in manifest["coreml"].items():
+                console.print(f"Core ML {head:9s} {entry.get('file') or entry.get('skipped')}")
         console.print(f"bundle {manifest['model_version']} written to {out}")
