@@ -5,7 +5,8 @@ folds -> report) finishes well under 15 minutes on two CPU cores: five symbols, 
 perp and Bybit perp, six months of 1 h bars (2025-07-01 -> 2026-01-01, the latest half year the
 real copy holds). With hourly entries that is about 9 opportunities an hour (5 spot_perp on
 Binance, 4 perp_perp Binance/Bybit: XRP has no Bybit file) x 9 holds x ~4,400 hours ~ 350k
-(opportunity x hold) rows. docs/data.md explains the choice.
+(opportunity x hold) rows at most; build_training_set kept 277,713 on 2026-11-26.
+docs/data.md explains the choice.
 """
 
 from __future__ import annotations
