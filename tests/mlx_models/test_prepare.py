@@ -60,3 +60,15 @@ def test_platt_one_class_is_finite() -> None:
     a, b = fit_platt(np.linspace(-1, 1, 50), np.zeros(50))
     assert np.isfinite(a) and np.isfinite(b)
     assert 1 / (1 + np.exp(-(a * 0 + b))) < 0.1
+
+
+def test_platt_with_too_few_events_keeps_the_slope_and_the_ranking() -> None:
+    z = np.linspace(-3, 3, 2000)
+    y = np.zeros(2000)
+    y[-5:] = 1.0  # 5 positives < min_events
+    a, b = fit_platt(z, y, min_events=20)
+    assert a == 1.0 and b < 0
+    p = 1 / (1 + np.exp(-(a * z + b)))
+    assert abs(p.mean() - y.mean()) < 0.01  # the intercept matches the base rate
+    a2, _ = fit_platt(z, np.zeros(2000), min_events=20)
+    assert a2 == 1.0  # a one-class slice no longer flattens every probability

@@ -15,7 +15,8 @@ def test_loss_decreases(fitted) -> None:
     hist = fitted.fit_report_["history"]
     assert len(hist) >= 3
     assert hist[-1]["train_loss"] < 0.7 * hist[0]["train_loss"]
-    assert fitted.fit_report_["best_val_loss"] < hist[0]["val_loss"]
+    assert fitted.fit_report_["best_val_score"] < hist[0]["val_score"]
+    assert fitted.fit_report_["best_val_score"] < 3.0  # better than the no-skill model
 
 
 def test_compiled_step_traced_once_across_batches(fitted) -> None:
@@ -69,8 +70,8 @@ def test_early_stopping_restores_best_epoch() -> None:
     rep = fam.fit_report_
     assert rep["epochs_run"] < 30
     assert rep["epochs_run"] == rep["best_epoch"] + 2
-    best = min(h["val_loss"] for h in rep["history"])
-    assert abs(rep["best_val_loss"] - best) < 1e-9
+    best = min(h["val_score"] for h in rep["history"])
+    assert abs(rep["best_val_score"] - best) < 1e-9
 
 
 def test_small_data_gets_enough_steps_per_epoch() -> None:
@@ -90,3 +91,18 @@ def test_max_steps_caps_epochs_on_big_data() -> None:
     assert planned_epochs(cfg, 116) == 18  # ~240k rows at batch 2048
     assert planned_epochs(cfg, 20) == 30
     assert planned_epochs(tiny_config(max_steps=1), 500) == 1
+
+
+def test_skill_score_weighs_heads_relative_to_the_constant_predictor() -> None:
+    import numpy as np
+
+    from arbscore.mlx_models.losses import LossWeights
+    from arbscore.mlx_models.train import skill_score
+
+    w = LossWeights(1.0, 1.0, 0.5, 1.0)
+    base = np.array([0.5, 0.001, 0.4])
+    assert skill_score(base, base, w) == 2.5  # no skill: the sum of the weights
+    # halving the tiny success loss counts as much as halving the big profit loss
+    a = skill_score(np.array([0.25, 0.001, 0.4]), base, w)
+    b = skill_score(np.array([0.5, 0.0005, 0.4]), base, w)
+    assert abs(a - b) < 1e-12

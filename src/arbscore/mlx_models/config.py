@@ -49,6 +49,7 @@ class MLXConfig:
     purge_hours: float = float(MAX_HOLD_HOURS)
     min_train_fraction: float = 0.5  # the purge shrinks if it would leave fewer training rows
     min_val_rows: int = 64  # below this there is no early stopping; Platt uses training rows
+    min_calibration_events: int = 20  # fewer positives/negatives: Platt fits the intercept only
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -75,7 +76,7 @@ class MLXConfig:
         for name in ("batch_size", "min_steps_per_epoch", "max_epochs", "max_steps", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("warmup_steps", "min_val_rows"):
+        for name in ("warmup_steps", "min_val_rows", "min_calibration_events"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.input_clip < 0:

@@ -94,7 +94,7 @@ class MLXFamily:
         self.net_ = net
         self.feature_names_ = list(feature_names)
         logit = self._raw(held_out.x)[1]
-        self.calibration_ = fit_platt(logit, held_out.success)
+        self.calibration_ = fit_platt(logit, held_out.success, config.min_calibration_events)
         self.device_ = describe_device()
         self.fit_report_: dict[str, Any] = {
             **asdict(report),

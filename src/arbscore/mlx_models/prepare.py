@@ -97,10 +97,15 @@ def check_targets(targets: Targets) -> None:
         raise ValueError("Targets.duration must be >= 0 hours")
 
 
-def fit_platt(logit: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[float, float]:
+def fit_platt(
+    logit: np.ndarray, y: np.ndarray, min_events: int = 0, max_iter: int = 100
+) -> tuple[float, float]:
     """Platt scaling: (a, b) minimising log loss of sigmoid(a * logit + b) against y.
 
     Newton steps with Platt's smoothed targets, so a one-class slice still gives finite values.
+    With fewer than ``min_events`` positives (or negatives) the slope cannot be estimated (a
+    slice without a single profitable row drives it to 0 and every probability to the same
+    value), so only the intercept is fitted (a = 1): the ranking of the logit is kept.
     """
     z = np.asarray(logit, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -114,15 +119,18 @@ def fit_platt(logit: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[fl
         m = a * z + b
         return float(np.sum(np.logaddexp(0.0, m) - t * m))
 
+    slope_free = min(n_pos, n_neg) >= min_events
     a, b = 1.0, 0.0
     current = loss(a, b)
     for _ in range(max_iter):
         p = 1.0 / (1.0 + np.exp(-(a * z + b)))
-        g = np.array([np.sum((p - t) * z), np.sum(p - t)])
         w = p * (1.0 - p)
-        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
-        h += 1e-9 * np.eye(2)
-        step = np.linalg.solve(h, g)
+        if slope_free:
+            g = np.array([np.sum((p - t) * z), np.sum(p - t)])
+            h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
+            step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
+        else:
+            step = np.array([0.0, np.sum(p - t) / (np.sum(w) + 1e-12)])
         scale = 1.0
         while scale > 1e-8:
             na, nb = a - scale * step[0], b - scale * step[1]

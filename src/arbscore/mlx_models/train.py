@@ -4,8 +4,9 @@ Every batch has exactly ``batch_size`` rows (the last one is padded with weight-
 compiled step is traced once per fit; ``TrainReport.traces`` counts the traces so a test can
 hold that. Small data gets smaller batches (``min_steps_per_epoch``), big data fewer epochs
 (``max_steps``). The learning rate warms up linearly then follows a cosine decay over the
-planned steps. Early stopping watches the weighted loss on the time-ordered validation slice
-and the best epoch's weights are restored. Shuffling uses a seeded numpy generator and the
+planned steps. Early stopping watches the heads' validation losses relative to a constant
+predictor (:func:`skill_score`) on the time-ordered validation slice and the best epoch's
+weights are restored. Shuffling uses a seeded numpy generator and the
 weights a seeded MLX key, so the same data and seed give the same weights.
 """
 
@@ -24,7 +25,7 @@ from mlx.utils import tree_map
 
 from arbscore.mlx_models.config import MLXConfig
 from arbscore.mlx_models.losses import Batch, LossWeights, head_losses, total_loss
-from arbscore.mlx_models.model import MultiHeadNet
+from arbscore.mlx_models.model import MultiHeadNet, NetOutputs
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -53,7 +54,9 @@ class TrainReport:
 
     epochs_run: int = 0
     best_epoch: int = 0
-    best_val_loss: float | None = None
+    best_val_loss: float | None = None  # weighted loss at the best epoch
+    best_val_score: float | None = None  # the early-stopping score (see skill_score)
+    val_baseline: list[float] | None = None  # per-head loss of the constant predictor
     steps: int = 0
     traces: int = 0
     batch_size: int = 0
@@ -135,6 +138,34 @@ def evaluate_losses(net: MultiHeadNet, data: TrainArrays, weights: LossWeights) 
     return np.append(np.array(parts, dtype=np.float64), float(total.item()))
 
 
+def baseline_losses(train: TrainArrays, val: TrainArrays, weights: LossWeights) -> np.ndarray:
+    """Per-head validation loss of the no-skill model: training mean profit, base rate, mean
+    log duration, predicted for every validation row."""
+    n = len(val)
+    rate = float(np.clip(train.success.mean(), 1e-6, 1 - 1e-6))
+    mask = train.duration_mask > 0
+    dur = float(train.duration_log[mask].mean()) if mask.any() else 0.0
+    const = NetOutputs(
+        profit=mx.full((n,), float(train.profit.mean())),
+        success_logit=mx.full((n,), float(np.log(rate / (1 - rate)))),
+        duration_log=mx.full((n,), dur),
+    )
+    parts = head_losses(const, full_batch(val), weights)
+    mx.eval(parts)
+    return np.maximum(np.array(parts, dtype=np.float64), 1e-12)
+
+
+def skill_score(losses: np.ndarray, baseline: np.ndarray, weights: LossWeights) -> float:
+    """Early-stopping score: sum over heads of weight x loss / no-skill loss.
+
+    The heads' raw losses differ by orders of magnitude (a rare-event log loss is tiny), so the
+    plain weighted sum lets one head decide when all stop; relative to the constant predictor
+    each head counts as its weight says.
+    """
+    w = np.array([weights.profit, weights.success, weights.duration], dtype=np.float64)
+    return float(np.sum(w * np.asarray(losses, dtype=np.float64) / baseline))
+
+
 def train_net(
     net: MultiHeadNet,
     train: TrainArrays,
@@ -173,7 +204,9 @@ def train_net(
     rng = np.random.default_rng(config.seed)
     dur_norm = batch_size * train.opportunities_per_row
     best_params = None
-    best_loss = np.inf
+    best_score = np.inf
+    baseline = baseline_losses(train, val, weights) if val is not None else None
+    report.val_baseline = None if baseline is None else [float(b) for b in baseline]
     bad_epochs = 0
     for epoch in range(1, epochs + 1):
         train_sum = 0.0
@@ -185,14 +218,17 @@ def train_net(
         row = {"epoch": float(epoch), "train_loss": train_sum / steps_per_epoch}
         if val is not None:
             val_losses = evaluate_losses(net, val, weights)
+            score = skill_score(val_losses[:3], baseline, weights)
             row.update(
                 val_profit=val_losses[0],
                 val_success=val_losses[1],
                 val_duration=val_losses[2],
                 val_loss=val_losses[3],
+                val_score=score,
             )
-            if val_losses[3] < best_loss - 1e-6:
-                best_loss, bad_epochs, report.best_epoch = val_losses[3], 0, epoch
+            if score < best_score - 1e-6:
+                best_score, bad_epochs, report.best_epoch = score, 0, epoch
+                report.best_val_loss = float(val_losses[3])
                 best_params = tree_map(lambda a: a, net.parameters())  # arrays are immutable
             else:
                 bad_epochs += 1
@@ -205,7 +241,7 @@ def train_net(
     if best_params is not None:
         net.update(best_params)
         mx.eval(net.parameters())
-        report.best_val_loss = float(best_loss)
+        report.best_val_score = float(best_score)
     else:
         report.best_epoch = report.epochs_run
     report.seconds = time.perf_counter() - t0
