@@ -23,9 +23,7 @@ from arbscore.ops.live_opps import live_opportunities, realise, realised_optimal
 def test_psi_hand_values_and_symmetry_of_zero():
     assert psi([0.5, 0.5], [0.5, 0.5]) == 0.0
     # (0.3-0.5)ln(0.3/0.5) + (0.7-0.5)ln(0.7/0.5)
-    assert psi([0.5, 0.5], [0.3, 0.7]) == pytest.approx(
-        -0.2 * math.log(0.6) + 0.2 * math.log(1.4)
-    )
+    assert psi([0.5, 0.5], [0.3, 0.7]) == pytest.approx(-0.2 * math.log(0.6) + 0.2 * math.log(1.4))
     assert math.isnan(psi([0.5, 0.5], [np.nan, np.nan]))
     with pytest.raises(ValueError, match="bins"):
         psi([0.5, 0.5], [1.0])
@@ -72,7 +70,9 @@ def test_monitor_gauges_render_after_min_rows():
     mon = DriftMonitor(DriftConfig(min_rows=20, window=100))
     scorer = _FakeScorer(ref, names)
     recs = [{"a": float(v) + 3.0, "onehot": 0} for v in rng.normal(0, 1, 10)]
-    preds = [{"predicted_profit_pct": 3.0, "success_probability": 0.0, "predicted_hold_hours": 8.0}] * 10
+    preds = [
+        {"predicted_profit_pct": 3.0, "success_probability": 0.0, "predicted_hold_hours": 8.0}
+    ] * 10
     mon(scorer, recs, preds)
     assert "arbscore_drift_status -1" in mon.render()  # 10 < min_rows
     mon(scorer, recs * 2, preds * 2)
@@ -88,21 +88,36 @@ T0 = pd.Timestamp("2026-01-05 00:00", tz="UTC")
 
 def _row(t, market, bid, ask, rate=None, nxt=None, exchange="binance", symbol="BTCUSDT"):
     return {
-        "exchange": exchange, "symbol": symbol, "market": market,
-        "snapshot_time": T0 + pd.Timedelta(hours=t), "fetched_at": T0 + pd.Timedelta(hours=t),
-        "funding_rate": rate, "interval_hours": 8.0 if market == "perp" else None,
+        "exchange": exchange,
+        "symbol": symbol,
+        "market": market,
+        "snapshot_time": T0 + pd.Timedelta(hours=t),
+        "fetched_at": T0 + pd.Timedelta(hours=t),
+        "funding_rate": rate,
+        "interval_hours": 8.0 if market == "perp" else None,
         "next_funding_time": None if nxt is None else T0 + pd.Timedelta(hours=nxt),
-        "mark_price": (bid + ask) / 2, "index_price": None, "last_price": (bid + ask) / 2,
-        "bid": bid, "ask": ask, "spread_pct": 0.2, "bid_depth_usd": 5e6, "ask_depth_usd": 4e6,
-        "depth_band_pct": 0.5, "quote_volume_24h": 2e9, "source": "live",
+        "mark_price": (bid + ask) / 2,
+        "index_price": None,
+        "last_price": (bid + ask) / 2,
+        "bid": bid,
+        "ask": ask,
+        "spread_pct": 0.2,
+        "bid_depth_usd": 5e6,
+        "ask_depth_usd": 4e6,
+        "depth_band_pct": 0.5,
+        "quote_volume_24h": 2e9,
+        "source": "live",
     }
 
 
 def _hand_live() -> pd.DataFrame:
     rows = [
-        _row(0, "spot", 99.9, 100.1), _row(0, "perp", 100.9, 101.1, 0.001, 1),
-        _row(1, "spot", 99.9, 100.1), _row(1, "perp", 100.9, 101.1, 0.0005, 9),
-        _row(2, "spot", 109.9, 110.1), _row(2, "perp", 110.9, 111.1, 0.0005, 9),
+        _row(0, "spot", 99.9, 100.1),
+        _row(0, "perp", 100.9, 101.1, 0.001, 1),
+        _row(1, "spot", 99.9, 100.1),
+        _row(1, "perp", 100.9, 101.1, 0.0005, 9),
+        _row(2, "spot", 109.9, 110.1),
+        _row(2, "perp", 110.9, 111.1, 0.0005, 9),
     ]
     return pd.DataFrame(rows)
 
@@ -111,7 +126,10 @@ def test_spot_perp_features_from_the_book():
     opp = live_opportunities(_hand_live())
     first = opp[opp["timestamp"] == T0].iloc[0]
     assert (first["strategy"], first["long_market"], first["short_market"]) == (
-        "spot_perp", "spot", "perp")
+        "spot_perp",
+        "spot",
+        "perp",
+    )
     assert first["fund_profit_8h"] == pytest.approx(0.1)  # 0.001 per 8 h = 0.1 %
     assert first["fund_apr"] == pytest.approx(0.001 / 8 * 24 * 365 * 100)
     fees = CostConfig().fees
@@ -146,7 +164,9 @@ def test_perp_perp_orientation_and_no_look_ahead(live_frame):
     assert len(pp) and (pp["short_hourly"] > pp["long_hourly"]).all()
     assert (pp["long_exchange"] != pp["short_exchange"]).all()
     cut = pd.to_datetime(live_frame["snapshot_time"], utc=True).min() + pd.Timedelta(hours=12)
-    early = live_opportunities(live_frame[pd.to_datetime(live_frame["snapshot_time"], utc=True) <= cut])
+    early = live_opportunities(
+        live_frame[pd.to_datetime(live_frame["snapshot_time"], utc=True) <= cut]
+    )
     cols = ["fund_profit_8h", "fund_profit_24h_proj", "fund_profit_3d_proj", "break_even_hours"]
     full = opp[opp["timestamp"] <= cut].set_index("opportunity_key", append=True)[cols]
     part = early.set_index("opportunity_key", append=True)[cols]

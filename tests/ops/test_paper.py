@@ -24,8 +24,13 @@ def test_block_bootstrap_interval():
 
 
 def test_both_strategies_same_rules_and_realised_trades(live_frame, ops_bundle):
-    rules = EvaluationConfig(top_k=2, capital_usd=40_000, position_usd=10_000,
-                             min_success_probability=0.0, min_expected_profit_pct=-1e9)
+    rules = EvaluationConfig(
+        top_k=2,
+        capital_usd=40_000,
+        position_usd=10_000,
+        min_success_probability=0.0,
+        min_expected_profit_pct=-1e9,
+    )
     config = PaperConfig(rules=rules, max_hold_hours=12, bootstrap=300)
     result = paper_trade(live_frame, Scorer(ops_bundle), config)
     assert set(result.strategies) == {"ml", "rule_based"}
@@ -44,8 +49,10 @@ def test_both_strategies_same_rules_and_realised_trades(live_frame, ops_bundle):
             assert len(open_) <= 4 and open_["symbol"].is_unique, name
         # every trade's PnL is what the live rows realise for that candidate and hold
         for row in t.head(5).itertuples():
-            cands = opp[(opp["timestamp"].dt.as_unit("ms").astype("int64") == row.entry_ms)
-                        & (opp["symbol"] == row.symbol)]
+            cands = opp[
+                (opp["timestamp"].dt.as_unit("ms").astype("int64") == row.entry_ms)
+                & (opp["symbol"] == row.symbol)
+            ]
             values = realise(cands, live_frame, row.hold_hours)
             assert np.any(np.isclose(values, row.realised_pct)), name
         m = r.metrics
@@ -53,7 +60,8 @@ def test_both_strategies_same_rules_and_realised_trades(live_frame, ops_bundle):
     d = result.difference
     assert d["net_return_diff"] == pytest.approx(
         result.strategies["ml"].metrics["net_return"]
-        - result.strategies["rule_based"].metrics["net_return"])
+        - result.strategies["rule_based"].metrics["net_return"]
+    )
     assert d["ci_low"] <= d["ci_high"] and "interval" in d["statement"]
     assert result.summary()["strategies"]["ml"]["trades"] == len(ml.trades)
 

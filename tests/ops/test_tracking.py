@@ -39,32 +39,64 @@ def _wait(predicate, timeout=60.0, step=0.3):
 
 
 @pytest.mark.postgres
-def test_server_and_live_collector_write_one_postgres_at_once(pg_url, ops_bundle, live_frame, tmp_path):
+def test_server_and_live_collector_write_one_postgres_at_once(
+    pg_url, ops_bundle, live_frame, tmp_path
+):
     replay_port, port = free_port(), free_port()
     replay = subprocess.Popen(
         [sys.executable, "-m", "tests.support.replay_exchange", "--port", str(replay_port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     server = None
     try:
         server = start_server(
-            ["--bundle", str(ops_bundle), "--port", str(port), "--ops-db", pg_url,
-             "--ops-interval", "1"], tmp_path / "server.log", url)
+            [
+                "--bundle",
+                str(ops_bundle),
+                "--port",
+                str(port),
+                "--ops-db",
+                pg_url,
+                "--ops-interval",
+                "1",
+            ],
+            tmp_path / "server.log",
+            url,
+        )
         live = subprocess.Popen(
-            [*arbscore_cmd(), "live", "--once", "--exchange", "binance,bybit", "--symbols",
-             "BTCUSDT,ETHUSDT", "--db", pg_url, "--api-base", f"http://127.0.0.1:{replay_port}"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ},
+            [
+                *arbscore_cmd(),
+                "live",
+                "--once",
+                "--exchange",
+                "binance,bybit",
+                "--symbols",
+                "BTCUSDT,ETHUSDT",
+                "--db",
+                pg_url,
+                "--api-base",
+                f"http://127.0.0.1:{replay_port}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ},
         )
         # while the collector writes, the bot scores opportunities with their legs
         opp = live_opportunities(live_frame)
         recs = records(opp.head(40))
         for rec, leg in zip(recs, opp.head(40).itertuples(), strict=True):
-            rec.update(longExchange=leg.long_exchange, shortExchange=leg.short_exchange,
-                       long_market=leg.long_market, short_market=leg.short_market)
+            rec.update(
+                longExchange=leg.long_exchange,
+                shortExchange=leg.short_exchange,
+                long_market=leg.long_market,
+                short_market=leg.short_market,
+            )
         sent = 0
         while live.poll() is None or sent < 40:
-            batch = recs[sent % 40: sent % 40 + 10]
+            batch = recs[sent % 40 : sent % 40 + 10]
             assert httpx.post(url + "/predict/batch", json=batch, timeout=10).status_code == 200
             sent += len(batch)
         out = live.communicate(timeout=60)[0].decode()
@@ -100,12 +132,25 @@ def test_outcomes_attach_when_the_hold_window_exists(live_copy, live_frame):
     late = opp[opp["timestamp"] == opp["timestamp"].max()].reset_index(drop=True)
     both = pd.concat([early, late], ignore_index=True)
     recs = records(both)
-    preds = [{"predicted_profit_pct": 0.05, "success_probability": 0.7,
-              "predicted_hold_hours": 8.0, "composite_score": 1.0} for _ in recs]
-    raw = [{"timestamp": (r.timestamp + pd.Timedelta(minutes=3)).isoformat(),
-            "long_exchange": r.long_exchange, "long_market": r.long_market,
-            "short_exchange": r.short_exchange, "short_market": r.short_market}
-           for r in both.itertuples()]
+    preds = [
+        {
+            "predicted_profit_pct": 0.05,
+            "success_probability": 0.7,
+            "predicted_hold_hours": 8.0,
+            "composite_score": 1.0,
+        }
+        for _ in recs
+    ]
+    raw = [
+        {
+            "timestamp": (r.timestamp + pd.Timedelta(minutes=3)).isoformat(),
+            "long_exchange": r.long_exchange,
+            "long_market": r.long_market,
+            "short_exchange": r.short_exchange,
+            "short_market": r.short_market,
+        }
+        for r in both.itertuples()
+    ]
     raw[0] = {}  # no legs: tracked, but no outcome can be attached
     rows = prediction_rows("v-test", recs, preds, raw)
     with open_store(live_copy) as store:
@@ -117,7 +162,7 @@ def test_outcomes_attach_when_the_hold_window_exists(live_copy, live_frame):
         outs = store.read(OUTCOMES)
         frame = tracked(store)
     expected = realise(early, live_frame, 8.0)
-    got = outs.set_index("prediction_id").loc[rows["prediction_id"].iloc[1:len(early)]]
+    got = outs.set_index("prediction_id").loc[rows["prediction_id"].iloc[1 : len(early)]]
     np.testing.assert_allclose(got["realised_profit_pct"].to_numpy(), expected[1:])
     assert (got["was_profitable"] == (expected[1:] > 0)).all()
     assert got["realised_optimal_hold_hours"].isna().all()

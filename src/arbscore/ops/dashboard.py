@@ -29,7 +29,7 @@ th,td{padding:4px 6px;border-bottom:1px solid #e4e7eb;text-align:right;white-spa
 th{cursor:pointer;background:#f0f2f5;position:sticky;top:0} td.l,th.l{text-align:left}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px}
 .muted{color:#6b7480;font-size:12.5px} .statement{font-weight:600;margin:8px 0}
-.scroll{max-height:360px;overflow:auto}
+.scroll{max-height:360px;overflow:auto} #live{grid-column:1/-1}
 """
 
 JS = """

@@ -67,10 +67,11 @@ class OpsService:
         self.tracker = PredictionTracker(self.store, self.lock, flush_seconds=config.flush_seconds)
         self.monitor = DriftMonitor(config.drift)
         self._provider: Any = None
-        self._cache: tuple[float, str, dict] | None = None
+        self._cache: tuple[float, tuple[str, int], dict] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.job_errors: list[str] = []
+        self.job_rounds = 0
 
     # --- the sink ---------------------------------------------------------------------------
     def sink(self, scorer: Any, records_: list, predictions: list, raw: Any = None) -> None:
@@ -136,6 +137,7 @@ class OpsService:
             attach_outcomes(self.store, self.config.costs, lock=self.lock)
         except Exception as exc:  # noqa: BLE001 - a bad round must not stop the server
             self.job_errors = [*self.job_errors[-9:], f"{type(exc).__name__}: {exc}"]
+        self.job_rounds += 1
 
     def _loop(self) -> None:
         self.run_jobs()
@@ -146,9 +148,10 @@ class OpsService:
     def dashboard_data(self, scorer: Any) -> dict[str, Any]:
         """Everything the page shows, JSON-ready; cached ``dashboard_cache_s`` per model."""
         now = time.monotonic()
+        key = (scorer.model_version, self.job_rounds)  # a finished job round invalidates it
         if (
             self._cache
-            and self._cache[1] == scorer.model_version
+            and self._cache[1] == key
             and now - self._cache[0] < self.config.dashboard_cache_s
         ):
             return self._cache[2]
@@ -168,11 +171,8 @@ class OpsService:
             data["paper"], data["paper_note"] = None, str(exc)
         self.tracker.flush()
         frame = tracked(self.store, self.lock)
-        span = (
-            (frame["opportunity_time"].max() - frame["opportunity_time"].min())
-            if len(frame)
-            else pd.Timedelta(0)
-        )
+        done = frame.loc[frame["realised_profit_pct"].notna(), "opportunity_time"]
+        span = (done.max() - done.min()) if len(done) else pd.Timedelta(0)
         acc = accuracy_over_time(frame, "1D" if span > pd.Timedelta(days=3) else "1h")
         acc = acc[acc["realised"] > 0]
         data["accuracy"] = [
@@ -199,8 +199,12 @@ class OpsService:
                 {f"head:{k}": self.config.drift.level(v) for k, v in report.predictions.items()}
             )
             data["drift"] = {**d, "levels": levels}
-        data["jobs"] = {"errors": self.job_errors, "tracked_written": self.tracker.written}
-        self._cache = (now, scorer.model_version, data)
+        data["jobs"] = {
+            "rounds": key[1],
+            "errors": self.job_errors,
+            "tracked_written": self.tracker.written,
+        }
+        self._cache = (now, key, data)
         return data
 
     def _live_block(self, scorer: Any) -> dict[str, Any]:
@@ -275,11 +279,12 @@ def _clean(value: Any) -> Any:
 
 def _paper_block(result: Any) -> dict[str, Any]:
     s = result.summary()
-    s["equity"] = {
-        k: {
-            "time_ms": r.equity["time_ms"].astype("int64").tolist(),
-            "equity": r.equity["equity"].tolist(),
-        }
-        for k, r in result.strategies.items()
-    }
+    end_ms = int(result.end.value // 10**6)
+    s["equity"] = {}
+    for k, r in result.strategies.items():
+        times = r.equity["time_ms"].astype("int64").tolist()
+        values = r.equity["equity"].tolist()
+        if times[-1] < end_ms:  # carry the curve flat to the end of the window
+            times, values = [*times, end_ms], [*values, values[-1]]
+        s["equity"][k] = {"time_ms": times, "equity": values}
     return s
