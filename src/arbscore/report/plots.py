@@ -85,14 +85,20 @@ def chain_folds(equity: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(pieces, ignore_index=True) if pieces else equity
 
 
-def equity_curves(equity: pd.DataFrame, families: list[str], baselines: list[str]) -> bytes:
-    """Cumulative realised return of each family against the baselines, all folds."""
+def equity_curves(
+    equity: pd.DataFrame, families: list[str], baselines: list[str], end: object = None
+) -> bytes:
+    """Cumulative realised return of each family against the baselines, all folds.
+
+    ``end`` (the last fold's test end) extends every curve flat to the end of the evaluation.
+    """
     curves = chain_folds(equity)
     fig = Figure(figsize=(10, 4.2))
     ax = fig.add_subplot(1, 1, 1)
     order = [s for s in families + baselines if s in set(curves["strategy"])]
     order += [s for s in curves["strategy"].unique() if s not in order]
-    end = curves["time"].max()
+    last = curves["time"].max()
+    end = max(pd.Timestamp(end), last) if end is not None else last
     for k, strategy in enumerate(order):
         c = curves[curves["strategy"] == strategy]
         if len(c) and c["time"].iloc[-1] < end:  # flat after its last trade, to the end

@@ -94,7 +94,14 @@ def _table_md(t: Table) -> str:
         lines.append(f"**{_md_escape(t.caption)}**\n")
     headers = [h or " " for h in t.headers]
     lines.append("| " + " | ".join(_md_escape(h) for h in headers) + " |")
-    lines.append("|" + "|".join(":--" if i == 0 else "--:" for i in range(len(headers))) + "|")
+    numeric = [
+        bool(t.rows)
+        and all(
+            i < len(r) and r[i].value is not None or i < len(r) and r[i].text == "–" for r in t.rows
+        )
+        for i in range(len(headers))
+    ]
+    lines.append("|" + "|".join("--:" if n else ":--" for n in numeric) + "|")
     for row in t.rows:
         lines.append("| " + " | ".join(_md_escape(c.text) for c in row) + " |")
     return "\n".join(lines)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from arbscore.report import plots
 from arbscore.report.document import Cell, Figure, Section, Table, fmt, text
 from arbscore.report.inputs import DEFAULT_WINNER_METRIC, FamilyMetrics, ReportInputs, Stat
@@ -242,6 +244,14 @@ def head_metrics(inp: ReportInputs) -> Section:
     return sec
 
 
+def _last_test_end(folds: list[dict]) -> object:
+    ends = [f.get("test_end") for f in folds if isinstance(f.get("test_end"), str)]
+    try:
+        return max(pd.Timestamp(e) for e in ends) if ends else None
+    except ValueError:
+        return None
+
+
 def backtest(inp: ReportInputs) -> Section:
     m = inp.metrics
     sec = Section("Trading backtest against the baselines", "backtest")
@@ -273,7 +283,9 @@ def backtest(inp: ReportInputs) -> Section:
     if inp.equity is not None and len(inp.equity):
         sec.blocks.append(
             Figure(
-                plots.equity_curves(inp.equity, list(m.families), list(m.baselines)),
+                plots.equity_curves(
+                    inp.equity, list(m.families), list(m.baselines), _last_test_end(m.folds)
+                ),
                 "equity",
                 "Backtest equity curves of each family and the baselines",
             )
