@@ -301,12 +301,12 @@ def accuracy_over_time(frame: pd.DataFrame, freq: str = "1D") -> pd.DataFrame:
         "success_accuracy",
         "duration_mae_hours",
     ]
-    if frame.empty:
-        return pd.DataFrame(columns=cols)
     try:
         pd.tseries.frequencies.to_offset(freq)
     except ValueError as exc:
         raise ValueError(f"--freq {freq!r}: not a pandas period such as 1h, 6h, 1D") from exc
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
     f = frame.copy()
     f["period"] = pd.to_datetime(f["opportunity_time"], utc=True).dt.floor(freq)
     rows = []
