@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--families", default="", help="comma-separated; default: all registered")
     parser.add_argument("--data", choices=("auto", "pipeline", "matrix"), default="auto")
-    parser.add_argument("--days", type=float, default=90.0, help="first market span to try")
+    parser.add_argument("--days", type=float, default=150.0, help="first market span to try")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.rows < 1000:
