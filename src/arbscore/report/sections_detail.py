@@ -146,7 +146,9 @@ def reproduce(inp: ReportInputs) -> Section:
     rows = [[text(cmd)]]
     if inp.benchmarks:
         rows.append([text(f"arbscore benchmark --workdir {inp.workdir}")])
-    sec.blocks.append(Table(["command"], rows, "command"))
+    if (inp.workdir / "bundle" / "manifest.json").exists():
+        rows.append([text(f"arbscore serve --bundle {inp.workdir / 'bundle'} --port 5250")])
+    sec.blocks.append(Table(["command (run, benchmarks, serve the winners)"], rows, "command"))
     if inp.missing:
         sec.blocks.append(
             "Artefacts not found in the run directory: " + ", ".join(inp.missing) + "."
