@@ -17,19 +17,33 @@ def _flat(text: str) -> str:
 
 def test_drift_and_paper_commands(live_copy, ops_bundle, tmp_path):
     out = tmp_path / "drift.json"
-    res = runner.invoke(app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy),
-                              "--json", str(out)])
+    res = runner.invoke(
+        app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy), "--json", str(out)]
+    )
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     assert report["source"] == "live" and report["rows"] > 50  # nothing tracked yet: live rows
     assert report["status"] in ("ok", "warn", "alert") and "fund_apr" in report["features"]
     assert "drift of" in res.output and "status:" in res.output
-    strict = runner.invoke(app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy),
-                                 "--fail-on", "warn"])
+    strict = runner.invoke(
+        app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy), "--fail-on", "warn"]
+    )
     assert strict.exit_code == (1 if report["status"] in ("warn", "alert") else 0)
     paper_json = tmp_path / "paper.json"
-    res = runner.invoke(app, ["paper", "--bundle", str(ops_bundle), "--db", str(live_copy),
-                              "--max-hold", "12", "--json", str(paper_json)])
+    res = runner.invoke(
+        app,
+        [
+            "paper",
+            "--bundle",
+            str(ops_bundle),
+            "--db",
+            str(live_copy),
+            "--max-hold",
+            "12",
+            "--json",
+            str(paper_json),
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads(paper_json.read_text())
     assert set(summary["strategies"]) == {"ml", "rule_based"}
@@ -43,7 +57,8 @@ def test_bad_input_is_exit_2_naming_the_field(live_copy, tmp_path):
     assert res.exit_code == 2 and "not a directory" in _flat(res.output)
     res = runner.invoke(app, ["track", "accuracy", "--db", str(live_copy), "--freq", "weekly-ish"])
     assert res.exit_code == 2 and "--freq" in _flat(res.output)
-    res = runner.invoke(app, ["paper", "--bundle", str(tmp_path), "--db", str(tmp_path / "e.duckdb")])
+    empty = str(tmp_path / "e.duckdb")
+    res = runner.invoke(app, ["paper", "--bundle", str(tmp_path), "--db", empty])
     assert res.exit_code == 2
     res = runner.invoke(app, ["retrain", "--root", str(tmp_path / "r"), "--required-wins", "5"])
     assert res.exit_code == 2 and "required_wins" in _flat(res.output)

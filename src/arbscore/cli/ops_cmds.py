@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -46,14 +47,22 @@ def _live_frame(db: str | None, days: float):
 
 
 def drift_cmd(
-    bundle: Path = typer.Option(..., "--bundle", help="bundle dir whose reference to compare with"),
-    db: str = typer.Option(None, help=DB_HELP),
-    source: str = typer.Option("auto", help="tracked (server predictions) | live | auto"),
-    days: float = typer.Option(7.0, help="look back this many days"),
-    warn_psi: float = typer.Option(0.1, help="PSI at which a feature is 'warn'"),
-    alert_psi: float = typer.Option(0.25, help="PSI at which a feature is 'alert'"),
-    fail_on: str = typer.Option("never", help="exit 1 at this level: never | warn | alert"),
-    json_out: Path = typer.Option(None, "--json", help="also write the report as JSON"),
+    bundle: Annotated[
+        Path, typer.Option("--bundle", help="bundle dir whose reference to compare with")
+    ],
+    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    source: Annotated[
+        str, typer.Option(help="tracked (server predictions) | live | auto")
+    ] = "auto",
+    days: Annotated[float, typer.Option(help="look back this many days")] = 7.0,
+    warn_psi: Annotated[float, typer.Option(help="PSI at which a feature is 'warn'")] = 0.1,
+    alert_psi: Annotated[float, typer.Option(help="PSI at which a feature is 'alert'")] = 0.25,
+    fail_on: Annotated[
+        str, typer.Option(help="exit 1 at this level: never | warn | alert")
+    ] = "never",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the report as JSON")
+    ] = None,
 ) -> None:
     """Per-feature PSI and prediction drift vs the bundle's training reference."""
     import numpy as np
@@ -113,14 +122,16 @@ def drift_cmd(
 
 
 def paper_cmd(
-    bundle: Path = typer.Option(..., "--bundle", help="bundle dir (the ML scorer)"),
-    db: str = typer.Option(None, help=DB_HELP),
-    days: float = typer.Option(7.0, help="live data of the last N days"),
-    max_hold: float = typer.Option(24.0, help="cap on either strategy's hold, hours"),
-    top_k: int = typer.Option(3, help="entries per slot"),
-    capital: float = typer.Option(100_000.0, help="capital, USD (both strategies)"),
-    position: float = typer.Option(10_000.0, help="notional per position, USD"),
-    json_out: Path = typer.Option(None, "--json", help="also write the summary as JSON"),
+    bundle: Annotated[Path, typer.Option("--bundle", help="bundle dir (the ML scorer)")],
+    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    days: Annotated[float, typer.Option(help="live data of the last N days")] = 7.0,
+    max_hold: Annotated[float, typer.Option(help="cap on either strategy's hold, hours")] = 24.0,
+    top_k: Annotated[int, typer.Option(help="entries per slot")] = 3,
+    capital: Annotated[float, typer.Option(help="capital, USD (both strategies)")] = 100_000.0,
+    position: Annotated[float, typer.Option(help="notional per position, USD")] = 10_000.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the summary as JSON")
+    ] = None,
 ) -> None:
     """Paper-trade the ML scorer against the rule-based scorer on live snapshots."""
     from rich.table import Table
@@ -153,15 +164,27 @@ def paper_cmd(
 
 
 def retrain_cmd(
-    root: Path = typer.Option(..., "--root", help="bundle root: ROOT/current is what is served"),
-    data: Path = typer.Option(None, "--data", help="training set file (else built from --db)"),
-    db: str = typer.Option(None, help=DB_HELP + "; market history to build the training set"),
-    days: float = typer.Option(90.0, help="with --db: the last N days of market history"),
-    family: list[str] = typer.Option(["xgboost", "lightgbm"], help="challenger families"),
-    folds: int = typer.Option(2, help="recent walk-forward folds to compare on"),
-    required_wins: int = typer.Option(2, help="heads the challenger must win"),
-    max_regression: float = typer.Option(0.05, help="max relative loss on any head"),
-    server: str = typer.Option(None, help="server URL to POST /reload after a promotion"),
+    root: Annotated[
+        Path, typer.Option("--root", help="bundle root: ROOT/current is what is served")
+    ],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="training set file (else built from --db)")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help=DB_HELP + "; market history to build the training set")
+    ] = None,
+    days: Annotated[
+        float, typer.Option(help="with --db: the last N days of market history")
+    ] = 90.0,
+    family: Annotated[
+        list[str] | None, typer.Option(help="challenger families (default: xgboost, lightgbm)")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="recent walk-forward folds to compare on")] = 2,
+    required_wins: Annotated[int, typer.Option(help="heads the challenger must win")] = 2,
+    max_regression: Annotated[float, typer.Option(help="max relative loss on any head")] = 0.05,
+    server: Annotated[
+        str | None, typer.Option(help="server URL to POST /reload after a promotion")
+    ] = None,
 ) -> None:
     """Train a challenger on the latest data; promote it only if it beats the champion."""
     import pandas as pd
@@ -171,7 +194,7 @@ def retrain_cmd(
 
     config = RetrainConfig(
         root=root,
-        families=tuple(family),
+        families=tuple(family or ("xgboost", "lightgbm")),
         server_url=server,
         evaluation=EvaluationConfig(n_folds=folds),
         required_wins=required_wins,
@@ -210,7 +233,7 @@ def retrain_cmd(
     )
 
 
-def outcomes_cmd(db: str = typer.Option(None, help=DB_HELP)) -> None:
+def outcomes_cmd(db: Annotated[str | None, typer.Option(help=DB_HELP)] = None) -> None:
     """Attach realised outcomes to tracked predictions whose hold window has passed."""
     from arbscore.data_tools.store import open_store
     from arbscore.ops.tracking import attach_outcomes
@@ -221,9 +244,9 @@ def outcomes_cmd(db: str = typer.Option(None, help=DB_HELP)) -> None:
 
 
 def accuracy_cmd(
-    db: str = typer.Option(None, help=DB_HELP),
-    freq: str = typer.Option("1D", help="period: 1h, 6h, 1D, 7D ..."),
-    csv: Path = typer.Option(None, help="also write the table as CSV"),
+    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    freq: Annotated[str, typer.Option(help="period: 1h, 6h, 1D, 7D ...")] = "1D",
+    csv: Annotated[Path | None, typer.Option(help="also write the table as CSV")] = None,
 ) -> None:
     """Accuracy over time per head from tracked predictions with outcomes."""
     from rich.table import Table

@@ -16,13 +16,19 @@ import numpy as np
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 LEVEL_COLOUR = {"ok": "#2ca02c", "warn": "#e6a100", "alert": "#d62728", "n/a": "#888"}
+LEFT_COLUMNS = ("symbol", "strategy", "legs", "feature", "head", "level", "model", "period")
+HOUR_MS = 3_600_000
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}
-header{background:#1d232b;color:#fff;padding:12px 24px;display:flex;gap:24px;align-items:baseline}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
+  background:#f6f7f9;color:#1d232b}
+header{background:#1d232b;color:#fff;padding:12px 24px;display:flex;gap:24px;
+  align-items:baseline}
 header h1{font-size:20px;margin:0} header span{opacity:.8;font-size:13px}
-main{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px;padding:16px 24px}
-section{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+main{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px;
+  padding:16px 24px}
+section{background:#fff;border-radius:8px;padding:12px 16px;
+  box-shadow:0 1px 3px rgba(0,0,0,.12)}
 section h2{font-size:16px;margin:4px 0 10px}
 table{border-collapse:collapse;width:100%;font-size:12.5px}
 th,td{padding:4px 6px;border-bottom:1px solid #e4e7eb;text-align:right;white-space:nowrap}
@@ -37,9 +43,9 @@ document.querySelectorAll('table.sortable th').forEach(function(th, i){
   th.addEventListener('click', function(){
     var tb = th.closest('table').tBodies[0], rows = Array.from(tb.rows);
     var asc = th.dataset.asc !== '1'; th.dataset.asc = asc ? '1' : '0';
+    var key = function(r){ return r.cells[i].dataset.v || r.cells[i].textContent; };
     rows.sort(function(a, b){
-      var x = a.cells[i].dataset.v || a.cells[i].textContent, y = b.cells[i].dataset.v || b.cells[i].textContent;
-      var nx = parseFloat(x), ny = parseFloat(y);
+      var x = key(a), y = key(b), nx = parseFloat(x), ny = parseFloat(y);
       var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
       return asc ? c : -c;
     });
@@ -63,6 +69,18 @@ def _num(value: Any, fmt: str = "{:.3f}") -> str:
     return fmt.format(value)
 
 
+def _section(sid: str, title: str, body: str, badge: str | None = None) -> str:
+    tag = ""
+    if badge is not None:
+        colour = LEVEL_COLOUR.get(badge, "#888")
+        tag = f' <span class="badge" style="background:{colour}">{_e(badge)}</span>'
+    return f'<section id="{sid}"><h2>{_e(title)}{tag}</h2>{body}</section>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="muted">{text}</p>'
+
+
 def line_chart(
     series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
@@ -81,8 +99,9 @@ def line_chart(
     ys = np.concatenate([y for _, y in pts.values()])
     x0, x1 = float(xs.min()), float(xs.max())
     y0, y1 = float(ys.min()), float(ys.max())
-    if x1 == x0:
-        x0, x1 = x0 - 1, x1 + 1
+    if x1 == x0:  # one point: an hour either side (or one unit)
+        half = HOUR_MS if x_is_time else 1.0
+        x0, x1 = x0 - half, x1 + half
     pad = (y1 - y0) * 0.08 or abs(y1) * 0.05 or 1.0
     y0, y1 = y0 - pad, y1 + pad
     L, R, T, B = 58, 10, 10, 28
@@ -94,12 +113,10 @@ def line_chart(
     ]
     for k in range(5):
         v = y0 + (y1 - y0) * k / 4
-        out.append(
-            f'<line x1="{L}" x2="{width - R}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="#e4e7eb"/>'
-        )
-        out.append(
-            f'<text x="{L - 4}" y="{sy(v) + 4:.1f}" font-size="10" text-anchor="end">{v:.4g}</text>'
-        )
+        y = sy(v)
+        out.append(f'<line x1="{L}" x2="{width - R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e7eb"/>')
+        out.append(f'<text x="{L - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">')
+        out.append(f"{v:.4g}</text>")
     for k in range(4):
         v = x0 + (x1 - x0) * k / 3
         label = (
@@ -107,25 +124,23 @@ def line_chart(
             if x_is_time
             else f"{v:.4g}"
         )
-        out.append(
-            f'<text x="{sx(v):.1f}" y="{height - 8}" font-size="10" text-anchor="middle">{label}</text>'
-        )
+        anchor = ("start", "middle", "middle", "end")[k]  # keep the end labels inside
+        out.append(f'<text x="{sx(v):.1f}" y="{height - 8}" font-size="10" text-anchor="{anchor}">')
+        out.append(f"{label}</text>")
     for i, (name, (x, y)) in enumerate(pts.items()):
         colour = COLOURS[i % len(COLOURS)]
         path = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, y, strict=True))
-        out.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"><title>{_e(name)}</title></polyline>'
-        )
+        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}">')
+        out.append(f"<title>{_e(name)}</title></polyline>")
         if x.size == 1:
             out.append(f'<circle cx="{sx(x[0]):.1f}" cy="{sy(y[0]):.1f}" r="3" fill="{colour}"/>')
         out.append(
             f'<rect x="{L + 8 + 150 * i}" y="{T + 2}" width="12" height="4" fill="{colour}"/>'
             f'<text x="{L + 24 + 150 * i}" y="{T + 8}" font-size="11">{_e(name)}</text>'
         )
-    out.append(
-        f'<text x="12" y="{height / 2:.0f}" font-size="10" transform="rotate(-90 12 {height / 2:.0f})" '
-        f'text-anchor="middle">{_e(y_label)}</text></svg>'
-    )
+    mid = f"{height / 2:.0f}"
+    out.append(f'<text x="12" y="{mid}" font-size="10" transform="rotate(-90 12 {mid})" ')
+    out.append(f'text-anchor="middle">{_e(y_label)}</text></svg>')
     return "".join(out)
 
 
@@ -133,8 +148,7 @@ def _table(
     columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]], cls: str = ""
 ) -> str:
     head = "".join(
-        f'<th class="{"l" if c in ("symbol", "strategy", "legs", "feature", "head", "level", "model") else ""}">{_e(t)}</th>'
-        for c, t in columns
+        f'<th class="{"l" if c in LEFT_COLUMNS else ""}">{_e(t)}</th>' for c, t in columns
     )
     body = []
     for row in rows:
@@ -145,20 +159,23 @@ def _table(
                 cells.append(f'<td data-v="{v if math.isfinite(v) else ""}">{_num(v)}</td>')
             elif c == "level":
                 colour = LEVEL_COLOUR.get(str(v), "#888")
-                cells.append(
-                    f'<td class="l"><span class="badge" style="background:{colour}">{_e(v)}</span></td>'
-                )
+                badge = f'<span class="badge" style="background:{colour}">{_e(v)}</span>'
+                cells.append(f'<td class="l">{badge}</td>')
             else:
                 cells.append(f'<td class="l">{_e("" if v is None else v)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="sortable {cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (
+        f'<table class="sortable {cls}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _live(data: Mapping[str, Any]) -> str:
     live = data.get("live") or {}
     rows = live.get("rows") or []
     if not rows:
-        return '<section id="live"><h2>Live opportunities</h2><p class="muted">no live snapshots in the store yet: run <code>arbscore live</code></p></section>'
+        note = "no live snapshots in the store yet: run <code>arbscore live</code>"
+        return _section("live", "Live opportunities", _note(note))
     cols = [
         ("symbol", "symbol"),
         ("strategy", "strategy"),
@@ -170,17 +187,19 @@ def _live(data: Mapping[str, Any]) -> str:
         ("predicted_hold_hours", "hold h"),
         ("composite_score", "score"),
     ]
-    return (
-        f'<section id="live"><h2>Live opportunities</h2><p class="muted">slot {_e(live.get("slot"))} · '
-        f"{live.get('count', len(rows))} candidates · model {_e(data.get('model_version'))}</p>"
-        f'<div class="scroll">{_table(cols, rows)}</div></section>'
+    info = (
+        f"slot {_e(live.get('slot'))} · {live.get('count', len(rows))} candidates · "
+        f"model {_e(data.get('model_version'))}"
     )
+    body = _note(info) + f'<div class="scroll">{_table(cols, rows)}</div>'
+    return _section("live", "Live opportunities", body)
 
 
 def _accuracy(data: Mapping[str, Any]) -> str:
     acc = data.get("accuracy") or []
     if not acc:
-        return '<section id="accuracy"><h2>Accuracy over time</h2><p class="muted">no realised outcomes yet (hold windows still open)</p></section>'
+        note = "no realised outcomes yet (hold windows still open)"
+        return _section("accuracy", "Accuracy over time", _note(note))
     t = [a["period_ms"] for a in acc]
     charts = "".join(
         f"<h3 class=muted>{title}</h3>"
@@ -204,15 +223,15 @@ def _accuracy(data: Mapping[str, Any]) -> str:
     rows = [
         {**a, "predictions": str(a["predictions"]), "realised": str(a["realised"])} for a in acc
     ]
-    return f'<section id="accuracy"><h2>Accuracy over time</h2>{charts}<div class="scroll">{_table(cols, rows)}</div></section>'
+    body = charts + f'<div class="scroll">{_table(cols, rows)}</div>'
+    return _section("accuracy", "Accuracy over time", body)
 
 
 def _drift(data: Mapping[str, Any]) -> str:
     drift = data.get("drift")
     if not drift:
         note = data.get("drift_note") or "not enough scored rows yet"
-        return f'<section id="drift"><h2>Drift</h2><p class="muted">{_e(note)}</p></section>'
-    colour = LEVEL_COLOUR.get(drift["status"], "#888")
+        return _section("drift", "Drift", _note(_e(note)))
     th = drift["thresholds"]
     rows = [
         {"feature": k, "psi": v, "level": drift["levels"][k]} for k, v in drift["features"].items()
@@ -222,20 +241,24 @@ def _drift(data: Mapping[str, Any]) -> str:
         {"head": k, "psi": v, "level": drift["levels"].get(f"head:{k}", "n/a")}
         for k, v in drift["predictions"].items()
     ]
-    return (
-        f'<section id="drift"><h2>Drift <span class="badge" style="background:{colour}">{_e(drift["status"])}</span></h2>'
-        f'<p class="muted">PSI vs the bundle\'s training reference over the last {drift["rows"]} scored rows; '
-        f"warn ≥ {th['warn_psi']}, alert ≥ {th['alert_psi']}</p>"
-        f"{_table([('head', 'prediction'), ('psi', 'PSI'), ('level', 'level')], preds)}"
-        f'<div class="scroll">{_table([("feature", "feature"), ("psi", "PSI"), ("level", "level")], rows)}</div></section>'
+    info = (
+        f"PSI vs the bundle's training reference over the last {drift['rows']} scored rows; "
+        f"warn ≥ {th['warn_psi']}, alert ≥ {th['alert_psi']}"
     )
+    level = [("psi", "PSI"), ("level", "level")]
+    body = (
+        _note(_e(info))
+        + _table([("head", "prediction"), *level], preds)
+        + f'<div class="scroll">{_table([("feature", "feature"), *level], rows)}</div>'
+    )
+    return _section("drift", "Drift", body, badge=drift["status"])
 
 
 def _paper(data: Mapping[str, Any]) -> str:
     paper = data.get("paper")
     if not paper:
         note = data.get("paper_note") or "not enough live data yet"
-        return f'<section id="paper"><h2>Paper trading A/B</h2><p class="muted">{_e(note)}</p></section>'
+        return _section("paper", "Paper trading A/B", _note(_e(note)))
     names = {"ml": "ML scorer", "rule_based": "rule-based"}
     chart = line_chart(
         {names[k]: (c["time_ms"], c["equity"]) for k, c in paper["equity"].items()},
@@ -256,11 +279,13 @@ def _paper(data: Mapping[str, Any]) -> str:
         ("trades", "trades"),
     ]
     d = paper["difference"]
-    return (
-        f'<section id="paper"><h2>Paper trading A/B</h2><p class="muted">{_e(paper["start"])} → {_e(paper["end"])} · '
-        f"same capital and rules · {paper['candidates']} candidates</p>{chart}{_table(cols, rows)}"
-        f'<p class="statement">{_e(d["statement"])}</p></section>'
+    info = (
+        f"{_e(paper['start'])} → {_e(paper['end'])} · same capital and rules · "
+        f"{paper['candidates']} candidates"
     )
+    body = _note(info) + chart + _table(cols, rows)
+    body += f'<p class="statement">{_e(d["statement"])}</p>'
+    return _section("paper", "Paper trading A/B", body)
 
 
 def render_dashboard(data: Mapping[str, Any]) -> str:

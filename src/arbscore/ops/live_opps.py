@@ -281,12 +281,13 @@ def realise(
     opp: pd.DataFrame,
     live: pd.DataFrame,
     hold_hours: np.ndarray | float,
-    costs: CostConfig = CostConfig(),
+    costs: CostConfig | None = None,
 ) -> np.ndarray:
     """Net realised PnL (% of notional) of each row of ``opp`` held ``hold_hours``; NaN where
     the live data does not reach entry + hold yet (or misses a leg at entry)."""
     if opp.empty:
         return np.empty(0)
+    costs = costs or CostConfig()
     series = _series(_legs(live))
     hold = np.broadcast_to(np.asarray(hold_hours, np.float64), (len(opp),))
     t0 = _ns(opp["timestamp"])
@@ -311,9 +312,10 @@ def realised_optimal_hold(
     opp: pd.DataFrame,
     live: pd.DataFrame,
     holds: Sequence[float] = HOLD_GRID_HOURS,
-    costs: CostConfig = CostConfig(),
+    costs: CostConfig | None = None,
 ) -> np.ndarray:
     """The grid hold with the best realised PnL, NaN until the data covers the longest hold."""
+    costs = costs or CostConfig()
     grid = np.column_stack([realise(opp, live, h, costs) for h in holds])
     done = np.isfinite(grid).all(axis=1)
     best = np.asarray(holds, float)[np.argmax(np.where(np.isfinite(grid), grid, -np.inf), axis=1)]

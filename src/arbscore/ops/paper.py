@@ -175,11 +175,12 @@ def paper_trade(
     point = results["ml"].metrics["net_return"] - results["rule_based"].metrics["net_return"]
     significant = bool(np.isfinite(lo) and (lo > 0 or hi < 0))
     level = f"{config.confidence:.0%}"
+    interval = f"{level} interval [{lo:+.4%}, {hi:+.4%}]"
     if significant:
         better = "ML" if point > 0 else "rule-based"
-        statement = f"{better} ahead: difference {point:+.4%} of capital, {level} interval [{lo:+.4%}, {hi:+.4%}] excludes 0"
+        statement = f"{better} ahead: difference {point:+.4%} of capital, {interval} excludes 0"
     else:
-        statement = f"no significant difference: {point:+.4%} of capital, {level} interval [{lo:+.4%}, {hi:+.4%}] includes 0"
+        statement = f"no significant difference: {point:+.4%} of capital, {interval} includes 0"
     difference = {
         "net_return_diff": point,
         "ci_low": lo,

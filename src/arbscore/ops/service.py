@@ -16,6 +16,7 @@ Imported only when ``--ops-db`` is given, so the plain serving install never loa
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -76,10 +77,8 @@ class OpsService:
     # --- the sink ---------------------------------------------------------------------------
     def sink(self, scorer: Any, records_: list, predictions: list, raw: Any = None) -> None:
         self.tracker(scorer, records_, predictions, raw)
-        try:
+        with contextlib.suppress(Exception):  # drift must never fail a prediction
             self.monitor(scorer, records_, predictions)
-        except Exception:  # noqa: BLE001 - drift must never fail a prediction
-            pass
 
     # --- periodic jobs ----------------------------------------------------------------------
     def _live(self, days: float) -> pd.DataFrame:
@@ -216,7 +215,8 @@ class OpsService:
             {
                 "symbol": r["symbol"],
                 "strategy": r["strategy"],
-                "legs": f"{r['long_exchange']} {r['long_market']} / {r['short_exchange']} {r['short_market']}",
+                "legs": f"{r['long_exchange']} {r['long_market']} / "
+                f"{r['short_exchange']} {r['short_market']}",
                 **{
                     k: _clean(float(r[k]))
                     for k in (

@@ -227,7 +227,7 @@ class PredictionTracker:
 
 def attach_outcomes(
     store: MarketStore,
-    costs: CostConfig = CostConfig(),
+    costs: CostConfig | None = None,
     *,
     now: datetime | None = None,
     lock: threading.Lock | None = None,
@@ -236,6 +236,7 @@ def attach_outcomes(
     number of outcome rows written. Re-run safely (cron, the server's ops thread): rows already
     complete are skipped, rows waiting for the 168 h optimal hold are revisited."""
     lock = lock or threading.Lock()
+    costs = costs or CostConfig()
     with lock:
         register(store)
         preds = store.read(PREDICTIONS, "long_exchange IS NOT NULL AND short_exchange IS NOT NULL")
