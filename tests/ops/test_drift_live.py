@@ -171,3 +171,20 @@ def test_perp_perp_orientation_and_no_look_ahead(live_frame):
     full = opp[opp["timestamp"] <= cut].set_index("opportunity_key", append=True)[cols]
     part = early.set_index("opportunity_key", append=True)[cols]
     pd.testing.assert_frame_equal(full.reset_index(drop=True), part.reset_index(drop=True))
+
+
+def test_strategy_selection_and_perp_perp_legs():
+    from arbscore.ops.live_opps import LiveOpportunityConfig
+
+    live = _hand_live()
+    only_sp = live_opportunities(live, LiveOpportunityConfig(strategies=("spot_perp",)))
+    assert len(only_sp) == 3 and (only_sp["long_exchange"] == "binance").all()
+    assert live_opportunities(live, LiveOpportunityConfig(strategies=("perp_perp",))).empty
+    cheap = pd.DataFrame([_row(0, "perp", 100.9, 101.1, 0.0001, 1, exchange="bybit")])
+    pp = live_opportunities(
+        pd.concat([live, cheap]), LiveOpportunityConfig(strategies=("perp_perp",))
+    )
+    assert pp[["long_exchange", "short_exchange"]].values.tolist() == [["bybit", "binance"]]
+    assert pp["fund_profit_8h"].iloc[0] == pytest.approx((0.001 - 0.0001) * 100)
+    with pytest.raises(ValueError, match="strategies"):
+        LiveOpportunityConfig(strategies=("cfff",))

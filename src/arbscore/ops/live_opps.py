@@ -87,8 +87,10 @@ def _pairs(legs: pd.DataFrame, config: LiveOpportunityConfig) -> pd.DataFrame:
     frame = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
     if frame.empty:
         return frame
-    frame["exchange_l"] = frame["exchange_l"].fillna(frame.get("exchange"))
-    frame["exchange_s"] = frame["exchange_s"].fillna(frame.get("exchange"))
+    # spot_perp rows share one exchange column (the join key); perp_perp rows have one per leg
+    one = frame["exchange"] if "exchange" in frame else pd.Series(None, index=frame.index)
+    for side in ("exchange_l", "exchange_s"):
+        frame[side] = frame[side].fillna(one) if side in frame else one
     ren = {
         f"{c}_{s}": f"{side}_{c}" for c in cols[1:] for s, side in (("l", "long"), ("s", "short"))
     }

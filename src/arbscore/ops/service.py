@@ -82,14 +82,13 @@ class OpsService:
 
     # --- periodic jobs ----------------------------------------------------------------------
     def _live(self, days: float) -> pd.DataFrame:
+        """Live rows of the last ``days`` before the newest slot (read in SQL, not all rows)."""
+        hours = max(1, math.ceil(days * 24))
+        newest = "(SELECT MAX(snapshot_time) FROM live_snapshots)"
         with self.lock:
-            last = self.store.read(
-                LIVE_SNAPSHOTS, "snapshot_time >= ?", [pd.Timestamp(0, tz="UTC")]
+            return self.store.read(
+                LIVE_SNAPSHOTS, f"snapshot_time > {newest} - INTERVAL '{hours} hours'"
             )
-        if last.empty:
-            return last
-        end = pd.to_datetime(last["snapshot_time"], utc=True).max()
-        return last[pd.to_datetime(last["snapshot_time"], utc=True) > end - pd.Timedelta(days=days)]
 
     def scan(self, scorer: Any) -> pd.DataFrame:
         """Score the newest live slot; track each row once per (model, candidate, slot)."""

@@ -106,6 +106,8 @@ def prediction_rows(
     for i, (rec, pred) in enumerate(zip(records, predictions, strict=True)):
         extra = raw[i] if raw is not None and isinstance(raw[i], Mapping) else {}
         legs = {k: _first(extra, names) or rec.get(k) for k, names in _LEG_KEYS.items()}
+        if rec.get("strategy", "spot_perp") == "spot_perp" and not legs["long_exchange"]:
+            legs["long_exchange"] = _first(extra, ("exchange",))  # one venue for both legs
         if (
             legs["long_exchange"]
             and not legs["short_exchange"]
