@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from arbscore.data_tools.features import FeatureSpec, build_matrix, canonical_strategy
+from arbscore.data_tools.features import FeatureSpec, build_rows, canonical_strategy
 from arbscore.export.manifest import read_manifest
-from arbscore.schema import HEADS, HOLD_GRID_HOURS, MAX_HOLD_HOURS
+from arbscore.schema import HEADS, HOLD_COLUMN, HOLD_GRID_HOURS, MAX_HOLD_HOURS
 from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
 
 MIN_HOLD_HOURS = float(min(HOLD_GRID_HOURS))
@@ -148,14 +148,19 @@ class Scorer:
         return Predictions(result["profit"], result["success"], duration, composite)
 
     def features(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """(X, hold) for snake_case records; hold is NaN where the record gives none."""
-        names = {k for r in records for k in r}
-        columns = {k: [r.get(k) for r in records] for k in names if k != "hold_hours"}
+        """(X, hold) for snake_case records; hold is NaN where the record gives none.
+
+        The hold column of X is the spec's fill value (the duration head's first pass must
+        not see a caller's hold); ``predict_matrix`` sets it for the second pass."""
         hold = np.array(
-            [np.nan if r.get("hold_hours") is None else float(r["hold_hours"]) for r in records],
+            [np.nan if r.get(HOLD_COLUMN) is None else float(r[HOLD_COLUMN]) for r in records],
             np.float64,
         )
-        return build_matrix(columns, self.spec), hold
+        rows = [
+            {k: v for k, v in r.items() if k != HOLD_COLUMN} if HOLD_COLUMN in r else r
+            for r in records
+        ]
+        return build_rows(rows, self.spec), hold
 
     def predict_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Score snake_case opportunity dicts; returns the HTTP contract's dicts, in order."""
