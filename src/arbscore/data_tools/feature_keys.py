@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from arbscore.schema import (
@@ -65,6 +66,7 @@ def _camel_to_snake(key: str) -> str:
     return s.lower()
 
 
+@lru_cache(maxsize=4096)  # every request repeats the same keys; bounded: they come from clients
 def normalise_key(key: str) -> str:
     """One camelCase/PascalCase/snake_case key -> our snake_case column name."""
     if key in _KNOWN_SNAKE:

@@ -171,6 +171,10 @@ class FeatureSpec:
     def n_features(self) -> int:
         return len(self.feature_names)
 
+    def knows_strategy(self, value: Any) -> bool:
+        """Whether ``value``, in any spelling ``canonical_strategy`` maps, is one of ours."""
+        return self._plan.strategy(value) >= 0
+
     @cached_property
     def _plan(self) -> _Plan:
         # compiled once per spec (the server's spec lives as long as its bundle)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from arbscore.data_tools.features import FeatureSpec, build_rows, canonical_strategy
+from arbscore.data_tools.features import FeatureSpec, build_rows
 from arbscore.export.manifest import read_manifest
 from arbscore.schema import HEADS, HOLD_COLUMN, HOLD_GRID_HOURS, MAX_HOLD_HOURS
 from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
@@ -181,4 +181,4 @@ class Scorer:
 
     def known_strategy(self, value: str) -> bool:
         """Whether ``value`` names a strategy this bundle was trained on."""
-        return canonical_strategy(value) in self.spec.strategies
+        return self.spec.knows_strategy(value)
