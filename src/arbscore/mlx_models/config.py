@@ -32,7 +32,7 @@ class MLXConfig:
     profit_weight: float = 1.0
     success_weight: float = 1.0
     duration_weight: float = 0.5
-    huber_delta: float = 1.0  # in units of the training profit standard deviation
+    huber_delta: float = 0.25  # in training profit std units; small = close to MAE (the metric)
     # optimisation
     learning_rate: float = 1e-3
     min_learning_rate: float = 1e-5
