@@ -16,7 +16,6 @@ Imported only when ``--ops-db`` is given, so the plain serving install never loa
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -65,8 +64,10 @@ class OpsService:
         self.config = config
         self.store = open_store(config.db)
         self.lock = threading.Lock()
-        self.tracker = PredictionTracker(self.store, self.lock, flush_seconds=config.flush_seconds)
         self.monitor = DriftMonitor(config.drift)
+        self.tracker = PredictionTracker(
+            self.store, self.lock, flush_seconds=config.flush_seconds, listeners=[self.monitor]
+        )
         self._provider: Any = None
         self._cache: tuple[float, tuple[str, int], dict] | None = None
         self._stop = threading.Event()
@@ -76,9 +77,8 @@ class OpsService:
 
     # --- the sink ---------------------------------------------------------------------------
     def sink(self, scorer: Any, records_: list, predictions: list, raw: Any = None) -> None:
+        """``ServeConfig.prediction_sink``: one list append in the request (see tracker)."""
         self.tracker(scorer, records_, predictions, raw)
-        with contextlib.suppress(Exception):  # drift must never fail a prediction
-            self.monitor(scorer, records_, predictions)
 
     # --- periodic jobs ----------------------------------------------------------------------
     def _live(self, days: float) -> pd.DataFrame:

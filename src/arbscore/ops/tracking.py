@@ -150,11 +150,13 @@ def prediction_rows(
 
 
 class PredictionTracker:
-    """The server's prediction sink: queue in the request, write in a background thread.
+    """The server's prediction sink: the request only appends to a list; a background thread
+    turns the batches into rows, feeds the ``listeners`` (the drift monitor) and upserts.
 
-    ``lock`` guards the store connection (shared with the dashboard). ``flush()`` writes what is
-    queued now (tests, shutdown); ``errors`` counts failed writes (rows are kept for the next
-    try, up to ``max_queue``, after which the oldest are dropped and counted in ``dropped``)."""
+    ``lock`` guards the store connection (shared with the dashboard). ``flush()`` does one
+    round now (tests, shutdown); ``errors`` counts failed writes and listener errors (rows of a
+    failed write are kept for the next round, up to ``max_queue`` rows, after which the oldest
+    are dropped and counted in ``dropped``)."""
 
     def __init__(
         self,
@@ -164,17 +166,21 @@ class PredictionTracker:
         flush_seconds: float = 1.0,
         max_queue: int = 100_000,
         origin: str = "api",
+        listeners: Sequence[Any] = (),
     ) -> None:
         self.store = register(store)
         self.lock = lock or threading.Lock()
         self.flush_seconds = flush_seconds
         self.max_queue = max_queue
         self.origin = origin
+        self.listeners = list(listeners)
         self.errors = 0
         self.dropped = 0
         self.written = 0
-        self._queue: list[pd.DataFrame] = []
+        self._items: list[tuple] = []  # (scorer, records, predictions, raw, time) per request
+        self._frames: list[pd.DataFrame] = []  # rows built already (scans, failed writes)
         self._qlock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="prediction-tracker", daemon=True)
         self._thread.start()
@@ -182,40 +188,61 @@ class PredictionTracker:
     def __call__(
         self, scorer: Any, records: Sequence, predictions: Sequence, raw: Any = None
     ) -> None:
-        try:
-            rows = prediction_rows(
-                scorer.model_version, records, predictions, raw, origin=self.origin
-            )
-        except Exception:  # noqa: BLE001 - tracking must never fail a prediction
-            self.errors += 1
-            return
-        self.enqueue(rows)
+        item = (scorer, records, predictions, raw, datetime.now(timezone.utc))
+        with self._qlock:
+            self._items.append(item)
+            if len(self._items) > self.max_queue:  # the store is down for long: keep the newest
+                self.dropped += len(self._items.pop(0)[1])
 
     def enqueue(self, rows: pd.DataFrame) -> None:
+        """Queue rows built already (``prediction_rows``) for the next write."""
         with self._qlock:
-            self._queue.append(rows)
-            queued = sum(len(f) for f in self._queue)
-            while queued > self.max_queue and len(self._queue) > 1:
-                self.dropped += len(self._queue[0])
-                queued -= len(self._queue.pop(0))
+            self._frames.append(rows)
+            while sum(len(f) for f in self._frames) > self.max_queue and len(self._frames) > 1:
+                self.dropped += len(self._frames.pop(0))
+
+    def _rows(self, items: list[tuple]) -> list[pd.DataFrame]:
+        frames = []
+        for scorer, records, predictions, raw, when in items:
+            for listener in self.listeners:
+                try:
+                    listener(scorer, records, predictions)
+                except Exception:  # noqa: BLE001 - a listener must not lose the rows
+                    self.errors += 1
+            try:
+                frames.append(
+                    prediction_rows(
+                        scorer.model_version,
+                        records,
+                        predictions,
+                        raw,
+                        origin=self.origin,
+                        now=when,
+                    )
+                )
+            except Exception:  # noqa: BLE001 - a malformed item must not block the rest
+                self.errors += 1
+        return frames
 
     def flush(self) -> int:
-        """Write everything queued now; returns rows written (0 on a failed write)."""
-        with self._qlock:
-            batch, self._queue = self._queue, []
-        if not batch:
-            return 0
-        frame = pd.concat(batch, ignore_index=True)
-        try:
-            with self.lock:
-                self.store.upsert(PREDICTIONS, frame)
-        except Exception:  # noqa: BLE001 - keep the rows, try again next round
-            self.errors += 1
+        """Build and write everything queued now; returns rows written (0 on a failed write)."""
+        with self._flush_lock:
             with self._qlock:
-                self._queue.insert(0, frame)
-            return 0
-        self.written += len(frame)
-        return len(frame)
+                items, self._items = self._items, []
+                frames, self._frames = self._frames, []
+            frames = [*frames, *self._rows(items)]
+            if not frames:
+                return 0
+            frame = pd.concat(frames, ignore_index=True)
+            try:
+                with self.lock:
+                    self.store.upsert(PREDICTIONS, frame)
+            except Exception:  # noqa: BLE001 - keep the rows, try again next round
+                self.errors += 1
+                self.enqueue(frame)
+                return 0
+            self.written += len(frame)
+            return len(frame)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.flush_seconds):
