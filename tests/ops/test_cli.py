@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from arbscore.cli import app
@@ -62,3 +63,45 @@ def test_bad_input_is_exit_2_naming_the_field(live_copy, tmp_path):
     assert res.exit_code == 2
     res = runner.invoke(app, ["retrain", "--root", str(tmp_path / "r"), "--required-wins", "5"])
     assert res.exit_code == 2 and "required_wins" in _flat(res.output)
+
+
+@pytest.mark.slow
+def test_retrain_command_builds_the_training_set_from_the_store(tmp_path):
+    from arbscore.data_tools.sources.synthetic import (
+        SyntheticMarketConfig,
+        generate_synthetic_market,
+    )
+    from arbscore.data_tools.store import FUNDING, KLINES, open_store
+
+    market = generate_synthetic_market(
+        SyntheticMarketConfig(
+            days=30,
+            symbols=("BTCUSDT", "ETHUSDT"),
+            exchanges=("binance", "bybit"),
+            kline_minutes=60,
+            interval_overrides=(),
+        )
+    )
+    db = tmp_path / "market.duckdb"
+    with open_store(db) as store:
+        store.write({FUNDING: market.funding, KLINES: market.klines})
+    root = tmp_path / "bundles"
+    args = [
+        "retrain",
+        "--root",
+        str(root),
+        "--db",
+        str(db),
+        "--days",
+        "30",
+        "--family",
+        "xgboost",
+        "--folds",
+        "2",
+    ]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "no champion yet" in _flat(res.output)
+    assert (root / "current" / "manifest.json").is_file()
+    res = runner.invoke(app, [*args[:5], "--days", "0"])
+    assert res.exit_code == 2 and "--days" in _flat(res.output)

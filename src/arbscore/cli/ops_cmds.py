@@ -187,7 +187,6 @@ def retrain_cmd(
     ] = None,
 ) -> None:
     """Train a challenger on the latest data; promote it only if it beats the champion."""
-    import pandas as pd
 
     from arbscore.evaluation.config import EvaluationConfig
     from arbscore.ops.retrain import RetrainConfig, retrain
@@ -208,18 +207,12 @@ def retrain_cmd(
             frame = load_training_data(data)
         else:
             from arbscore.data_tools.store import open_store
-            from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
+            from arbscore.ops.retrain import training_frame_from_store
 
-            if days <= 0:
-                raise ValueError(f"--days {days}: must be > 0")
             with open_store(db) as store:
-                end = pd.Timestamp.now(tz="UTC")
-                market = store.load_market(start=end - pd.Timedelta(days=days), end=end)
-            if market.funding.empty:
-                raise ValueError("--db: no funding history in the last --days; backfill first")
-            frame = build_training_set(
-                market, TrainingSetConfig(), lambda s, d, t: status.update(f"{s} {d}/{t}")
-            )
+                frame = training_frame_from_store(
+                    store, days, progress=lambda st, d, t: status.update(f"{st} {d}/{t}")
+                )
         result = retrain(frame, config, progress=status.update)
     for head, c in result.comparison["heads"].items():
         console.print(

@@ -80,6 +80,25 @@ class RetrainResult:
     run_dir: Path | None
 
 
+def training_frame_from_store(
+    store: Any, days: float, config: Any = None, progress: Callable | None = None
+) -> pd.DataFrame:
+    """The labelled training set of the last ``days`` of market history in ``store`` (counted
+    back from the newest funding event, not the wall clock: a store that stopped updating still
+    trains on its own latest data). ``config``: a ``TrainingSetConfig`` (default settings)."""
+    from arbscore.data_tools.store import FUNDING
+    from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
+
+    if not days > 0:
+        raise ValueError(f"--days {days}: must be > 0")
+    newest = store.read(FUNDING, "funding_time >= (SELECT MAX(funding_time) FROM funding_events)")
+    if newest.empty:
+        raise ValueError("--db: the store has no funding history; run `arbscore backfill` first")
+    end = pd.to_datetime(newest["funding_time"], utc=True).max() + pd.Timedelta(seconds=1)
+    market = store.load_market(start=end - pd.Timedelta(days=days), end=end)
+    return build_training_set(market, config or TrainingSetConfig(), progress)
+
+
 def champion_family(bundle_dir: Path) -> type:
     """A harness family serving ``bundle_dir``: ``fit`` is a no-op, ``predict`` runs the
     bundle's graphs at each row's own hold (like the harness's native families)."""
@@ -281,4 +300,11 @@ def _log(root: Path, result: RetrainResult) -> RetrainResult:
     return result
 
 
-__all__: Sequence[str] = ("RetrainConfig", "RetrainResult", "champion_family", "compare", "retrain")
+__all__: Sequence[str] = (
+    "RetrainConfig",
+    "RetrainResult",
+    "champion_family",
+    "compare",
+    "retrain",
+    "training_frame_from_store",
+)
