@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arbscore.cli import app
+from arbscore.data_tools.store import LIVE_SNAPSHOTS
 
 runner = CliRunner()
 
@@ -51,6 +52,23 @@ def test_drift_and_paper_commands(live_copy, ops_bundle, tmp_path):
     assert "interval" in summary["difference"]["statement"]
     res = runner.invoke(app, ["track", "outcomes", "--db", str(live_copy)])
     assert res.exit_code == 0 and "0 outcomes written" in res.output
+    # once the server has tracked predictions of this model, drift reads those by default
+    from arbscore.data_tools.store import open_store
+    from arbscore.ops.live_opps import live_opportunities, records
+    from arbscore.ops.tracking import PREDICTIONS, prediction_rows, register
+    from arbscore.serve.scorer import Scorer
+
+    scorer = Scorer(ops_bundle)
+    with open_store(live_copy) as store:
+        recs = records(live_opportunities(store.read(LIVE_SNAPSHOTS)).head(30))
+        rows = prediction_rows(scorer.model_version, recs, scorer.predict_records(recs))
+        register(store).upsert(PREDICTIONS, rows)
+    res = runner.invoke(
+        app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy), "--json", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    tracked = json.loads(out.read_text())
+    assert tracked["source"] == "tracked" and tracked["rows"] == 30
 
 
 def test_bad_input_is_exit_2_naming_the_field(live_copy, tmp_path):

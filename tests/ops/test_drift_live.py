@@ -80,6 +80,9 @@ def test_monitor_gauges_render_after_min_rows():
     assert "arbscore_drift_status 2" in text
     assert 'arbscore_feature_psi{feature="a"}' in text
     assert 'arbscore_prediction_psi{head="profit"}' in text
+    scorer.model_version = "v2"  # a reload: drift is measured against the new model only
+    mon(scorer, recs, preds)
+    assert "arbscore_drift_rows 10" in mon.render()
 
 
 # --- live opportunities and realised outcomes -------------------------------------------------

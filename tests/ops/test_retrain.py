@@ -48,7 +48,9 @@ def test_promote_then_keep_then_fail(tmp_path, ops_bundle, tiny_training):
         assert os.readlink(root / "current") == os.path.relpath(result.run_dir / "bundle", root)
         assert _version(url) == result.challenger_version != champion  # the server reloaded
         manifest = json.loads((root / "current" / "manifest.json").read_text())
-        assert manifest["reference"]["features"]  # export wrote the drift reference
+        ref = manifest["reference"]  # export wrote the drift reference from training_data
+        assert set(ref["predictions"]) == {"profit", "success", "duration"}
+        assert "fund_apr" in ref["features"] and ref["source"]["file"] == "training_data.parquet"
         assert "champion" in json.loads((result.run_dir / "metrics.json").read_text())["families"]
         # 2) a challenger that must win every head without any regression against a champion
         #    trained on these very rows: kept
