@@ -82,6 +82,8 @@ OPPORTUNITY_FEATURE_COLUMNS: tuple[str, ...] = (
 #: hold durations simulated for every opportunity (hours)
 HOLD_GRID_HOURS: tuple[int, ...] = (1, 4, 8, 12, 24, 48, 72, 120, 168)
 MAX_HOLD_HOURS: int = max(HOLD_GRID_HOURS)
+#: the shortest hold a duration head may predict: one snapshot step
+MIN_PREDICTED_HOLD_HOURS: float = SNAPSHOT_MINUTES / 60
 
 #: the input that says which hold a (opportunity, hold) row is about
 HOLD_COLUMN = "hold_hours"

@@ -31,6 +31,7 @@ class TrainResult:
     model_dirs: dict[str, Path] = field(default_factory=dict)
     train_seconds: dict[str, float] = field(default_factory=dict)
     rows: int = 0
+    devices: dict[str, dict | None] = field(default_factory=dict)  # what each family ran on
 
 
 def train_final(
@@ -50,13 +51,14 @@ def train_final(
     models = Path(run_dir) / "models"
     models.mkdir(parents=True, exist_ok=True)
     spec.save(models / "feature_spec.json")
-    dirs, seconds = {}, {}
+    dirs, seconds, devices = {}, {}, {}
     for i, (name, factory) in enumerate(resolved):
         if progress:
             progress(f"training {name}", i, len(resolved))
         t0 = time.perf_counter()
         model = factory().fit(X, targets, list(spec.feature_names))
         seconds[name] = time.perf_counter() - t0
+        devices[name] = getattr(model, "device_", None)  # e.g. MLX: device + BLAS used
         dirs[name] = models / name
         model.save(dirs[name])
     if progress:
@@ -67,8 +69,10 @@ def train_final(
         "start": df["timestamp"].min().isoformat(),
         "end": df["timestamp"].max().isoformat(),
         "data_source": sorted(df["data_source"].astype(str).unique()),
-        "families": {n: {"dir": n, "train_seconds": s} for n, s in seconds.items()},
+        "families": {
+            n: {"dir": n, "train_seconds": s, "device": devices[n]} for n, s in seconds.items()
+        },
         "feature_spec": "feature_spec.json",
     }
     (models / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return TrainResult(Path(run_dir), spec, dirs, seconds, int(len(df)))
+    return TrainResult(Path(run_dir), spec, dirs, seconds, int(len(df)), devices)

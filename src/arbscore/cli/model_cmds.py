@@ -59,6 +59,13 @@ def _fmt(value, pct: bool = False) -> str:
     return f"{value * 100:.2f}%" if pct else f"{value:.4g}"
 
 
+def _device_text(device: dict | None) -> str:
+    """'cpu, openblas (preloaded)' for a family that reports where it ran; 'cpu' otherwise."""
+    if not device:
+        return "cpu"
+    return ", ".join(str(device[k]) for k in ("device", "blas") if device.get(k))
+
+
 def summary_tables(metrics: dict) -> tuple[Table, Table]:
     """(model heads per family, backtest per family and baseline); * marks a head's winner."""
     winners = metrics.get("winner", {})
@@ -195,9 +202,15 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"Final models ({result.rows:,} rows)")
         table.add_column("family")
         table.add_column("train s", justify="right")
+        table.add_column("device")
         table.add_column("saved to")
         for name, seconds in result.train_seconds.items():
-            table.add_row(name, f"{seconds:.2f}", str(result.model_dirs[name]))
+            table.add_row(
+                name,
+                f"{seconds:.2f}",
+                _device_text(result.devices.get(name)),
+                str(result.model_dirs[name]),
+            )
         console.print(table)
         if export:
             if not (out / "metrics.json").exists() and len(names) > 1:

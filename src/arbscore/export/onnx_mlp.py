@@ -9,7 +9,7 @@ is written op by op and mirrors ``arbscore.mlx_models.model`` (see its docstring
     zh     = concat(z, x_std[:, F-1:])           hold-conditioned heads
     profit = profit_layers(zh) * profit_scale + profit_offset
     success= sigmoid(a * success_layers(zh) + b)                Platt calibration
-    duration = clip(exp(duration_layers(z)) - 1, 0, max_hold)   log1p target
+    duration = clip(exp(duration_layers(z)) - 1, min_hold, max_hold)   log1p target
 
 One input ``features [N, F]``, three ``[N, 1]`` outputs named ``profit``, ``success``,
 ``duration``: one multi-output graph, one session. :func:`reference_forward` is the same
@@ -25,7 +25,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from arbscore.export.onnx_gbdt import INPUT_NAME, IR_VERSION, OPSET
-from arbscore.schema import MAX_HOLD_HOURS
+from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
 
 BLOCKS = ("trunk", "profit", "success", "duration")
 ACTIVATIONS = ("relu", "silu", "identity")
@@ -63,6 +63,7 @@ class NetWeights:
     profit_scale: float = 1.0
     profit_offset: float = 0.0
     max_hold_hours: float = float(MAX_HOLD_HOURS)
+    min_hold_hours: float = MIN_PREDICTED_HOLD_HOURS
     input_clip: float = 0.0  # standardised inputs clipped to [-c, c] when > 0 (as in training)
 
     def block(self, name: str) -> list[Dense]:
@@ -99,7 +100,9 @@ def reference_forward(w: NetWeights, X: np.ndarray) -> dict[str, np.ndarray]:
         return {
             "profit": run("profit", zh)[:, 0] * w.profit_scale + w.profit_offset,
             "success": 1.0 / (1.0 + np.exp(-(a * run("success", zh)[:, 0] + b))),
-            "duration": np.clip(np.expm1(run("duration", z)[:, 0]), 0.0, w.max_hold_hours),
+            "duration": np.clip(
+                np.expm1(run("duration", z)[:, 0]), w.min_hold_hours, w.max_hold_hours
+            ),
         }
 
 
@@ -188,7 +191,11 @@ def mlp_to_onnx(w: NetWeights) -> onnx.ModelProto:
     dur = g.op("Sub", [g.op("Exp", [g.run(z, w.block("duration"))]), g.const(1.0, "one")])
     g.op("Identity", [profit], out="profit")
     g.op("Sigmoid", [logit], out="success")
-    g.op("Clip", [dur, g.const(0.0, "lo"), g.const(w.max_hold_hours, "hi")], out="duration")
+    g.op(
+        "Clip",
+        [dur, g.const(w.min_hold_hours, "lo"), g.const(w.max_hold_hours, "hi")],
+        out="duration",
+    )
     graph = helper.make_graph(
         g.nodes,
         "arbscore_mlx_net",
