@@ -88,3 +88,12 @@ def test_config_errors_name_the_field(tmp_path):
         RetrainConfig(root=tmp_path, required_wins=4)
     with pytest.raises(ValueError, match="champion"):
         RetrainConfig(root=tmp_path, families=("champion",))
+
+
+def test_a_real_current_directory_is_refused_before_training(tmp_path, ops_bundle):
+    import shutil as sh
+
+    sh.copytree(ops_bundle, tmp_path / "current")
+    with pytest.raises(ValueError, match="real directory"):
+        retrain(pd.DataFrame(), RetrainConfig(root=tmp_path))
+    assert (tmp_path / "current" / "manifest.json").is_file()

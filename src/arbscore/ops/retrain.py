@@ -215,6 +215,11 @@ def retrain(
     root = Path(config.root)
     current = root / "current"
     root.mkdir(parents=True, exist_ok=True)
+    if current.exists() and not current.is_symlink():
+        raise ValueError(
+            f"--root: {current} is a real directory; move it to {root}/versions/<id>/bundle and "
+            f"symlink it (ln -s versions/<id>/bundle {current})"
+        )
     champion_dir = current.resolve() if current.exists() else None
     champion = read_manifest(champion_dir) if champion_dir else {}
     champion_version = champion.get("model_version")
@@ -235,6 +240,7 @@ def retrain(
                 f"challenger won {comparison['wins']}/{len(HEADS)} heads with "
                 f"{comparison['regressions']} regressions; champion kept"
             )
+            _prune(root, config.keep_versions, keep=run_dir, champion=champion_dir)
             return _log(
                 root, RetrainResult(False, reason, champion_version, None, comparison, run_dir)
             )
