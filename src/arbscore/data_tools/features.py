@@ -324,6 +324,7 @@ class _Plan:
     """A FeatureSpec compiled once for fast evaluation (``FeatureSpec._plan``)."""
 
     numeric: tuple[tuple[str, float, bool, float, float], ...]  # name, fill, be, identity range
+    numeric_names: tuple[str, ...]
     raw_names: tuple[str, ...]  # RAW_NUMERIC + extra_numeric (the hold is numeric's last)
     inputs: tuple[str, ...]  # every input column build_matrix reads
     strategy: Vocab  # -> one-hot position, -1 if unknown
@@ -345,6 +346,7 @@ def _compile(spec: FeatureSpec) -> _Plan:
     liq = dict(spec.liquidity_scores)
     return _Plan(
         numeric=tuple(numeric),
+        numeric_names=(*raw_names, HOLD_COLUMN),
         raw_names=raw_names,
         inputs=(*raw_names, *CATEGORICAL, HOLD_COLUMN),
         strategy=Vocab({s: i for i, s in enumerate(spec.strategies)}, canonical_strategy, -1),
@@ -404,19 +406,24 @@ def build_matrix(
 def _row(record: Mapping[str, Any], plan: _Plan) -> list[float]:
     """One record's inputs as floats: the same definitions as ``build_matrix``, scalar ops."""
     get, m = record.get, SCALAR_OPS
-    raw = {}
+    values = []
     for name, fill, be, lo, hi in plan.numeric:
-        v = to_float(get(name))
-        raw[name] = v if lo <= v <= hi else _clean(v, fill, m, be)
-    values = [raw[k] for k in plan.raw_names]
-    values += _engineered(raw, plan.liquidity(get("liquidity_status")), m)
+        v = get(name)
+        if type(v) is not float:
+            v = to_float(v)
+        values.append(v if lo <= v <= hi else _clean(v, fill, m, be))
+    raw = dict(zip(plan.numeric_names, values, strict=True))
+    hold = values.pop()
+    eng = _engineered(raw, plan.liquidity(get("liquidity_status")), m)
+    # the raw inputs are finite and clipped already: only the engineered ones need the guard
+    values += [v if -VALUE_CLIP <= v <= VALUE_CLIP else _finite(v, m) for v in eng]
     onehot = [0.0] * plan.n_onehot
     for i in (plan.strategy(get("strategy")), plan.regime(get("market_regime"))):
         if i >= 0:
             onehot[i] = 1.0
     values += onehot
-    values.append(raw[HOLD_COLUMN])
-    return [v if -VALUE_CLIP <= v <= VALUE_CLIP else _finite(v, m) for v in values]
+    values.append(hold)
+    return values
 
 
 #: up to this many records build_rows works row by row; above it, on columns
