@@ -226,6 +226,8 @@ def run_pipeline(config: RunConfig, progress: Progress | None = None) -> RunResu
             detail = _STAGE_FUNCTIONS[stage](config, forward)
         except ValueError as exc:  # bad data or settings: say which stage met it
             raise ValueError(f"stage '{stage}': {exc}") from exc
+        except ImportError as exc:  # a piece the stage needs is missing or broken
+            raise PipelineError(f"stage '{stage}' could not import what it needs: {exc}") from exc
         seconds = time.perf_counter() - started
         _mark_done(workdir, stage, key, seconds, detail)
         emit(StageEvent(stage, "done", detail))
