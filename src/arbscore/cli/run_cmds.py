@@ -188,7 +188,7 @@ def _summary(result: Any, console: Console) -> None:
     metrics = parse_metrics(result.metrics)
     heads = Table(title="Winner per head (out of sample, mean of the walk-forward folds)")
     for col in ("head", "winner", "metric", "value", "runner-up", "margin", "note"):
-        heads.add_column(col)
+        heads.add_column(col, no_wrap=col in ("value", "margin", "winner", "runner-up"))
     for w in metrics.winners:
         heads.add_row(
             w.head,

@@ -65,7 +65,7 @@ def winner_note(w, short: bool = False) -> str:
     tol = f"{w.tie_tolerance:.0%}" if w.tie_tolerance is not None else ""
     if w.tied:
         if short:
-            return f"tie (within {tol}); faster won"
+            return f"tie (<{tol}): faster won"
         return f"tie within {tol}; decided by {w.tie_break or 'the tie-break'}"
     if w.margin is not None and w.runner_up_value:
         rel = abs(w.margin / w.runner_up_value)
