@@ -78,7 +78,7 @@ def test_metrics_json_schema_and_files(tmp_path):
         assert {"net_return", "sharpe", "win_rate", "max_drawdown", "trades"} <= set(base)
     assert set(raw["winner"]) == {"profit", "success", "duration"}
     assert set(raw["winner"].values()) <= {"ridge", "trees"}
-    assert raw["winner_metrics"]["success"]["name"] == "brier"
+    assert raw["winner_metrics"]["success"]["name"] == "auc"
     oracle = raw["baselines"]["oracle"]["net_return"]
     for name in ("ridge", "trees", "rule_based", "persistence"):
         block = raw["families"].get(name, {}).get("backtest") or raw["baselines"][name]

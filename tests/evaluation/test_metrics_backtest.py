@@ -147,13 +147,13 @@ def test_winner_by_declared_metric_and_latency_tie_break():
     fams = {
         "a": {
             "profit": {"mae": 1.000},
-            "success": {"brier": 0.20},
+            "success": {"auc": 0.80},
             "duration": {"mae_hours": 10.0},
             "timing": {"predict_us_per_row": 9.0},
         },
         "b": {
             "profit": {"mae": 1.005},
-            "success": {"brier": 0.25},
+            "success": {"auc": 0.70},
             "duration": {"mae_hours": None},
             "timing": {"predict_us_per_row": 1.0},
         },
@@ -161,5 +161,6 @@ def test_winner_by_declared_metric_and_latency_tie_break():
     winners, rules = pick_winners(fams, tie_tolerance=0.01)
     assert winners == {"profit": "b", "success": "a", "duration": "a"}  # b: tie, faster
     assert rules["profit"]["name"] == "mae" and not rules["profit"]["higher_is_better"]
+    assert rules["success"]["name"] == "auc" and rules["success"]["higher_is_better"]
     winners, _ = pick_winners(fams, tie_tolerance=0.0)
     assert winners["profit"] == "a"

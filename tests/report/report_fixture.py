@@ -93,7 +93,7 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
     baselines = {b: _head(rng, BACKTEST) for b in BASELINES}
     winner = {
         h: min(FAMILIES, key=lambda f, h=h, k=k: s * families[f][h][k])
-        for h, k, s in (("profit", "mae", 1), ("success", "brier", 1), ("duration", "mae_hours", 1))
+        for h, k, s in (("profit", "mae", 1), ("success", "auc", -1), ("duration", "mae_hours", 1))
     }
     metrics = {
         "scheme": "walk_forward",

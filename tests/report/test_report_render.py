@@ -134,7 +134,7 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp
     winners = {row[0][1]: row for row in dom.tables["winners"][1:]}
     for head, metric, higher in (
         ("profit", "mae", False),
-        ("success", "brier", False),
+        ("success", "auc", True),
         ("duration", "mae_hours", False),
     ):
         fam = metrics["winner"][head]

@@ -247,6 +247,10 @@ def retrain(
         say("training the challenger on all rows")
         frame.to_parquet(run_dir / "training_data.parquet", index=False)
         winners = {h: comparison["heads"][h]["challenger_family"] for h in HEADS}
+        # a head no challenger could score (e.g. AUC with one class in every fold) takes the
+        # family that won another head, else the first configured one
+        fallback = next((f for f in winners.values() if f), config.families[0])
+        winners = {h: f or fallback for h, f in winners.items()}
         train_final(frame, sorted(set(winners.values())), run_dir)
         # the run's metrics.json names the champion as winner where it won: export the challenger
         metrics = json.loads((run_dir / "metrics.json").read_text())
