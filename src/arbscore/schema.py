@@ -113,26 +113,7 @@ HEADS: tuple[str, ...] = ("profit", "success", "duration")
 
 #: columns the guide's ``training_data.csv`` is required to have for ``arbscore train``
 GUIDE_CSV_REQUIRED_COLUMNS: tuple[str, ...] = (
-    "timestamp",
-    "symbol",
-    "strategy",
-    "fund_profit_8h",
-    "fund_apr",
-    "fund_profit_24h_proj",
-    "fund_profit_3d_proj",
-    "break_even_hours",
-    "spread_volatility_cv",
-    "volume_24h",
-    "bid_ask_spread",
-    "orderbook_depth",
-    "liquidity_status",
-    "btc_price",
-    "market_regime",
-    "hour_of_day",
-    "day_of_week",
-    "actual_hold_hours",
-    "actual_profit_pct",
-    "was_profitable",
-    "peak_profit",
-    "max_drawdown",
+    ("timestamp", "symbol", "strategy")
+    + OPPORTUNITY_FEATURE_COLUMNS
+    + ("actual_hold_hours", "actual_profit_pct", "was_profitable", "peak_profit", "max_drawdown")
 )

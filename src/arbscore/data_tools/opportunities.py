@@ -18,13 +18,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from arbscore.data_tools.costs import CostConfig, estimate_spread_depth, liquidity_status
+from arbscore.data_tools.costs import (
+    CostConfig,
+    LiquidityModel,
+    estimate_spread_depth,
+    liquidity_status,
+)
 from arbscore.data_tools.opportunity_frames import (
     candidate_pairs,
     orient_pairs,
     rolling_group_stats,
 )
 from arbscore.schema import (
+    MARKET_REGIMES,
     OPPORTUNITY_FEATURE_COLUMNS,
     OPPORTUNITY_KEY_COLUMNS,
     SNAPSHOT_MINUTES,
@@ -143,9 +149,7 @@ def _btc_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataF
     btc = snapshots[snapshots["symbol"] == config.regime_symbol]
     btc = btc.sort_values(["timestamp", "market", "exchange"], ascending=[True, False, True])
     btc = btc.drop_duplicates("timestamp")[["timestamp", "price", "return_7d_pct"]]
-    ret = btc["return_7d_pct"].to_numpy(np.float64)
-    thr = config.regime_threshold_pct
-    regime = np.where(ret > thr, "Bull", np.where(ret < -thr, "Bear", "Ranging")).astype(object)
+    regime = market_regime(btc["return_7d_pct"].to_numpy(np.float64), config.regime_threshold_pct)
     return pd.DataFrame(
         {
             "timestamp": btc["timestamp"].to_numpy(),
@@ -153,6 +157,16 @@ def _btc_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataF
             "market_regime": regime,
         }
     )
+
+
+def market_regime(return_7d_pct: np.ndarray, threshold_pct: float) -> np.ndarray:
+    """Bull / Bear beyond +/- ``threshold_pct`` of BTC's 7-day return, else Ranging (objects).
+
+    Shared with the live candidates (``ops.live_opps``) so both label a regime the same way.
+    """
+    bull, bear, ranging = MARKET_REGIMES
+    ret, thr = return_7d_pct, threshold_pct
+    return np.where(ret > thr, bull, np.where(ret < -thr, bear, ranging)).astype(object)
 
 
 def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
@@ -205,7 +219,15 @@ def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> 
         )
     keep &= opp["volume_24h"].to_numpy() >= config.min_volume_24h_usd
     opp = opp[keep].copy()
-    opp["opportunity_id"] = (
+    opp["opportunity_id"] = candidate_key(opp) + ":" + opp["timestamp"].dt.strftime("%Y%m%dT%H%M")
+    opp = opp.sort_values(["timestamp", "strategy", "symbol", "long_exchange", "short_exchange"])
+    return opp.reindex(columns=list(OPPORTUNITY_COLUMNS)).reset_index(drop=True)
+
+
+def candidate_key(opp: pd.DataFrame) -> pd.Series:
+    """``strategy:symbol:long_exchange-long_market:short_exchange-short_market`` per row: one
+    candidate trade whatever the snapshot time (the live candidates' ``opportunity_key``)."""
+    return (
         opp["strategy"]
         + ":"
         + opp["symbol"]
@@ -217,33 +239,57 @@ def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> 
         + opp["short_exchange"]
         + "-"
         + opp["short_market"]
-        + ":"
-        + opp["timestamp"].dt.strftime("%Y%m%dT%H%M")
     )
-    opp = opp.sort_values(["timestamp", "strategy", "symbol", "long_exchange", "short_exchange"])
-    return opp.reindex(columns=list(OPPORTUNITY_COLUMNS)).reset_index(drop=True)
+
+
+def pair_features(
+    opp: pd.DataFrame,
+    cost_pct: pd.Series,
+    *,
+    volume: str,
+    depth: str,
+    liquidity: LiquidityModel,
+    break_even_cap_hours: float,
+) -> pd.DataFrame:
+    """The SPEC features that history and live candidates compute alike, added to ``opp``.
+
+    From the oriented ``long_*``/``short_*`` leg columns (``hourly`` funding as a decimal per
+    hour, ``spread_pct``, and the stems ``volume``/``depth`` naming each side's 24 h volume and
+    book depth in USD) and the round trip's cost in percent: funding edge per 8 h and per year,
+    break-even hours (capped), the weaker leg's liquidity, hour and weekday. Used by
+    :func:`detect_opportunities` and ``ops.live_opps.live_opportunities``, so training and live
+    rows get the same numbers.
+    """
+    edge = (opp["short_hourly"] - opp["long_hourly"]).to_numpy(np.float64)
+    opp["fund_profit_8h"] = edge * 8 * 100.0
+    opp["fund_apr"] = edge * 24 * 365 * 100.0
+    opp["round_trip_cost_pct"] = cost_pct
+    with np.errstate(divide="ignore", invalid="ignore"):
+        be = np.where(edge > 0, cost_pct.to_numpy() / (edge * 100.0), np.inf)
+    opp["break_even_hours"] = np.minimum(be, break_even_cap_hours)
+    opp["volume_24h"] = np.fmin(opp[f"long_{volume}"], opp[f"short_{volume}"])
+    opp["bid_ask_spread"] = np.fmax(opp["long_spread_pct"], opp["short_spread_pct"])
+    opp["orderbook_depth"] = np.fmin(opp[f"long_{depth}"], opp[f"short_{depth}"])
+    opp["liquidity_status"] = liquidity_status(opp["volume_24h"].to_numpy(), liquidity)
+    opp["hour_of_day"] = opp["timestamp"].dt.hour.astype("int64")
+    opp["day_of_week"] = opp["timestamp"].dt.day_of_week.astype("int64")
+    return opp
 
 
 def _features(opp: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
     """The SPEC's features (percent units) from the oriented long/short leg columns."""
-    edge = opp["short_hourly"] - opp["long_hourly"]
-    opp["fund_profit_8h"] = edge * 8 * 100.0
-    opp["fund_apr"] = edge * 24 * 365 * 100.0
+    cost = 2.0 * (opp["long_cost_rate"] + opp["short_cost_rate"]) * 100.0
+    opp = pair_features(
+        opp,
+        cost,
+        volume="volume_24h",
+        depth="depth_usd",
+        liquidity=config.costs.liquidity,
+        break_even_cap_hours=config.break_even_cap_hours,
+    )
     opp["fund_profit_24h_proj"] = (opp["short_hourly_24h"] - opp["long_hourly_24h"]) * 24 * 100.0
     opp["fund_profit_3d_proj"] = (opp["short_hourly_3d"] - opp["long_hourly_3d"]) * 72 * 100.0
-    cost = 2.0 * (opp["long_cost_rate"] + opp["short_cost_rate"]) * 100.0
-    opp["round_trip_cost_pct"] = cost
-    per_hour = edge.to_numpy() * 100.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        be = np.where(per_hour > 0, cost.to_numpy() / per_hour, np.inf)
-    opp["break_even_hours"] = np.minimum(be, config.break_even_cap_hours)
     opp["spread_volatility_cv"] = opp["spread_cv"]
-    opp["volume_24h"] = np.fmin(opp["long_volume_24h"], opp["short_volume_24h"])
-    opp["bid_ask_spread"] = np.fmax(opp["long_spread_pct"], opp["short_spread_pct"])
-    opp["orderbook_depth"] = np.fmin(opp["long_depth_usd"], opp["short_depth_usd"])
-    opp["liquidity_status"] = liquidity_status(opp["volume_24h"].to_numpy(), config.costs.liquidity)
-    opp["hour_of_day"] = opp["timestamp"].dt.hour.astype("int64")
-    opp["day_of_week"] = opp["timestamp"].dt.day_of_week.astype("int64")
     is_spot_long = (opp["long_market"] == "spot").to_numpy()
     opp["long_funding_rate_pct"] = np.where(is_spot_long, 0.0, opp["long_funding_rate"] * 100.0)
     opp["short_funding_rate_pct"] = opp["short_funding_rate"] * 100.0
@@ -275,16 +321,7 @@ def _features(opp: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
 def _empty() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in OPPORTUNITY_COLUMNS})
     frame["timestamp"] = pd.Series(dtype="datetime64[ms, UTC]")
-    for name in (
-        "opportunity_id",
-        "strategy",
-        "symbol",
-        "long_exchange",
-        "long_market",
-        "short_exchange",
-        "short_market",
-        "liquidity_status",
-        "market_regime",
-    ):
+    text = [c for c in OPPORTUNITY_KEY_COLUMNS if c != "timestamp"]
+    for name in (*text, "liquidity_status", "market_regime"):
         frame[name] = pd.Series(dtype=object)
     return frame

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from arbscore.data_tools.costs import CostConfig, liquidity_status
-from arbscore.schema import HOLD_GRID_HOURS
+from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.opportunities import candidate_key, market_regime, pair_features
+from arbscore.schema import HOLD_GRID_HOURS, OPPORTUNITY_FEATURE_COLUMNS
 
 HOUR_NS = 3_600 * 10**9
 LEG_KEY = ("exchange", "symbol", "market")
@@ -114,40 +115,24 @@ def live_opportunities(
     opp["timestamp"] = opp["snapshot_time"]
     opp["fund_profit_8h"] = edge * 8 * 100.0
     opp = opp[opp["fund_profit_8h"] > config.min_fund_profit_8h_pct].copy()
-    edge = (opp["short_hourly"] - opp["long_hourly"]).to_numpy(np.float64)
     fee_l, fee_s = fee_l[opp.index], fee_s[opp.index]
-    opp["fund_apr"] = edge * 24 * 365 * 100.0
     cost = (
         2.0 * (fee_l + fee_s) * 100.0
         + opp["long_spread_pct"].fillna(0)
         + opp["short_spread_pct"].fillna(0)
     )
-    opp["round_trip_cost_pct"] = cost
-    with np.errstate(divide="ignore", invalid="ignore"):
-        be = np.where(edge > 0, cost.to_numpy() / (edge * 100.0), np.inf)
-    opp["break_even_hours"] = np.minimum(be, config.break_even_cap_hours)
-    opp["volume_24h"] = np.fmin(opp["long_quote_volume_24h"], opp["short_quote_volume_24h"])
-    opp["bid_ask_spread"] = np.fmax(opp["long_spread_pct"], opp["short_spread_pct"])
-    opp["orderbook_depth"] = np.fmin(opp["long_depth"], opp["short_depth"])
-    opp["liquidity_status"] = liquidity_status(opp["volume_24h"].to_numpy(), config.costs.liquidity)
-    opp["hour_of_day"] = opp["timestamp"].dt.hour.astype("int64")
-    opp["day_of_week"] = opp["timestamp"].dt.day_of_week.astype("int64")
+    opp = pair_features(
+        opp,
+        cost,
+        volume="quote_volume_24h",
+        depth="depth",
+        liquidity=config.costs.liquidity,
+        break_even_cap_hours=config.break_even_cap_hours,
+    )
     opp["basis_pct"] = (opp["short_mid"] / opp["long_mid"] - 1.0) * 100.0
     opp = _trailing(opp)
     opp = _btc_context(opp, legs, config)
-    opp["opportunity_key"] = (
-        opp["strategy"]
-        + ":"
-        + opp["symbol"]
-        + ":"
-        + opp["long_exchange"]
-        + "-"
-        + opp["long_market"]
-        + ":"
-        + opp["short_exchange"]
-        + "-"
-        + opp["short_market"]
-    )
+    opp["opportunity_key"] = candidate_key(opp)
     return opp.sort_values(["timestamp", "opportunity_key"]).reset_index(drop=True)
 
 
@@ -181,8 +166,7 @@ def _btc_context(
     price = btc["mid"]
     week_ago = price.reindex(price.index - pd.Timedelta(hours=168), method="pad")
     ret = (price.to_numpy() / week_ago.to_numpy() - 1.0) * 100.0
-    thr = config.regime_threshold_pct
-    regime = np.where(ret > thr, "Bull", np.where(ret < -thr, "Bear", "Ranging")).astype(object)
+    regime = market_regime(ret, config.regime_threshold_pct)
     regime = np.where(np.isfinite(ret), regime, None)
     ctx = pd.DataFrame(
         {"timestamp": price.index, "btc_price": price.to_numpy(), "market_regime": regime}
@@ -191,25 +175,8 @@ def _btc_context(
 
 
 #: columns of a scored-ready record (what ``records`` hands the scorer / the HTTP API)
-RECORD_COLUMNS = (
-    "symbol",
-    "strategy",
-    "fund_profit_8h",
-    "fund_apr",
-    "fund_profit_24h_proj",
-    "fund_profit_3d_proj",
-    "break_even_hours",
-    "spread_volatility_cv",
-    "volume_24h",
-    "bid_ask_spread",
-    "orderbook_depth",
-    "liquidity_status",
-    "btc_price",
-    "market_regime",
-    "hour_of_day",
-    "day_of_week",
-    "basis_pct",
-    "round_trip_cost_pct",
+RECORD_COLUMNS: tuple[str, ...] = (
+    ("symbol", "strategy") + OPPORTUNITY_FEATURE_COLUMNS + ("basis_pct", "round_trip_cost_pct")
 )
 
 
