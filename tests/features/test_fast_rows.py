@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -123,10 +124,15 @@ def test_rows_of_records_without_inputs_are_all_fill_values():
     assert build_rows([], DEFAULT_FEATURE_SPEC).shape == (0, DEFAULT_FEATURE_SPEC.n_features)
 
 
-def test_plan_is_compiled_once_per_spec():
+def test_plan_is_compiled_once_per_spec_and_not_pickled():
     spec = FeatureSpec()
     assert spec._plan is spec._plan
     assert spec == DEFAULT_FEATURE_SPEC  # the cached plan is no field: equality unchanged
+    back = pickle.loads(pickle.dumps(spec))  # the plan holds closures: left out, rebuilt
+    assert back == spec
+    np.testing.assert_array_equal(
+        build_rows([{"fund_apr": 3.0}], back), build_rows([{"fund_apr": 3.0}], spec)
+    )
 
 
 @pytest.mark.parametrize("field", ["strategies", "market_regimes"])

@@ -178,6 +178,10 @@ class FeatureSpec:
         """Whether ``value``, in any spelling ``canonical_strategy`` maps, is one of ours."""
         return self._plan.strategy(value) >= 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled plan holds closures (not picklable); it is rebuilt on first use
+        return {k: v for k, v in self.__dict__.items() if k != "_plan"}
+
     @cached_property
     def _plan(self) -> _Plan:
         # compiled once per spec (the server's spec lives as long as its bundle)
