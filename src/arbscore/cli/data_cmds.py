@@ -8,6 +8,7 @@ another host, e.g. the offline replay server in ``tests/support/replay_exchange.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +26,10 @@ API_HELP = "Base URL replacing https:// in ccxt's API URLs (tests: the replay se
 _PATHS_ARG = typer.Argument(..., help="CSV or Parquet files")
 _EXPORT_ARG = typer.Argument(..., help="Parquet file to write")
 _LOAD_ARG = typer.Argument(..., help="Parquet file written by `data export`")
+# options several commands share, written once
+DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]
+ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help=API_HELP)]
+TableArg = Annotated[str, typer.Argument(help="funding_events, klines, live_snapshots, ingest_log")]
 
 
 def _symbols(text: str) -> tuple[str, ...]:
@@ -50,8 +55,8 @@ def backfill(
     end: str = typer.Option(..., help="end (exclusive, UTC), e.g. 2025-02-01"),
     interval: str = typer.Option("5m", help="kline interval"),
     markets: str = typer.Option("perp,spot", help="kline markets to fetch"),
-    db: str = typer.Option(None, help=DB_HELP),
-    api_base: str = typer.Option(None, "--api-base", help=API_HELP),
+    db: DbOpt = None,
+    api_base: ApiBaseOpt = None,
     max_retries: int = typer.Option(5, help="retries per request on 429/5xx/timeouts"),
 ) -> None:
     """Fetch funding history and perp + spot klines through ccxt into the market store."""
@@ -130,8 +135,8 @@ def live(
     depth_band: float = typer.Option(0.5, help="order-book depth band, +/- percent of mid"),
     once: bool = typer.Option(False, "--once", help="take one snapshot and exit"),
     rounds: int = typer.Option(None, help="stop after this many snapshots"),
-    db: str = typer.Option(None, help=DB_HELP),
-    api_base: str = typer.Option(None, "--api-base", help=API_HELP),
+    db: DbOpt = None,
+    api_base: ApiBaseOpt = None,
 ) -> None:
     """Every interval, store funding/premium index, tickers and order-book top as live rows."""
     from arbscore.data_tools.collect.exchange import make_exchange
@@ -166,7 +171,7 @@ def import_cmd(
     symbol: str = typer.Option(None, help="symbol, when the file name does not carry it"),
     market: str = typer.Option(None, help="spot or perp, when the path does not say"),
     interval: str = typer.Option(None, help="kline interval, when the file name does not say"),
-    db: str = typer.Option(None, help=DB_HELP),
+    db: DbOpt = None,
 ) -> None:
     """Import funding events and klines (own layout or the exchanges' bulk CSVs), validated."""
     from arbscore.data_tools.collect.importer import ImportOptions, import_files
@@ -193,25 +198,16 @@ data_app = typer.Typer(help="Inspect and move the market store.", no_args_is_hel
 
 @data_app.command("status")
 @user_errors
-def status(db: str = typer.Option(None, help=DB_HELP)) -> None:
+def status(db: DbOpt = None) -> None:
     """Ranges, row counts and gaps per exchange, symbol and market."""
     from arbscore.data_tools.store import open_store
+    from arbscore.data_tools.store.status import STATUS_COLUMNS
 
     with open_store(db) as store:
         frame = store.status()
         location = store.location
     table = Table(title=f"market store {location}")
-    for column in (
-        "dataset",
-        "exchange",
-        "symbol",
-        "market",
-        "interval",
-        "first",
-        "last",
-        "rows",
-        "gaps",
-    ):
+    for column in STATUS_COLUMNS:
         table.add_column(column, justify="right" if column in ("rows", "gaps") else "left")
     for row in frame.itertuples(index=False):
         gaps = f"[red]{row.gaps}[/]" if row.gaps else "0"
@@ -235,9 +231,9 @@ def status(db: str = typer.Option(None, help=DB_HELP)) -> None:
 @data_app.command("export")
 @user_errors
 def export(
-    table: str = typer.Argument(..., help="funding_events, klines, live_snapshots, ingest_log"),
+    table: TableArg,
     path: Path = _EXPORT_ARG,
-    db: str = typer.Option(None, help=DB_HELP),
+    db: DbOpt = None,
 ) -> None:
     """Write one store table to a Parquet file."""
     from arbscore.data_tools.store import open_store
@@ -250,9 +246,9 @@ def export(
 @data_app.command("load")
 @user_errors
 def load(
-    table: str = typer.Argument(..., help="funding_events, klines, live_snapshots, ingest_log"),
+    table: TableArg,
     path: Path = _LOAD_ARG,
-    db: str = typer.Option(None, help=DB_HELP),
+    db: DbOpt = None,
 ) -> None:
     """Upsert a Parquet file written by `arbscore data export` into the store."""
     from arbscore.data_tools.store import open_store

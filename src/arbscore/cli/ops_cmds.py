@@ -15,6 +15,7 @@ import typer
 from arbscore.cli.errors import user_errors
 
 DB_HELP = "store: DuckDB path or postgresql:// URL (default $ARBSCORE_DB)"
+DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]  # the --db of every ops command
 
 
 def _console():
@@ -50,7 +51,7 @@ def drift_cmd(
     bundle: Annotated[
         Path, typer.Option("--bundle", help="bundle dir whose reference to compare with")
     ],
-    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    db: DbOpt = None,
     source: Annotated[
         str, typer.Option(help="tracked (server predictions) | live | auto")
     ] = "auto",
@@ -123,7 +124,7 @@ def drift_cmd(
 
 def paper_cmd(
     bundle: Annotated[Path, typer.Option("--bundle", help="bundle dir (the ML scorer)")],
-    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    db: DbOpt = None,
     days: Annotated[float, typer.Option(help="live data of the last N days")] = 7.0,
     max_hold: Annotated[float, typer.Option(help="cap on either strategy's hold, hours")] = 24.0,
     top_k: Annotated[int, typer.Option(help="entries per slot")] = 3,
@@ -226,7 +227,7 @@ def retrain_cmd(
     )
 
 
-def outcomes_cmd(db: Annotated[str | None, typer.Option(help=DB_HELP)] = None) -> None:
+def outcomes_cmd(db: DbOpt = None) -> None:
     """Attach realised outcomes to tracked predictions whose hold window has passed."""
     from arbscore.data_tools.store import open_store
     from arbscore.ops.tracking import attach_outcomes
@@ -237,7 +238,7 @@ def outcomes_cmd(db: Annotated[str | None, typer.Option(help=DB_HELP)] = None) -
 
 
 def accuracy_cmd(
-    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    db: DbOpt = None,
     freq: Annotated[str, typer.Option(help="period: 1h, 6h, 1D, 7D ...")] = "1D",
     csv: Annotated[Path | None, typer.Option(help="also write the table as CSV")] = None,
 ) -> None:

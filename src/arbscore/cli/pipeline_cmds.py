@@ -89,6 +89,15 @@ def _progress_bar(console: Console) -> tuple[Progress, Callable[[str, int, int],
     return bar, progress
 
 
+def _load_and_build(console: Console, build: Callable, data: str, **market_options):
+    """``load_market`` then ``build(market, progress)`` under one progress bar: (market, frame)."""
+    bar, progress = _progress_bar(console)
+    with bar:
+        market = load_market(data, progress=progress, **market_options)
+        frame = build(market, progress)
+    return market, frame
+
+
 _DATA = typer.Option("embedded", "--data", help=DATA_HELP)
 _DB = typer.Option(None, "--db", help=DB_HELP)
 _SYMBOLS = typer.Option(None, help="comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
@@ -122,20 +131,18 @@ def snapshots(
         raise UserInputError(f"--output {output.name}: expected a .parquet file")
     config = SnapshotConfig(every_minutes=every_minutes, warmup_hours=warmup_hours)
     console = Console()
-    bar, progress = _progress_bar(console)
     began = time.perf_counter()
-    with bar:
-        market = load_market(
-            data,
-            db=db,
-            symbols=symbols,
-            start=start,
-            end=end,
-            days=days,
-            seed=seed,
-            progress=progress,
-        )
-        frame = build_snapshots(market, config, progress)
+    market, frame = _load_and_build(
+        console,
+        lambda market, progress: build_snapshots(market, config, progress),
+        data,
+        db=db,
+        symbols=symbols,
+        start=start,
+        end=end,
+        days=days,
+        seed=seed,
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(output, index=False)
     if to_store:
@@ -214,20 +221,18 @@ def simulate(
         ),
     )
     console = Console()
-    bar, progress = _progress_bar(console)
     began = time.perf_counter()
-    with bar:
-        market = load_market(
-            data,
-            db=db,
-            symbols=symbols,
-            start=start,
-            end=end,
-            days=days,
-            seed=seed,
-            progress=progress,
-        )
-        frame = build_training_set(market, config, progress)
+    market, frame = _load_and_build(
+        console,
+        lambda market, progress: build_training_set(market, config, progress),
+        data,
+        db=db,
+        symbols=symbols,
+        start=start,
+        end=end,
+        days=days,
+        seed=seed,
+    )
     built = time.perf_counter() - began
     if frame.empty:
         raise UserInputError(
