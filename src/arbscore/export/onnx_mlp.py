@@ -25,6 +25,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from arbscore.export.onnx_gbdt import INPUT_NAME, IR_VERSION, OPSET
+from arbscore.mlx_models.config import numpy_activation
 from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
 
 BLOCKS = ("trunk", "profit", "success", "duration")
@@ -74,14 +75,6 @@ class NetWeights:
         return int(np.asarray(self.mean).shape[0])
 
 
-def _np_act(x: np.ndarray, name: str) -> np.ndarray:
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    if name == "silu":
-        return x / (1.0 + np.exp(-x))
-    return x
-
-
 def reference_forward(w: NetWeights, X: np.ndarray) -> dict[str, np.ndarray]:
     """The graph's computation in float64 numpy: {head: values [N]}."""
     xs = (np.asarray(X, np.float64) - w.mean) / w.scale
@@ -90,7 +83,7 @@ def reference_forward(w: NetWeights, X: np.ndarray) -> dict[str, np.ndarray]:
 
     def run(block: str, h: np.ndarray) -> np.ndarray:
         for d in w.block(block):
-            h = _np_act(h @ d.weight.astype(np.float64) + d.bias, d.activation)
+            h = numpy_activation(h @ d.weight.astype(np.float64) + d.bias, d.activation)
         return h
 
     z = run("trunk", xs[:, :-1])

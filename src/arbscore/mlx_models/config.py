@@ -9,9 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from arbscore.schema import MAX_HOLD_HOURS
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "silu")
+
+
+def numpy_activation(x: np.ndarray, name: str) -> np.ndarray:
+    """``name`` ("relu", "silu"; anything else is the identity) in numpy, for the reference
+    forward passes (``model.numpy_forward``, ``export.onnx_mlp.reference_forward``); here
+    because this module imports no MLX."""
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "silu":
+        return x / (1.0 + np.exp(-x))
+    return x
 
 
 @dataclass(frozen=True)

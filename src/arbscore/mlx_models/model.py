@@ -31,7 +31,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from arbscore.mlx_models.config import MLXConfig
+from arbscore.mlx_models.config import MLXConfig, numpy_activation
 from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
 
 HEAD_NAMES: tuple[str, ...] = ("trunk", "profit", "success", "duration")
@@ -117,14 +117,6 @@ def layer_params(net: MultiHeadNet) -> list[LayerParams]:
     return out
 
 
-def _np_act(x: np.ndarray, name: str) -> np.ndarray:
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    if name == "silu":
-        return x / (1.0 + np.exp(-x))
-    return x
-
-
 def numpy_forward(
     params: list[LayerParams],
     x: np.ndarray,
@@ -146,7 +138,7 @@ def numpy_forward(
 
     def run(layers: list[LayerParams], h: np.ndarray) -> np.ndarray:
         for p in layers:
-            h = _np_act(h @ p.weight + p.bias, p.activation).astype(np.float32)
+            h = numpy_activation(h @ p.weight + p.bias, p.activation).astype(np.float32)
         return h
 
     z = run(blocks["trunk"], xs[:, :-1])
