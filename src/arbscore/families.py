@@ -44,7 +44,9 @@ class Targets:
         n = len(self.profit)
         for name in ("success", "duration", "opportunity_id", "timestamp_ms"):
             if len(getattr(self, name)) != n:
-                raise ValueError(f"Targets.{name} has {len(getattr(self, name))} rows, expected {n}")
+                raise ValueError(
+                    f"Targets.{name} has {len(getattr(self, name))} rows, expected {n}"
+                )
 
 
 def first_row_per_opportunity(opportunity_id: np.ndarray) -> np.ndarray:

@@ -56,6 +56,6 @@ def validate_klines(frame: pd.DataFrame) -> None:
             raise ValueError(f"klines.market has {sorted(bad)}; expected one of {list(MARKETS)}")
 
 
-def to_epoch_ms(series: pd.Series) -> "pd.Series":
+def to_epoch_ms(series: pd.Series) -> pd.Series:
     """UTC timestamps -> int64 milliseconds since the epoch, whatever the pandas resolution."""
     return (series.dt.tz_convert("UTC").astype("datetime64[ms, UTC]")).astype("int64")

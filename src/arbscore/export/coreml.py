@@ -156,7 +156,12 @@ def mlp_program(weights):
         logit = mb.add(x=mb.mul(x=run(zh, "success"), y=vec(a)), y=vec(b))
         success = mb.sigmoid(x=logit, name="success")
         dur = mb.sub(x=mb.exp(x=run(z, "duration")), y=vec(1.0))
-        duration = mb.clip(x=dur, alpha=f32(weights.min_hold_hours), beta=f32(weights.max_hold_hours), name="duration")
+        duration = mb.clip(
+            x=dur,
+            alpha=f32(weights.min_hold_hours),
+            beta=f32(weights.max_hold_hours),
+            name="duration",
+        )
         return profit, success, duration
 
     return prog
