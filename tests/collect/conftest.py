@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from arbscore.data_tools.collect.exchange import make_exchange  # noqa: E402
 from arbscore.data_tools.store import open_store  # noqa: E402
-from tests.support.postgres import server_problem, temporary_database  # noqa: E402
+from tests.support.postgres import database_or_skip  # noqa: E402
 from tests.support.replay_exchange import DAY_MS, WORLD_START_MS, ReplayExchange, World  # noqa: E402
 
 
@@ -45,8 +45,5 @@ def duck(tmp_path):
 
 @pytest.fixture(scope="session")
 def pg_url():
-    problem = server_problem()
-    if problem:
-        pytest.skip(problem)
-    with temporary_database() as url:
+    with database_or_skip() as url:
         yield url

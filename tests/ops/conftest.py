@@ -13,10 +13,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ops_helpers import collect_live  # noqa: E402
+from ops_helpers import collect_live, tiny_market  # noqa: E402
 
 from arbscore.data_tools.store import LIVE_SNAPSHOTS, open_store  # noqa: E402
-from tests.support.postgres import server_problem, temporary_database  # noqa: E402
+from tests.support.postgres import database_or_skip  # noqa: E402
 from tests.support.replay_exchange import ReplayExchange, World  # noqa: E402
 
 LIVE_HOURS = 36
@@ -65,29 +65,13 @@ def ops_bundle(tmp_path_factory) -> Path:
 def tiny_training(tmp_path_factory):
     """Labelled rows from a 30-day two-symbol synthetic market (entries every 4 h)."""
     from arbscore.data_tools.opportunities import OpportunityConfig
-    from arbscore.data_tools.sources.synthetic import (
-        SyntheticMarketConfig,
-        generate_synthetic_market,
-    )
     from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
 
-    market = generate_synthetic_market(
-        SyntheticMarketConfig(
-            days=30,
-            symbols=("BTCUSDT", "ETHUSDT"),
-            exchanges=("binance", "bybit"),
-            kline_minutes=60,
-            interval_overrides=(),
-        )
-    )
     config = TrainingSetConfig(opportunities=OpportunityConfig(entry_stride_minutes=240))
-    return build_training_set(market, config)
+    return build_training_set(tiny_market(), config)
 
 
 @pytest.fixture
 def pg_url():
-    problem = server_problem()
-    if problem:
-        pytest.skip(problem)
-    with temporary_database() as url:
+    with database_or_skip() as url:
         yield url

@@ -56,6 +56,25 @@ def collect_live(
     return n
 
 
+def tiny_market():
+    """A 30-day synthetic market: BTC and ETH on binance and bybit, hourly klines, no interval
+    overrides (the ``tiny_training`` fixture's market, also written to stores by CLI tests)."""
+    from arbscore.data_tools.sources.synthetic import (
+        SyntheticMarketConfig,
+        generate_synthetic_market,
+    )
+
+    return generate_synthetic_market(
+        SyntheticMarketConfig(
+            days=30,
+            symbols=("BTCUSDT", "ETHUSDT"),
+            exchanges=("binance", "bybit"),
+            kline_minutes=60,
+            interval_overrides=(),
+        )
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ops_helpers import tiny_market
 from typer.testing import CliRunner
 
 from arbscore.cli import app
@@ -85,21 +86,9 @@ def test_bad_input_is_exit_2_naming_the_field(live_copy, tmp_path):
 
 @pytest.mark.slow
 def test_retrain_command_builds_the_training_set_from_the_store(tmp_path):
-    from arbscore.data_tools.sources.synthetic import (
-        SyntheticMarketConfig,
-        generate_synthetic_market,
-    )
     from arbscore.data_tools.store import FUNDING, KLINES, open_store
 
-    market = generate_synthetic_market(
-        SyntheticMarketConfig(
-            days=30,
-            symbols=("BTCUSDT", "ETHUSDT"),
-            exchanges=("binance", "bybit"),
-            kline_minutes=60,
-            interval_overrides=(),
-        )
-    )
+    market = tiny_market()
     db = tmp_path / "market.duckdb"
     with open_store(db) as store:
         store.write({FUNDING: market.funding, KLINES: market.klines})

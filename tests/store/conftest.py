@@ -10,15 +10,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from arbscore.data_tools.store import open_store  # noqa: E402
-from tests.support.postgres import server_problem, temporary_database  # noqa: E402
+from tests.support.postgres import database_or_skip  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def pg_url():
-    problem = server_problem()
-    if problem:
-        pytest.skip(problem)
-    with temporary_database() as url:
+    with database_or_skip() as url:
         yield url
 
 

@@ -40,3 +40,16 @@ def temporary_database() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def database_or_skip() -> Iterator[str]:
+    """:func:`temporary_database`, or ``pytest.skip`` with :func:`server_problem`'s reason: the
+    body of every ``pg_url`` fixture (each conftest picks its own scope)."""
+    import pytest
+
+    problem = server_problem()
+    if problem:
+        pytest.skip(problem)
+    with temporary_database() as url:
+        yield url
