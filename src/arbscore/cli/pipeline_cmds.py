@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -89,11 +90,33 @@ def _progress_bar(console: Console) -> tuple[Progress, Callable[[str, int, int],
     return bar, progress
 
 
-def _load_and_build(console: Console, build: Callable, data: str, **market_options):
+@dataclass(frozen=True)
+class MarketSource:
+    """``--data`` and its options as every pipeline command takes them (see ``load_market``)."""
+
+    data: str
+    db: str | None
+    symbols: str | None
+    start: str | None
+    end: str | None
+    days: float
+    seed: int
+
+
+def _load_and_build(console: Console, source: MarketSource, build: Callable):
     """``load_market`` then ``build(market, progress)`` under one progress bar: (market, frame)."""
     bar, progress = _progress_bar(console)
     with bar:
-        market = load_market(data, progress=progress, **market_options)
+        market = load_market(
+            source.data,
+            db=source.db,
+            symbols=source.symbols,
+            start=source.start,
+            end=source.end,
+            days=source.days,
+            seed=source.seed,
+            progress=progress,
+        )
         frame = build(market, progress)
     return market, frame
 
@@ -132,16 +155,9 @@ def snapshots(
     config = SnapshotConfig(every_minutes=every_minutes, warmup_hours=warmup_hours)
     console = Console()
     began = time.perf_counter()
+    source = MarketSource(data, db, symbols, start, end, days, seed)
     market, frame = _load_and_build(
-        console,
-        lambda market, progress: build_snapshots(market, config, progress),
-        data,
-        db=db,
-        symbols=symbols,
-        start=start,
-        end=end,
-        days=days,
-        seed=seed,
+        console, source, lambda market, progress: build_snapshots(market, config, progress)
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(output, index=False)
@@ -222,16 +238,9 @@ def simulate(
     )
     console = Console()
     began = time.perf_counter()
+    source = MarketSource(data, db, symbols, start, end, days, seed)
     market, frame = _load_and_build(
-        console,
-        lambda market, progress: build_training_set(market, config, progress),
-        data,
-        db=db,
-        symbols=symbols,
-        start=start,
-        end=end,
-        days=days,
-        seed=seed,
+        console, source, lambda market, progress: build_training_set(market, config, progress)
     )
     built = time.perf_counter() - began
     if frame.empty:
