@@ -251,18 +251,25 @@ class DriftMonitor:
         ]
         if report is None:
             return "\n".join(out) + "\n"
-        out += [
-            "# HELP arbscore_feature_psi PSI of a model input vs the bundle's training reference.",
-            "# TYPE arbscore_feature_psi gauge",
-        ]
-        for name, value in sorted(report.features.items()):
-            if math.isfinite(value):
-                out.append(f'arbscore_feature_psi{{feature="{name}"}} {value:.6f}')
-        out += [
-            "# HELP arbscore_prediction_psi PSI of a head's outputs vs the training reference.",
-            "# TYPE arbscore_prediction_psi gauge",
-        ]
-        for head, value in sorted(report.predictions.items()):
-            if math.isfinite(value):
-                out.append(f'arbscore_prediction_psi{{head="{head}"}} {value:.6f}')
+        out += _psi_gauge(
+            "arbscore_feature_psi",
+            "feature",
+            "PSI of a model input vs the bundle's training reference.",
+            report.features,
+        )
+        out += _psi_gauge(
+            "arbscore_prediction_psi",
+            "head",
+            "PSI of a head's outputs vs the training reference.",
+            report.predictions,
+        )
         return "\n".join(out) + "\n"
+
+
+def _psi_gauge(metric: str, label: str, about: str, values: dict[str, float]) -> list[str]:
+    """One labelled gauge family in Prometheus text format; non-finite values are left out."""
+    out = [f"# HELP {metric} {about}", f"# TYPE {metric} gauge"]
+    for key, value in sorted(values.items()):
+        if math.isfinite(value):
+            out.append(f'{metric}{{{label}="{key}"}} {value:.6f}')
+    return out
