@@ -94,7 +94,8 @@ class GBDTFamily:
 
     @staticmethod
     def _save_model(model: Any, file: Path) -> None:
-        raise NotImplementedError
+        """Write one head's model file (Booster and XGBoost wrapper alike: ``save_model(path)``)."""
+        model.save_model(str(file))
 
     @classmethod
     def _load_model(cls, head: str, file: Path) -> Any:

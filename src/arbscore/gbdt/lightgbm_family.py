@@ -71,10 +71,6 @@ class LightGBMFamily(GBDTFamily):
     def _margin(model, X):
         return np.asarray(model.predict(X, raw_score=True), dtype=np.float64)
 
-    @staticmethod
-    def _save_model(model, file: Path) -> None:
-        model.save_model(str(file))
-
     @classmethod
     def _load_model(cls, head: str, file: Path):
         return lgb.Booster(model_file=str(file))

@@ -81,10 +81,6 @@ class XGBoostFamily(GBDTFamily):
     def _margin(model, X):
         return np.asarray(model.predict(X, output_margin=True), dtype=np.float64)
 
-    @staticmethod
-    def _save_model(model, file: Path) -> None:
-        model.save_model(str(file))
-
     @classmethod
     def _load_model(cls, head: str, file: Path):
         model = _wrapper_class(head)()
