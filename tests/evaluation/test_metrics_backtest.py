@@ -164,3 +164,16 @@ def test_winner_by_declared_metric_and_latency_tie_break():
     assert rules["success"]["name"] == "auc" and rules["success"]["higher_is_better"]
     winners, _ = pick_winners(fams, tie_tolerance=0.0)
     assert winners["profit"] == "a"
+
+
+def test_success_winner_falls_back_to_brier_when_auc_is_undefined_everywhere():
+    fams = {
+        "a": {"success": {"auc": None, "brier": 0.30}, "timing": {"predict_us_per_row": 1.0}},
+        "b": {"success": {"auc": None, "brier": 0.10}, "timing": {"predict_us_per_row": 9.0}},
+    }
+    winners, rules = pick_winners(fams, tie_tolerance=0.01)
+    assert winners["success"] == "b"
+    assert rules["success"]["name"] == "brier" and rules["success"]["fallback_from"] == "auc"
+    fams["a"]["success"]["auc"] = 0.6  # one finite AUC: the declared metric decides
+    winners, rules = pick_winners(fams, tie_tolerance=0.01)
+    assert winners["success"] == "a" and rules["success"]["name"] == "auc"

@@ -15,6 +15,9 @@ WINNER_METRICS: dict[str, tuple[str, bool]] = {
     "success": ("auc", True),
     "duration": ("mae_hours", False),  # |predicted - optimal hold| in hours
 }
+#: used for a head only when no family has a finite value of its declared metric (AUC is
+#: undefined when every test fold holds one class, as on small or cost-heavy data)
+WINNER_FALLBACK_METRICS: dict[str, tuple[str, bool]] = {"success": ("brier", False)}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from arbscore.evaluation.config import WINNER_METRICS
+from arbscore.evaluation.config import WINNER_FALLBACK_METRICS, WINNER_METRICS
 
 
 def pick_winners(
@@ -19,6 +19,9 @@ def pick_winners(
     winners: dict[str, str | None] = {}
     rules: dict[str, dict] = {}
     for head, (metric, higher) in WINNER_METRICS.items():
+        fallback_from = None
+        if head in WINNER_FALLBACK_METRICS and not _scored(families, head, metric):
+            fallback_from, (metric, higher) = metric, WINNER_FALLBACK_METRICS[head]
         rules[head] = {
             "name": metric,
             "higher_is_better": higher,
@@ -26,11 +29,9 @@ def pick_winners(
             "tie_tolerance": tie_tolerance,
             "tie_break": "timing.predict_us_per_row (lower wins)",
         }
-        scored = []
-        for fam, block in families.items():
-            value = block.get(head, {}).get(metric)
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                scored.append((fam, float(value)))
+        if fallback_from:
+            rules[head]["fallback_from"] = fallback_from
+        scored = _scored(families, head, metric)
         if not scored:
             winners[head] = None
             continue
@@ -44,3 +45,13 @@ def pick_winners(
 
         winners[head] = min(tied, key=lambda f: (latency(f), tied.index(f)))
     return winners, rules
+
+
+def _scored(families: dict[str, dict], head: str, metric: str) -> list[tuple[str, float]]:
+    """(family, value) for every family with a finite ``metric`` on ``head``."""
+    scored = []
+    for fam, block in families.items():
+        value = block.get(head, {}).get(metric)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            scored.append((fam, float(value)))
+    return scored
