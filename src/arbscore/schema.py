@@ -78,6 +78,22 @@ OPPORTUNITY_FEATURE_COLUMNS: tuple[str, ...] = (
     "day_of_week",
 )
 
+#: raw inputs the opportunity stage adds next to the SPEC's features (all known at the
+#: opportunity's time); percents are percent of notional, intervals and times in hours
+EXTRA_FEATURE_COLUMNS: tuple[str, ...] = (
+    "long_funding_rate_pct",
+    "short_funding_rate_pct",
+    "long_interval_hours",
+    "short_interval_hours",
+    "hours_to_next_funding",
+    "basis_pct",
+    "basis_zscore",
+    "realised_vol_24h_pct",
+    "rate_change_8h",
+    "rate_change_24h",
+    "round_trip_cost_pct",
+)
+
 # --- simulation labels ------------------------------------------------------------------------
 #: hold durations simulated for every opportunity (hours)
 HOLD_GRID_HOURS: tuple[int, ...] = (1, 4, 8, 12, 24, 48, 72, 120, 168)

@@ -30,6 +30,7 @@ from arbscore.data_tools.opportunity_frames import (
     rolling_group_stats,
 )
 from arbscore.schema import (
+    EXTRA_FEATURE_COLUMNS,
     MARKET_REGIMES,
     OPPORTUNITY_FEATURE_COLUMNS,
     OPPORTUNITY_KEY_COLUMNS,
@@ -38,21 +39,6 @@ from arbscore.schema import (
 )
 
 HOUR_MS = 3_600_000
-
-#: raw inputs added next to the SPEC's features (all known at the opportunity's time)
-EXTRA_FEATURE_COLUMNS: tuple[str, ...] = (
-    "long_funding_rate_pct",
-    "short_funding_rate_pct",
-    "long_interval_hours",
-    "short_interval_hours",
-    "hours_to_next_funding",
-    "basis_pct",
-    "basis_zscore",
-    "realised_vol_24h_pct",
-    "rate_change_8h",
-    "rate_change_24h",
-    "round_trip_cost_pct",
-)
 
 #: per-leg cost inputs the simulator reads (estimated spread %, depth USD; see costs.py)
 LEG_COST_COLUMNS: tuple[str, ...] = (
