@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arbscore.gbdt.calibration import apply_platt, fit_platt, sigmoid
+from arbscore.calibration import apply_platt, fit_platt, sigmoid
 from arbscore.gbdt.config import GBDTConfig
 from arbscore.gbdt.slices import MS_PER_HOUR, inner_slices
 
@@ -88,3 +88,17 @@ def test_slices_refuse_a_single_timestamp():
             purge_hours=168,
             max_purge_fraction=0.05,
         )
+
+
+def test_platt_with_too_few_positives_fits_the_intercept_only_and_keeps_the_ranking():
+    rng = np.random.default_rng(3)
+    margin = rng.normal(size=2000)
+    y = np.zeros(2000)
+    y[np.argsort(margin)[-3:]] = 1  # three winners, at the top of the margin
+    a_free, _ = fit_platt(margin, np.zeros(2000))
+    assert abs(a_free) < 0.05  # with no winner at all the free slope collapses: p is constant
+    a, b = fit_platt(margin, y, min_events=20)
+    assert a == 1.0 and np.isfinite(b)
+    p = apply_platt(margin, (a, b))
+    assert np.corrcoef(np.argsort(np.argsort(p)), np.argsort(np.argsort(margin)))[0, 1] > 0.999
+    assert abs(float(p.mean()) - y.mean()) < 0.01  # the intercept still matches the base rate

@@ -11,8 +11,8 @@ from onnxmltools import convert_lightgbm, convert_xgboost
 from onnxmltools.convert.common.data_types import FloatTensorType
 from sklearn.metrics import roc_auc_score
 
+from arbscore.calibration import sigmoid
 from arbscore.families import first_row_per_opportunity
-from arbscore.gbdt.calibration import sigmoid
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 

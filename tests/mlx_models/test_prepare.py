@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from arbscore.calibration import fit_platt
 from arbscore.mlx_models import MLXFamily
-from arbscore.mlx_models.prepare import HOUR_MS, fit_platt, time_split
+from arbscore.mlx_models.prepare import HOUR_MS, time_split
 
 from .synthetic import make_dataset, tiny_config
 

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from arbscore.calibration import apply_platt, fit_platt
 from arbscore.families import HeadOutputs, Targets, first_row_per_opportunity
-from arbscore.gbdt.calibration import apply_platt, fit_platt
 from arbscore.gbdt.config import GBDTConfig
 from arbscore.gbdt.slices import inner_slices
 from arbscore.schema import HEADS, HOLD_COLUMN
@@ -158,7 +158,7 @@ class GBDTFamily:
             train, valid = jobs[head]
             models[head], n_trees[head] = self._fit_head(head, train, valid, cfg)
         margin_cal = self._margin(models["success"], X[ca])
-        self.calibration_ = fit_platt(margin_cal, y_success[ca])
+        self.calibration_ = fit_platt(margin_cal, y_success[ca], cfg.min_calibration_events)
         self.models_ = models
         self.n_trees_ = n_trees
         self.feature_names_ = names

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, fields
 
+from arbscore.calibration import MIN_CALIBRATION_EVENTS
 from arbscore.schema import MAX_HOLD_HOURS
 
 
@@ -36,6 +37,8 @@ class GBDTConfig:
     # time-ordered inner slices: [train] purge [valid] purge [calibration]
     valid_fraction: float = 0.15
     calibration_fraction: float = 0.10
+    # fewer positives/negatives in the calibration slice: Platt fits the intercept only
+    min_calibration_events: int = MIN_CALIBRATION_EVENTS
     purge_hours: float = float(MAX_HOLD_HOURS)
     # on short spans the purge is capped at this fraction of the span so slices stay non-empty
     max_purge_fraction: float = 0.05
@@ -48,6 +51,10 @@ class GBDTConfig:
         for name in positive_ints:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"GBDTConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.min_calibration_events < 0:
+            raise ValueError(
+                f"GBDTConfig.min_calibration_events must be >= 0, got {self.min_calibration_events}"
+            )
         if self.num_leaves < 2:
             raise ValueError(f"GBDTConfig.num_leaves must be >= 2, got {self.num_leaves}")
         if not 2 <= self.max_bin <= 65535:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from arbscore.calibration import MIN_CALIBRATION_EVENTS
 from arbscore.schema import MAX_HOLD_HOURS
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "silu")
@@ -62,7 +63,8 @@ class MLXConfig:
     purge_hours: float = float(MAX_HOLD_HOURS)
     min_train_fraction: float = 0.5  # the purge shrinks if it would leave fewer training rows
     min_val_rows: int = 64  # below this there is no early stopping; Platt uses training rows
-    min_calibration_events: int = 20  # fewer positives/negatives: Platt fits the intercept only
+    # fewer positives/negatives than this: Platt fits the intercept only
+    min_calibration_events: int = MIN_CALIBRATION_EVENTS
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import mlx.core as mx
 import numpy as np
 
+from arbscore.calibration import fit_platt
 from arbscore.families import HeadOutputs, Targets
 from arbscore.mlx_models import io
 from arbscore.mlx_models.blas import describe_device
@@ -31,7 +32,6 @@ from arbscore.mlx_models.prepare import (
     check_targets,
     duration_mask,
     duration_target,
-    fit_platt,
     fit_standardiser,
     standardise,
     time_split,

@@ -5,7 +5,6 @@ Kept apart from the family so each step is a small pure function with its own te
   training rows end ``purge_hours`` before it (their label windows would reach into it).
 - :func:`fit_standardiser`: mean/scale from the training rows only.
 - :func:`duration_mask`: 1 on one row per opportunity (``first_row_per_opportunity``).
-- :func:`fit_platt`: p = sigmoid(a * logit + b) fitted on held-out logits.
 """
 
 from __future__ import annotations
@@ -95,53 +94,3 @@ def check_targets(targets: Targets) -> None:
     duration = np.asarray(targets.duration, dtype=np.float64)
     if np.any(duration[np.isfinite(duration)] < 0):
         raise ValueError("Targets.duration must be >= 0 hours")
-
-
-def fit_platt(
-    logit: np.ndarray, y: np.ndarray, min_events: int = 0, max_iter: int = 100
-) -> tuple[float, float]:
-    """Platt scaling: (a, b) minimising log loss of sigmoid(a * logit + b) against y.
-
-    Newton steps with Platt's smoothed targets, so a one-class slice still gives finite values.
-    With fewer than ``min_events`` positives (or negatives) the slope cannot be estimated (a
-    slice without a single profitable row drives it to 0 and every probability to the same
-    value), so only the intercept is fitted (a = 1): the ranking of the logit is kept.
-    """
-    z = np.asarray(logit, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if len(z) == 0:
-        return 1.0, 0.0
-    n_pos = float(y.sum())
-    n_neg = float(len(y) - n_pos)
-    t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-
-    def loss(a: float, b: float) -> float:
-        m = a * z + b
-        return float(np.sum(np.logaddexp(0.0, m) - t * m))
-
-    slope_free = min(n_pos, n_neg) >= min_events
-    a, b = 1.0, 0.0
-    current = loss(a, b)
-    for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
-        w = p * (1.0 - p)
-        if slope_free:
-            g = np.array([np.sum((p - t) * z), np.sum(p - t)])
-            h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
-            step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
-        else:
-            step = np.array([0.0, np.sum(p - t) / (np.sum(w) + 1e-12)])
-        scale = 1.0
-        while scale > 1e-8:
-            na, nb = a - scale * step[0], b - scale * step[1]
-            new = loss(na, nb)
-            if new <= current:
-                break
-            scale *= 0.5
-        else:
-            break
-        converged = abs(current - new) < 1e-10 * max(1.0, abs(current))
-        a, b, current = na, nb, new
-        if converged:
-            break
-    return float(a), float(b)

@@ -1,8 +1,9 @@
 """Platt scaling on the raw margin: p = sigmoid(a * margin + b).
 
-Kept as two floats so the exporter can rebuild it in ONNX with Mul, Add and Sigmoid. Fitted
-by Newton's method on the log loss with Platt's smoothed targets, which keeps (a, b) finite
-when the calibration slice holds only one class (common on real data: most trades lose).
+Shared by every family (GBDT margins, the MLX success logit). Kept as two floats so the
+exporter can rebuild it in ONNX with Mul, Add and Sigmoid. Fitted by Newton's method on the
+log loss with Platt's smoothed targets, which keeps (a, b) finite when the calibration slice
+holds only one class (common on real data: most trades lose). Numpy only.
 """
 
 from __future__ import annotations
@@ -21,12 +22,24 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return out
 
 
+#: fewer positives (or negatives) than this in a calibration slice: fit the intercept only
+MIN_CALIBRATION_EVENTS = 20
+
+
 def fit_platt(
-    margin: np.ndarray, y: np.ndarray, *, l2: float = 1e-6, max_iter: int = 100
+    margin: np.ndarray,
+    y: np.ndarray,
+    min_events: int = 0,
+    *,
+    l2: float = 1e-6,
+    max_iter: int = 100,
 ) -> tuple[float, float]:
     """Fit (a, b) so that sigmoid(a * margin + b) is calibrated on (margin, y).
 
     ``y`` is 0/1. Returns the identity (1.0, 0.0) when there is nothing to fit (no rows).
+    With fewer than ``min_events`` positives (or negatives) the slope cannot be estimated: a
+    slice without a single profitable row drives it to 0 and every probability to the same
+    value. Then only the intercept is fitted (a = 1), which keeps the ranking of the margin.
     """
     m = np.asarray(margin, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
@@ -46,6 +59,8 @@ def fit_platt(
         grad = design.T @ (p - t) + l2 * w
         hess = (design * (p * (1.0 - p))[:, None]).T @ design + l2 * np.eye(2)
         step = np.linalg.solve(hess + 1e-12 * np.eye(2), grad)
+        if min(n_pos, n_neg) < min_events:
+            step = np.array([0.0, grad[1] / (hess[1, 1] + 1e-12)])  # intercept only
         # step halving keeps Newton monotone on badly scaled margins
         scale = 1.0
         loss = _loss(design, w, t, l2)
