@@ -18,10 +18,8 @@ def pick_winners(
     """
     winners: dict[str, str | None] = {}
     rules: dict[str, dict] = {}
-    for head, (metric, higher) in WINNER_METRICS.items():
-        fallback_from = None
-        if head in WINNER_FALLBACK_METRICS and not _scored(families, head, metric):
-            fallback_from, (metric, higher) = metric, WINNER_FALLBACK_METRICS[head]
+    for head in WINNER_METRICS:
+        metric, higher, fallback_from = resolve_metric(families, head)
         rules[head] = {
             "name": metric,
             "higher_is_better": higher,
@@ -45,6 +43,18 @@ def pick_winners(
 
         winners[head] = min(tied, key=lambda f: (latency(f), tied.index(f)))
     return winners, rules
+
+
+def resolve_metric(families: dict[str, dict], head: str) -> tuple[str, bool, str | None]:
+    """(metric, higher_is_better, fallback_from) that decides ``head`` for these families.
+
+    The declared metric, unless no family has a finite value of it and the head declares a
+    fallback (``WINNER_FALLBACK_METRICS``); then the fallback, and the metric it replaced.
+    """
+    metric, higher = WINNER_METRICS[head]
+    if head in WINNER_FALLBACK_METRICS and not _scored(families, head, metric):
+        return (*WINNER_FALLBACK_METRICS[head], metric)
+    return metric, higher, None
 
 
 def _scored(families: dict[str, dict], head: str, metric: str) -> list[tuple[str, float]]:

@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 from arbscore.calibration import MIN_CALIBRATION_EVENTS
-from arbscore.schema import MAX_HOLD_HOURS
+from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class GBDTConfig:
     purge_hours: float = float(MAX_HOLD_HOURS)
     # on short spans the purge is capped at this fraction of the span so slices stay non-empty
     max_purge_fraction: float = 0.05
-    duration_min_hours: float = 5.0 / 60.0  # floor before log (one snapshot step)
+    duration_min_hours: float = MIN_PREDICTED_HOLD_HOURS  # floor before log (one snapshot step)
     n_jobs: int = 0  # 0 = all cores of this machine
     seed: int = 0
 

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arbscore.evaluation.config import WINNER_METRICS, EvaluationConfig
+from arbscore.evaluation.config import EvaluationConfig
 from arbscore.evaluation.metrics import json_safe
+from arbscore.evaluation.winner import resolve_metric
 from arbscore.families import HeadOutputs
 from arbscore.schema import HEADS
 
@@ -137,7 +138,7 @@ def compare(metrics: dict[str, Any], config: RetrainConfig) -> dict[str, Any]:
     heads: dict[str, Any] = {}
     wins = regressions = 0
     for head in HEADS:
-        key, higher_better = WINNER_METRICS[head]
+        key, higher_better, _ = resolve_metric(fams, head)
         sign = -1.0 if higher_better else 1.0
         champ = fams.get(CHAMPION, {}).get(head, {}).get(key, float("nan"))
         best_name, best = None, float("nan")
