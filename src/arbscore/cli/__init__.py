@@ -12,6 +12,15 @@ import typer
 
 from arbscore.cli import data_cmds, model_cmds, ops_cmds, pipeline_cmds, run_cmds, serve_cmds
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from arbscore import __version__
+
+        typer.echo(f"arbscore {__version__}")
+        raise typer.Exit()
+
+
 app = typer.Typer(
     name="arbscore",
     help="Train, compare and serve models that score funding-rate arbitrage opportunities.",
@@ -20,6 +29,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Train, compare and serve models that score funding-rate arbitrage opportunities."""
 
 
 @app.command()
