@@ -1,4 +1,9 @@
-"""Backfill: funding history and perp + spot klines from one exchange into the market store.
+"""Backfill: funding history, perp + spot klines and premium-index klines from one exchange.
+
+Premium-index klines (the input of the funding formula, ``collect/premium.py``) are fetched
+where ccxt has ``fetch_premium_index_ohlcv`` for the venue (Binance, Bybit), at the kline
+interval, into ``premium_index_klines``. Hyperliquid (perps only, hourly funding) goes through
+ccxt's ``hyperliquid`` class like the others.
 
 Each series is fetched in time windows small enough that one page holds the whole window
 (Bybit and OKX answer newest-first inside a window, so a full page could hide older rows: the
@@ -23,7 +28,7 @@ from arbscore.data_tools.collect.exchange import (
     resolve_markets,
     with_retries,
 )
-from arbscore.data_tools.store import FUNDING, INGEST_LOG, KLINES, MarketStore
+from arbscore.data_tools.store import FUNDING, INGEST_LOG, KLINES, PREMIUM_INDEX, MarketStore
 
 HOUR_MS = 3_600_000
 
@@ -40,12 +45,14 @@ _PAGING = {
     "binance": _Paging(funding_limit=1000, kline_limit=1000, newest_first=False),
     "bybit": _Paging(funding_limit=200, kline_limit=1000, newest_first=True),
     "okx": _Paging(funding_limit=100, kline_limit=100, newest_first=True),
+    "hyperliquid": _Paging(funding_limit=500, kline_limit=5000, newest_first=False),
 }
 
 
 @dataclass(frozen=True)
 class BackfillConfig:
-    """What to fetch: ``symbols`` canonical (``BTCUSDT``), ``[start, end)`` UTC."""
+    """What to fetch: ``symbols`` canonical (``BTCUSDT``), ``[start, end)`` UTC;
+    ``premium_index``: also premium-index klines where the venue has them."""
 
     exchange: str
     symbols: tuple[str, ...]
@@ -54,6 +61,7 @@ class BackfillConfig:
     interval: str = "5m"
     markets: tuple[str, ...] = ("perp", "spot")
     funding: bool = True
+    premium_index: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -107,6 +115,8 @@ def backfill(
         markets = resolve_markets(client, symbol, config.retry)
         if config.funding and "perp" in markets:
             results.append(job.funding(symbol, markets["perp"]))
+        if config.premium_index and "perp" in markets and client.has.get("fetchPremiumIndexOHLCV"):
+            results.append(job.premium(symbol, markets["perp"]))
         for market in config.markets:
             if market in markets:
                 results.append(job.klines(symbol, market, markets[market]))
@@ -223,7 +233,7 @@ class _Job:
 
     def funding(self, symbol: str, market: dict) -> SeriesResult:
         result = SeriesResult(symbol, "funding", "perp")
-        known = funding_interval_hours(market)
+        known = funding_interval_hours(market, self.config.exchange)
         step = int((known or 1.0) * HOUR_MS)  # window unit; 1 h is the shortest interval in use
         cursor = self._resume(FUNDING, symbol, None, None, 1000)
         if cursor > self.start:
@@ -343,6 +353,45 @@ class _Job:
             fetch,
             write,
             f"{market_name} {timeframe}",
+        )
+
+    def premium(self, symbol: str, market: dict) -> SeriesResult:
+        result = SeriesResult(symbol, "premium", "perp")
+        timeframe = self.config.interval
+        minutes = int(self.client.parse_timeframe(timeframe) // 60)
+        step = minutes * 60_000
+        cursor = self._resume(PREMIUM_INDEX, symbol, None, minutes, step)
+        if cursor > self.start:
+            result.resumed_from = pd.Timestamp(cursor, unit="ms", tz="UTC")
+
+        def fetch(lo: int, hi: int) -> list[dict]:
+            raw = self._call(
+                lambda: self.client.fetch_premium_index_ohlcv(
+                    market["symbol"],
+                    timeframe,
+                    since=lo,
+                    limit=self.paging.kline_limit,
+                    params={"until": hi - 1},
+                )
+            )
+            rows = [
+                {"t": int(t), "open": o, "high": h, "low": low, "close": c}
+                for t, o, h, low, c, *_ in raw
+            ]
+            return sorted(rows, key=lambda r: r["t"])
+
+        def write(rows: list[dict]) -> None:
+            frame = pd.DataFrame(rows)
+            frame.insert(0, "open_time", pd.to_datetime(frame.pop("t"), unit="ms", utc=True))
+            frame = frame.assign(
+                exchange=self.config.exchange, symbol=symbol, interval_minutes=minutes
+            )
+            last = _ms(frame["open_time"].iloc[-1])
+            log = self._log(f"premium_{timeframe}", symbol, "perp", last, result.rows + len(rows))
+            self.store.write({PREMIUM_INDEX: frame, INGEST_LOG: log})
+
+        return self._walk(
+            result, cursor, step, self.paging.kline_limit, fetch, write, f"premium {timeframe}"
         )
 
 
