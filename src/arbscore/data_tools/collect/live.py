@@ -187,9 +187,9 @@ def _settled(
             events = recent_settlements(client, ccxt_symbol, config.retry, next_ms)
         hours = row["interval_hours"] or interval_from_settlements(events)
         # cache only once the settlement before the coming one is published (venues lag)
-        if events and hours and next_ms is not None:
-            if events[-1][0] >= next_ms - hours * 3_600_000 - 60_000:
-                cache[key] = (next_ms, events)
+        published = bool(events) and bool(hours) and next_ms is not None
+        if published and events[-1][0] >= next_ms - hours * 3_600_000 - 60_000:
+            cache[key] = (next_ms, events)
     if next_ms is not None:  # only settlements before the coming one count as "last settled"
         events = [e for e in events if e[0] < next_ms]
     if not events:

@@ -1,8 +1,8 @@
 """The two SQL backends behind :class:`~arbscore.data_tools.store.repository.MarketStore`.
 
 Both expose the same operations (create tables, add a column, transaction, execute, upsert a
-frame, query a frame) so the repository above them is written once. SQL is written with ``?`` placeholders;
-the PostgreSQL backend rewrites them to psycopg's ``%s``.
+frame, query a frame) so the repository above them is written once. SQL is written with ``?``
+placeholders; the PostgreSQL backend rewrites them to psycopg's ``%s``.
 """
 
 from __future__ import annotations
