@@ -21,16 +21,18 @@ from typing import Any
 import pandas as pd
 
 from arbscore.data_tools.collect.exchange import (
+    HOUR_MS,
     SUPPORTED_EXCHANGES,
     RetryPolicy,
+    float_or_none,
     funding_interval_hours,
+    interval_hours,
+    raw_volumes,
     recent_funding_interval,
     resolve_markets,
     with_retries,
 )
 from arbscore.data_tools.store import FUNDING, INGEST_LOG, KLINES, PREMIUM_INDEX, MarketStore
-
-HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -125,34 +127,6 @@ def backfill(
 
 def _ms(ts: pd.Timestamp) -> int:
     return int(ts.value // 1_000_000)
-
-
-def interval_hours(times_ms: list[int], prev_ms: int | None, fallback: float | None) -> list[float]:
-    """Each settlement's interval from its neighbours (the shorter gap, so one missing tick does
-    not double it). An edge row whose one gap is a whole multiple of its neighbour's interval is
-    taken as sitting next to missing ticks; ``fallback`` (market info) only matters
-    for a lone event."""
-    out = []
-    for i, t in enumerate(times_ms):
-        before = times_ms[i - 1] if i else prev_ms
-        gaps = [
-            d
-            for d in (
-                (t - before) if before is not None else None,
-                (times_ms[i + 1] - t) if i + 1 < len(times_ms) else None,
-            )
-            if d
-        ]
-        if fallback is not None:
-            gaps.append(int(fallback * HOUR_MS))
-        if not gaps:
-            raise ValueError(f"cannot tell the funding interval of a lone event at {t}")
-        out.append(round(min(gaps) / 60_000) / 60.0)
-    if len(out) > 2:
-        for edge, inner in ((0, 1), (len(out) - 1, len(out) - 2)):
-            if out[edge] > out[inner] and (out[edge] / out[inner]).is_integer():
-                out[edge] = out[inner]
-    return out
 
 
 class _Job:
@@ -252,7 +226,7 @@ class _Job:
                 {
                     "t": int(r["timestamp"]) // 1000 * 1000,
                     "rate": float(r["fundingRate"]),
-                    "mark": _float((r.get("info") or {}).get("markPrice")),
+                    "mark": float_or_none((r.get("info") or {}).get("markPrice")),
                 }
                 for r in raw
             ]
@@ -307,9 +281,7 @@ class _Job:
                     params={"until": hi if self.config.exchange == "okx" else hi - 1},
                 )
             )
-            volumes = _raw_volumes(
-                self.config.exchange, market_name, self.client.last_json_response
-            )
+            volumes = raw_volumes(self.config.exchange, market_name, self.client.last_json_response)
             rows = []
             for t, o, h, low, c, v in raw:
                 base_vol, quote_vol = volumes.get(int(t), (v, None))
@@ -395,26 +367,4 @@ class _Job:
         )
 
 
-def _float(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _raw_volumes(exchange: str, market: str, response: Any) -> dict[int, tuple]:
-    """open time -> (base volume, quote volume) from the raw kline answer; ccxt's unified OHLCV
-    drops the quote volume and gives OKX swap volume in contracts."""
-    if exchange == "binance" and isinstance(response, list):
-        return {int(r[0]): (_float(r[5]), _float(r[7])) for r in response if len(r) > 7}
-    if exchange == "bybit" and isinstance(response, dict):
-        rows = (response.get("result") or {}).get("list") or []
-        return {int(r[0]): (_float(r[5]), _float(r[6])) for r in rows if len(r) > 6}
-    if exchange == "okx" and isinstance(response, dict):
-        base = 5 if market == "spot" else 6
-        return {
-            int(r[0]): (_float(r[base]), _float(r[7]))
-            for r in response.get("data") or []
-            if len(r) > 7
-        }
-    return {}
+__all__ = ["BackfillConfig", "SeriesResult", "backfill", "interval_hours"]

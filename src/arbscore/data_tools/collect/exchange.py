@@ -181,3 +181,58 @@ def recent_funding_interval(client: Any, symbol: str, policy: RetryPolicy) -> fl
     """The perp's current funding interval from its last few settlements (hours), for
     exchanges whose endpoints do not state it (Binance). One request."""
     return interval_from_settlements(recent_settlements(client, symbol, policy))
+
+
+def interval_hours(times_ms: list[int], prev_ms: int | None, fallback: float | None) -> list[float]:
+    """Each settlement's interval from its neighbours (the shorter gap, so one missing tick does
+    not double it). An edge row whose one gap is a whole multiple of its neighbour's interval is
+    taken as sitting next to missing ticks; ``fallback`` (market info) only matters
+    for a lone event."""
+    out = []
+    for i, t in enumerate(times_ms):
+        before = times_ms[i - 1] if i else prev_ms
+        gaps = [
+            d
+            for d in (
+                (t - before) if before is not None else None,
+                (times_ms[i + 1] - t) if i + 1 < len(times_ms) else None,
+            )
+            if d
+        ]
+        if fallback is not None:
+            gaps.append(int(fallback * HOUR_MS))
+        if not gaps:
+            raise ValueError(f"cannot tell the funding interval of a lone event at {t}")
+        out.append(round(min(gaps) / 60_000) / 60.0)
+    if len(out) > 2:
+        for edge, inner in ((0, 1), (len(out) - 1, len(out) - 2)):
+            if out[edge] > out[inner] and (out[edge] / out[inner]).is_integer():
+                out[edge] = out[inner]
+    return out
+
+
+def float_or_none(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def raw_volumes(exchange: str, market: str, response: Any) -> dict[int, tuple]:
+    """open time -> (base volume, quote volume) from the raw kline answer; ccxt's unified OHLCV
+    drops the quote volume and gives OKX swap volume in contracts."""
+    if exchange == "binance" and isinstance(response, list):
+        return {
+            int(r[0]): (float_or_none(r[5]), float_or_none(r[7])) for r in response if len(r) > 7
+        }
+    if exchange == "bybit" and isinstance(response, dict):
+        rows = (response.get("result") or {}).get("list") or []
+        return {int(r[0]): (float_or_none(r[5]), float_or_none(r[6])) for r in rows if len(r) > 6}
+    if exchange == "okx" and isinstance(response, dict):
+        base = 5 if market == "spot" else 6
+        return {
+            int(r[0]): (float_or_none(r[base]), float_or_none(r[7]))
+            for r in response.get("data") or []
+            if len(r) > 7
+        }
+    return {}
