@@ -79,3 +79,27 @@ def test_hyperliquid_backfill_hourly_funding_and_perp_klines(replay, world, clie
 def test_hyperliquid_unknown_coin_names_the_symbol(replay, client_for, duck):
     with pytest.raises(ValueError, match="--symbols: SOLUSDT"):
         backfill(duck, client_for("hyperliquid"), config("hyperliquid", symbols=("SOLUSDT",)))
+
+
+def test_hyperliquid_backfill_from_the_cli(replay, tmp_path):
+    from tests.collect.test_data_cli import cli
+
+    db = tmp_path / "hl.duckdb"
+    code, out = cli(
+        "backfill",
+        "--exchange",
+        "hyperliquid",
+        "--symbols",
+        "BTCUSDT",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-01-02",
+        "--db",
+        db,
+        "--api-base",
+        replay.base_url,
+    )
+    assert code == 0, out
+    code, out = cli("data", "status", "--db", db)
+    assert code == 0 and "hyperliquid" in out and "1h" in out
