@@ -29,7 +29,12 @@ _LOAD_ARG = typer.Argument(..., help="Parquet file written by `data export`")
 # options several commands share, written once
 DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]
 ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help=API_HELP)]
-TableArg = Annotated[str, typer.Argument(help="funding_events, klines, live_snapshots, premium_index_klines, ingest_log")]
+TableArg = Annotated[
+    str,
+    typer.Argument(
+        help="funding_events, klines, live_snapshots, premium_index_klines, ingest_log"
+    ),
+]
 
 
 def _symbols(text: str) -> tuple[str, ...]:
