@@ -31,9 +31,7 @@ DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]
 ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help=API_HELP)]
 TableArg = Annotated[
     str,
-    typer.Argument(
-        help="funding_events, klines, live_snapshots, premium_index_klines, ingest_log"
-    ),
+    typer.Argument(help="funding_events, klines, live_snapshots, premium_index_klines, ingest_log"),
 ]
 
 
