@@ -32,6 +32,8 @@ def test_premium_index_klines_are_stored_exactly_and_resume(
     assert (row["open"], row["high"], row["low"], row["close"]) == pytest.approx(candle[1:])
     done = next(r for r in results if r.dataset == "premium")
     assert done.rows == 288 and done.requests >= 3  # 100-row pages
+    status = duck.status().set_index("dataset").loc["premium"]
+    assert (status["rows"], status["gaps"], status["interval"]) == (288, 0, "5m")
     log = duck.read(INGEST_LOG).set_index("dataset")
     assert log.loc["premium_5m", "last_time"] == START + pd.Timedelta(minutes=5 * 287)
     before = len(replay.calls(PREMIUM_PATHS[exchange]))
