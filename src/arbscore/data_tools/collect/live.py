@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from arbscore.data_tools.collect.exchange import (
+    HOUR_MS,
     SUPPORTED_EXCHANGES,
     RetryPolicy,
     funding_interval_hours,
@@ -169,7 +170,12 @@ def _exchange_rows(client: Any, exchange: str, config: LiveConfig, cache: dict) 
 
 
 def _settled(
-    client: Any, ccxt_symbol: str, rate: Mapping[str, Any], row: dict, config, cache: dict
+    client: Any,
+    ccxt_symbol: str,
+    rate: Mapping[str, Any],
+    row: dict,
+    config: LiveConfig,
+    cache: dict,
 ) -> dict:
     """``funding_rate`` / ``last_funding_time`` (and a missing ``interval_hours``) from the
     venue's last settlement; the request is cached until a settlement passes."""
@@ -188,7 +194,7 @@ def _settled(
         hours = row["interval_hours"] or interval_from_settlements(events)
         # cache only once the settlement before the coming one is published (venues lag)
         published = bool(events) and bool(hours) and next_ms is not None
-        if published and events[-1][0] >= next_ms - hours * 3_600_000 - 60_000:
+        if published and events[-1][0] >= next_ms - hours * HOUR_MS - 60_000:
             cache[key] = (next_ms, events)
     if next_ms is not None:  # only settlements before the coming one count as "last settled"
         events = [e for e in events if e[0] < next_ms]
