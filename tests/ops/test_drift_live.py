@@ -97,6 +97,7 @@ def _row(t, market, bid, ask, rate=None, nxt=None, exchange="binance", symbol="B
         "snapshot_time": T0 + pd.Timedelta(hours=t),
         "fetched_at": T0 + pd.Timedelta(hours=t),
         "funding_rate": rate,
+        "predicted_funding_rate": rate,  # the hand rows: settled = predicted
         "interval_hours": 8.0 if market == "perp" else None,
         "next_funding_time": None if nxt is None else T0 + pd.Timedelta(hours=nxt),
         "mark_price": (bid + ask) / 2,

@@ -28,7 +28,14 @@ def store_url(request, tmp_path):
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:  # empty the shared test database
-        for table in ("funding_events", "klines", "live_snapshots", "ingest_log", "extra_table"):
+        for table in (
+            "funding_events",
+            "klines",
+            "live_snapshots",
+            "premium_index_klines",
+            "ingest_log",
+            "extra_table",
+        ):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
     return url
 

@@ -1,4 +1,4 @@
-"""A local stand-in for the Binance, Bybit and OKX public REST APIs, for ccxt to talk to offline.
+"""A local stand-in for the Binance, Bybit, OKX and Hyperliquid public APIs, for ccxt offline.
 
 ccxt is pointed at it by rewriting every ``https://HOST/...`` API URL to
 ``http://127.0.0.1:PORT/HOST/...`` (see ``arbscore.data_tools.collect.exchange.override_urls``;
@@ -9,7 +9,10 @@ exchanges' documented shapes (instrument templates and error pages under
 
 * Binance: ``startTime``/``endTime``, oldest first, ``limit`` capped;
 * Bybit v5: ``startTime``/``endTime`` (``start``/``end`` for klines), newest first in the window;
-* OKX v5: ``before``/``after`` exclusive cursors, newest first.
+* OKX v5: ``before``/``after`` exclusive cursors, newest first;
+* Hyperliquid: ``POST /info`` with a JSON body (``metaAndAssetCtxs``, ``fundingHistory``,
+  ``candleSnapshot``, ``l2Book``, ``spotMeta``), ``startTime``/``endTime`` oldest first,
+  pages capped at 500 funding events / 5000 candles.
 
 ``page_cap`` makes pages smaller than the exchanges' own maxima so tests exercise page edges.
 Faults (``add_fault``) answer the next N matching requests with an error page (429 JSON,
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.support.replay_hyperliquid import HyperliquidRoutes
 from tests.support.replay_routes import ExchangeRoutes
 from tests.support.replay_world import (  # noqa: F401 - re-exported for tests
     DAY_MS,
@@ -52,7 +56,7 @@ class Fault:
     delay_s: float = 0.0  # > 0: a stall (then the normal answer) instead of an error page
 
 
-class ReplayExchange(ExchangeRoutes):
+class ReplayExchange(ExchangeRoutes, HyperliquidRoutes):
     """The HTTP server plus its world, fault queue and request log (thread-safe)."""
 
     def __init__(
@@ -144,6 +148,30 @@ def _make_handler(replay: ReplayExchange) -> type[BaseHTTPRequestHandler]:
                 return
             status, body = replay.answer(host, path, query)
             self._send(status, json.dumps(body), "application/json")
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            host, _, rest = urlsplit(self.path).path.lstrip("/").partition("/")
+            path = "/" + rest
+            size = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(size) or b"{}")
+            except ValueError:
+                self._send(400, '"Failed to deserialize the JSON body"', "application/json")
+                return
+            # the log keeps the JSON body as the "query": type, coin, req.* flattened
+            flat = {k: v for k, v in body.items() if not isinstance(v, dict)}
+            flat.update({f"req.{k}": v for k, v in (body.get("req") or {}).items()})
+            with replay._lock:
+                replay.requests.append((host, path + "#" + str(body.get("type")), flat))
+            fault = replay._take_fault(path + "#" + str(body.get("type")))
+            if fault is not None and fault.delay_s > 0:
+                time.sleep(fault.delay_s)
+                fault = None
+            if fault is not None:
+                self._send(fault.status, fault.body, fault.content_type)
+                return
+            status, answer = replay.answer_post(host, path, body)
+            self._send(status, json.dumps(answer), "application/json")
 
         def _send(self, status: int, body: str, ctype: str) -> None:
             data = body.encode()

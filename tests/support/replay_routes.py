@@ -91,6 +91,26 @@ class ExchangeRoutes:
                 }
                 for t in times
             ]
+        if path == "/fapi/v1/premiumIndexKlines":  # the documented shape: 12 fields, 5 used
+            minutes = _BAR_MINUTES[q["interval"]]
+            limit = self._cap(q.get("limit"), 500, 1500)
+            lo, hi = int(q.get("startTime", 0)), int(q.get("endTime", w.now_ms()))
+            opens = w.open_times(lo, hi, minutes)
+            opens = opens[:limit] if "startTime" in q else opens[-limit:]
+            return 200, [
+                [
+                    t,
+                    *(f"{v:.8f}" for v in w.premium_candle("binance", name, t, minutes)[1:]),
+                    "0",
+                    t + minutes * MINUTE_MS - 1,
+                    "0",
+                    minutes * 12,
+                    "0",
+                    "0",
+                    "0",
+                ]
+                for t in opens
+            ]
         if path.endswith("/klines"):
             minutes = _BAR_MINUTES[q["interval"]]
             limit = self._cap(q.get("limit"), 500, 1000 if spot else 1500)
@@ -215,6 +235,15 @@ class ExchangeRoutes:
             opens = w.open_times(int(q.get("start", 0)), int(q.get("end", now)), minutes)
             rows = [
                 [str(v) for v in w.candle("bybit", name, market, t, minutes)]
+                for t in opens[-limit:][::-1]
+            ]
+            return ok({"category": category, "symbol": name, "list": rows})
+        if path == "/v5/market/premium-index-price-kline":
+            minutes = _BYBIT_INTERVALS[q["interval"]]
+            limit = self._cap(q.get("limit"), 200, 1000)
+            opens = w.open_times(int(q.get("start", 0)), int(q.get("end", now)), minutes)
+            rows = [
+                [str(t), *(f"{v:.8f}" for v in w.premium_candle("bybit", name, t, minutes)[1:])]
                 for t in opens[-limit:][::-1]
             ]
             return ok({"category": category, "symbol": name, "list": rows})

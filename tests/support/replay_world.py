@@ -75,6 +75,11 @@ def _default_symbols() -> dict[str, tuple[SymbolSpec, ...]]:
             SymbolSpec("ETH", 8.0, price=3299.0),
             SymbolSpec("SOL", 8.0, price=189.9),
         ),
+        # USDC-margined perps under the canonical USDT names (coin "BTC" -> BTCUSDT), hourly
+        "hyperliquid": (
+            SymbolSpec("BTC", 1.0, price=95005.0),
+            SymbolSpec("ETH", 1.0, price=3300.5),
+        ),
     }
 
 
@@ -108,7 +113,20 @@ class World:
 
     def rate(self, exchange: str, name: str, t_ms: int) -> float:
         phase = zlib.crc32(f"{exchange}{name}".encode()) % 1000 / 159.0
-        return round(0.0001 + 0.0002 * math.sin(t_ms / (36 * HOUR_MS) + phase), 8)
+        rate = 0.0001 + 0.0002 * math.sin(t_ms / (36 * HOUR_MS) + phase)
+        return round(rate / 8 if exchange == "hyperliquid" else rate, 8)  # hourly: 1/8 of 8 h
+
+    def premium(self, exchange: str, name: str, t_ms: int) -> float:
+        """The premium index (decimal) at ``t_ms``: slow wave plus a faster ripple."""
+        phase = zlib.crc32(f"premium{exchange}{name}".encode()) % 1000 / 159.0
+        slow = 0.0003 * math.sin(t_ms / (9 * HOUR_MS) + phase)
+        return round(slow + 0.00005 * math.sin(t_ms / (37 * MINUTE_MS)), 8)
+
+    def premium_candle(self, exchange: str, name: str, t_ms: int, minutes: int) -> list:
+        """[open_ms, open, high, low, close] of the premium index over one bar."""
+        o = self.premium(exchange, name, t_ms)
+        c = self.premium(exchange, name, t_ms + minutes * MINUTE_MS)
+        return [t_ms, o, round(max(o, c) + 0.00001, 8), round(min(o, c) - 0.00001, 8), c]
 
     def price(self, exchange: str, name: str, market: str, t_ms: int) -> float:
         spec = self.spec(exchange, name)

@@ -29,7 +29,10 @@ _LOAD_ARG = typer.Argument(..., help="Parquet file written by `data export`")
 # options several commands share, written once
 DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]
 ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help=API_HELP)]
-TableArg = Annotated[str, typer.Argument(help="funding_events, klines, live_snapshots, ingest_log")]
+TableArg = Annotated[
+    str,
+    typer.Argument(help="funding_events, klines, live_snapshots, premium_index_klines, ingest_log"),
+]
 
 
 def _symbols(text: str) -> tuple[str, ...]:
@@ -47,7 +50,7 @@ def _timestamp(text: str, flag: str):
 
 
 def backfill(
-    exchange: str = typer.Option(..., help="binance, bybit or okx"),
+    exchange: str = typer.Option(..., help="binance, bybit, okx or hyperliquid"),
     symbols: str = typer.Option(
         ..., help="comma-separated canonical symbols, e.g. BTCUSDT,ETHUSDT"
     ),

@@ -8,9 +8,10 @@ so ``bid_ask_spread``/``orderbook_depth`` are measured, not estimated. Trailing 
 (24 h, 3 d) and the spread CV use only earlier live rows of the same candidate (no look-ahead).
 
 ``realise`` marks a trade entered at a slot and held ``h`` hours to market on later live rows:
-funding each perp leg actually settled in ``(entry, exit]`` (the last rate the exchange
-published before each settlement), the change in the two legs' mids, 4 fills of fees and half
-the quoted spread per fill. It is NaN until the live data reaches the exit: outcomes are
+funding each perp leg actually settled in ``(entry, exit]`` (the settled ``funding_rate`` at its
+``last_funding_time``; for a settlement no row saw settled, the last ``predicted_funding_rate``
+published before it), the change in the two legs' mids, 4 fills of fees and half the quoted
+spread per fill. It is NaN until the live data reaches the exit: outcomes are
 attached only when the hold window exists.
 """
 
@@ -214,13 +215,12 @@ def _series(legs: pd.DataFrame) -> dict[tuple, _Series]:
     for key, g in legs.sort_values("snapshot_time").groupby(list(LEG_KEY), sort=False):
         times = _ns(g["snapshot_time"])
         settle_t, settle_r = np.empty(0, np.int64), np.empty(0)
-        if key[2] == "perp" and g["next_funding_time"].notna().any():
-            f = g.dropna(subset=["next_funding_time", "funding_rate"])
-            nxt = _ns(f["next_funding_time"])
-            f = f.assign(_nxt=nxt)
-            f = f[f["_nxt"] <= times.max()]  # only settlements the data has seen happen
-            last = f.drop_duplicates("_nxt", keep="last").sort_values("_nxt")
-            settle_t, settle_r = last["_nxt"].to_numpy(), last["funding_rate"].to_numpy(float)
+        if key[2] == "perp":
+            # settled rates where a row saw them; else the last prediction before settling
+            events = _settlements(g, "next_funding_time", "predicted_funding_rate", times.max())
+            events.update(_settlements(g, "last_funding_time", "funding_rate", times.max()))
+            settle_t = np.array(sorted(events), dtype=np.int64)
+            settle_r = np.array([events[t] for t in settle_t], dtype=np.float64)
         out[key] = _Series(
             times,
             g["mid"].to_numpy(float),
@@ -229,6 +229,17 @@ def _series(legs: pd.DataFrame) -> dict[tuple, _Series]:
             np.concatenate([[0.0], np.cumsum(settle_r)]),
         )
     return out
+
+
+def _settlements(g: pd.DataFrame, time_col: str, rate_col: str, until_ns: int) -> dict:
+    """settlement time (ns) -> rate from one leg's rows (the last row per time wins); only
+    settlements the data has seen happen (<= ``until_ns``). Empty where a column is absent."""
+    if time_col not in g or rate_col not in g:
+        return {}
+    f = g.dropna(subset=[time_col, rate_col])
+    f = f.assign(_t=_ns(f[time_col]))
+    f = f[f["_t"] <= until_ns].drop_duplicates("_t", keep="last")
+    return dict(zip(f["_t"].tolist(), f[rate_col].astype(float).tolist(), strict=True))
 
 
 def _leg_path(s: _Series, t0: np.ndarray, t1: np.ndarray):

@@ -1,4 +1,9 @@
-"""Backfill: funding history and perp + spot klines from one exchange into the market store.
+"""Backfill: funding history, perp + spot klines and premium-index klines from one exchange.
+
+Premium-index klines (the input of the funding formula, ``collect/premium.py``) are fetched
+where ccxt has ``fetch_premium_index_ohlcv`` for the venue (Binance, Bybit), at the kline
+interval, into ``premium_index_klines``. Hyperliquid (perps only, hourly funding) goes through
+ccxt's ``hyperliquid`` class like the others.
 
 Each series is fetched in time windows small enough that one page holds the whole window
 (Bybit and OKX answer newest-first inside a window, so a full page could hide older rows: the
@@ -16,16 +21,18 @@ from typing import Any
 import pandas as pd
 
 from arbscore.data_tools.collect.exchange import (
+    HOUR_MS,
     SUPPORTED_EXCHANGES,
     RetryPolicy,
+    float_or_none,
     funding_interval_hours,
+    interval_hours,
+    raw_volumes,
     recent_funding_interval,
     resolve_markets,
     with_retries,
 )
-from arbscore.data_tools.store import FUNDING, INGEST_LOG, KLINES, MarketStore
-
-HOUR_MS = 3_600_000
+from arbscore.data_tools.store import FUNDING, INGEST_LOG, KLINES, PREMIUM_INDEX, MarketStore
 
 
 @dataclass(frozen=True)
@@ -40,12 +47,14 @@ _PAGING = {
     "binance": _Paging(funding_limit=1000, kline_limit=1000, newest_first=False),
     "bybit": _Paging(funding_limit=200, kline_limit=1000, newest_first=True),
     "okx": _Paging(funding_limit=100, kline_limit=100, newest_first=True),
+    "hyperliquid": _Paging(funding_limit=500, kline_limit=5000, newest_first=False),
 }
 
 
 @dataclass(frozen=True)
 class BackfillConfig:
-    """What to fetch: ``symbols`` canonical (``BTCUSDT``), ``[start, end)`` UTC."""
+    """What to fetch: ``symbols`` canonical (``BTCUSDT``), ``[start, end)`` UTC;
+    ``premium_index``: also premium-index klines where the venue has them."""
 
     exchange: str
     symbols: tuple[str, ...]
@@ -54,6 +63,7 @@ class BackfillConfig:
     interval: str = "5m"
     markets: tuple[str, ...] = ("perp", "spot")
     funding: bool = True
+    premium_index: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -107,6 +117,8 @@ def backfill(
         markets = resolve_markets(client, symbol, config.retry)
         if config.funding and "perp" in markets:
             results.append(job.funding(symbol, markets["perp"]))
+        if config.premium_index and "perp" in markets and client.has.get("fetchPremiumIndexOHLCV"):
+            results.append(job.premium(symbol, markets["perp"]))
         for market in config.markets:
             if market in markets:
                 results.append(job.klines(symbol, market, markets[market]))
@@ -115,34 +127,6 @@ def backfill(
 
 def _ms(ts: pd.Timestamp) -> int:
     return int(ts.value // 1_000_000)
-
-
-def interval_hours(times_ms: list[int], prev_ms: int | None, fallback: float | None) -> list[float]:
-    """Each settlement's interval from its neighbours (the shorter gap, so one missing tick does
-    not double it). An edge row whose one gap is a whole multiple of its neighbour's interval is
-    taken as sitting next to missing ticks; ``fallback`` (market info) only matters
-    for a lone event."""
-    out = []
-    for i, t in enumerate(times_ms):
-        before = times_ms[i - 1] if i else prev_ms
-        gaps = [
-            d
-            for d in (
-                (t - before) if before is not None else None,
-                (times_ms[i + 1] - t) if i + 1 < len(times_ms) else None,
-            )
-            if d
-        ]
-        if fallback is not None:
-            gaps.append(int(fallback * HOUR_MS))
-        if not gaps:
-            raise ValueError(f"cannot tell the funding interval of a lone event at {t}")
-        out.append(round(min(gaps) / 60_000) / 60.0)
-    if len(out) > 2:
-        for edge, inner in ((0, 1), (len(out) - 1, len(out) - 2)):
-            if out[edge] > out[inner] and (out[edge] / out[inner]).is_integer():
-                out[edge] = out[inner]
-    return out
 
 
 class _Job:
@@ -223,7 +207,7 @@ class _Job:
 
     def funding(self, symbol: str, market: dict) -> SeriesResult:
         result = SeriesResult(symbol, "funding", "perp")
-        known = funding_interval_hours(market)
+        known = funding_interval_hours(market, self.config.exchange)
         step = int((known or 1.0) * HOUR_MS)  # window unit; 1 h is the shortest interval in use
         cursor = self._resume(FUNDING, symbol, None, None, 1000)
         if cursor > self.start:
@@ -242,7 +226,7 @@ class _Job:
                 {
                     "t": int(r["timestamp"]) // 1000 * 1000,
                     "rate": float(r["fundingRate"]),
-                    "mark": _float((r.get("info") or {}).get("markPrice")),
+                    "mark": float_or_none((r.get("info") or {}).get("markPrice")),
                 }
                 for r in raw
             ]
@@ -297,9 +281,7 @@ class _Job:
                     params={"until": hi if self.config.exchange == "okx" else hi - 1},
                 )
             )
-            volumes = _raw_volumes(
-                self.config.exchange, market_name, self.client.last_json_response
-            )
+            volumes = raw_volumes(self.config.exchange, market_name, self.client.last_json_response)
             rows = []
             for t, o, h, low, c, v in raw:
                 base_vol, quote_vol = volumes.get(int(t), (v, None))
@@ -345,27 +327,44 @@ class _Job:
             f"{market_name} {timeframe}",
         )
 
+    def premium(self, symbol: str, market: dict) -> SeriesResult:
+        result = SeriesResult(symbol, "premium", "perp")
+        timeframe = self.config.interval
+        minutes = int(self.client.parse_timeframe(timeframe) // 60)
+        step = minutes * 60_000
+        cursor = self._resume(PREMIUM_INDEX, symbol, None, minutes, step)
+        if cursor > self.start:
+            result.resumed_from = pd.Timestamp(cursor, unit="ms", tz="UTC")
 
-def _float(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+        def fetch(lo: int, hi: int) -> list[dict]:
+            raw = self._call(
+                lambda: self.client.fetch_premium_index_ohlcv(
+                    market["symbol"],
+                    timeframe,
+                    since=lo,
+                    limit=self.paging.kline_limit,
+                    params={"until": hi - 1},
+                )
+            )
+            rows = [
+                {"t": int(t), "open": o, "high": h, "low": low, "close": c}
+                for t, o, h, low, c, *_ in raw
+            ]
+            return sorted(rows, key=lambda r: r["t"])
+
+        def write(rows: list[dict]) -> None:
+            frame = pd.DataFrame(rows)
+            frame.insert(0, "open_time", pd.to_datetime(frame.pop("t"), unit="ms", utc=True))
+            frame = frame.assign(
+                exchange=self.config.exchange, symbol=symbol, interval_minutes=minutes
+            )
+            last = _ms(frame["open_time"].iloc[-1])
+            log = self._log(f"premium_{timeframe}", symbol, "perp", last, result.rows + len(rows))
+            self.store.write({PREMIUM_INDEX: frame, INGEST_LOG: log})
+
+        return self._walk(
+            result, cursor, step, self.paging.kline_limit, fetch, write, f"premium {timeframe}"
+        )
 
 
-def _raw_volumes(exchange: str, market: str, response: Any) -> dict[int, tuple]:
-    """open time -> (base volume, quote volume) from the raw kline answer; ccxt's unified OHLCV
-    drops the quote volume and gives OKX swap volume in contracts."""
-    if exchange == "binance" and isinstance(response, list):
-        return {int(r[0]): (_float(r[5]), _float(r[7])) for r in response if len(r) > 7}
-    if exchange == "bybit" and isinstance(response, dict):
-        rows = (response.get("result") or {}).get("list") or []
-        return {int(r[0]): (_float(r[5]), _float(r[6])) for r in rows if len(r) > 6}
-    if exchange == "okx" and isinstance(response, dict):
-        base = 5 if market == "spot" else 6
-        return {
-            int(r[0]): (_float(r[base]), _float(r[7]))
-            for r in response.get("data") or []
-            if len(r) > 7
-        }
-    return {}
+__all__ = ["BackfillConfig", "SeriesResult", "backfill", "interval_hours"]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-SUPPORTED_EXCHANGES: tuple[str, ...] = ("binance", "bybit", "okx")
+SUPPORTED_EXCHANGES: tuple[str, ...] = ("binance", "bybit", "okx", "hyperliquid")
 #: env var read by the CLI: base URL that replaces ``https://`` in every ccxt API URL
 URL_OVERRIDE_ENV = "ARBSCORE_CCXT_URL_OVERRIDE"
 #: which ccxt market types to load: spot + USDT-margined perps only (fewer, faster calls)
@@ -22,8 +22,17 @@ _MARKET_TYPES = {
     "binance": ["spot", "linear"],
     "bybit": ["spot", "linear"],
     "okx": ["spot", "swap"],
+    "hyperliquid": ["swap"],  # its spot pairs are wrapped tokens (UBTC/USDC), not the same coin
 }
+#: venues whose perps settle every hour whatever the market info says (not published per market)
+FIXED_FUNDING_HOURS = {"hyperliquid": 1.0}
+#: venues whose USDC-margined perps stand for the USDT pairs of the other venues: the same rule
+#: as ``sources/legacy.read_zushen_funding`` (Hyperliquid ``BTC`` -> ``BTCUSDT``), so one coin
+#: has one canonical name across venues. Bybit's own USDC perps are NOT folded in (they would
+#: collide with its USDT perps).
+_QUOTE_AS_USDT = {"hyperliquid": ("USDC",)}
 T = TypeVar("T")
+HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -97,9 +106,13 @@ def make_exchange(name: str, api_base: str | None = None, timeout_ms: int = 20_0
     return client
 
 
-def canonical_symbol(market: dict) -> str:
-    """ccxt market -> canonical name: ``BTC/USDT:USDT`` and ``BTC/USDT`` both -> ``BTCUSDT``."""
-    return f"{market['base']}{market['quote']}"
+def canonical_symbol(market: dict, exchange: str | None = None) -> str:
+    """ccxt market -> canonical name: ``BTC/USDT:USDT`` and ``BTC/USDT`` both -> ``BTCUSDT``;
+    on Hyperliquid ``BTC/USDC:USDC`` -> ``BTCUSDT`` too (see ``_QUOTE_AS_USDT``)."""
+    quote = market["quote"]
+    if quote in _QUOTE_AS_USDT.get(exchange or "", ()):
+        quote = "USDT"
+    return f"{market['base']}{quote}"
 
 
 def resolve_markets(client: Any, symbol: str, policy: RetryPolicy) -> dict[str, dict]:
@@ -110,7 +123,7 @@ def resolve_markets(client: Any, symbol: str, policy: RetryPolicy) -> dict[str, 
     markets = with_retries(client.load_markets, policy)
     found: dict[str, dict] = {}
     for market in markets.values():
-        if canonical_symbol(market) != symbol:
+        if canonical_symbol(market, client.id) != symbol:
             continue
         if market.get("spot"):
             found["spot"] = market
@@ -121,8 +134,11 @@ def resolve_markets(client: Any, symbol: str, policy: RetryPolicy) -> dict[str, 
     return found
 
 
-def funding_interval_hours(market: dict) -> float | None:
-    """The perp's funding interval from ccxt market info where the exchange publishes it."""
+def funding_interval_hours(market: dict, exchange: str | None = None) -> float | None:
+    """The perp's funding interval from ccxt market info where the exchange publishes it, or
+    the venue's fixed interval (Hyperliquid: hourly)."""
+    if exchange in FIXED_FUNDING_HOURS:
+        return FIXED_FUNDING_HOURS[exchange]
     info = market.get("info") or {}
     minutes = info.get("fundingInterval")  # Bybit v5: minutes
     if minutes not in (None, "", 0, "0"):
@@ -130,10 +146,93 @@ def funding_interval_hours(market: dict) -> float | None:
     return None
 
 
+def recent_settlements(
+    client: Any, symbol: str, policy: RetryPolicy, next_ms: int | None = None, count: int = 4
+) -> list[tuple[int, float]]:
+    """The perp's last few SETTLED funding events as ``(time ms, rate)``, oldest first (times
+    to the second: Binance stamps settlements with ms jitter). One request.
+
+    ``next_ms`` (the exchange's next settlement time) anchors the window for venues whose
+    history endpoint needs a start (Hyperliquid: ccxt would otherwise start from the local
+    clock); elsewhere the endpoint's default answer is the latest events."""
+    since, limit = None, count
+    hours = FIXED_FUNDING_HOURS.get(client.id)
+    if hours is not None and next_ms:
+        since, limit = int(next_ms - count * hours * HOUR_MS), None
+    history = with_retries(
+        lambda: client.fetch_funding_rate_history(symbol, since=since, limit=limit), policy
+    )
+    events = {
+        int(r["timestamp"]) // 1000 * 1000: float(r["fundingRate"])
+        for r in history
+        if r.get("timestamp") is not None and r.get("fundingRate") is not None
+    }
+    return sorted(events.items())[-count:]
+
+
+def interval_from_settlements(events: list[tuple[int, float]]) -> float | None:
+    """The shortest gap between consecutive settlements, in hours (None for < 2 events)."""
+    times = [t for t, _ in events]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
+    return round(min(gaps) / 60_000) / 60.0 if gaps else None
+
+
 def recent_funding_interval(client: Any, symbol: str, policy: RetryPolicy) -> float | None:
     """The perp's current funding interval from its last few settlements (hours), for
     exchanges whose endpoints do not state it (Binance). One request."""
-    history = with_retries(lambda: client.fetch_funding_rate_history(symbol, limit=4), policy)
-    times = sorted(int(r["timestamp"]) for r in history)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
-    return round(min(gaps) / 60_000) / 60.0 if gaps else None
+    return interval_from_settlements(recent_settlements(client, symbol, policy))
+
+
+def interval_hours(times_ms: list[int], prev_ms: int | None, fallback: float | None) -> list[float]:
+    """Each settlement's interval from its neighbours (the shorter gap, so one missing tick does
+    not double it). An edge row whose one gap is a whole multiple of its neighbour's interval is
+    taken as sitting next to missing ticks; ``fallback`` (market info) only matters
+    for a lone event."""
+    out = []
+    for i, t in enumerate(times_ms):
+        before = times_ms[i - 1] if i else prev_ms
+        gaps = [
+            d
+            for d in (
+                (t - before) if before is not None else None,
+                (times_ms[i + 1] - t) if i + 1 < len(times_ms) else None,
+            )
+            if d
+        ]
+        if fallback is not None:
+            gaps.append(int(fallback * HOUR_MS))
+        if not gaps:
+            raise ValueError(f"cannot tell the funding interval of a lone event at {t}")
+        out.append(round(min(gaps) / 60_000) / 60.0)
+    if len(out) > 2:
+        for edge, inner in ((0, 1), (len(out) - 1, len(out) - 2)):
+            if out[edge] > out[inner] and (out[edge] / out[inner]).is_integer():
+                out[edge] = out[inner]
+    return out
+
+
+def float_or_none(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def raw_volumes(exchange: str, market: str, response: Any) -> dict[int, tuple]:
+    """open time -> (base volume, quote volume) from the raw kline answer; ccxt's unified OHLCV
+    drops the quote volume and gives OKX swap volume in contracts."""
+    if exchange == "binance" and isinstance(response, list):
+        return {
+            int(r[0]): (float_or_none(r[5]), float_or_none(r[7])) for r in response if len(r) > 7
+        }
+    if exchange == "bybit" and isinstance(response, dict):
+        rows = (response.get("result") or {}).get("list") or []
+        return {int(r[0]): (float_or_none(r[5]), float_or_none(r[6])) for r in rows if len(r) > 6}
+    if exchange == "okx" and isinstance(response, dict):
+        base = 5 if market == "spot" else 6
+        return {
+            int(r[0]): (float_or_none(r[base]), float_or_none(r[7]))
+            for r in response.get("data") or []
+            if len(r) > 7
+        }
+    return {}

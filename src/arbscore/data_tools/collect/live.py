@@ -1,5 +1,13 @@
 """Live snapshots: funding/premium index, ticker and order-book top of each market, every interval.
 
+Funding parity with history: ``funding_rate`` is the last SETTLED rate (the one training
+features read from ``funding_events``), taken from the venue's funding history (ccxt's
+``fetch_funding_rate_history``; none of Binance, Bybit, OKX or Hyperliquid fills ccxt's
+``previousFundingRate``), with its settlement time in ``last_funding_time``. ccxt's
+``fundingRate`` from ``fetch_funding_rate`` is the exchange's running estimate for the coming
+settlement: it is kept as ``predicted_funding_rate``. The history is asked again only after a
+settlement has passed (the answer is cached per market until ``next_funding_time`` changes).
+
 History has no order book; these rows do (bid-ask spread and USD depth within a price band of
 the mid), so they are stored apart, in ``live_snapshots`` with ``source = 'live'``. Rows are
 keyed by the interval grid slot, so re-taking a slot after a restart overwrites instead of
@@ -18,10 +26,12 @@ from typing import Any
 import pandas as pd
 
 from arbscore.data_tools.collect.exchange import (
+    HOUR_MS,
     SUPPORTED_EXCHANGES,
     RetryPolicy,
     funding_interval_hours,
-    recent_funding_interval,
+    interval_from_settlements,
+    recent_settlements,
     resolve_markets,
     with_retries,
 )
@@ -84,8 +94,9 @@ def snapshot_once(
 ) -> LiveRound:
     """Take one snapshot of every configured market; each exchange in its own transaction.
 
-    ``cache`` (kept across rounds by :func:`run_live`) remembers funding intervals read from
-    recent settlements, for exchanges whose funding endpoint does not state it (Binance)."""
+    ``cache`` (kept across rounds by :func:`run_live`) remembers each perp's recent settlements
+    (its last settled rate, and its funding interval where the funding endpoint does not state
+    it, as on Binance) until the next settlement passes."""
     cache = {} if cache is None else cache
     now_s = time.time() if now_s is None else now_s
     result = LiveRound(grid_slot(now_s, config.interval_seconds))
@@ -152,14 +163,49 @@ def _exchange_rows(client: Any, exchange: str, config: LiveConfig, cache: dict) 
             row.update(book_top(book, config.depth_band_pct, market.get("contractSize") or 1.0))
             if market_name == "perp":
                 rate = call(lambda s=ccxt_symbol: client.fetch_funding_rate(s))
-                row.update(_funding_fields(rate, market))
-                if row["interval_hours"] is None:
-                    key = (client.id, ccxt_symbol)
-                    if key not in cache:
-                        cache[key] = recent_funding_interval(client, ccxt_symbol, config.retry)
-                    row["interval_hours"] = cache[key]
+                row.update(_funding_fields(rate, market, client.id))
+                row.update(_settled(client, ccxt_symbol, rate, row, config, cache))
             rows.append(row)
     return rows
+
+
+def _settled(
+    client: Any,
+    ccxt_symbol: str,
+    rate: Mapping[str, Any],
+    row: dict,
+    config: LiveConfig,
+    cache: dict,
+) -> dict:
+    """``funding_rate`` / ``last_funding_time`` (and a missing ``interval_hours``) from the
+    venue's last settlement; the request is cached until a settlement passes."""
+    nxt = row["next_funding_time"]
+    next_ms = int(nxt.value // 1_000_000) if nxt is not None else None
+    if rate.get("previousFundingRate") is not None and rate.get("previousFundingTimestamp"):
+        events = [(int(rate["previousFundingTimestamp"]), float(rate["previousFundingRate"]))]
+        hours = row["interval_hours"]
+    else:
+        key = (client.id, ccxt_symbol)
+        hit = cache.get(key)
+        if hit is not None and next_ms is not None and hit[0] == next_ms:
+            events = hit[1]
+        else:
+            events = recent_settlements(client, ccxt_symbol, config.retry, next_ms)
+        hours = row["interval_hours"] or interval_from_settlements(events)
+        # cache only once the settlement before the coming one is published (venues lag)
+        published = bool(events) and bool(hours) and next_ms is not None
+        if published and events[-1][0] >= next_ms - hours * HOUR_MS - 60_000:
+            cache[key] = (next_ms, events)
+    if next_ms is not None:  # only settlements before the coming one count as "last settled"
+        events = [e for e in events if e[0] < next_ms]
+    if not events:
+        return {"funding_rate": None, "last_funding_time": None, "interval_hours": hours}
+    t, value = events[-1]
+    return {
+        "funding_rate": value,
+        "last_funding_time": pd.Timestamp(t, unit="ms", tz="UTC"),
+        "interval_hours": hours,
+    }
 
 
 def book_top(book: Mapping[str, Any], band_pct: float, contract_size: float = 1.0) -> dict:
@@ -191,19 +237,19 @@ def book_top(book: Mapping[str, Any], band_pct: float, contract_size: float = 1.
     }
 
 
-def _funding_fields(rate: Mapping[str, Any], market: dict) -> dict:
-    """The funding/premium-index part of a perp row; interval from ccxt, else market info,
-    else the gap between the next two settlements."""
+def _funding_fields(rate: Mapping[str, Any], market: dict, exchange: str | None = None) -> dict:
+    """The predicted-funding/premium-index part of a perp row; interval from ccxt, else market
+    info, else the gap between the next two settlements."""
     hours = None
     interval = rate.get("interval")
     if isinstance(interval, str) and interval.endswith("h"):
         hours = float(interval[:-1])
-    hours = hours or funding_interval_hours(market)
+    hours = hours or funding_interval_hours(market, exchange)
     nxt, after = rate.get("fundingTimestamp"), rate.get("nextFundingTimestamp")
     if hours is None and nxt and after and after > nxt:
         hours = (after - nxt) / 3_600_000
     return {
-        "funding_rate": _num(rate.get("fundingRate")),
+        "predicted_funding_rate": _num(rate.get("fundingRate")),
         "next_funding_time": pd.Timestamp(nxt, unit="ms", tz="UTC") if nxt else None,
         "interval_hours": hours,
         "mark_price": _num(rate.get("markPrice")),

@@ -17,7 +17,9 @@ from arbscore.data_tools.store.tables import (
     INGEST_LOG,
     KLINES,
     LIVE_SNAPSHOTS,
+    PREMIUM_INDEX,
     Column,
+    Migration,
     TableSpec,
 )
 
@@ -28,8 +30,10 @@ __all__ = [
     "INGEST_LOG",
     "KLINES",
     "LIVE_SNAPSHOTS",
+    "PREMIUM_INDEX",
     "STORE_ENV",
     "Column",
+    "Migration",
     "MarketStore",
     "TableSpec",
     "default_store_url",

@@ -1,8 +1,8 @@
 """The two SQL backends behind :class:`~arbscore.data_tools.store.repository.MarketStore`.
 
-Both expose the same four operations (create tables, transaction, upsert a frame, query a
-frame) so the repository above them is written once. SQL is written with ``?`` placeholders;
-the PostgreSQL backend rewrites them to psycopg's ``%s``.
+Both expose the same operations (create tables, add a column, transaction, execute, upsert a
+frame, query a frame) so the repository above them is written once. SQL is written with ``?``
+placeholders; the PostgreSQL backend rewrites them to psycopg's ``%s``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from arbscore.data_tools.store.tables import TableSpec
+from arbscore.data_tools.store.tables import Column, TableSpec
 
 _DUCK_TYPES = {"text": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "time": "TIMESTAMPTZ"}
 _PG_TYPES = {"text": "TEXT", "float": "DOUBLE PRECISION", "int": "BIGINT", "time": "TIMESTAMPTZ"}
@@ -32,6 +32,18 @@ def create_table_sql(spec: TableSpec, types: dict[str, str]) -> str:
     cols.append(f"PRIMARY KEY ({', '.join(map(q, spec.primary_key))})")
     cols.extend(f"CHECK ({check})" for check in spec.checks)
     return f"CREATE TABLE IF NOT EXISTS {spec.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def add_column_sql(spec: TableSpec, column: Column, types: dict[str, str]) -> str:
+    """``ALTER TABLE ... ADD COLUMN`` for a (nullable) column a migration adds."""
+    return f"ALTER TABLE {spec.name} ADD COLUMN {q(column.name)} {types[column.type]}"
+
+
+#: the columns a table has now (both backends have information_schema)
+COLUMNS_SQL = (
+    "SELECT column_name FROM information_schema.columns "
+    "WHERE table_name = ? AND table_schema = current_schema()"
+)
 
 
 def upsert_sql(spec: TableSpec, source: str) -> str:
@@ -76,6 +88,12 @@ class DuckDBBackend:
 
     def create(self, spec: TableSpec) -> None:
         self._con.execute(create_table_sql(spec, _DUCK_TYPES))
+
+    def add_column(self, spec: TableSpec, column: Column) -> None:
+        self._con.execute(add_column_sql(spec, column, _DUCK_TYPES))
+
+    def execute(self, sql: str) -> None:
+        self._con.execute(sql)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -143,6 +161,12 @@ class PostgresBackend:
 
     def create(self, spec: TableSpec) -> None:
         self._conn.execute(create_table_sql(spec, _PG_TYPES))
+
+    def add_column(self, spec: TableSpec, column: Column) -> None:
+        self._conn.execute(add_column_sql(spec, column, _PG_TYPES))
+
+    def execute(self, sql: str) -> None:
+        self._conn.execute(sql)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from arbscore.data_tools.market import MarketData
-from arbscore.data_tools.store.backends import DuckDBBackend, PostgresBackend, q
+from arbscore.data_tools.store.backends import COLUMNS_SQL, DuckDBBackend, PostgresBackend, q
 from arbscore.data_tools.store.status import status_frame
 from arbscore.data_tools.store.tables import (
     ALL_TABLES,
@@ -78,6 +78,7 @@ class MarketStore:
         self._db = backend
         for spec in ALL_TABLES:
             self._db.create(spec)
+            self._migrate(spec)
 
     # --- identity -------------------------------------------------------------------------
     @property
@@ -100,8 +101,31 @@ class MarketStore:
 
     # --- writes ---------------------------------------------------------------------------
     def register_table(self, spec: TableSpec) -> None:
-        """Create another table (e.g. prediction tracking) so ``upsert``/``read`` work on it."""
+        """Create another table (e.g. prediction tracking) so ``upsert``/``read`` work on it,
+        or bring an existing one up to ``spec``'s migrations."""
         self._db.create(spec)
+        self._migrate(spec)
+
+    def _migrate(self, spec: TableSpec) -> list[str]:
+        """Run the migrations whose columns the stored table lacks (each in one transaction:
+        add the columns, then fix the old rows); returns the names of those run. A table made
+        from ``spec`` just now has every column, so nothing runs."""
+        if not spec.migrations:
+            return []
+        have = set(self._db.query(COLUMNS_SQL, (spec.name,))["column_name"])
+        done = []
+        for migration in spec.migrations:
+            todo = [c for c in migration.adds if c not in have]
+            if not todo:
+                continue
+            with self._db.transaction():
+                for name in todo:
+                    self._db.add_column(spec, spec.column(name))
+                for sql in migration.sql:
+                    self._db.execute(sql.format(table=spec.name))
+            have.update(todo)
+            done.append(migration.name)
+        return done
 
     def upsert(self, spec: TableSpec, frame: pd.DataFrame) -> int:
         """Insert or update ``frame`` rows by primary key, in one transaction; returns rows sent."""

@@ -1,7 +1,7 @@
 """``data status``: ranges, row counts and gaps per series, computed in SQL on either backend.
 
 Funding gaps are counted against each symbol's own interval (the ``interval_hours`` of the
-event before the gap), never an assumed 8 h; kline gaps against the bar length.
+event before the gap), never an assumed 8 h; kline and premium-index gaps against the bar length.
 """
 
 from __future__ import annotations
@@ -52,6 +52,14 @@ SELECT 'kline' AS dataset, exchange, symbol, market, interval_minutes,
 FROM klines GROUP BY exchange, symbol, market, interval_minutes
 """
 
+_PREMIUM_SQL = """
+SELECT 'premium' AS dataset, exchange, symbol, 'perp' AS market, interval_minutes,
+       MIN(open_time) AS first, MAX(open_time) AS last, COUNT(*) AS rows,
+       ROUND(EXTRACT(EPOCH FROM MAX(open_time) - MIN(open_time)) / 60.0 / interval_minutes)
+         + 1 - COUNT(*) AS gaps
+FROM premium_index_klines GROUP BY exchange, symbol, interval_minutes
+"""
+
 _LIVE_SQL = """
 SELECT 'live' AS dataset, exchange, symbol, market,
        MIN(snapshot_time) AS first, MAX(snapshot_time) AS last, COUNT(*) AS rows
@@ -76,10 +84,11 @@ def status_frame(query: Callable[[str, Sequence[Any]], pd.DataFrame]) -> pd.Data
             for e, s in zip(funding["exchange"], funding["symbol"], strict=True)
         ]
         parts.append(funding)
-    klines = query(_KLINE_SQL, ())
-    if len(klines):
-        klines["interval"] = klines["interval_minutes"].map(lambda m: f"{int(m)}m")
-        parts.append(klines.drop(columns="interval_minutes"))
+    for sql in (_KLINE_SQL, _PREMIUM_SQL):
+        bars = query(sql, ())
+        if len(bars):
+            bars["interval"] = bars["interval_minutes"].map(lambda m: f"{int(m)}m")
+            parts.append(bars.drop(columns="interval_minutes"))
     live = query(_LIVE_SQL, ())
     if len(live):
         live["interval"] = ""
