@@ -145,15 +145,69 @@ def manifest_entry(spec: FeatureSpec, composite: Any = None) -> dict[str, Any]:
     }
 
 
+def probe_feeds(spec: FeatureSpec, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Raw-input feeds around the spec's fill values: some NaN, extreme and negative numbers,
+    vocabulary words in odd case and spacing, unknown and empty categories."""
+    rng = np.random.default_rng(seed)
+    fills = dict(spec.fill_values)
+    words = {
+        "strategy": [*spec.strategies, " Cash-and-Carry ", "perp perp", "CFFF", ""],
+        "market_regime": [*spec.market_regimes, " bULL", "sideways", ""],
+        "liquidity_status": [*dict(spec.liquidity_scores), "good ", "none", ""],
+    }
+    feeds: dict[str, np.ndarray] = {}
+    for inp in raw_inputs(spec):
+        if inp.type == "string":
+            texts = [str(rng.choice(words[inp.field])) for _ in range(n)]
+            feeds[inp.name] = np.array([t.upper() if rng.random() < 0.2 else t for t in texts])
+            continue
+        centre = fills.get(inp.field, 0.0)
+        v = centre + rng.normal(0.0, 1.0, n) * (abs(centre) + 1.0)
+        v[rng.random(n) < 0.15] = np.nan
+        v[rng.random(n) < 0.03] = np.inf
+        v[rng.random(n) < 0.03] = -1e15
+        feeds[inp.name] = v
+    feeds[camel_key(HOLD_COLUMN)][::2] = np.nan  # half the rows: the predicted hold
+    return feeds
+
+
+def check_raw_input(model: onnx.ModelProto, spec: FeatureSpec, rows: int = 256) -> float:
+    """Max |graph features - build_matrix| on :func:`probe_feeds`; raises ValueError when the
+    features differ or a prediction is not finite."""
+    import onnxruntime as ort
+
+    from arbscore.data_tools.features import build_matrix
+
+    feeds = probe_feeds(spec, rows)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    got = dict(zip(names, sess.run(names, feeds), strict=True))
+    columns = {i.field: feeds[i.name] for i in raw_inputs(spec) if i.field != HOLD_COLUMN}
+    columns = {
+        k: [None if t == "" else t for t in v] if v.dtype.kind == "U" else v
+        for k, v in columns.items()
+    }
+    want = build_matrix(columns, spec)
+    err = float(np.max(np.abs(got[FEATURES_OUTPUT].astype(np.float64) - want), initial=0.0))
+    if err != 0.0:
+        raise ValueError(f"raw-input graph: features differ from build_matrix by {err:.3g}")
+    bad = [n for n in PREDICTIONS if not np.all(np.isfinite(got[n]))]
+    if bad:
+        raise ValueError(f"raw-input graph: non-finite {bad} on probe rows")
+    return err
+
+
 def write_raw_input(
     bundle_dir: Path, spec: FeatureSpec, heads: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     """Build the raw-input graph from the bundle's head files (``heads``: the manifest's
-    ``heads`` section), save it as :data:`RAW_FILE`; return the manifest section."""
+    ``heads`` section), check it (:func:`check_raw_input`), save it as :data:`RAW_FILE`;
+    return the manifest section."""
     root = Path(bundle_dir)
     pairs = {h: (str(e["file"]), str(e.get("output", h))) for h, e in heads.items()}
     graphs = {f: onnx.load(root / f) for f, _ in pairs.values()}
     model = raw_input_model(spec, pairs, graphs)
+    check_raw_input(model, spec)
     onnx.save_model(model, root / RAW_FILE)
     return manifest_entry(spec)
 
