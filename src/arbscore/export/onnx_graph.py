@@ -21,6 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from arbscore.export import onnx_trig
+
 
 class Sym:
     """One tensor of a :class:`Graph` (its name); operators append nodes."""
@@ -256,8 +258,8 @@ def onnx_ops() -> SimpleNamespace:
         isfinite=_isfinite,
         clip=_clip,
         safe_div=_safe_div,
-        sin=lambda v: v.g.op("Sin", v),
-        cos=lambda v: v.g.op("Cos", v),
+        sin=onnx_trig.sin,  # not the Sin/Cos ops: no float64 kernels before onnxruntime 1.2x
+        cos=onnx_trig.cos,
         log1p=_log1p,
     )
 

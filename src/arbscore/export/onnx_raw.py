@@ -165,7 +165,8 @@ def probe_feeds(spec: FeatureSpec, n: int, seed: int = 0) -> dict[str, np.ndarra
         v = centre + rng.normal(0.0, 1.0, n) * (abs(centre) + 1.0)
         v[rng.random(n) < 0.15] = np.nan
         v[rng.random(n) < 0.03] = np.inf
-        v[rng.random(n) < 0.03] = -1e15
+        # beyond ~6e6 an hour's sin/cos leave onnx_trig's exact range (HTTP accepts 0..23)
+        v[rng.random(n) < 0.03] = -1e6 if inp.field in ("hour_of_day", "day_of_week") else -1e15
         feeds[inp.name] = v
     feeds[camel_key(HOLD_COLUMN)][::2] = np.nan  # half the rows: the predicted hold
     return feeds
