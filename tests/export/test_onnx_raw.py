@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -21,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto
+from raw_helpers import BUNDLE, HERE, assert_close, run_client, spelling
 
 from arbscore.data_tools.feature_columns import KNOWN_EXTRA_NUMERIC, RAW_NUMERIC
 from arbscore.data_tools.feature_keys import _STRATEGY_ALIASES, normalise_key, normalise_keys
@@ -33,21 +31,11 @@ from arbscore.schema import HOLD_COLUMN, LIQUIDITY_STATUSES, MARKET_REGIMES, STR
 from arbscore.serve.composite import composite_score
 from arbscore.serve.scorer import Scorer
 
-HERE = Path(__file__).parent
-BUNDLE = HERE / "golden" / "bundle"
-CLIENT = HERE / "raw_client.py"
-TOL = 1e-5
 ANGLE_FIELDS = ("hour_of_day", "day_of_week")  # |v| <= 1e6: onnx_trig's exact range
 
 WORDS = [*STRATEGIES, *_STRATEGY_ALIASES, *MARKET_REGIMES, *LIQUIDITY_STATUSES, "CFFF", "x"]
 # unicode spaces, the Kelvin sign (lower() -> 'k'), long s and dotted I (lower() is not ASCII)
 ODD = " \t\n\u00a0\u2003\u3000-_KkSs\u017f\u0130\u212aPpEeRrOoTtCcAaNnDdBbUuLlGgMmIiWwYy"
-
-
-def _spelling(word: str, draw) -> str:
-    chars = [c.upper() if draw(st.booleans()) else c for c in word]
-    pad = st.text(st.sampled_from(" \t\u00a0\u2003"), max_size=2)
-    return draw(pad) + "".join(chars) + draw(pad)
 
 
 @st.composite
@@ -58,7 +46,7 @@ def category(draw):
     if kind == 1:
         return draw(st.sampled_from(WORDS))
     if kind == 2:
-        return _spelling(draw(st.sampled_from(WORDS)), draw).replace(
+        return spelling(draw(st.sampled_from(WORDS)), draw).replace(
             "_", draw(st.sampled_from("_ -"))
         )
     return draw(st.text(st.sampled_from(ODD), max_size=14))
@@ -93,27 +81,6 @@ def record(draw, spec: FeatureSpec):
         )
         rec[inp.name if draw(st.booleans()) else inp.field] = value
     return rec
-
-
-def run_client(bundle: Path, records: list) -> dict:
-    """The standalone client in a fresh interpreter; its parsed JSON answer."""
-    out = subprocess.run(
-        [sys.executable, "-I", str(CLIENT), str(bundle)],
-        input=json.dumps(records),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
-
-
-def assert_close(got: list[dict], want: list[dict]) -> None:
-    for i, (g, w) in enumerate(zip(got, want, strict=True)):
-        for k in PREDICTIONS:
-            err = abs(g[k] - w[k]) / max(1.0, abs(w[k]))
-            assert err <= TOL, (i, k, g[k], w[k])
 
 
 @pytest.fixture(scope="module")
