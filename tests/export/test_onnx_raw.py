@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import onnxruntime as ort
@@ -27,7 +28,7 @@ from arbscore.export.manifest import read_manifest
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph
 from arbscore.export.onnx_raw import PREDICTIONS, RAW_FILE
-from arbscore.schema import HOLD_COLUMN, LIQUIDITY_STATUSES, MARKET_REGIMES, STRATEGIES
+from arbscore.schema import HEADS, HOLD_COLUMN, LIQUIDITY_STATUSES, MARKET_REGIMES, STRATEGIES
 from arbscore.serve.composite import composite_score
 from arbscore.serve.scorer import Scorer
 
@@ -182,3 +183,18 @@ def test_golden_raw_records_reproduce(scorer):
     assert_close(
         scorer.predict_records([normalise_keys(r) for r in records]), golden["predictions"]
     )
+
+
+def test_docs_csharp_example_uses_a_fresh_bundles_input_names_and_types(demo, tmp_path):
+    from arbscore.export.bundle import export_families
+
+    families, spec, _ = demo
+    name = "xgboost"
+    manifest = export_families({h: (name, families[name]) for h in HEADS}, spec, tmp_path / "b")
+    inputs = {i["name"]: i["type"] for i in manifest["raw_input"]["inputs"]}
+    doc = (HERE.parents[1] / "docs" / "serving.md").read_text()
+    block = doc.split("```csharp", 1)[1].split("```", 1)[0]
+    fed = dict(re.findall(r'\["(\w+)"\] = ("|double\.NaN|-?[0-9])', block))
+    assert {k: "string" if v == '"' else "double" for k, v in fed.items()} == inputs
+    outputs = {o["name"] for o in manifest["raw_input"]["outputs"]}
+    assert set(re.findall(r'Out\("(\w+)"\)', block)) == outputs - {"features"}

@@ -258,7 +258,7 @@ def onnx_ops() -> SimpleNamespace:
         isfinite=_isfinite,
         clip=_clip,
         safe_div=_safe_div,
-        sin=onnx_trig.sin,  # not the Sin/Cos ops: no float64 kernels before onnxruntime 1.2x
+        sin=onnx_trig.sin,  # not the Sin/Cos ops: no float64 Cos kernel in onnxruntime 1.20
         cos=onnx_trig.cos,
         log1p=_log1p,
     )

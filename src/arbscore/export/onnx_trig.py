@@ -1,6 +1,6 @@
 """float64 sin and cos from basic ONNX ops (musl's algorithm), for runtimes without them.
 
-onnxruntime before 1.2x has no float64 ``Cos`` kernel (onnxruntime-node 1.20: "Could not find
+onnxruntime 1.20 has no float64 ``Cos`` kernel (onnxruntime-node 1.20: "Could not find
 an implementation for Cos(7)"), and float32 would change the features' bits. This is musl libc's
 ``sin``/``cos``: Cody-Waite reduction by pi/2 in three parts (``__rem_pio2``'s medium case, all
 three rounds, round-to-nearest), then the ``__sin``/``__cos`` kernel polynomials on the
