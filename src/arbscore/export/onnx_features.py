@@ -185,20 +185,42 @@ def _as_double(g: Graph, cond: Sym | None) -> Sym | None:
     return None if cond is None else g.op("Cast", cond, to=TensorProto.DOUBLE)
 
 
+class _Columns(dict):
+    """Column name -> [N] slice of the cleaned raw matrix, made on first use (only the columns
+    ``engineered`` reads get a Gather node)."""
+
+    def __init__(self, matrix: Sym, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.matrix, self.index = matrix, {n: i for i, n in enumerate(names)}
+
+    def __missing__(self, name: str) -> Sym:
+        g = self.matrix.g
+        idx = g.const(np.array(self.index[name], np.int64))
+        self[name] = col = g.op("Gather", self.matrix, idx, axis=1)
+        return col
+
+
 def feature_matrix(
     g: Graph, spec: FeatureSpec, numbers: Mapping[str, Sym], categories: Mapping[str, Sym]
 ) -> tuple[Sym, float]:
     """(float32 [N, n_features - 1] without the hold column, the hold column's fill value):
-    ``build_matrix`` of the raw inputs, the hold left to the caller (two passes)."""
+    ``build_matrix`` of the raw inputs, the hold left to the caller (two passes).
+
+    Few nodes (each costs a kernel call per run): ``clean`` runs once on the [N, K] matrix of
+    the raw numbers with a vector of fill values (``break_even_hours`` cleaned first on its own:
+    the generic clean is then the identity on it), ``finite`` once on the engineered block."""
     m, plan = onnx_ops(), spec._plan
     ref = numbers[plan.raw_names[0]]
-    raw: dict[str, Sym] = {}
+    cols, fills = [], []
     hold_fill = 0.0
     for name, fill, be, _, _ in plan.numeric:
         if name == HOLD_COLUMN:
             hold_fill = clean(math.nan, fill, SCALAR_OPS, be)  # the first pass's hold column
             continue
-        raw[name] = clean(numbers[name], fill, m, be)
+        cols.append(_column(g, clean(numbers[name], fill, m, be) if be else numbers[name], ref))
+        fills.append(fill)
+    matrix = clean(g.op("Concat", *cols, axis=1), g.const(np.array(fills, np.float64)), m, False)
+    raw = _Columns(matrix, plan.raw_names)
     scores = dict(spec.liquidity_scores)
     liquidity = g.op("Expand", g.const(UNKNOWN_LIQUIDITY_SCORE), g.op("Shape", ref))
     words = tuple(scores)
@@ -206,12 +228,9 @@ def feature_matrix(
         if hit is not None:
             liquidity = m.where(hit, scores[word], liquidity)
     eng = engineered(raw, liquidity, m)
+    eng_block = finite(g.op("Concat", *[_column(g, e, ref) for e in eng], axis=1), m)
     onehot = strategy_matches(categories["strategy"], spec)
     onehot += word_matches(categories["market_regime"], spec.market_regimes)
-    cols = [_column(g, raw[k], ref) for k in plan.raw_names]
-    cols += [_column(g, finite(e, m), ref) for e in eng]
-    cols += [_column(g, _as_double(g, hit), ref) for hit in onehot]
-    if len(cols) != spec.n_features - 1:
-        raise AssertionError((len(cols), spec.n_features))
-    X = g.op("Concat", *cols, axis=1)
+    blocks = [matrix, eng_block, *[_column(g, _as_double(g, hit), ref) for hit in onehot]]
+    X = g.op("Concat", *blocks, axis=1)
     return g.op("Cast", X, to=TensorProto.FLOAT), hold_fill

@@ -86,15 +86,22 @@ def _pick(q: Sym, values: tuple[Sym, Sym, Sym, Sym]) -> Sym:
     return out
 
 
+def _parts(x: Sym) -> tuple[Sym, Sym, Sym]:
+    """(quarter, kernel sin, kernel cos) of x, built once per tensor (sin and cos share)."""
+    memo = x.g.__dict__.setdefault("_trig_memo", {})
+    if x.name not in memo:
+        q, y0, y1 = _rem_pio2(x)
+        memo[x.name] = (q, _ksin(y0, y1), _kcos(y0, y1))
+    return memo[x.name]
+
+
 def sin(x: Sym) -> Sym:
     """float64 sin(x) (see the module docstring)."""
-    q, y0, y1 = _rem_pio2(x)
-    s, c = _ksin(y0, y1), _kcos(y0, y1)
+    q, s, c = _parts(x)
     return _pick(q, (s, c, -s, -c))
 
 
 def cos(x: Sym) -> Sym:
     """float64 cos(x) (see the module docstring)."""
-    q, y0, y1 = _rem_pio2(x)
-    s, c = _ksin(y0, y1), _kcos(y0, y1)
+    q, s, c = _parts(x)
     return _pick(q, (c, -s, -c, s))
