@@ -3,9 +3,11 @@
 //
 //   cd tests/node && ONNXRUNTIME_NODE_INSTALL=skip npm install && node golden.js
 //
-// Follows manifest.json: duration head first, then profit and success with the hold column set
-// to the predicted hold clipped to [1, 168] h (or the caller's hold), then composite_score as
-// documented in arbscore/serve/composite.py. Prints one JSON line; exits 1 on a mismatch.
+// 1. each head graph on the golden feature matrix; 2. the bundle's raw-input graph
+// (manifest.json "raw_input") fed raw opportunity fields by name (numbers float64, NaN when
+// missing; categories strings, "" when missing) against the in-process Scorer's predictions in
+// golden_raw.json. No feature code here: the graph computes it. Prints one JSON line; exits 1
+// on a mismatch.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -13,6 +15,7 @@ const ort = require("onnxruntime-node");
 
 const GOLDEN = path.join(__dirname, "..", "export", "golden");
 const TOL = 1e-4;
+const RAW_TOL = 1e-5; // raw-input graph vs the in-process Scorer (golden_raw.json)
 
 async function main() {
   const golden = JSON.parse(fs.readFileSync(path.join(GOLDEN, "golden.json"), "utf8"));
@@ -32,11 +35,12 @@ async function main() {
     return Array.from(out[output].data);
   };
   let worst = 0;
-  const check = (got, want, what) => {
+  const check = (got, want, what, tol = TOL) => {
+    if (got.length !== want.length) throw new Error(`${what}: ${got.length} values, want ${want.length}`);
     got.forEach((g, i) => {
       const err = Math.abs(g - want[i]) / Math.max(1, Math.abs(want[i]));
       worst = Math.max(worst, err);
-      if (!(err <= TOL)) throw new Error(`${what}[${i}]: node ${g} vs golden ${want[i]}`);
+      if (!(err <= tol)) throw new Error(`${what}[${i}]: node ${g} vs golden ${want[i]}`);
     });
   };
   // 1. every graph output on the golden feature matrix
@@ -45,31 +49,27 @@ async function main() {
     const result = await sessions[file].run({ features: input });
     for (const [name, want] of Object.entries(outputs)) check(Array.from(result[name].data), want, `${file}:${name}`);
   }
-  // 2. the served predictions (two passes, as the server does)
-  const duration = await run("duration", golden.X);
-  const holdCol = manifest.input.hold_column;
-  const X2 = golden.X.map((row, i) => {
-    const r = row.slice();
-    const given = golden.hold[i];
-    r[holdCol] = given === null ? Math.min(Math.max(duration[i], 1), 168) : given;
-    return r;
-  });
-  const profit = await run("profit", X2);
-  const success = await run("success", X2);
-  const manifestScale = 0.05; // CompositeConfig.scale_pct_per_day (arbscore/serve/composite.py)
-  const composite = profit.map((pr, i) => {
-    const r = (pr * 24) / Math.min(Math.max(duration[i], 1), 168);
-    const p = Math.min(Math.max(success[i], 0), 1);
-    const u = 4 * p * (1 - p);
-    const adj = r - 0.5 * u * Math.abs(r);
-    return 100 / (1 + Math.exp(-Math.asinh(adj / manifestScale)));
-  });
-  const want = (k) => golden.predictions.map((p) => p[k]);
-  check(duration, want("predicted_hold_hours"), "predicted_hold_hours");
-  check(profit, want("predicted_profit_pct"), "predicted_profit_pct");
-  check(success, want("success_probability"), "success_probability");
-  check(composite, want("composite_score"), "composite_score");
-  console.log(JSON.stringify({ ok: true, rows, max_rel_error: worst, onnxruntime: require("onnxruntime-node/package.json").version }));
+  // 2. the served predictions from raw opportunity fields: the bundle's raw-input graph
+  //    (features, both passes and the composite inside), fed by the names in manifest.raw_input
+  const raw = JSON.parse(fs.readFileSync(path.join(GOLDEN, "golden_raw.json"), "utf8"));
+  const spec = manifest.raw_input;
+  const rawSession = await ort.InferenceSession.create(path.join(GOLDEN, "bundle", spec.file));
+  const n = raw.records.length;
+  const feeds = {};
+  for (const { name, type, field } of spec.inputs) {
+    const values = raw.records.map((r) => (name in r ? r[name] : r[field]));
+    feeds[name] =
+      type === "string"
+        ? new ort.Tensor("string", values.map((v) => (v == null ? "" : String(v))), [n])
+        : new ort.Tensor("float64", Float64Array.from(values, (v) => (v == null ? NaN : Number(v))), [n]);
+  }
+  const names = spec.outputs.map((o) => o.name).filter((k) => k !== "features");
+  const result = await rawSession.run(feeds, names);
+  for (const k of names) {
+    const want = raw.predictions.map((p) => p[k]);
+    check(Array.from(result[k].data), want, `raw_input:${k}`, RAW_TOL);
+  }
+  console.log(JSON.stringify({ ok: true, rows, raw_rows: n, max_rel_error: worst, onnxruntime: require("onnxruntime-node/package.json").version }));
 }
 
 main().catch((err) => {

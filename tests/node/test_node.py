@@ -31,4 +31,9 @@ def test_node_reproduces_golden_predictions():
     )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["ok"] and result["rows"] == 12 and result["max_rel_error"] <= 1e-4
+    assert (
+        result["ok"]
+        and result["rows"] == 12
+        and result["raw_rows"] == 16
+        and result["max_rel_error"] <= 1e-4
+    )

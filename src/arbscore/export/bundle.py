@@ -208,6 +208,11 @@ def export_families(
         from arbscore.export.coreml import export_coreml
 
         coreml_files = export_coreml(winners, spec, out, progress=progress)
+    from arbscore.export.onnx_raw import write_raw_input
+
+    if progress:
+        progress("raw-input graph (features inside)")
+    raw_input = write_raw_input(out, spec, heads)
     created = datetime.now(timezone.utc)
     families = sorted({winners[h][0] for h in HEADS})
     from arbscore import __version__
@@ -228,6 +233,7 @@ def export_families(
             "hold_column": n_features - 1,
         },
         "heads": heads,
+        "raw_input": raw_input,
         "heads_doc": (
             "evaluate duration first; set column hold_column to the predicted hold "
             "(clipped to [1, 168] h) unless the caller gives one, then profit and success"
