@@ -203,9 +203,9 @@ def retrain_cmd(
     console = _console()
     with console.status("loading data") as status:
         if data is not None:
-            from arbscore.training_data import load_training_data
+            from arbscore.cli.model_cmds import load_data
 
-            frame = load_training_data(data)
+            frame = load_data(data)
         else:
             from arbscore.data_tools.store import open_store
             from arbscore.ops.retrain import training_frame_from_store
