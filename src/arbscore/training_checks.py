@@ -169,5 +169,6 @@ def conflict_problem(df: pd.DataFrame, keys: list[str], line_offset: int | None)
     return (
         f"{count_rows(int(clash.sum()))} share ({by}, {HOLD_COLUMN}) with another row but "
         f"differ in other columns ({_where(df, clash, line_offset)}); keep one row per "
-        "opportunity and hold, or add opportunity_id (or long_exchange/short_exchange) to tell them apart"
+        "opportunity and hold, or add opportunity_id (or long_exchange/short_exchange) to "
+        "tell them apart"
     )
