@@ -128,17 +128,19 @@ def _parse_time(series: pd.Series, line_offset: int | None) -> pd.Series:
 
 
 def _map_unique(series: pd.Series, canon) -> pd.Series:
-    """``canon`` applied once per distinct value (fast on 500k-row frames)."""
-    text = series.astype(str)
-    return text.map({u: canon(u) for u in text.unique()})
+    """``canon`` applied once per distinct value (fast on 500k-row frames); missing stays
+    missing (None)."""
+    text = series.astype(object).where(series.notna(), None)
+    present = text.notna()
+    mapping = {u: canon(str(u)) for u in text[present].unique()}
+    return text.map(mapping).where(present, None).astype(object)
 
 
 def _canonical_case(series: pd.Series, vocab: tuple[str, ...]) -> pd.Series:
     """The vocabulary's spelling of each value; missing stays missing (no category), as in a
     request without the field, rather than becoming a category named 'nan'."""
     lookup = {v.lower(): v for v in vocab}
-    out = _map_unique(series, lambda s: lookup.get(s.strip().lower(), s.strip()))
-    return out.where(series.notna(), None)
+    return _map_unique(series, lambda s: lookup.get(s.strip().lower(), s.strip()))
 
 
 def _numeric(df: pd.DataFrame, names: list[str], line_offset: int | None) -> list[str]:
