@@ -104,21 +104,25 @@ def drift_cmd(
     )
     from rich.table import Table
 
-    table = Table(title=f"drift of {scorer.model_version} ({used}, {report.rows} rows)")
-    for col in ("input", "PSI", "level"):
-        table.add_column(col)
-    items = [(f"head {k}", v) for k, v in report.predictions.items()]
-    items += sorted(report.features.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))
-    for name, value in items:
-        table.add_row(name, f"{value:.4f}", config.level(value))
     console = _console()
-    console.print(table)
+    title = f"drift of {scorer.model_version} ({used}, {report.rows} rows)"
+    if report.enough_rows:
+        table = Table(title=title)
+        for col in ("input", "PSI", "level"):
+            table.add_column(col)
+        items = [(f"head {k}", v) for k, v in report.predictions.items()]
+        items += sorted(report.features.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))
+        for name, value in items:
+            table.add_row(name, f"{value:.4f}", config.level(value))
+        console.print(table)
+    else:  # PSI on a handful of rows measures the sample, not the population
+        console.print(f"{title}: {report.note}; no PSI below {config.min_rows} rows")
     console.print(f"status: [bold]{report.status}[/]")
     _write_json(
         json_out, {"source": used, "model_version": scorer.model_version, **report.to_dict()}
     )
-    order = {"n/a": 0, "ok": 0, "warn": 1, "alert": 2}
-    if fail_on != "never" and order[report.status] >= order[fail_on]:
+    order = {"ok": 1, "warn": 2, "alert": 3}  # n/a and not enough rows never fail
+    if fail_on != "never" and order.get(report.status, 0) >= order[fail_on]:
         raise typer.Exit(code=1)
 
 
