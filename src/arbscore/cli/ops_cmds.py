@@ -219,16 +219,30 @@ def retrain_cmd(
                     store, days, progress=lambda st, d, t: status.update(f"{st} {d}/{t}")
                 )
         result = retrain(frame, config, progress=status.update)
+    _print_retrain(console, result)
+
+
+def _print_retrain(console, result) -> None:
+    """Per head the challenger (and the champion, when there is one), where the folds lie
+    relative to the champion's training data, and the decision."""
+    import math
+
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else "-"  # noqa: E731
     for head, c in result.comparison["heads"].items():
-        console.print(
-            f"{head:9s} {c['metric']:10s} champion {c['champion']:.4g}  "
-            f"challenger ({c['challenger_family']}) {c['challenger']:.4g}  "
-            f"{'WIN' if c['challenger_wins'] else 'loss'}"
-        )
+        challenger = f"challenger ({c['challenger_family'] or '-'}) {fmt(c['challenger'])}"
+        if result.champion_version is None:
+            console.print(f"{head:9s} {c['metric']:10s} {challenger}")
+        else:
+            console.print(
+                f"{head:9s} {c['metric']:10s} champion {fmt(c['champion'])}  {challenger}  "
+                f"{'WIN' if c['challenger_wins'] else 'loss'}"
+            )
+    unseen = result.comparison.get("champion_unseen_folds")
+    note = result.comparison.get("folds_note", "")
+    console.print(f"[yellow]folds: {note}[/]" if unseen is False else f"folds: {note}")
     colour = "green" if result.promoted else "yellow"
-    console.print(
-        f"[{colour}]{result.reason}[/] ({result.challenger_version or result.champion_version})"
-    )
+    version = result.challenger_version or result.champion_version
+    console.print(f"[{colour}]{result.reason}[/]: serving {version}")
 
 
 def outcomes_cmd(db: DbOpt = None) -> None:
