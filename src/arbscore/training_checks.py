@@ -98,9 +98,9 @@ def value_problems(df: pd.DataFrame, line_offset: int | None) -> list[str]:
             if name in (HOLD_COLUMN, PROFIT_TARGET):
                 refuse(name, v.isna(), "missing values", "every row needs its hold and profit")
             refuse(name, np.isinf(v), "infinite values", "labels must be finite numbers")
-    for name in (HOLD_COLUMN, "optimal_hold_hours"):
-        if name in df.columns:
-            refuse(name, df[name] <= 0, "values <= 0", "a hold is a positive number of hours")
+    refuse(HOLD_COLUMN, df[HOLD_COLUMN] <= 0, "values <= 0", "a hold is a positive number of hours")
+    if "optimal_hold_hours" in df.columns:  # 0 is possible: the best exit is at entry
+        refuse("optimal_hold_hours", df["optimal_hold_hours"] < 0, "negative values", "fix them")
     return problems
 
 

@@ -180,8 +180,8 @@ def normalise_training_frame(
       ``spread_volatility_cv`` or ``btc_price``; ``hour_of_day`` outside 0..23,
       ``day_of_week`` outside 0..6;
     - a missing or infinite hold or ``actual_profit_pct``, infinite
-      ``optimal_hold_hours``/``best_profit_pct``, a hold <= 0 hours, ``was_profitable`` that is
-      not a boolean;
+      ``optimal_hold_hours``/``best_profit_pct``, a hold <= 0 hours, a negative
+      ``optimal_hold_hours``, ``was_profitable`` that is not a boolean;
     - an empty ``symbol`` or ``strategy``;
     - two rows of the same opportunity (``opportunity_id``, else timestamp, symbol, strategy
       and legs) and the same hold that differ in any other column.
