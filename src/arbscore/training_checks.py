@@ -143,32 +143,41 @@ def category_notes(df: pd.DataFrame, line_offset: int | None) -> list[str]:
     return notes
 
 
-def drop_exact_duplicates(df: pd.DataFrame, line_offset: int | None) -> tuple[pd.DataFrame, str]:
-    """``df`` without rows that repeat an earlier row in every column, and a note ('' if none)."""
+def resolve_duplicates(
+    df: pd.DataFrame, keys: list[str], line_offset: int | None
+) -> tuple[pd.DataFrame, str, str]:
+    """(``df`` without rows repeating an earlier row in every column, a note on them, a problem
+    naming rows of one opportunity and hold that differ elsewhere); '' where there are none.
+
+    Exact repeats are kept once: the value is known. Rows that share (opportunity, hold) but
+    differ say two things about one simulated trade; the loader cannot tell which is right.
+    Only rows whose ``keys`` repeat are compared in full (every exact repeat is among them)."""
+    same_key = df.duplicated(keys, keep=False).to_numpy()
+    if not same_key.any():
+        return df, "", ""
+    candidates = df[same_key]
     try:
-        repeated = df.duplicated(keep="first")
+        repeated = candidates.duplicated(keep="first")
     except TypeError:  # a column of lists (Parquet): compare their text
-        repeated = df.astype(str).duplicated(keep="first")
-    if not repeated.any():
-        return df, ""
-    n = int(repeated.sum())
-    note = (
-        f"{count_rows(n)} repeat an earlier row exactly ({_where(df, repeated, line_offset)}): "
-        f"dropped, {count_rows(len(df) - n)} kept"
-    )
-    return df[~repeated.to_numpy()], note
-
-
-def conflict_problem(df: pd.DataFrame, keys: list[str], line_offset: int | None) -> str:
-    """Rows of the same opportunity and hold that differ elsewhere ('' if none): the file says
-    two things about one simulated trade, and the loader cannot tell which is right."""
+        repeated = candidates.astype(str).duplicated(keep="first")
+    note = ""
+    if repeated.any():
+        n = int(repeated.sum())
+        drop = candidates.index[repeated.to_numpy()]
+        note = (
+            f"{count_rows(n)} repeat an earlier row exactly "
+            f"({rows_text(drop.to_numpy(), line_offset)}): dropped, "
+            f"{count_rows(len(df) - n)} kept"
+        )
+        df = df.drop(index=drop)
     clash = df.duplicated(keys, keep=False).to_numpy()
     if not clash.any():
-        return ""
+        return df, note, ""
     by = "opportunity_id" if "opportunity_id" in keys else "timestamp, symbol, strategy, legs"
-    return (
+    problem = (
         f"{count_rows(int(clash.sum()))} share ({by}, {HOLD_COLUMN}) with another row but "
         f"differ in other columns ({_where(df, clash, line_offset)}); keep one row per "
         "opportunity and hold, or add opportunity_id (or long_exchange/short_exchange) to "
         "tell them apart"
     )
+    return df, note, problem
