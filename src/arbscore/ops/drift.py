@@ -8,8 +8,9 @@ like with like: ``PSI = sum((a - e) * ln(a / e))`` over bins, shares floored at 
 empty bin is a large but finite number. Rule of thumb (configurable): < 0.1 stable, 0.1-0.25
 moderate shift, > 0.25 the model is scoring a population it was not trained on.
 
-Minimum sample: PSI over a handful of rows measures the sample, not the population (4 live rows
-against ten deciles leave six bins empty, PSI ~9: an "alert" on every input). Below
+Minimum sample: PSI over a handful of rows measures the sample, not the population (5 rows
+against ten decile bins leave at least five empty: PSI 3.8 when they spread over five bins, 8.3
+when they share one; an "alert" on every input either way). Below
 ``MIN_DRIFT_ROWS`` rows a report holds no PSI at all and says "not enough rows (n < N)"; the
 ``arbscore drift`` command, the server's ``/metrics`` gauges and the dashboard all read that
 one rule through :func:`drift_report`.
