@@ -4,6 +4,8 @@ Both become the same frame (docs/architecture.md, "Training set"): one row per (
 hold), tz-aware UTC ``timestamp``, ``hold_hours``, the labels, an int64 ``opportunity_id``.
 The guide's layout is accepted as it is: ``hold_hours := actual_hold_hours``, per-opportunity
 labels derived from the hold rows, identifiers made up, strategy spellings canonicalised.
+The value rules (what is refused, what is kept with a note) are in
+:func:`normalise_training_frame` and :mod:`arbscore.training_checks`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from arbscore.data_tools.features import (
     RAW_NUMERIC,
     canonical_strategy,
 )
+from arbscore.data_tools.file_errors import READ_ERRORS, read_error
 from arbscore.data_tools.market import to_epoch_ms
 from arbscore.families import Targets
 from arbscore.schema import (
@@ -31,77 +34,166 @@ from arbscore.schema import (
     OPPORTUNITY_KEY_COLUMNS,
     PROFIT_TARGET,
 )
+from arbscore.training_checks import (
+    category_notes,
+    count_rows,
+    identity_problems,
+    resolve_duplicates,
+    rows_text,
+    value_problems,
+)
 
 #: columns that identify an opportunity when the file has no opportunity_id
 _GROUP_KEYS = ("timestamp", "symbol", "strategy", "long_exchange", "long_market")
 _GROUP_KEYS += ("short_exchange", "short_market")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".txt")
+#: line of a CSV's first data row (the header is line 1)
+CSV_FIRST_LINE = 2
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (optionally compressed) or Parquet file as a DataFrame; the suffix decides."""
+    """A CSV (optionally compressed) or Parquet file as a DataFrame; the suffix decides.
+
+    An empty, binary or malformed file raises ``UserInputError`` naming the file."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"--data: no such file {path}")
     name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if name.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.zst", ".txt")):
+    if not name.endswith((".parquet", ".pq", *_CSV_SUFFIXES)):
+        raise UserInputError(f"--data: {path} is neither .csv nor .parquet")
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
         return pd.read_csv(path, low_memory=False)
-    raise UserInputError(f"--data: {path.name} is neither .csv nor .parquet")
+    except UserInputError:
+        raise
+    except READ_ERRORS as exc:
+        raise read_error("--data", path, exc) from exc
 
 
-def load_training_data(path: Path) -> pd.DataFrame:
+def load_training_data(path: Path, notes: list[str] | None = None) -> pd.DataFrame:
     """Our simulate output or a guide-layout ``training_data.csv`` as the canonical frame.
 
-    Raises ``UserInputError`` (exit 2 in the CLI) naming missing columns or bad values.
+    Raises ``UserInputError`` (exit 2 in the CLI) naming the file, the column and the rows of
+    refused values; values kept but worth knowing about are appended to ``notes`` (the CLI
+    prints them as warnings). Rows are named ``line N`` in a CSV (header = line 1) and
+    ``row N`` (from 1) in a Parquet file. See :func:`normalise_training_frame` for the rules.
     """
-    return normalise_training_frame(read_table(path), source=str(path))
+    path = Path(path)
+    is_csv = not path.name.lower().endswith((".parquet", ".pq"))
+    return normalise_training_frame(
+        read_table(path),
+        source=str(path),
+        line_offset=CSV_FIRST_LINE if is_csv else None,
+        notes=notes,
+    )
 
 
-def _parse_bool(series: pd.Series, name: str) -> pd.Series:
+def _parse_bool(series: pd.Series, name: str, line_offset: int | None) -> pd.Series:
     if series.dtype == bool:
         return series
     if pd.api.types.is_numeric_dtype(series):
-        if series.isna().any():
-            raise UserInputError(f"column {name} has missing values")
+        missing = series.isna().to_numpy()
+        if missing.any():
+            where = rows_text(series.index.to_numpy()[missing], line_offset)
+            raise UserInputError(f"column {name} has {int(missing.sum())} missing values ({where})")
         return series != 0
     text = series.astype(str).str.strip().str.lower()
-    bad = sorted(set(text[~text.isin(_TRUE | _FALSE)].unique()))
-    if bad:
-        raise UserInputError(f"column {name} has values {bad[:5]}; expected True/False or 1/0")
+    wrong = ~text.isin(_TRUE | _FALSE)
+    if wrong.any():
+        bad = sorted(set(text[wrong].unique()))
+        where = rows_text(series.index.to_numpy()[wrong.to_numpy()], line_offset)
+        raise UserInputError(
+            f"column {name} has values {bad[:5]} ({where}); expected True/False or 1/0"
+        )
     return text.isin(_TRUE)
 
 
-def _parse_time(series: pd.Series) -> pd.Series:
+def _parse_time(series: pd.Series, line_offset: int | None) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series):  # epoch milliseconds
         out = pd.to_datetime(series, unit="ms", utc=True, errors="coerce")
     else:
         out = pd.to_datetime(series, utc=True, errors="coerce", format="mixed")
-    bad = series[out.isna()]
-    if len(bad):
+    bad = out.isna().to_numpy()
+    if bad.any():
         raise UserInputError(
-            f"column timestamp has {len(bad)} unparseable values, e.g. {bad.iloc[0]!r}"
+            f"column timestamp has {int(bad.sum())} unparseable values "
+            f"({rows_text(series.index.to_numpy()[bad], line_offset)}), "
+            f"e.g. {series[bad].iloc[0]!r}"
         )
     return out
 
 
 def _map_unique(series: pd.Series, canon) -> pd.Series:
-    """``canon`` applied once per distinct value (fast on 500k-row frames)."""
-    text = series.astype(str)
-    return text.map({u: canon(u) for u in text.unique()})
+    """``canon`` applied once per distinct value (fast on 500k-row frames); missing stays
+    missing (None)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)  # missing -> code -1
+    mapped = np.array([canon(str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
 
 
 def _canonical_case(series: pd.Series, vocab: tuple[str, ...]) -> pd.Series:
+    """The vocabulary's spelling of each value; missing stays missing (no category), as in a
+    request without the field, rather than becoming a category named 'nan'."""
     lookup = {v.lower(): v for v in vocab}
     return _map_unique(series, lambda s: lookup.get(s.strip().lower(), s.strip()))
 
 
-def normalise_training_frame(frame: pd.DataFrame, source: str = "frame") -> pd.DataFrame:
+def _numeric(df: pd.DataFrame, names: list[str], line_offset: int | None) -> list[str]:
+    """Columns ``names`` parsed to float64 in place; text that is not a number is refused."""
+    problems = []
+    for name in names:
+        values = pd.to_numeric(df[name], errors="coerce")
+        bad = (values.isna() & df[name].notna()).to_numpy()
+        if bad.any():
+            problems.append(
+                f"column {name} has non-numeric values in {count_rows(int(bad.sum()))} "
+                f"({rows_text(df.index.to_numpy()[bad], line_offset)}), "
+                f"e.g. {df[name][bad].iloc[0]!r}"
+            )
+        df[name] = values.astype("float64")
+    return problems
+
+
+def normalise_training_frame(
+    frame: pd.DataFrame,
+    source: str = "frame",
+    *,
+    line_offset: int | None = None,
+    notes: list[str] | None = None,
+) -> pd.DataFrame:
     """Validate and complete a training frame (ours or the guide's layout); returns a copy
-    sorted by (timestamp, opportunity_id, hold_hours)."""
-    df = frame.copy()
+    sorted by (timestamp, opportunity_id, hold_hours).
+
+    Refused (``UserInputError``, exit 2; every problem at once, each naming the column, the
+    number of rows and the first five of them):
+
+    - missing required columns, no rows, an unparseable ``timestamp``, text in a numeric column;
+    - ``inf``/``-inf`` in a numeric feature (leave the cell empty for "unknown": empty feature
+      cells are filled with the training median), except ``break_even_hours``, where inf and
+      negative values mean "never breaks even" and are kept (encoded as the cap);
+    - a negative ``volume_24h``, ``orderbook_depth``, ``bid_ask_spread``,
+      ``spread_volatility_cv`` or ``btc_price``; ``hour_of_day`` outside 0..23,
+      ``day_of_week`` outside 0..6;
+    - a missing or infinite hold or ``actual_profit_pct``, infinite
+      ``optimal_hold_hours``/``best_profit_pct``, a hold <= 0 hours, a negative
+      ``optimal_hold_hours``, ``was_profitable`` that is not a boolean;
+    - an empty ``symbol`` or ``strategy``;
+    - two rows of the same opportunity (``opportunity_id``, else timestamp, symbol, strategy
+      and legs) and the same hold that differ in any other column.
+
+    Kept, with a note appended to ``notes``:
+
+    - rows that repeat an earlier row in every column: dropped (one copy kept);
+    - strategy or market-regime spellings arbscore does not know (e.g. the guide's "CFFF"):
+      kept as their own category; unknown liquidity statuses: scored like "Low".
+
+    ``line_offset``: the file line of the first data row (CSV: 2), so rows are named
+    ``line N``; None names them ``row N`` counted from 1.
+    """
+    df = frame.copy().reset_index(drop=True)  # the index is the row's position in the file
     df.columns = [str(c).strip() for c in df.columns]
     required = [c for c in GUIDE_CSV_REQUIRED_COLUMNS if c != "actual_hold_hours"]
     if HOLD_COLUMN not in df.columns:
@@ -113,31 +205,35 @@ def normalise_training_frame(frame: pd.DataFrame, source: str = "frame") -> pd.D
             "(see schema.GUIDE_CSV_REQUIRED_COLUMNS)"
         )
     if df.empty:
-        raise UserInputError(f"training data {source} has no rows")
-    df["timestamp"] = _parse_time(df["timestamp"])
+        raise UserInputError(f"training data {source} has a header but no rows")
+
+    def refuse(problems: list[str]) -> None:
+        if problems:
+            listed = problems[0] if len(problems) == 1 else "\n  " + "\n  ".join(problems)
+            raise UserInputError(f"training data {source}: {listed}")
+
+    df["timestamp"] = _parse_time(df["timestamp"], line_offset)
     if HOLD_COLUMN not in df.columns:
         df[HOLD_COLUMN] = df["actual_hold_hours"]
     numeric = [*RAW_NUMERIC, HOLD_COLUMN, PROFIT_TARGET]
     numeric += [c for c in ("optimal_hold_hours", "best_profit_pct") if c in df.columns]
-    for name in numeric:
-        values = pd.to_numeric(df[name], errors="coerce")
-        bad = df[name][values.isna() & df[name].notna()]
-        if len(bad):
-            raise UserInputError(f"column {name} has non-numeric values, e.g. {bad.iloc[0]!r}")
-        df[name] = values.astype("float64")
-    for name in (HOLD_COLUMN, PROFIT_TARGET):
-        if df[name].isna().any():
-            raise UserInputError(f"column {name} has {int(df[name].isna().sum())} missing values")
-    if (df[HOLD_COLUMN] <= 0).any():
-        raise UserInputError(f"column {HOLD_COLUMN} must be > 0 hours")
-    df["was_profitable"] = _parse_bool(df["was_profitable"], "was_profitable")
+    refuse(_numeric(df, numeric, line_offset))
+    refuse(value_problems(df, line_offset) + identity_problems(df, line_offset))
+    df["was_profitable"] = _parse_bool(df["was_profitable"], "was_profitable", line_offset)
     df["strategy"] = _map_unique(df["strategy"], canonical_strategy)
     df["symbol"] = _map_unique(df["symbol"], str.strip)
     df["market_regime"] = _canonical_case(df["market_regime"], MARKET_REGIMES)
     df["liquidity_status"] = _canonical_case(df["liquidity_status"], LIQUIDITY_STATUSES)
+    found = category_notes(df, line_offset)
     for key in ("long_exchange", "long_market", "short_exchange", "short_market"):
         if key not in df.columns:
             df[key] = "unknown"
+    keys = ["opportunity_id"] if "opportunity_id" in df.columns else list(_GROUP_KEYS)
+    df, repeated, clash = resolve_duplicates(df, [*keys, HOLD_COLUMN], line_offset)
+    refuse([clash] if clash else [])
+    found += [repeated] if repeated else []
+    if notes is not None:
+        notes.extend(found)
     if "opportunity_id" not in df.columns:
         groups = df.groupby(list(_GROUP_KEYS), sort=True, dropna=False).ngroup()
         df["opportunity_id"] = groups.astype("int64")

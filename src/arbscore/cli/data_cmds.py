@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from arbscore.cli.errors import user_errors
+from arbscore.cli.errors import UserInputError, err_console, user_errors
 
 console = Console()
 
@@ -188,12 +188,19 @@ def import_cmd(
     )
     with open_store(db) as store:
         results = import_files(store, list(paths), options)
+    empty = [str(r.path) for r in results if r.rows == 0]
+    if len(empty) == len(results):  # every file was a header without rows
+        raise UserInputError(f"stored nothing: {', '.join(empty)} has a header but no data rows")
     table = Table(title="imported")
     for column in ("file", "layout", "table", "rows"):
         table.add_column(column)
     for r in results:
         table.add_row(str(r.path), r.layout, r.table, str(r.rows))
     console.print(table)
+    for name in empty:
+        err_console.print(
+            f"[bold yellow]warning:[/] {name} has a header but no data rows: stored nothing from it"
+        )
 
 
 data_app = typer.Typer(help="Inspect and move the market store.", no_args_is_help=True)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arbscore.cli.errors import UserInputError, user_errors
+from arbscore.cli.errors import UserInputError, err_console, user_errors
 
 console = Console()
 
@@ -124,11 +124,21 @@ def _families(values: list[str] | None) -> tuple[str, ...]:
     return names
 
 
-def _run_evaluate(data: Path, out: Path, names, cfg) -> dict:
-    from arbscore.evaluation import evaluate
+def load_data(data: Path):
+    """The training set at ``data``, its notes (values kept, rows dropped) printed as warnings;
+    refused values raise ``UserInputError`` (exit 2) before any work."""
     from arbscore.training_data import load_training_data
 
-    frame = load_training_data(data)
+    notes: list[str] = []
+    frame = load_training_data(data, notes=notes)
+    for note in notes:
+        err_console.print(f"[bold yellow]warning:[/] {data}: {note}")
+    return frame
+
+
+def _run_evaluate(frame, data: Path, out: Path, names, cfg) -> dict:
+    from arbscore.evaluation import evaluate
+
     console.print(f"[bold]{len(frame):,}[/] rows from {data}")
     with _progress() as progress:
         result = evaluate(frame, names, cfg, progress=_ticker(progress, "walk-forward"))
@@ -170,7 +180,8 @@ def register(app: typer.Typer) -> None:
         top_k: TopKOpt = 3,
     ) -> None:
         """Walk-forward evaluation of each family beside the baselines -> OUT/metrics.json."""
-        _run_evaluate(data, out, _families(families), _config(folds, test_span_hours, top_k))
+        names, cfg = _families(families), _config(folds, test_span_hours, top_k)
+        _run_evaluate(load_data(data), data, out, names, cfg)
 
     @app.command()
     @user_errors
@@ -190,13 +201,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit each family on all rows -> OUT/models/<family>/ and OUT/models/feature_spec.json."""
         from arbscore.training import train_final
-        from arbscore.training_data import load_training_data
 
         names = _families(families)
         cfg = _config(folds, test_span_hours, top_k)
+        frame = load_data(data)
         if with_evaluate:
-            _run_evaluate(data, out, names, cfg)
-        frame = load_training_data(data)
+            _run_evaluate(frame, data, out, names, cfg)
         with _progress() as progress:
             result = train_final(frame, names, out, progress=_ticker(progress, "training"))
         table = Table(title=f"Final models ({result.rows:,} rows)")

@@ -104,21 +104,25 @@ def drift_cmd(
     )
     from rich.table import Table
 
-    table = Table(title=f"drift of {scorer.model_version} ({used}, {report.rows} rows)")
-    for col in ("input", "PSI", "level"):
-        table.add_column(col)
-    items = [(f"head {k}", v) for k, v in report.predictions.items()]
-    items += sorted(report.features.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))
-    for name, value in items:
-        table.add_row(name, f"{value:.4f}", config.level(value))
     console = _console()
-    console.print(table)
+    title = f"drift of {scorer.model_version} ({used}, {report.rows} rows)"
+    if report.enough_rows:
+        table = Table(title=title)
+        for col in ("input", "PSI", "level"):
+            table.add_column(col)
+        items = [(f"head {k}", v) for k, v in report.predictions.items()]
+        items += sorted(report.features.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))
+        for name, value in items:
+            table.add_row(name, f"{value:.4f}", config.level(value))
+        console.print(table)
+    else:  # PSI on a handful of rows measures the sample, not the population
+        console.print(f"{title}: {report.note}; no PSI below {config.min_rows} rows")
     console.print(f"status: [bold]{report.status}[/]")
     _write_json(
         json_out, {"source": used, "model_version": scorer.model_version, **report.to_dict()}
     )
-    order = {"n/a": 0, "ok": 0, "warn": 1, "alert": 2}
-    if fail_on != "never" and order[report.status] >= order[fail_on]:
+    order = {"ok": 1, "warn": 2, "alert": 3}  # n/a and not enough rows never fail
+    if fail_on != "never" and order.get(report.status, 0) >= order[fail_on]:
         raise typer.Exit(code=1)
 
 
@@ -203,9 +207,9 @@ def retrain_cmd(
     console = _console()
     with console.status("loading data") as status:
         if data is not None:
-            from arbscore.training_data import load_training_data
+            from arbscore.cli.model_cmds import load_data
 
-            frame = load_training_data(data)
+            frame = load_data(data)
         else:
             from arbscore.data_tools.store import open_store
             from arbscore.ops.retrain import training_frame_from_store
@@ -215,16 +219,30 @@ def retrain_cmd(
                     store, days, progress=lambda st, d, t: status.update(f"{st} {d}/{t}")
                 )
         result = retrain(frame, config, progress=status.update)
+    _print_retrain(console, result)
+
+
+def _print_retrain(console, result) -> None:
+    """Per head the challenger (and the champion, when there is one), where the folds lie
+    relative to the champion's training data, and the decision."""
+    import math
+
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else "-"  # noqa: E731
     for head, c in result.comparison["heads"].items():
-        console.print(
-            f"{head:9s} {c['metric']:10s} champion {c['champion']:.4g}  "
-            f"challenger ({c['challenger_family']}) {c['challenger']:.4g}  "
-            f"{'WIN' if c['challenger_wins'] else 'loss'}"
-        )
+        challenger = f"challenger ({c['challenger_family'] or '-'}) {fmt(c['challenger'])}"
+        if result.champion_version is None:
+            console.print(f"{head:9s} {c['metric']:10s} {challenger}")
+        else:
+            console.print(
+                f"{head:9s} {c['metric']:10s} champion {fmt(c['champion'])}  {challenger}  "
+                f"{'WIN' if c['challenger_wins'] else 'loss'}"
+            )
+    unseen = result.comparison.get("champion_unseen_folds")
+    note = result.comparison.get("folds_note", "")
+    console.print(f"[yellow]folds: {note}[/]" if unseen is False else f"folds: {note}")
     colour = "green" if result.promoted else "yellow"
-    console.print(
-        f"[{colour}]{result.reason}[/] ({result.challenger_version or result.champion_version})"
-    )
+    version = result.challenger_version or result.champion_version
+    console.print(f"[{colour}]{result.reason}[/]: serving {version}")
 
 
 def outcomes_cmd(db: DbOpt = None) -> None:

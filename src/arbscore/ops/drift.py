@@ -8,6 +8,13 @@ like with like: ``PSI = sum((a - e) * ln(a / e))`` over bins, shares floored at 
 empty bin is a large but finite number. Rule of thumb (configurable): < 0.1 stable, 0.1-0.25
 moderate shift, > 0.25 the model is scoring a population it was not trained on.
 
+Minimum sample: PSI over a handful of rows measures the sample, not the population (5 rows
+against ten decile bins leave at least five empty: PSI 3.8 when they spread over five bins, 8.3
+when they share one; an "alert" on every input either way). Below
+``MIN_DRIFT_ROWS`` rows a report holds no PSI at all and says "not enough rows (n < N)"; the
+``arbscore drift`` command, the server's ``/metrics`` gauges and the dashboard all read that
+one rule through :func:`drift_report`.
+
 numpy only: the server imports this module for its ``/metrics`` drift gauges (no pandas).
 """
 
@@ -23,6 +30,10 @@ from typing import Any
 import numpy as np
 
 EPS = 1e-4
+#: fewest rows a drift report computes PSI on (CLI, /metrics and dashboard alike)
+MIN_DRIFT_ROWS = 50
+#: the status of a report below the minimum sample
+NOT_ENOUGH_ROWS = "not enough rows"
 REFERENCE_VERSION = 1
 PREDICTION_KEYS = {
     "profit": "predicted_profit_pct",
@@ -40,7 +51,7 @@ class DriftConfig:
     alert_psi: float = 0.25
     bins: int = 10
     window: int = 5000
-    min_rows: int = 50
+    min_rows: int = MIN_DRIFT_ROWS
 
     def __post_init__(self) -> None:
         if not 0 < self.warn_psi <= self.alert_psi:
@@ -128,13 +139,28 @@ class DriftReport:
     config: DriftConfig = field(default_factory=DriftConfig)
 
     @property
+    def enough_rows(self) -> bool:
+        """Whether the report has the minimum sample (``config.min_rows``) and so its PSI."""
+        return self.rows >= self.config.min_rows
+
+    @property
+    def note(self) -> str:
+        """``not enough rows (4 < 50)`` below the minimum sample, else ''."""
+        return (
+            "" if self.enough_rows else f"{NOT_ENOUGH_ROWS} ({self.rows} < {self.config.min_rows})"
+        )
+
+    @property
     def worst_feature(self) -> tuple[str, float] | None:
         finite = {k: v for k, v in self.features.items() if math.isfinite(v)}
         return max(finite.items(), key=lambda kv: kv[1]) if finite else None
 
     @property
     def status(self) -> str:
-        """The worst level over every feature and head (``n/a`` without data)."""
+        """The worst level over every feature and head (``n/a`` without data, ``not enough
+        rows`` below the minimum sample)."""
+        if not self.enough_rows:
+            return NOT_ENOUGH_ROWS
         levels = [
             self.config.level(v) for v in (*self.features.values(), *self.predictions.values())
         ]
@@ -147,7 +173,9 @@ class DriftReport:
         clean = lambda d: {k: (v if math.isfinite(v) else None) for k, v in d.items()}  # noqa: E731
         return {
             "rows": self.rows,
+            "min_rows": self.config.min_rows,
             "status": self.status,
+            "note": self.note or None,
             "thresholds": {"warn_psi": self.config.warn_psi, "alert_psi": self.config.alert_psi},
             "features": clean(self.features),
             "predictions": clean(self.predictions),
@@ -164,13 +192,16 @@ def drift_report(
     """PSI of live rows ``X`` (bundle encoding) and live ``predictions`` against ``reference``.
 
     Features absent from the reference (or the hold column, which the server sets to the
-    predicted hold) are skipped; a reference without a block raises ValueError."""
+    predicted hold) are skipped; a reference without a block raises ValueError. Fewer than
+    ``config.min_rows`` rows give a report without PSI values (status ``not enough rows``)."""
     if not reference or "features" not in reference:
         raise ValueError(
             "bundle has no drift reference (manifest 'reference'); re-export it with this "
             "arbscore (export writes one when the run directory has training_data.parquet)"
         )
     X = np.asarray(X, np.float64)
+    if X.shape[0] < config.min_rows:
+        return DriftReport(int(X.shape[0]), {}, {}, config)
     feats: dict[str, float] = {}
     for i, name in enumerate(feature_names):
         ref = reference["features"].get(name)
@@ -225,10 +256,13 @@ class DriftMonitor:
             )
 
     def report(self) -> DriftReport | None:
-        """The current report, or None without a reference or with fewer than min_rows rows."""
+        """The current report (without PSI below ``config.min_rows`` rows), or None when the
+        bundle has no reference."""
         with self._lock:
-            if not self._reference or len(self._rows) < self.config.min_rows:
+            if not self._reference:
                 return None
+            if len(self._rows) < self.config.min_rows:
+                return DriftReport(len(self._rows), {}, {}, self.config)
             X = np.vstack(list(self._rows))
             P = np.asarray(list(self._preds), np.float64)
             ref, names = self._reference, self._names
@@ -249,7 +283,7 @@ class DriftMonitor:
             "# TYPE arbscore_drift_rows gauge",
             f"arbscore_drift_rows {len(self._rows)}",
         ]
-        if report is None:
+        if report is None or not report.enough_rows:
             return "\n".join(out) + "\n"
         out += _psi_gauge(
             "arbscore_feature_psi",

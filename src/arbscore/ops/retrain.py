@@ -16,13 +16,24 @@ point a temporary symlink at it, ``os.replace`` it over ``current`` (atomic on P
 ``POST /reload``; if the server refuses the new bundle the symlink is put back. Any failure before
 the swap leaves ``current`` untouched: a failed retrain never touches the champion.
 
-Caveat: the champion may have been trained on part of the test folds (older data); that favours
-the champion, so promotion errs on the side of keeping it.
+Honest folds: the champion's manifest says where its training rows end (``training_data.end``,
+entry time of its last row); their labels read the market up to the largest hold after that.
+When the data reaches far enough, the test folds are placed after ``end + embargo_hours`` (the
+evaluation's embargo, the largest hold), so both are scored on rows, and label windows, the
+champion never saw (``champion_unseen_folds: true``). When it does not (a weekly retrain whose
+new rows are younger than the largest hold), or the manifest does not say, the configured folds
+are used and the comparison says so: ``champion_unseen_folds: false`` and a ``folds_note``
+(printed by the CLI, kept in the log) naming the overlap; that favours the champion, so
+promotion then errs on the side of keeping it. ``champion_unseen_folds`` is null without a
+champion (the first run promotes: "promoted (no champion yet)").
+
+Every run's log line records the challenger (``challenger``: the family per head, the run
+directory, the fold-mean metric per head, and its model version when it was exported), whether
+it was promoted or not.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -39,6 +50,7 @@ from arbscore.evaluation.config import EvaluationConfig
 from arbscore.evaluation.metrics import json_safe
 from arbscore.evaluation.winner import resolve_metric
 from arbscore.families import HeadOutputs
+from arbscore.ops.retrain_folds import fold_provenance, fresh_folds
 from arbscore.schema import HEADS
 
 Progress = Callable[[str], None]
@@ -73,12 +85,16 @@ class RetrainConfig:
 
 @dataclass(frozen=True)
 class RetrainResult:
+    """The decision, both versions, the per-head comparison (with the folds' provenance) and
+    the challenger's record (families per head, run, metrics; see the module docstring)."""
+
     promoted: bool
     reason: str
     champion_version: str | None
     challenger_version: str | None
     comparison: dict[str, Any]
     run_dir: Path | None
+    challenger: dict[str, Any] = field(default_factory=dict)
 
 
 def training_frame_from_store(
@@ -164,23 +180,6 @@ def compare(metrics: dict[str, Any], config: RetrainConfig) -> dict[str, Any]:
     return {"heads": heads, "wins": wins, "regressions": regressions, "promote": promote}
 
 
-def _fresh_folds(
-    frame: pd.DataFrame, champion: dict[str, Any], evaluation: EvaluationConfig
-) -> tuple[EvaluationConfig, bool]:
-    """Test folds on data the champion never saw when its training end is known and leaves at
-    least a day per fold; else the configured folds (returns whether they are unseen)."""
-    end = (champion.get("training_data") or {}).get("end")
-    if not end:
-        return evaluation, not champion
-    champ_end = pd.Timestamp(end)
-    champ_end = champ_end.tz_localize("UTC") if champ_end.tzinfo is None else champ_end
-    data_end = pd.to_datetime(frame["timestamp"], utc=True).max()
-    span_h = (data_end - champ_end).total_seconds() / 3600 / evaluation.n_folds
-    if span_h < 24:
-        return evaluation, False
-    return dataclasses.replace(evaluation, test_span_hours=span_h), True
-
-
 def _swap(current: Path, target: Path) -> Path | None:
     """Point ``current`` at ``target`` atomically; returns the previous target (or None)."""
     previous = Path(os.readlink(current)) if current.is_symlink() else None
@@ -224,7 +223,7 @@ def retrain(
     champion_dir = current.resolve() if current.exists() else None
     champion = read_manifest(champion_dir) if champion_dir else {}
     champion_version = champion.get("model_version")
-    evaluation, unseen = _fresh_folds(frame, champion, config.evaluation)
+    evaluation = fresh_folds(frame, champion, config.evaluation)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     run_dir = root / "versions" / f"{stamp}-{os.getpid()}"
     run_dir.mkdir(parents=True)
@@ -235,7 +234,24 @@ def retrain(
         say(f"evaluating {', '.join(config.families)} vs {champion_version or 'no champion'}")
         fwd = (lambda msg, *_: say(msg)) if progress else None
         result = evaluate(frame, families, evaluation, fwd, out_dir=run_dir)
-        comparison = {**compare(result.metrics, config), "champion_unseen_folds": unseen}
+        comparison = {
+            **compare(result.metrics, config),
+            **fold_provenance(result.metrics, champion, evaluation),
+        }
+        winners = {h: comparison["heads"][h]["challenger_family"] for h in HEADS}
+        # a head no challenger could score (e.g. AUC with one class in every fold) takes the
+        # family that won another head, else the first configured one
+        fallback = next((f for f in winners.values() if f), config.families[0])
+        winners = {h: f or fallback for h, f in winners.items()}
+        challenger = {
+            "families": winners,
+            "run": run_dir.name,
+            "metrics": {
+                h: {"metric": c["metric"], "value": c["challenger"]}
+                for h, c in comparison["heads"].items()
+            },
+            "model_version": None,  # set when the challenger is exported (promoted)
+        }
         if champion_dir and not comparison["promote"]:
             reason = (
                 f"challenger won {comparison['wins']}/{len(HEADS)} heads with "
@@ -243,15 +259,13 @@ def retrain(
             )
             _prune(root, config.keep_versions, keep=run_dir, champion=champion_dir)
             return _log(
-                root, RetrainResult(False, reason, champion_version, None, comparison, run_dir)
+                root,
+                RetrainResult(
+                    False, reason, champion_version, None, comparison, run_dir, challenger
+                ),
             )
         say("training the challenger on all rows")
         frame.to_parquet(run_dir / "training_data.parquet", index=False)
-        winners = {h: comparison["heads"][h]["challenger_family"] for h in HEADS}
-        # a head no challenger could score (e.g. AUC with one class in every fold) takes the
-        # family that won another head, else the first configured one
-        fallback = next((f for f in winners.values() if f), config.families[0])
-        winners = {h: f or fallback for h, f in winners.items()}
         train_final(frame, sorted(set(winners.values())), run_dir)
         # the run's metrics.json names the champion as winner where it won: export the challenger
         metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -275,14 +289,21 @@ def retrain(
             raise ValueError(f"promotion rolled back: {exc}") from exc
     _prune(root, config.keep_versions, keep=run_dir, champion=champion_dir)
     reason = (
-        "no champion yet"
+        "promoted (no champion yet)"
         if not champion_dir
         else (f"challenger won {comparison['wins']}/{len(HEADS)} heads; promoted")
     )
+    challenger["model_version"] = manifest["model_version"]
     return _log(
         root,
         RetrainResult(
-            True, reason, champion_version, manifest["model_version"], comparison, run_dir
+            True,
+            reason,
+            champion_version,
+            manifest["model_version"],
+            comparison,
+            run_dir,
+            challenger,
         ),
     )
 
@@ -302,7 +323,7 @@ def _log(root: Path, result: RetrainResult) -> RetrainResult:
         "promoted": result.promoted,
         "reason": result.reason,
         "champion": result.champion_version,
-        "challenger": result.challenger_version,
+        "challenger": result.challenger,
         "comparison": result.comparison,
         "run_dir": str(result.run_dir) if result.run_dir else None,
     }

@@ -183,12 +183,12 @@ class OpsService:
             for row in acc.to_dict("records")
         ]
         report = self.monitor.report()
-        if report is None:
+        if report is None or not report.enough_rows:
             data["drift"] = None
             data["drift_note"] = (
                 "bundle has no drift reference"
-                if not scorer.manifest.get("reference")
-                else f"fewer than {self.config.drift.min_rows} scored rows so far"
+                if report is None
+                else f"{report.note} scored so far"
             )
         else:
             d = report.to_dict()

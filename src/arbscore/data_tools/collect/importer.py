@@ -19,6 +19,7 @@ import pandas as pd
 
 from arbscore.cli.errors import UserInputError
 from arbscore.data_tools.collect.backfill import interval_hours
+from arbscore.data_tools.file_errors import READ_ERRORS, read_error
 from arbscore.data_tools.store import FUNDING, KLINES, MarketStore, TableSpec
 from arbscore.schema import EXCHANGES, FUNDING_COLUMNS, KLINE_COLUMNS, MARKETS
 
@@ -113,7 +114,12 @@ def read_file(path: Path, options: ImportOptions) -> tuple[pd.DataFrame, str, Ta
     """One file -> (frame in store columns, layout, table, problems as strings)."""
     if not path.is_file():
         raise FileNotFoundError(f"PATH: {path} does not exist")
-    raw, offset = _read_raw(path)
+    try:
+        raw, offset = _read_raw(path)
+    except UserInputError:
+        raise
+    except READ_ERRORS as exc:  # empty, binary or malformed: name the file
+        raise read_error("PATH", path, exc) from exc
     header = {c.strip().lower() for c in raw.columns}
     layout = next((name for name, cols in LAYOUTS.items() if set(cols) <= header), None)
     problems = _Problems(path, offset)
