@@ -29,6 +29,9 @@ def server(tmp_path_factory):
         str(MAX_BATCH),
         "--max-body-bytes",
         str(MAX_BODY),
+        "--allow-reload",
+        "--reload-root",
+        str(tmp),
     ]
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
