@@ -48,8 +48,27 @@ _CONFIG = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 Num = Annotated[float, Strict(), Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
 NonNeg = Annotated[float, Strict(), Field(ge=0, le=NUMBER_LIMIT)]
-Hour = Annotated[int, Strict(), Field(ge=0, le=23)]
-Weekday = Annotated[int, Strict(), Field(ge=0, le=6)]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema's "integer" includes 18.0; booleans stay refused (strict int below)
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _integer(low: int, high: int):
+    """An integer field in [low, high] (its JSON Schema spelt out: pydantic would write the
+    bounds as ``ge``/``le``, which JSON Schema does not know, once a validator is attached)."""
+    return Annotated[
+        int,
+        BeforeValidator(_integral),
+        Strict(),
+        Field(ge=low, le=high),
+        WithJsonSchema({"type": "integer", "minimum": low, "maximum": high}),
+    ]
+
+
+Hour = _integer(0, 23)
+Weekday = _integer(0, 6)
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
