@@ -36,9 +36,9 @@ from arbscore.serve.metrics import Metrics, MetricsAndLimits
 from arbscore.serve.provider import ModelProvider, ReloadPolicy
 from arbscore.serve.requests import decode_json, validate
 from arbscore.serve.schemas import (
+    OPPORTUNITY_MARK,
     CurrentState,
     ExitRequest,
-    OPPORTUNITY_MARK,
     ExitResponse,
     Health,
     Opportunity,
