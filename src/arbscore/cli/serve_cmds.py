@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[
             int, typer.Option(help="worker processes (each loads the bundle; SIGHUP restarts them)")
         ] = 1,
+        scoring_threads: Annotated[
+            int, typer.Option(help="threads per worker that decode, validate and score")
+        ] = 4,
         allow_reload: Annotated[
             bool,
             typer.Option(
@@ -91,6 +94,7 @@ def register(app: typer.Typer) -> None:
         config = ServeConfig(
             max_batch=max_batch,
             max_body_bytes=max_body_bytes,
+            scoring_threads=scoring_threads,
             reload=policy,
             prediction_sink=ops.sink if ops else None,
         )
@@ -110,7 +114,10 @@ def register(app: typer.Typer) -> None:
                 uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
             else:
                 os.environ[ENV_SETTINGS] = settings_to_env(
-                    bundle, max_batch=max_batch, max_body_bytes=max_body_bytes
+                    bundle,
+                    max_batch=max_batch,
+                    max_body_bytes=max_body_bytes,
+                    scoring_threads=scoring_threads,
                 )
                 uvicorn.run(
                     "arbscore.serve.app:app_from_env",

@@ -18,12 +18,12 @@ import json
 import os
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic.json_schema import models_json_schema
@@ -78,6 +78,9 @@ class ServeConfig:
     exits: ExitConfig = field(default_factory=ExitConfig)
     reload: ReloadPolicy = field(default_factory=ReloadPolicy)
     reload_on_sighup: bool = True
+    #: threads that decode, validate and score requests (off the event loop); few, so a
+    #: burst queues in order instead of 40 threads taking turns at the GIL
+    scoring_threads: int = 4
     #: optional ``sink(scorer, records, predictions, raw_items)`` called after every /predict
     #: and /predict/batch (prediction tracking, drift: ``arbscore.ops``); ``raw_items`` are the
     #: JSON objects as sent (legs, ids the model ignores). It runs in the scoring thread and
@@ -89,6 +92,8 @@ class ServeConfig:
             raise ValueError(f"ServeConfig.max_batch={self.max_batch}: must be >= 1")
         if self.max_body_bytes < 1024:
             raise ValueError(f"ServeConfig.max_body_bytes={self.max_body_bytes}: must be >= 1024")
+        if not 1 <= self.scoring_threads <= 64:
+            raise ValueError(f"ServeConfig.scoring_threads={self.scoring_threads}: must be 1..64")
 
 
 def _body(name: str) -> dict:
@@ -146,6 +151,10 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
 
     provider = ModelProvider(Path(bundle_dir), config.composite, config.reload)
     metrics = Metrics(PATHS)
+    pool = ThreadPoolExecutor(config.scoring_threads, thread_name_prefix="arbscore-score")
+
+    async def off_loop(func: Callable, *args):
+        return await asyncio.get_running_loop().run_in_executor(pool, func, *args)
 
     async def reload(target: Path | None = None) -> Scorer:
         scorer = await provider.reload(target)
@@ -161,6 +170,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
                     signal.SIGHUP, lambda: asyncio.ensure_future(reload())
                 )
         yield
+        pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="arbscore ml-api",
@@ -193,9 +203,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     )
     async def predict(request: Request) -> JSONResponse:
         raw = await request.body()
-        answer = await run_in_threadpool(
-            handlers.predict_one, provider.scorer, raw, config.prediction_sink
-        )
+        answer = await off_loop(handlers.predict_one, provider.scorer, raw, config.prediction_sink)
         return JSONResponse(answer)
 
     batch_body = {
@@ -220,7 +228,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     )
     async def predict_batch(request: Request) -> JSONResponse:
         raw = await request.body()
-        answer = await run_in_threadpool(
+        answer = await off_loop(
             handlers.predict_batch,
             provider.scorer,
             raw,
@@ -249,7 +257,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     )
     async def size_endpoint(request: Request) -> JSONResponse:
         raw = await request.body()
-        answer = await run_in_threadpool(handlers.size, provider.scorer, raw, config.sizing)
+        answer = await off_loop(handlers.size, provider.scorer, raw, config.sizing)
         return JSONResponse(answer)
 
     @app.post(
@@ -260,7 +268,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     )
     async def exit_endpoint(request: Request) -> JSONResponse:
         raw = await request.body()
-        answer = await run_in_threadpool(handlers.exit_signal, provider.scorer, raw, config.exits)
+        answer = await off_loop(handlers.exit_signal, provider.scorer, raw, config.exits)
         return JSONResponse(answer)
 
     reload_body = _body("ReloadRequest")
