@@ -170,7 +170,8 @@ def time_concurrency(bundle: Path, workers: int, threads: int) -> dict:
 
     proc, port = start_server(bundle, "--workers", str(workers), "--scoring-threads", str(threads))
     try:
-        return {**concurrency(port, BODY), "serve_workers": workers, "scoring_threads": threads}
+        figures = concurrency(port, BODY, pid=proc.pid)
+        return {**figures, "serve_workers": workers, "scoring_threads": threads}
     finally:
         stop_server(proc)
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -52,6 +54,35 @@ class Connection:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc; uvicorn's worker processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            children = (
+                (task / "children").read_text().split() if (task / "children").exists() else []
+            )
+            todo += [int(c) for c in children]
+    return out
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds used so far by the server process tree (None off Linux)."""
+    if pid is None or not Path(f"/proc/{pid}/stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -142,6 +173,7 @@ def concurrency(
     port: int,
     body: dict,
     *,
+    pid: int | None = None,
     connections: int = 32,
     per_conn: int = 100,
     clients: int = 4,
@@ -149,7 +181,15 @@ def concurrency(
     rows: int = 1000,
     probe_interval_s: float = 0.02,
 ) -> dict:
-    """Both runs against the server on ``port``; the figures as one flat dict."""
+    """Both runs against the server on ``port``; the figures as one flat dict. With the
+    server's ``pid``, also its CPU time per request (``c32_server_cpu_ms``) and per 1000-row
+    batch (``batch_load_server_cpu_ms``): what the machine's load does not change."""
+    cpu0 = cpu_seconds(pid)
     single = asyncio.run(_single(port, body, connections, per_conn))
+    cpu1 = cpu_seconds(pid)
     batch = asyncio.run(_batch(port, body, clients, batches, rows, probe_interval_s))
+    cpu2 = cpu_seconds(pid)
+    if cpu0 is not None:
+        single["c32_server_cpu_ms"] = 1000 * (cpu1 - cpu0) / (single["c32_requests"] + connections)
+        batch["batch_load_server_cpu_ms"] = 1000 * (cpu2 - cpu1) / (clients * batches + 1)
     return {**single, **batch}

@@ -145,3 +145,28 @@ def test_without_allow_reload_only_sighup_reloads(tmp_path):
             time.sleep(0.1)
     finally:
         stop_serve(srv)
+
+
+def test_several_workers_serve_and_reload_on_sighup(tmp_path):
+    bundle = copy_bundle(tmp_path / "bundle")
+    srv = start_serve(tmp_path, bundle, ["--workers", "2"])
+    try:
+        with httpx.Client(timeout=30) as client:
+            answers = [client.post(srv.url + "/predict", json=BODY) for _ in range(20)]
+        assert all(r.status_code == 200 for r in answers)
+        assert httpx.post(srv.url + "/reload", json={}).status_code == 403
+        set_version(bundle, "golden-workers")
+        os.kill(srv.proc.pid, signal.SIGHUP)  # uvicorn restarts each worker on the bundle
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                versions = {_version(srv.url) for _ in range(6)}
+            except httpx.HTTPError:
+                versions = set()
+            if versions == {"golden-workers"}:
+                break
+            assert time.monotonic() < deadline, f"workers still serve {versions}"
+            time.sleep(0.3)
+        assert srv.proc.poll() is None
+    finally:
+        stop_serve(srv)
