@@ -131,8 +131,11 @@ BODY = {
 }
 
 
-def start_server(bundle: Path, *args: str) -> tuple[subprocess.Popen, int]:
-    """``arbscore serve`` on a free loopback port; returns once /health answers."""
+def start_server(bundle: Path, *args: str, src: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """``arbscore serve`` on a free loopback port (``src``: the arbscore sources it imports,
+    e.g. an older checkout's ``src`` to compare); returns once /health answers."""
+    import os
+
     import httpx
     from serve_helpers import arbscore_cmd, free_port
 
@@ -142,6 +145,7 @@ def start_server(bundle: Path, *args: str) -> tuple[subprocess.Popen, int]:
         [*arbscore_cmd(), "serve", "--bundle", str(bundle), "--port", str(port), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **({"PYTHONPATH": str(src)} if src else {})},
     )
     deadline = time.monotonic() + 90
     while True:
@@ -259,11 +263,18 @@ def main() -> None:
     parser.add_argument("--serve-workers", type=int, default=1, help="--workers of the server")
     parser.add_argument("--scoring-threads", type=int, default=4, help="its --scoring-threads")
     parser.add_argument("--only-concurrency", action="store_true", help="needs --bundle")
+    parser.add_argument("--server-src", type=Path, help="arbscore sources the server imports")
     args = parser.parse_args()
     if args.only_concurrency:
         if not args.bundle:
             parser.error("--only-concurrency needs --bundle")
-        print(json.dumps(time_concurrency(args.bundle, args.serve_workers, args.scoring_threads)))
+        print(
+            json.dumps(
+                time_concurrency(
+                    args.bundle, args.serve_workers, args.scoring_threads, args.server_src
+                )
+            )
+        )
         return
     from arbscore.serve.scorer import Scorer
 
