@@ -170,3 +170,17 @@ def test_several_workers_serve_and_reload_on_sighup(tmp_path):
         assert srv.proc.poll() is None
     finally:
         stop_serve(srv)
+
+
+def test_default_reload_root_is_the_parent_of_the_bundle_path_given(tmp_path):
+    from arbscore.serve.composite import CompositeConfig
+    from arbscore.serve.errors import BadRequest
+    from arbscore.serve.provider import ModelProvider, ReloadPolicy
+
+    copy_bundle(tmp_path / "versions" / "v0" / "bundle")
+    copy_bundle(tmp_path / "versions" / "v1" / "bundle")
+    (tmp_path / "current").symlink_to("versions/v0/bundle")
+    provider = ModelProvider(tmp_path / "current", CompositeConfig(), ReloadPolicy(allow_http=True))
+    assert provider.resolve("versions/v1/bundle") == tmp_path / "versions" / "v1" / "bundle"
+    with pytest.raises(BadRequest):
+        provider.resolve(str(tmp_path.parent))

@@ -54,7 +54,9 @@ class ModelProvider:
         self.policy = policy
         self.bundle_dir = Path(bundle_dir)
         self.scorer = Scorer(self.bundle_dir, composite=composite)
-        self.root = Path(policy.root or self.bundle_dir.resolve().parent).resolve()
+        # the parent of the path as given: for ROOT/current -> versions/<id>/bundle it is ROOT
+        default_root = Path(os.path.abspath(self.bundle_dir)).parent
+        self.root = Path(os.path.realpath(policy.root or default_root))
         self._lock = asyncio.Lock()
         self.reloads = 0
 
