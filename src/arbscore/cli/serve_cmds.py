@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve a bundle over HTTP: /health, /predict, /predict/batch, /models, /metrics, /size,
         /exit-signal, /reload (with --allow-reload; SIGHUP always); OpenAPI at /docs."""
+        import inspect
         import os
 
         import uvicorn
@@ -119,9 +120,17 @@ def register(app: typer.Typer) -> None:
                     max_body_bytes=max_body_bytes,
                     scoring_threads=scoring_threads,
                 )
+                # a restarted worker loads the bundle before it is "ready": give it time
+                # (uvicorn's default of 5 s aborts a SIGHUP restart on a busy machine)
+                extra = (
+                    {"timeout_worker_healthcheck": 120}
+                    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters
+                    else {}
+                )
                 uvicorn.run(
                     "arbscore.serve.app:app_from_env",
                     factory=True,
+                    **extra,
                     workers=workers,
                     host=host,
                     port=port,
