@@ -5,7 +5,8 @@
 Without --bundle it fits one family on the synthetic demo rows (``arbscore.export.demo``) and
 exports it. Before timing anything it checks that the bundle's outputs equal the native model's
 (within 1e-4) and that the HTTP server returns the in-process numbers. The last line printed is
-JSON: {"inproc_p50_us", "inproc_p99_us", "batch1000_ms", "http_rps", "http_p50_ms", ...}.
+JSON: {"inproc_p50_us", "inproc_p99_us", "batch1000_ms", "http_rps", "http_p50_ms", ...,
+"c32_p50_ms", "c32_p99_ms", "batch_load_health_p50_ms", "batch_load_health_p99_ms", ...}.
 
 What is timed:
 - inproc: ``Scorer.predict_matrix`` on one prebuilt feature row (all three heads: duration, then
@@ -14,7 +15,12 @@ What is timed:
 - batch1000: ``predict_matrix`` on 1000 rows (median of 20);
 - HTTP: ``arbscore serve`` in a subprocess; ``http_p50_ms`` from one stdlib keep-alive client
   sending sequential POST /predict requests (the guide's body), ``http_rps`` with ``--clients``
-  concurrent clients for a fixed number of requests (bounded load).
+  concurrent clients for a fixed number of requests (bounded load);
+- concurrency (``serve_load.py``, a second server with ``--serve-workers``): 32 connections
+  of single /predict (``c32_*``), then 4 clients sending 1000-row batches while /health is
+  probed every 20 ms (``batch_load_*``). ``--only-concurrency`` runs just this part.
+
+Targets on 2 cores: ``c32_p99_ms`` < 20 and ``batch_load_health_p99_ms`` < 50. Loopback only.
 """
 
 from __future__ import annotations
@@ -113,37 +119,74 @@ def time_inproc(scorer, X: np.ndarray, n: int) -> tuple[list[float], list[float]
     return single, record_times, statistics.median(batch)
 
 
-def time_http(bundle: Path, scorer, n_seq: int, n_load: int, clients: int) -> dict:
+BODY = {
+    "symbol": "BTCUSDT",
+    "fundProfit8h": 0.02,
+    "fundApr": 21.9,
+    "volume24h": 1.5e9,
+    "hourOfDay": 8,
+    "dayOfWeek": 2,
+    "bidAskSpread": 0.02,
+    "liquidityStatus": "Good",
+}
+
+
+def start_server(bundle: Path, *args: str, src: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """``arbscore serve`` on a free loopback port (``src``: the arbscore sources it imports,
+    e.g. an older checkout's ``src`` to compare); returns once /health answers."""
+    import os
+
     import httpx
     from serve_helpers import arbscore_cmd, free_port
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [*arbscore_cmd(), "serve", "--bundle", str(bundle), "--port", str(port)],
+        [*arbscore_cmd(), "serve", "--bundle", str(bundle), "--port", str(port), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **({"PYTHONPATH": str(src)} if src else {})},
     )
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.2)
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("server did not start")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("server did not start")
-        body = {
-            "symbol": "BTCUSDT",
-            "fundProfit8h": 0.02,
-            "fundApr": 21.9,
-            "volume24h": 1.5e9,
-            "hourOfDay": 8,
-            "dayOfWeek": 2,
-            "bidAskSpread": 0.02,
-            "liquidityStatus": "Good",
-        }
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def time_concurrency(bundle: Path, workers: int, threads: int) -> dict:
+    """serve_load's bounded runs on a server with ``--workers`` and ``--scoring-threads``."""
+    from serve_load import concurrency
+
+    proc, port = start_server(bundle, "--workers", str(workers), "--scoring-threads", str(threads))
+    try:
+        figures = concurrency(port, BODY, pid=proc.pid)
+        return {**figures, "serve_workers": workers, "scoring_threads": threads}
+    finally:
+        stop_server(proc)
+
+
+def time_http(bundle: Path, scorer, n_seq: int, n_load: int, clients: int) -> dict:
+    import httpx
+
+    proc, port = start_server(bundle)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        body = BODY
         from arbscore.data_tools.features import normalise_keys
         from arbscore.serve.schemas import Opportunity
 
@@ -206,8 +249,7 @@ def time_http(bundle: Path, scorer, n_seq: int, n_load: int, clients: int) -> di
             "http_server_mean_ms": 1000 * total / max(count, 1.0),
         }
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def main() -> None:
@@ -218,7 +260,22 @@ def main() -> None:
     parser.add_argument("--http-n", type=int, default=2000, help="sequential HTTP requests")
     parser.add_argument("--load-n", type=int, default=4000, help="requests under concurrent load")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--serve-workers", type=int, default=1, help="--workers of the server")
+    parser.add_argument("--scoring-threads", type=int, default=4, help="its --scoring-threads")
+    parser.add_argument("--only-concurrency", action="store_true", help="needs --bundle")
+    parser.add_argument("--server-src", type=Path, help="arbscore sources the server imports")
     args = parser.parse_args()
+    if args.only_concurrency:
+        if not args.bundle:
+            parser.error("--only-concurrency needs --bundle")
+        print(
+            json.dumps(
+                time_concurrency(
+                    args.bundle, args.serve_workers, args.scoring_threads, args.server_src
+                )
+            )
+        )
+        return
     from arbscore.serve.scorer import Scorer
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -234,6 +291,7 @@ def main() -> None:
         err = check_native(scorer, model, X) if model is not None else None
         single, records, batch_ms = time_inproc(scorer, X, args.n)
         http = time_http(Path(bundle), scorer, args.http_n, args.load_n, args.clients)
+        load = time_concurrency(Path(bundle), args.serve_workers, args.scoring_threads)
     result = {
         "inproc_p50_us": float(np.percentile(single, 50)),
         "inproc_p99_us": float(np.percentile(single, 99)),
@@ -246,6 +304,7 @@ def main() -> None:
         "family": args.family if not args.bundle else "bundle",
         "heads": {h: e["family"] for h, e in scorer.manifest["heads"].items()},
         "native_max_abs_diff": err,
+        **load,
     }
     print(json.dumps(result))
 

@@ -28,7 +28,9 @@ def test_promote_then_keep_then_fail(tmp_path, ops_bundle, tiny_training):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(
-        ["--bundle", str(root / "current"), "--port", str(port)], tmp_path / "server.log", url
+        ["--bundle", str(root / "current"), "--port", str(port), "--allow-reload"],
+        tmp_path / "server.log",
+        url,
     )
     try:
         champion = _version(url)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 GOLDEN = Path(__file__).parents[1] / "export" / "golden"
 MAX_BATCH = 50
@@ -52,3 +56,39 @@ class Server:
     tmp: Path
     max_batch: int = MAX_BATCH
     max_body: int = MAX_BODY
+
+
+def start_serve(
+    tmp: Path, bundle: Path, args: list[str], env: dict | None = None, timeout: float = 90
+) -> Server:
+    """``arbscore serve --bundle BUNDLE ARGS`` as a real process on a free 127.0.0.1 port;
+    returns once /health answers (the log is ``tmp/server-PORT.log``)."""
+    port = free_port()
+    cmd = [*arbscore_cmd(), "serve", "--bundle", str(bundle), "--port", str(port), *args]
+    log_path = tmp / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return Server(url, proc, bundle, tmp)
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not start: {log_path.read_text()}")
+        time.sleep(0.2)
+
+
+def stop_serve(server: Server) -> None:
+    """Stop the server process by its pid (SIGTERM, then SIGKILL after 10 s)."""
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(timeout=10)

@@ -22,10 +22,37 @@ def register(app: typer.Typer) -> None:
     def serve(
         bundle: Annotated[Path, typer.Option("--bundle", help="bundle dir (arbscore export)")],
         port: Annotated[int, typer.Option(help="TCP port")] = 5250,
-        host: Annotated[str, typer.Option(help="interface (0.0.0.0: all)")] = "127.0.0.1",
+        host: Annotated[
+            str, typer.Option(help="interface; 0.0.0.0 exposes the API to the whole network")
+        ] = "127.0.0.1",
         max_batch: Annotated[int, typer.Option(help="max items per batch")] = 1000,
         max_body_bytes: Annotated[int, typer.Option(help="max request body")] = 2 << 20,
         log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+        workers: Annotated[
+            int, typer.Option(help="worker processes (each loads the bundle; SIGHUP restarts them)")
+        ] = 1,
+        scoring_threads: Annotated[
+            int, typer.Option(help="threads per worker that decode, validate and score")
+        ] = 4,
+        allow_reload: Annotated[
+            bool,
+            typer.Option(
+                "--allow-reload", help="let POST /reload swap the bundle (off: SIGHUP only)"
+            ),
+        ] = False,
+        reload_root: Annotated[
+            Path | None,
+            typer.Option(
+                help="POST /reload takes bundles under this dir (default: --bundle's parent)"
+            ),
+        ] = None,
+        reload_token: Annotated[
+            str | None,
+            typer.Option(
+                envvar="ARBSCORE_RELOAD_TOKEN",
+                help="bearer token POST /reload requires (better: env ARBSCORE_RELOAD_TOKEN)",
+            ),
+        ] = None,
         ops_db: Annotated[
             str | None,
             typer.Option(
@@ -39,13 +66,27 @@ def register(app: typer.Typer) -> None:
         ] = 300.0,
     ) -> None:
         """Serve a bundle over HTTP: /health, /predict, /predict/batch, /models, /metrics, /size,
-        /exit-signal, /reload (also on SIGHUP); OpenAPI at /docs."""
+        /exit-signal, /reload (with --allow-reload; SIGHUP always); OpenAPI at /docs."""
+        import inspect
+        import os
+
         import uvicorn
 
-        from arbscore.serve.app import ServeConfig, create_app
+        from arbscore.serve.app import ENV_SETTINGS, ServeConfig, create_app, settings_to_env
+        from arbscore.serve.provider import ReloadPolicy
 
         if not 0 < port < 65536:
             raise ValueError(f"--port {port}: must be in 1..65535")
+        if not 1 <= workers <= 64:
+            raise ValueError(f"--workers {workers}: must be in 1..64")
+        if (reload_root or reload_token) and not allow_reload:
+            raise ValueError("--reload-root / --reload-token need --allow-reload")
+        if workers > 1 and (allow_reload or ops_db):
+            raise ValueError(
+                f"--workers {workers}: --allow-reload and --ops-db work with one worker only "
+                "(each worker holds its own model; reload several with SIGHUP)"
+            )
+        policy = ReloadPolicy(allow_http=allow_reload, root=reload_root, token=reload_token)
         ops = None
         if ops_db:  # imported only here: the plain serving install has no pandas
             from arbscore.ops.service import OpsConfig, OpsService
@@ -54,16 +95,48 @@ def register(app: typer.Typer) -> None:
         config = ServeConfig(
             max_batch=max_batch,
             max_body_bytes=max_body_bytes,
+            scoring_threads=scoring_threads,
+            reload=policy,
             prediction_sink=ops.sink if ops else None,
         )
         server_app = create_app(bundle, config)  # loads and checks the bundle before binding
         if ops:
             ops.attach(server_app)
-        typer.echo(
-            f"serving {server_app.state.provider.scorer.model_version} on http://{host}:{port}"
-        )
+        version = server_app.state.provider.scorer.model_version
+        typer.echo(f"serving {version} on http://{host}:{port} ({workers} worker(s))")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            typer.echo(
+                f"warning: --host {host} makes the API reachable from other machines; it has no "
+                "authentication of its own (see docs/serving.md)",
+                err=True,
+            )
         try:
-            uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
+            if workers == 1:
+                uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
+            else:
+                os.environ[ENV_SETTINGS] = settings_to_env(
+                    bundle,
+                    max_batch=max_batch,
+                    max_body_bytes=max_body_bytes,
+                    scoring_threads=scoring_threads,
+                )
+                # a restarted worker loads the bundle before it is "ready": give it time
+                # (uvicorn's default of 5 s aborts a SIGHUP restart on a busy machine)
+                extra = (
+                    {"timeout_worker_healthcheck": 120}
+                    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters
+                    else {}
+                )
+                uvicorn.run(
+                    "arbscore.serve.app:app_from_env",
+                    factory=True,
+                    **extra,
+                    workers=workers,
+                    host=host,
+                    port=port,
+                    log_level=log_level,
+                    access_log=False,
+                )
         finally:
             if ops:
                 ops.close()

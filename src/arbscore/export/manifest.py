@@ -1,7 +1,17 @@
 """The bundle's ``manifest.json``: what is in the directory and how to trust it.
 
-Read by the server with the standard library only (no training imports), so the reading and
-checking half lives here beside the writing half and both agree on one format.
+Read by the server (numpy-free: the standard library and pydantic, which the serving install
+has through FastAPI), so the reading and checking half lives here beside the writing half and
+both agree on one format.
+
+What :func:`read_manifest` refuses, each with a message naming the file or field:
+- a manifest over :data:`MAX_MANIFEST_BYTES` (4 MiB; an exported one is ~20-30 kB) or nested
+  deeper than :data:`MAX_JSON_DEPTH` levels;
+- a wrong shape (:class:`ManifestModel`: ``files`` an object of sha256 hex digests, ``heads`` an
+  object of ``{"file", "output", ...}`` objects, and so on);
+- a path that leaves the bundle: absolute, with ``..``, or a symlink resolving outside it;
+- with ``verify`` (the default): a listed file missing or changed, or a file in the directory
+  that the manifest does not list (the bundle was changed after export).
 """
 
 from __future__ import annotations
@@ -9,12 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from pathlib import Path
-from typing import Any
+import re
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "arbscore-bundle"
 BUNDLE_VERSION = 1
+#: the largest manifest.json read (bytes); `/models` returns it, so it bounds that answer too
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+#: the deepest nesting of arrays/objects accepted in manifest.json (an exported one has 5)
+MAX_JSON_DEPTH = 64
 REQUIRED_KEYS = (
     "format",
     "bundle_version",
@@ -26,6 +43,35 @@ REQUIRED_KEYS = (
     "files",
 )
 
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+_Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class HeadEntry(BaseModel):
+    """One head: the graph file and its output name (other keys, e.g. ``family``, are kept)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    file: _Name
+    output: _Name | None = None
+    family: str | None = None
+
+
+class ManifestModel(BaseModel):
+    """The shape :func:`read_manifest` checks. Keys beyond these (metrics, coreml, fees, ...)
+    are kept as they are: other stages add their own sections."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    format: Literal["arbscore-bundle"]
+    bundle_version: int
+    model_version: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    created_at: str
+    feature_spec: dict[str, Any]
+    feature_names: list[_Name] = Field(min_length=1)
+    heads: dict[str, HeadEntry]
+    files: dict[_Name, _Sha256]
+
 
 def sha256_file(path: Path) -> str:
     """Hex sha256 of one file, read in 1 MiB chunks."""
@@ -36,14 +82,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _bundle_files(root: Path) -> list[str]:
+    """Every file under ``root`` except the manifest, as sorted posix relative paths."""
+    return [
+        p.relative_to(root).as_posix()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).as_posix() != MANIFEST_FILE
+    ]
+
+
 def file_hashes(bundle_dir: Path) -> dict[str, str]:
     """sha256 of every file under ``bundle_dir`` except the manifest (posix relative paths)."""
     root = Path(bundle_dir)
-    return {
-        p.relative_to(root).as_posix(): sha256_file(p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() != MANIFEST_FILE
-    }
+    return {rel: sha256_file(root / rel) for rel in _bundle_files(root)}
 
 
 def finite_json(value: Any) -> Any:
@@ -67,12 +118,66 @@ def write_manifest(bundle_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]
     return full
 
 
-def read_manifest(bundle_dir: Path, *, verify: bool = True) -> dict[str, Any]:
-    """Load and check a bundle's manifest.
+# a JSON string (with an optional trailing colon: then it is a key) or one bracket
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"\s*:?|[\[\]{}]')
 
-    Raises ValueError (a bad bundle) naming the problem: no manifest, unknown format or version,
-    missing keys, a listed file absent or with a different sha256, a head pointing at an unlisted
-    file.
+
+def nesting_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """The top-level key under which ``text`` nests deeper than ``limit`` (``"(top level)"``
+    outside any key), or None. A scan of brackets outside strings: no recursion, so it is
+    safe on input that would exhaust ``json.loads``'s stack."""
+    depth, key = 0, "(top level)"
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            if depth == 1 and token.endswith(":"):
+                key = token.rstrip(":").strip()[1:-1]
+            continue
+        depth += 1 if token in "[{" else -1
+        if depth > limit:
+            return key
+    return None
+
+
+def _shape_errors(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        parts.append(f"field {loc}: {e['msg']}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _inside(root: Path, resolved_root: Path, rel: str, what: str) -> Path:
+    """``root / rel`` when it stays inside the bundle; ValueError naming ``what`` otherwise."""
+    posix = PurePosixPath(rel)
+    if (
+        "\\" in rel
+        or posix.is_absolute()
+        or ".." in posix.parts
+        or re.match(r"^[A-Za-z]:", rel)
+        or rel in ("", ".")
+    ):
+        raise ValueError(
+            f"bundle {root}: {what} {rel!r} is not a path inside the bundle; manifest paths "
+            "are relative, without '..' (re-export the bundle)"
+        )
+    path = root / posix
+    if not path.resolve().is_relative_to(resolved_root):
+        raise ValueError(
+            f"bundle {root}: {what} {rel!r} is a symlink leading outside the bundle; copy the "
+            "file into the bundle (re-export it)"
+        )
+    return path
+
+
+def read_manifest(bundle_dir: Path, *, verify: bool = True) -> dict[str, Any]:
+    """Load and check a bundle's manifest (what is refused: the module docstring).
+
+    Raises ValueError (a bad bundle) naming the problem and, where there is one, the field:
+    no manifest, over the size or depth limit, a wrong shape, unknown format or version, a path
+    outside the bundle, a head pointing at an unlisted file; with ``verify`` also a listed file
+    absent or with a different sha256, and files present but not listed.
     """
     root = Path(bundle_dir)
     path = root / MANIFEST_FILE
@@ -80,10 +185,26 @@ def read_manifest(bundle_dir: Path, *, verify: bool = True) -> dict[str, Any]:
         raise ValueError(f"bundle {root}: not a directory; export one with `arbscore export`")
     if not path.is_file():
         raise ValueError(f"bundle {root}: no {MANIFEST_FILE}; export one with `arbscore export`")
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise ValueError(
+            f"bundle {root}: {MANIFEST_FILE} is {size} bytes, over the limit of "
+            f"{MAX_MANIFEST_BYTES}; an exported manifest is a few tens of kB (re-export)"
+        )
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"bundle {root}: {MANIFEST_FILE} is not valid JSON ({exc})") from exc
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"bundle {root}: {MANIFEST_FILE} is not UTF-8 text") from exc
+    deep = nesting_too_deep(text)
+    if deep is not None:
+        raise ValueError(
+            f"bundle {root}: {MANIFEST_FILE} field {deep} nests deeper than {MAX_JSON_DEPTH} levels"
+        )
+    try:
+        manifest = json.loads(text)
+    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "unreadable numbers"
+        raise ValueError(f"bundle {root}: {MANIFEST_FILE} is not valid JSON ({reason})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"bundle {root}: {MANIFEST_FILE} format is not {FORMAT!r}")
     missing = [k for k in REQUIRED_KEYS if k not in manifest]
@@ -94,10 +215,17 @@ def read_manifest(bundle_dir: Path, *, verify: bool = True) -> dict[str, Any]:
             f"bundle {root}: bundle_version {manifest['bundle_version']!r}, this "
             f"arbscore reads version {BUNDLE_VERSION}; re-export the bundle"
         )
+    try:
+        ManifestModel.model_validate(manifest)
+    except ValidationError as exc:
+        raise ValueError(f"bundle {root}: {MANIFEST_FILE} {_shape_errors(exc)}") from exc
+    resolved = root.resolve()
+    for rel in manifest["files"]:
+        _inside(root, resolved, rel, "file")
     for head, entry in manifest["heads"].items():
-        if entry.get("file") not in manifest["files"]:
+        if entry["file"] not in manifest["files"]:
             raise ValueError(
-                f"bundle {root}: head {head!r} file {entry.get('file')!r} is not "
+                f"bundle {root}: head {head!r} file {entry['file']!r} is not "
                 "listed in the manifest's files"
             )
     if verify:
@@ -112,4 +240,13 @@ def read_manifest(bundle_dir: Path, *, verify: bool = True) -> dict[str, Any]:
                     f"{expected[:12]}..., file {actual[:12]}...); the file was "
                     "changed after export"
                 )
+        unlisted = [rel for rel in _bundle_files(root) if rel not in manifest["files"]]
+        if unlisted:
+            shown = ", ".join(unlisted[:5]) + (
+                f" and {len(unlisted) - 5} more" if len(unlisted) > 5 else ""
+            )
+            raise ValueError(
+                f"bundle {root}: files not listed in the manifest: {shown}; the bundle was "
+                "changed after export (remove them or re-export)"
+            )
     return manifest

@@ -196,7 +196,10 @@ def _swap(current: Path, target: Path) -> Path | None:
 def _reload(url: str, timeout: float) -> dict:
     import httpx
 
-    resp = httpx.post(url.rstrip("/") + "/reload", timeout=timeout)
+    # the server's reload token, when it has one (`arbscore serve --allow-reload`)
+    token = os.environ.get("ARBSCORE_RELOAD_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    resp = httpx.post(url.rstrip("/") + "/reload", timeout=timeout, headers=headers)
     if resp.status_code != 200:
         raise ValueError(f"server refused the new bundle ({resp.status_code}): {resp.text[:300]}")
     return resp.json()

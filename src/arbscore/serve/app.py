@@ -1,51 +1,50 @@
 """The HTTP server: the SPEC's contract (``/health``, ``/predict``, ``/predict/batch``) plus
 ``/models``, ``/metrics``, ``/size``, ``/exit-signal`` and ``/reload``.
 
-Handlers only parse, validate and format; scoring lives in :class:`Scorer`, sizing in
-``sizing.py``, exit rules in ``exits.py``. The model is held by a :class:`ModelProvider`: a
-reload builds a complete new Scorer first and then swaps one reference, so requests already
-running finish on the model they started with and no request ever sees a half-loaded bundle.
+Handlers only read the body and hand it to :mod:`arbscore.serve.handlers` in the thread pool
+(decoding, validation and scoring never run on the event loop); scoring lives in
+:class:`Scorer`, sizing in ``sizing.py``, exit rules in ``exits.py``, the model and who may swap
+it in :mod:`arbscore.serve.provider`, the one error shape in :mod:`arbscore.serve.errors`.
 
-Bad input is always a 4xx naming the field (``detail[].loc`` as FastAPI reports it, plus one
-readable ``message``), never a 500: malformed JSON 400, validation 422, batch or body over the
-limit 413.
+Bad input is always a 4xx naming the field (``detail[].loc`` plus one readable ``message``),
+never a 500: malformed JSON 400, validation 422, batch or body over the limit 413; reload
+refusals 401/403/404 (``provider.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import json
+import os
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import ValidationError
+from pydantic.json_schema import models_json_schema
 
+from arbscore.serve import handlers
 from arbscore.serve.composite import CompositeConfig
+from arbscore.serve.errors import BadRequest, error_responses, install_error_handlers
 from arbscore.serve.exits import ExitConfig
 from arbscore.serve.metrics import Metrics, MetricsAndLimits
-from arbscore.serve.positions import exit_response, size_response
-from arbscore.serve.requests import (
-    BadRequest,
-    json_body,
-    parse_opportunity,
-    problem,
-    pydantic_errors,
-)
+from arbscore.serve.provider import ModelProvider, ReloadPolicy
+from arbscore.serve.requests import decode_json, validate
 from arbscore.serve.schemas import (
+    OPPORTUNITY_MARK,
+    CurrentState,
     ExitRequest,
     ExitResponse,
     Health,
     Opportunity,
     Prediction,
     ReloadRequest,
+    ReloadResponse,
     SizeRequest,
     SizeResponse,
 )
@@ -64,21 +63,28 @@ PATHS = (
     "/openapi.json",
     "/docs",
 )
+#: the environment variable ``app_from_env`` (``--workers N``) reads its settings from
+ENV_SETTINGS = "ARBSCORE_SERVE_SETTINGS"
 
 
 @dataclass(frozen=True)
 class ServeConfig:
-    """Server limits and the scoring/sizing/exit settings."""
+    """Server limits, reload policy and the scoring/sizing/exit settings."""
 
     max_batch: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
     composite: CompositeConfig = field(default_factory=CompositeConfig)
     sizing: SizingConfig = field(default_factory=SizingConfig)
     exits: ExitConfig = field(default_factory=ExitConfig)
+    reload: ReloadPolicy = field(default_factory=ReloadPolicy)
     reload_on_sighup: bool = True
+    #: threads that decode, validate and score requests (off the event loop); few, so a
+    #: burst queues in order instead of 40 threads taking turns at the GIL
+    scoring_threads: int = 4
     #: optional ``sink(scorer, records, predictions, raw_items)`` called after every /predict
     #: and /predict/batch (prediction tracking, drift: ``arbscore.ops``); ``raw_items`` are the
-    #: JSON objects as sent (legs, ids the model ignores). It must not block.
+    #: JSON objects as sent (legs, ids the model ignores). It runs in the scoring thread and
+    #: must not block.
     prediction_sink: Callable[[Scorer, list[dict], list[dict], list], None] | None = None
 
     def __post_init__(self) -> None:
@@ -86,47 +92,74 @@ class ServeConfig:
             raise ValueError(f"ServeConfig.max_batch={self.max_batch}: must be >= 1")
         if self.max_body_bytes < 1024:
             raise ValueError(f"ServeConfig.max_body_bytes={self.max_body_bytes}: must be >= 1024")
+        if not 1 <= self.scoring_threads <= 64:
+            raise ValueError(f"ServeConfig.scoring_threads={self.scoring_threads}: must be 1..64")
 
 
-class ModelProvider:
-    """Holds the current Scorer; ``reload`` swaps it atomically."""
-
-    def __init__(self, bundle_dir: Path, config: ServeConfig) -> None:
-        self.config = config
-        self.bundle_dir = Path(bundle_dir)
-        self.scorer = Scorer(self.bundle_dir, composite=config.composite)
-        self._lock = asyncio.Lock()
-        self.reloads = 0
-
-    async def reload(self, bundle_dir: Path | None = None) -> Scorer:
-        """Load ``bundle_dir`` (default: the current one) off the event loop, then swap."""
-        async with self._lock:
-            target = Path(bundle_dir) if bundle_dir else self.bundle_dir
-            new = await run_in_threadpool(Scorer, target, composite=self.config.composite)
-            self.scorer, self.bundle_dir = new, target
-            self.reloads += 1
-            return new
+def _body(name: str) -> dict:
+    """``openapi_extra`` for a JSON request body of component ``name``."""
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
-def _schema_body(model: type) -> dict:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")
-                }
-            },
-        }
-    }
+def _link_opportunities(node):
+    """Replace every schema marked :data:`OPPORTUNITY_MARK` with a ``$ref`` to Opportunity."""
+    if isinstance(node, dict):
+        if node.get(OPPORTUNITY_MARK):
+            return {"$ref": "#/components/schemas/Opportunity"}
+        return {k: _link_opportunities(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_link_opportunities(v) for v in node]
+    return node
+
+
+def _openapi(app: FastAPI, provider: ModelProvider, config: ServeConfig) -> Callable[[], dict]:
+    """The document at /openapi.json: FastAPI's, plus the request models as components, the
+    served bundle's strategies as the ``strategy`` enum and the reload token scheme."""
+
+    def build() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        models = (Opportunity, SizeRequest, ExitRequest, CurrentState, ReloadRequest)
+        _, defs = models_json_schema(
+            [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+        )
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(_link_opportunities(defs.get("$defs", {})))
+        schemas["Opportunity"]["properties"]["strategy"]["enum"] = list(
+            provider.scorer.spec.strategies
+        )
+        batch = doc["paths"]["/predict/batch"]["post"]["requestBody"]["content"]
+        batch["application/json"]["schema"]["maxItems"] = config.max_batch
+        if config.reload.token:
+            doc["components"]["securitySchemes"] = {
+                "reloadToken": {"type": "http", "scheme": "bearer"}
+            }
+            doc["paths"]["/reload"]["post"]["security"] = [{"reloadToken": []}]
+        app.openapi_schema = doc
+        return doc
+
+    return build
 
 
 def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> FastAPI:
     """The FastAPI app serving ``bundle_dir``; raises ValueError for a bad bundle."""
     from arbscore import __version__
 
-    provider = ModelProvider(Path(bundle_dir), config)
+    provider = ModelProvider(Path(bundle_dir), config.composite, config.reload)
     metrics = Metrics(PATHS)
+    pool = ThreadPoolExecutor(config.scoring_threads, thread_name_prefix="arbscore-score")
+
+    async def off_loop(func: Callable, *args):
+        return await asyncio.get_running_loop().run_in_executor(pool, func, *args)
+
+    async def reload(target: Path | None = None) -> Scorer:
+        scorer = await provider.reload(target)
+        app.openapi_schema = None  # the strategy enum follows the bundle
+        return scorer
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -134,31 +167,24 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
             # not possible outside the main thread or on platforms without SIGHUP
             with suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
                 asyncio.get_running_loop().add_signal_handler(
-                    signal.SIGHUP, lambda: asyncio.ensure_future(provider.reload())
+                    signal.SIGHUP, lambda: asyncio.ensure_future(reload())
                 )
         yield
+        pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="arbscore ml-api",
         version=__version__,
         lifespan=lifespan,
-        description="Scores funding-rate arbitrage opportunities from an ONNX bundle.",
+        description="Scores funding-rate arbitrage opportunities from an ONNX bundle. Every "
+        'error answer is {"detail": [{"loc", "msg", "type"}], "message"}.',
     )
     app.state.provider = provider
     app.state.metrics = metrics  # ops adds its drift gauges here (Metrics.add_collector)
     app.add_middleware(MetricsAndLimits, metrics=metrics, max_body_bytes=config.max_body_bytes)
-
-    @app.exception_handler(BadRequest)
-    async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
-        return problem(exc.status, exc.errors)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(422, pydantic_errors(list(exc.errors()), ()))
-
-    @app.exception_handler(ValueError)
-    async def _value_error(_: Request, exc: ValueError) -> JSONResponse:
-        return problem(422, [{"loc": ["body"], "msg": str(exc), "type": "value_error"}])
+    app.openapi = _openapi(app, provider, config)
+    install_error_handlers(app)
+    scoring_errors = error_responses(400, 413, 422)
 
     @app.get("/health", response_model=Health)
     async def health() -> dict:
@@ -169,58 +195,47 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
             "model_version": provider.scorer.model_version,
         }
 
-    @app.post("/predict", response_model=Prediction, openapi_extra=_schema_body(Opportunity))
+    @app.post(
+        "/predict",
+        response_model=Prediction,
+        openapi_extra=_body("Opportunity"),
+        responses=scoring_errors,
+    )
     async def predict(request: Request) -> JSONResponse:
-        scorer = provider.scorer
-        body = await json_body(request)
-        record = parse_opportunity(body, ["body"], scorer, datetime.now(timezone.utc))
-        predictions = scorer.predict_records([record])
-        _sink(config, scorer, [record], predictions, [body])
-        return JSONResponse(predictions[0])
+        raw = await request.body()
+        answer = await off_loop(handlers.predict_one, provider.scorer, raw, config.prediction_sink)
+        return JSONResponse(answer)
 
-    batch_schema = {
+    batch_body = {
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {
                     "schema": {
                         "type": "array",
-                        "maxItems": config.max_batch,
-                        "items": Opportunity.model_json_schema(
-                            ref_template="#/components/schemas/{model}"
-                        ),
+                        "items": {"$ref": "#/components/schemas/Opportunity"},
                     }
                 }
             },
         }
     }
 
-    @app.post("/predict/batch", response_model=list[Prediction], openapi_extra=batch_schema)
+    @app.post(
+        "/predict/batch",
+        response_model=list[Prediction],
+        openapi_extra=batch_body,
+        responses=scoring_errors,
+    )
     async def predict_batch(request: Request) -> JSONResponse:
-        scorer = provider.scorer
-        items = await json_body(request)
-        if not isinstance(items, list):
-            raise BadRequest(
-                422,
-                ["body"],
-                f"expected a JSON list of opportunities, got {type(items).__name__}",
-                "list_type",
-            )
-        if len(items) > config.max_batch:
-            raise BadRequest(
-                413,
-                ["body"],
-                f"batch of {len(items)} opportunities is over the "
-                f"limit of {config.max_batch}; split it",
-                "too_long",
-            )
-        now = datetime.now(timezone.utc)
-        records = [
-            parse_opportunity(item, ["body", i], scorer, now) for i, item in enumerate(items)
-        ]
-        predictions = scorer.predict_records(records)
-        _sink(config, scorer, records, predictions, items)
-        return JSONResponse(predictions)
+        raw = await request.body()
+        answer = await off_loop(
+            handlers.predict_batch,
+            provider.scorer,
+            raw,
+            config.max_batch,
+            config.prediction_sink,
+        )
+        return JSONResponse(answer)
 
     @app.get("/models")
     async def models() -> dict:
@@ -234,33 +249,44 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     async def prometheus() -> PlainTextResponse:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
-    @app.post("/size", response_model=SizeResponse, openapi_extra=_schema_body(SizeRequest))
-    async def size_endpoint(request: Request) -> dict:
-        body = await json_body(request)
-        try:
-            req = SizeRequest.model_validate(body)
-        except ValidationError as exc:
-            raise RequestValidationError(pydantic_errors(exc.errors())) from exc
-        return size_response(req, provider.scorer, config.sizing)
-
-    @app.post("/exit-signal", response_model=ExitResponse, openapi_extra=_schema_body(ExitRequest))
-    async def exit_endpoint(request: Request) -> dict:
-        body = await json_body(request)
-        try:
-            req = ExitRequest.model_validate(body)
-        except ValidationError as exc:
-            raise RequestValidationError(pydantic_errors(exc.errors())) from exc
-        return exit_response(req, provider.scorer, config.exits)
-
-    @app.post("/reload")
-    async def reload(request: Request) -> dict:
+    @app.post(
+        "/size",
+        response_model=SizeResponse,
+        openapi_extra=_body("SizeRequest"),
+        responses=scoring_errors,
+    )
+    async def size_endpoint(request: Request) -> JSONResponse:
         raw = await request.body()
+        answer = await off_loop(handlers.size, provider.scorer, raw, config.sizing)
+        return JSONResponse(answer)
+
+    @app.post(
+        "/exit-signal",
+        response_model=ExitResponse,
+        openapi_extra=_body("ExitRequest"),
+        responses=scoring_errors,
+    )
+    async def exit_endpoint(request: Request) -> JSONResponse:
+        raw = await request.body()
+        answer = await off_loop(handlers.exit_signal, provider.scorer, raw, config.exits)
+        return JSONResponse(answer)
+
+    reload_body = _body("ReloadRequest")
+    reload_body["requestBody"]["required"] = False
+
+    @app.post(
+        "/reload",
+        response_model=ReloadResponse,
+        openapi_extra=reload_body,
+        responses=error_responses(400, 401, 403, 404, 413, 422),
+    )
+    async def reload_endpoint(request: Request) -> dict:
+        provider.check_access(request.headers.get("authorization"))
+        raw = await request.body()
+        req = validate(ReloadRequest, decode_json(raw)) if raw.strip() else ReloadRequest()
+        target = provider.resolve(req.bundle) if req.bundle else None
         try:
-            req = ReloadRequest.model_validate_json(raw) if raw.strip() else ReloadRequest()
-        except ValidationError as exc:
-            raise RequestValidationError(pydantic_errors(exc.errors())) from exc
-        try:
-            scorer = await provider.reload(Path(req.bundle) if req.bundle else None)
+            scorer = await reload(target)
         except ValueError as exc:
             raise BadRequest(
                 422,
@@ -276,11 +302,16 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
     return app
 
 
-def _sink(config: ServeConfig, scorer: Scorer, records: list, predictions: list, raw: list) -> None:
-    """Hand the predictions to the configured sink; its failure never fails the request."""
-    if config.prediction_sink is None:
-        return
-    try:
-        config.prediction_sink(scorer, records, predictions, raw)
-    except Exception:  # noqa: BLE001 - tracking is best effort; the answer is already computed
-        logging.getLogger("arbscore.serve").exception("prediction sink failed")
+def settings_to_env(bundle_dir: Path | str, **settings) -> str:
+    """The JSON that :func:`app_from_env` reads from :data:`ENV_SETTINGS`."""
+    return json.dumps({"bundle": str(bundle_dir), **settings})
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process (``arbscore serve --workers N``): uvicorn imports this
+    factory in each worker; the CLI has put the bundle and limits in :data:`ENV_SETTINGS`.
+    HTTP reload is off with several workers (one worker would swap); SIGHUP to the parent
+    restarts every worker on the bundle directory, which reloads it."""
+    settings = json.loads(os.environ[ENV_SETTINGS])
+    bundle = settings.pop("bundle")
+    return create_app(bundle, ServeConfig(**settings, reload_on_sighup=False))

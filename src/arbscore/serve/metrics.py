@@ -19,6 +19,8 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 
+from arbscore.serve.errors import error_body
+
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
@@ -131,15 +133,15 @@ class MetricsAndLimits:
                 status_box[0] = message["status"]
             await send(message)
 
-        too_big = {
-            "detail": [
+        too_big = error_body(
+            [
                 {
                     "loc": ["body"],
-                    "type": "too_large",
                     "msg": f"request body over the limit of {self.max_body_bytes} bytes",
+                    "type": "too_large",
                 }
             ]
-        }
+        )
         try:
             length = dict(scope.get("headers") or []).get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:

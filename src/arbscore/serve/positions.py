@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from arbscore.serve.errors import BadRequest
 from arbscore.serve.exits import ExitConfig, PositionState, exit_signal
-from arbscore.serve.requests import BadRequest, parse_opportunity
+from arbscore.serve.requests import parse_opportunity
 from arbscore.serve.schemas import ExitRequest, SizeRequest
 from arbscore.serve.scorer import Scorer
 from arbscore.serve.sizing import SizingConfig, default_loss_pct, size, win_from_expected
@@ -51,17 +52,7 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
         )
         depth = depth if depth is not None else record.get("orderbook_depth")
         version = pred["model_version"]
-    else:
-        missing = [
-            n for n in ("success_probability", "win_pct", "loss_pct") if getattr(req, n) is None
-        ]
-        if missing:
-            raise BadRequest(
-                422,
-                ["body", missing[0]],
-                f"missing {missing}: give them, or an opportunity to score",
-                "missing",
-            )
+    else:  # SizeRequest checked that all three are given
         p, win, loss = req.success_probability, req.win_pct, req.loss_pct
     result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)
     return {

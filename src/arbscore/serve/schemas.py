@@ -6,88 +6,157 @@ error locations name our snake_case field.
 
 Required per opportunity: ``symbol``, ``fund_profit_8h``, ``fund_apr`` (what the guide's own
 curl example sends). Defaults for the rest, documented per field:
-- ``strategy``: ``spot_perp`` (the guide's examples omit it); an unknown strategy is a 422;
+- ``strategy``: ``spot_perp`` (the guide's examples omit it); one the bundle does not know is a
+  422 (the OpenAPI document lists the served bundle's strategies as the enum);
 - ``fund_profit_24h_proj`` / ``fund_profit_3d_proj``: ``fund_profit_8h`` (no trend information);
 - ``break_even_hours``, ``spread_volatility_cv``, ``volume_24h``, ``bid_ask_spread``,
   ``orderbook_depth``, ``btc_price``: the training medians saved in the bundle's feature spec;
 - ``liquidity_status``: none (scored like "Low", the cautious case); ``market_regime``: none
-  (no regime one-hot set);
-- ``hour_of_day`` / ``day_of_week``: from ``timestamp`` when given, else the server's UTC clock
-  (an opportunity is scored when it is seen);
+  (no regime one-hot set); both matched case-insensitively;
+- ``hour_of_day`` / ``day_of_week``: from ``timestamp`` (UTC) when given, else the server's UTC
+  clock (an opportunity is scored when it is seen);
 - ``hold_hours``: the duration head's predicted optimal hold.
-Unknown extra keys are ignored (the C# DTO carries many display fields). NaN/inf are rejected.
+Unknown extra keys are ignored (the C# DTO carries many display fields).
+
+Numbers are strict: a JSON number, finite, within +-:data:`NUMBER_LIMIT` (1e12; no funding
+figure, volume or price comes near it), never ``true``/``false`` or a numeric string. Each
+number path of the server stays finite on such inputs; what cannot is refused with 422.
+Date-times are RFC 3339 strings (``2026-01-01T08:00:00Z``; no offset = UTC).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Literal
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+    model_validator,
+)
 
 from arbscore.schema import LIQUIDITY_STATUSES, MARKET_REGIMES, MAX_HOLD_HOURS
+from arbscore.serve.sizing import MIN_LOSS_PCT
 
-_FINITE = ConfigDict(extra="ignore", allow_inf_nan=False, str_strip_whitespace=True)
+NUMBER_LIMIT = 1e12
+_CONFIG = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+Num = Annotated[float, Strict(), Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
+NonNeg = Annotated[float, Strict(), Field(ge=0, le=NUMBER_LIMIT)]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema's "integer" includes 18.0; booleans stay refused (strict int below)
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _integer(low: int, high: int):
+    """An integer field in [low, high] (its JSON Schema spelt out: pydantic would write the
+    bounds as ``ge``/``le``, which JSON Schema does not know, once a validator is attached)."""
+    return Annotated[
+        int,
+        BeforeValidator(_integral),
+        Strict(),
+        Field(ge=low, le=high),
+        WithJsonSchema({"type": "integer", "minimum": low, "maximum": high}),
+    ]
+
+
+Hour = _integer(0, 23)
+Weekday = _integer(0, 6)
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
+)
+
+
+def _date_time(value: Any) -> Any:
+    # only strings: pydantic alone would also take a number as Unix seconds
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time string, e.g. 2026-01-01T08:00:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_date_time),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+def _category(values: tuple[str, ...]):
+    """A before-validator mapping any letter case of ``values`` onto its canonical spelling."""
+
+    def match(value: Any) -> Any:
+        if isinstance(value, str):
+            for v in values:
+                if value.strip().lower() == v.lower():
+                    return v
+        return value
+
+    return BeforeValidator(match)
+
+
+Liquidity = Annotated[Literal[LIQUIDITY_STATUSES], _category(LIQUIDITY_STATUSES)]  # type: ignore[valid-type]
+Regime = Annotated[Literal[MARKET_REGIMES], _category(MARKET_REGIMES)]  # type: ignore[valid-type]
+#: marks where the OpenAPI document puts a ``$ref`` to the Opportunity schema (``app.py``)
+OPPORTUNITY_MARK = "x-arbscore-opportunity"
+#: a nested opportunity: kept as the raw object (camelCase keys are mapped before validation)
+OpportunityObject = Annotated[
+    dict[str, Any], WithJsonSchema({"type": "object", OPPORTUNITY_MARK: True})
+]
+
+
+def utc_hour_and_weekday(when: datetime) -> tuple[int, int]:
+    """(hour of day, day of week) of ``when`` in UTC, naive = UTC; integer arithmetic, so no
+    date at the edge of the calendar (year 1 with a positive offset) can overflow."""
+    offset = when.utcoffset() or timedelta(0)
+    minutes = when.hour * 60 + when.minute - int(offset.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    return minutes // 60, (when.weekday() + days) % 7
 
 
 class Opportunity(BaseModel):
     """One opportunity as the detector sees it (snake_case names; camelCase accepted)."""
 
-    model_config = _FINITE
+    model_config = _CONFIG
 
     symbol: str = Field(min_length=1, max_length=64, examples=["BTCUSDT"])
-    fund_profit_8h: float = Field(description="funding profit per 8 h, % of notional")
-    fund_apr: float = Field(description="annualised funding, % per year")
-    strategy: str = Field("spot_perp", max_length=64, description="spot_perp | perp_perp")
-    fund_profit_24h_proj: float | None = Field(None, description="default: fund_profit_8h")
-    fund_profit_3d_proj: float | None = Field(None, description="default: fund_profit_8h")
-    break_even_hours: float | None = None
-    spread_volatility_cv: float | None = Field(None, ge=0)
-    volume_24h: float | None = Field(None, ge=0, description="USD")
-    bid_ask_spread: float | None = Field(None, ge=0, description="% of price")
-    orderbook_depth: float | None = Field(None, ge=0, description="USD")
-    liquidity_status: str | None = Field(None, description="Good | Medium | Low")
-    btc_price: float | None = Field(None, ge=0)
-    market_regime: str | None = Field(None, description="Bull | Bear | Ranging")
-    hour_of_day: int | None = Field(None, ge=0, le=23)
-    day_of_week: int | None = Field(None, ge=0, le=6)
-    timestamp: datetime | None = None
-    hold_hours: float | None = Field(
+    fund_profit_8h: Num = Field(description="funding profit per 8 h, % of notional")
+    fund_apr: Num = Field(description="annualised funding, % per year")
+    strategy: str = Field(
+        "spot_perp", min_length=1, max_length=64, description="spot_perp | perp_perp"
+    )
+    fund_profit_24h_proj: Num | None = Field(None, description="default: fund_profit_8h")
+    fund_profit_3d_proj: Num | None = Field(None, description="default: fund_profit_8h")
+    break_even_hours: Num | None = None
+    spread_volatility_cv: NonNeg | None = None
+    volume_24h: NonNeg | None = Field(None, description="USD")
+    bid_ask_spread: NonNeg | None = Field(None, description="% of price")
+    orderbook_depth: NonNeg | None = Field(None, description="USD")
+    liquidity_status: Liquidity | None = None
+    btc_price: NonNeg | None = None
+    market_regime: Regime | None = None
+    hour_of_day: Hour | None = None
+    day_of_week: Weekday | None = None
+    timestamp: Timestamp | None = None
+    hold_hours: Annotated[float, Strict()] | None = Field(
         None, gt=0, le=MAX_HOLD_HOURS, description="evaluate profit/success at this hold"
     )
-
-    @field_validator("liquidity_status")
-    @classmethod
-    def _liquidity(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        for status in LIQUIDITY_STATUSES:
-            if value.lower() == status.lower():
-                return status
-        raise ValueError(
-            f"unknown liquidity_status {value!r}; expected one of {list(LIQUIDITY_STATUSES)}"
-        )
-
-    @field_validator("market_regime")
-    @classmethod
-    def _regime(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        for regime in MARKET_REGIMES:
-            if value.lower() == regime.lower():
-                return regime
-        raise ValueError(f"unknown market_regime {value!r}; expected one of {list(MARKET_REGIMES)}")
 
     def to_record(self, now: datetime | None = None) -> dict[str, Any]:
         """The snake_case record ``build_matrix`` reads, with the documented defaults applied."""
         rec = self.model_dump(exclude_none=True)
         rec.setdefault("fund_profit_24h_proj", self.fund_profit_8h)
         rec.setdefault("fund_profit_3d_proj", self.fund_profit_8h)
-        when = self.timestamp or now or datetime.now(timezone.utc)
-        if when.tzinfo is not None:
-            when = when.astimezone(timezone.utc)
-        rec.setdefault("hour_of_day", when.hour)
-        rec.setdefault("day_of_week", when.weekday())
+        hour, weekday = utc_hour_and_weekday(self.timestamp or now or datetime.now(timezone.utc))
+        rec.setdefault("hour_of_day", hour)
+        rec.setdefault("day_of_week", weekday)
         rec.pop("timestamp", None)
         return rec
 
@@ -109,22 +178,55 @@ class Health(BaseModel):
     model_version: str
 
 
+Probability = Annotated[float, Strict(), Field(ge=0, le=1)]
+
+
 class SizeRequest(BaseModel):
-    """Either give ``success_probability`` + ``win_pct`` (+ ``loss_pct``), or an ``opportunity``
+    """Either give ``success_probability`` + ``win_pct`` + ``loss_pct``, or an ``opportunity``
     to score (p from the success head; W solved from the profit head; L default = round-trip
     cost). ``orderbook_depth_usd`` defaults to the opportunity's ``orderbook_depth``."""
 
-    model_config = _FINITE
+    model_config = ConfigDict(
+        extra="ignore",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["opportunity"], "properties": {"opportunity": {"type": "object"}}},
+                {
+                    "required": ["success_probability", "win_pct", "loss_pct"],
+                    "properties": {
+                        "success_probability": {"type": "number"},
+                        "win_pct": {"type": "number"},
+                        "loss_pct": {"type": "number"},
+                    },
+                },
+            ]
+        },
+    )
 
-    bankroll_usd: float = Field(gt=0)
-    opportunity: dict[str, Any] | None = None
-    success_probability: float | None = Field(None, ge=0, le=1)
-    win_pct: float | None = Field(None, ge=0)
-    loss_pct: float | None = Field(None, gt=0)
-    orderbook_depth_usd: float | None = Field(None, ge=0)
-    kelly_fraction: float | None = Field(None, gt=0, le=1)
-    max_fraction: float | None = Field(None, gt=0, le=10)
-    max_depth_share: float | None = Field(None, gt=0, le=1)
+    bankroll_usd: Annotated[float, Strict()] = Field(gt=0, le=NUMBER_LIMIT)
+    opportunity: OpportunityObject | None = None
+    success_probability: Probability | None = None
+    win_pct: NonNeg | None = None
+    loss_pct: Annotated[float, Strict()] | None = Field(
+        None, ge=MIN_LOSS_PCT, le=NUMBER_LIMIT, description=f"% of notional, >= {MIN_LOSS_PCT}"
+    )
+    orderbook_depth_usd: NonNeg | None = None
+    kelly_fraction: Annotated[float, Strict()] | None = Field(None, gt=0, le=1)
+    max_fraction: Annotated[float, Strict()] | None = Field(None, gt=0, le=10)
+    max_depth_share: Annotated[float, Strict()] | None = Field(None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _either(self) -> SizeRequest:
+        if self.opportunity is None:
+            missing = [
+                n
+                for n in ("success_probability", "win_pct", "loss_pct")
+                if getattr(self, n) is None
+            ]
+            if missing:
+                raise ValueError(f"missing {missing}: give them, or an opportunity to score")
+        return self
 
 
 class SizeResponse(BaseModel):
@@ -142,25 +244,28 @@ class SizeResponse(BaseModel):
 class CurrentState(BaseModel):
     """The market now, for an open position."""
 
-    model_config = _FINITE
+    model_config = _CONFIG
 
-    fund_profit_8h: float = Field(description="the position's funding income per 8 h now, %")
-    bid_ask_spread: float | None = Field(None, ge=0, description="default: entry spread")
-    unrealized_pnl_pct: float = 0.0
-    peak_pnl_pct: float | None = Field(None, description="default: max(0, unrealized_pnl_pct)")
+    fund_profit_8h: Num = Field(description="the position's funding income per 8 h now, %")
+    bid_ask_spread: NonNeg | None = Field(None, description="default: entry spread")
+    unrealized_pnl_pct: Num = 0.0
+    peak_pnl_pct: Num | None = Field(None, description="default: max(0, unrealized_pnl_pct)")
 
 
 class ExitRequest(BaseModel):
     """An open position: entry features and time, the market now. ``predicted_hold_hours``
-    defaults to the duration head on the entry features."""
+    defaults to the duration head on the entry features. ``entry_time`` must not be after
+    ``now`` (a 422 naming ``entry_time``)."""
 
-    model_config = _FINITE
+    model_config = _CONFIG
 
-    entry: dict[str, Any]
-    entry_time: datetime
-    now: datetime | None = None
+    entry: OpportunityObject
+    entry_time: Timestamp
+    now: Timestamp | None = None
     current: CurrentState
-    predicted_hold_hours: float | None = Field(None, gt=0, le=10 * MAX_HOLD_HOURS)
+    predicted_hold_hours: Annotated[float, Strict()] | None = Field(
+        None, gt=0, le=10 * MAX_HOLD_HOURS
+    )
 
 
 class ExitResponse(BaseModel):
@@ -171,6 +276,17 @@ class ExitResponse(BaseModel):
 
 
 class ReloadRequest(BaseModel):
+    """``bundle``: a directory under the server's reload root (relative to it, or absolute
+    inside it); none = reload the bundle being served."""
+
     model_config = ConfigDict(extra="forbid")
 
-    bundle: str | None = Field(None, description="new bundle directory; default: reload the same")
+    bundle: str | None = Field(
+        None, min_length=1, max_length=4096, description="default: reload the same bundle"
+    )
+
+
+class ReloadResponse(BaseModel):
+    status: Literal["reloaded"]
+    model_version: str
+    bundle: str

@@ -23,6 +23,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+#: the smallest loss size (% of notional) sized against: below it ``p / L`` leaves the floats
+MIN_LOSS_PCT = 1e-6
+#: success probabilities below this are sized as 0 (``W = (E + q*L) / p`` would overflow)
+MIN_PROBABILITY = 1e-9
+#: ``kelly_full`` is reported within +-this (a finite JSON number even with no edge at all)
+KELLY_LIMIT = 1e9
+
 
 @dataclass(frozen=True)
 class SizingConfig:
@@ -71,8 +78,9 @@ def default_loss_pct(bid_ask_spread_pct: float, config: SizingConfig = SizingCon
 
 
 def win_from_expected(expected_pct: float, p: float, loss_pct: float) -> float:
-    """Win size ``W`` consistent with expected profit ``E = p*W - (1-p)*L`` (0 when p = 0)."""
-    return 0.0 if p <= 0 else max((expected_pct + (1.0 - p) * loss_pct) / p, 0.0)
+    """Win size ``W`` consistent with expected profit ``E = p*W - (1-p)*L`` (0 when p is below
+    :data:`MIN_PROBABILITY`)."""
+    return 0.0 if p < MIN_PROBABILITY else max((expected_pct + (1.0 - p) * loss_pct) / p, 0.0)
 
 
 def size(
@@ -86,12 +94,13 @@ def size(
 ) -> SizeResult:
     """Fractional-Kelly notional in USD (formula in the module docstring).
 
-    Raises ValueError naming the argument for p outside [0, 1], non-positive loss size or
-    bankroll, negative win size or depth, or any non-finite number.
+    Raises ValueError naming the argument for p outside [0, 1], a loss size below
+    :data:`MIN_LOSS_PCT`, a non-positive bankroll, negative win size or depth, or any
+    non-finite number. Every field of the result is finite.
     """
     p = _check("success_probability", success_probability, 0.0, 1.0)
     w = _check("win_pct", win_pct, 0.0) / 100.0
-    loss = _check("loss_pct", loss_pct, 0.0, low_open=True) / 100.0
+    loss = _check("loss_pct", loss_pct, MIN_LOSS_PCT) / 100.0
     bankroll = _check("bankroll_usd", bankroll_usd, 0.0, low_open=True)
     depth = (
         None
@@ -101,8 +110,9 @@ def size(
     q = 1.0 - p
     edge = p * w - q * loss
     kelly = (-math.inf if q > 0 else 0.0) if w == 0.0 else p / loss - q / w
+    kelly = min(max(kelly, -KELLY_LIMIT), KELLY_LIMIT)  # q / w overflows for a tiny w
     if edge <= 0 or kelly <= 0:
-        return SizeResult(0.0, 0.0, kelly if math.isfinite(kelly) else -1e9, 100 * edge, "no_edge")
+        return SizeResult(0.0, 0.0, kelly, 100 * edge, "no_edge")
     fraction, limited = config.kelly_fraction * kelly, "kelly"
     if fraction > config.max_fraction:
         fraction, limited = config.max_fraction, "max_fraction"
