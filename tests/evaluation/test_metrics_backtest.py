@@ -1,4 +1,5 @@
-"""Metric functions against scikit-learn, backtest limits, baseline entry rules, winner rule."""
+"""Metric functions against scikit-learn, the per-window backtest (ops.paper's), the model
+entry rule, winner rule."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sklearn.metrics import brier_score_loss, f1_score, mean_absolute_error, r2_
 
 from arbscore.evaluation import EvaluationConfig
 from arbscore.evaluation.backtest import backtest, select_trades
-from arbscore.evaluation.baselines import baseline_candidates, model_candidates
+from arbscore.evaluation.baselines import model_candidates
 from arbscore.evaluation.metrics import (
     calibration_table,
     json_safe,
@@ -113,22 +114,6 @@ def _rows():
     )
 
 
-def test_baseline_rules():
-    cfg = EvaluationConfig(baseline_hold_hours=20)  # snaps to 24 h
-    rows = _rows()
-    rb = baseline_candidates("rule_based", rows, cfg).set_index("opportunity_id")
-    assert (rb["hold_hours"] == 24).all()
-    assert rb.loc[0, "enter"] and not rb.loc[1, "enter"]  # break-even 30 h > 24 h hold
-    assert rb.loc[1, "score"] > rb.loc[0, "score"]  # ranked by fund_apr
-    ps = baseline_candidates("persistence", rows, cfg).set_index("opportunity_id")
-    assert ps.loc[0, "score"] == pytest.approx(0.5 * 24 / 72 - 0.1)
-    assert not ps.loc[1, "enter"]
-    orc = baseline_candidates("oracle", rows, cfg).set_index("opportunity_id")
-    assert orc.loc[0, "hold_hours"] == 72 and orc.loc[0, "enter"] and not orc.loc[1, "enter"]
-    with pytest.raises(ValueError, match="unknown baseline"):
-        baseline_candidates("momentum", rows, cfg)
-
-
 def test_model_candidates_snap_predicted_hold():
     rows = _rows()
     pred = HeadOutputs(
@@ -137,8 +122,9 @@ def test_model_candidates_snap_predicted_hold():
         duration=np.array([50.0, 50.0, 50.0, 5.0, 5.0, 5.0]),
     )
     c = model_candidates(rows, pred, EvaluationConfig()).set_index("opportunity_id")
-    assert c.loc[0, "hold_hours"] == 72 and c.loc[0, "realised_pct"] == 0.9  # 50 h -> 72 h
-    assert c.loc[1, "hold_hours"] == 8 and c.loc[1, "enter"]
+    assert c.loc[0, "exit_hours"] == 72 and c.loc[0, "realised_pct"] == 0.9  # 50 h -> 72 h
+    assert c.loc[1, "exit_hours"] == 8 and c.loc[1, "enter"]
+    assert (c["exit_rule"] == "hold").all()
     strict = EvaluationConfig(min_success_probability=0.95)
     assert not model_candidates(rows, pred, strict)["enter"].any()
 

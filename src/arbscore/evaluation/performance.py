@@ -163,7 +163,7 @@ def fold_metrics(
     out = []
     for k, (lo, hi) in enumerate(windows):
         last = k == len(windows) - 1
-        sel = np.flatnonzero((grid_ms >= lo) & ((grid_ms <= hi) | last))
+        sel = np.flatnonzero((grid_ms > lo) & ((grid_ms <= hi) | last))  # returns ending there
         first = max(int(sel[0]) - 1, 0) if sel.size else 0
         eq = equity[first : int(sel[-1]) + 1] if sel.size else equity[:1]
         eq = eq - eq[0] + config.capital_usd

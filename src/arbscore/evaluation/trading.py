@@ -99,7 +99,7 @@ def pooled_backtest(
     }
     section["folds"] = per_fold
     starts = np.array([w[0] for w in windows])
-    fold_of_day = np.clip(np.searchsorted(starts, grid.times_ms, side="right") - 1, 0, None)
+    fold_of_day = np.clip(np.searchsorted(starts, grid.times_ms, side="left") - 1, 0, None)
     curves = []
     for s, eq in equity.items():
         frac = eq / config.capital_usd
