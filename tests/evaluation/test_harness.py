@@ -71,7 +71,7 @@ def test_metrics_json_schema_and_files(tmp_path):
         assert {"naive_mae", "mae_skill"} <= set(block["profit"])
         assert {"naive_brier", "brier_skill", "ece"} <= set(block["success"])
         assert {"naive_mae_hours", "mae_hours_skill"} <= set(block["duration"])
-        assert 0 <= block["success"]["ece"] <= 1
+        assert 0 <= block["success"]["ece"] <= 1 and 0 <= block["success"]["worst_bin_gap"] <= 1
         assert {"train_seconds", "predict_us_per_row"} <= set(block["timing"])
         assert len(block["profit"]["mae_folds"]) == 2 and "mae" in block["profit"]["std"]
         calib = block["success"]["calibration"]

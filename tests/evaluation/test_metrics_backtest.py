@@ -163,3 +163,38 @@ def test_success_winner_falls_back_to_brier_when_auc_is_undefined_everywhere():
     fams["a"]["success"]["auc"] = 0.6  # one finite AUC: the declared metric decides
     winners, rules = pick_winners(fams, tie_tolerance=0.01)
     assert winners["success"] == "a" and rules["success"]["name"] == "auc"
+
+
+def test_skill_against_naive_predictors_and_calibration_flags():
+    from arbscore.evaluation.skill import (
+        duration_skill,
+        expected_calibration_error,
+        profit_skill,
+        success_skill,
+        worst_bin_gap,
+    )
+
+    # profit: naive = training median 1.0; test |y - 1| = [1, 1] -> naive MAE 1; model MAE 0.5
+    p = profit_skill(np.array([0.0, 1.0, 5.0]), np.array([0.0, 2.0]), np.array([0.5, 1.5]))
+    assert p == {"naive_mae": 1.0, "mae_skill": pytest.approx(0.5)}
+    # success: base rate 0.25; Brier of the base rate on [1, 0] = (0.5625 + 0.0625) / 2
+    s = success_skill(np.array([1, 0, 0, 0]), np.array([1, 0]), np.array([0.9, 0.1]))
+    assert s["naive_brier"] == pytest.approx(0.3125)
+    assert s["brier_skill"] == pytest.approx(1 - 0.01 / 0.3125)
+    # duration: one row per opportunity; naive = median of [10, 30] = 20
+    d = duration_skill(
+        np.array([10.0, 10.0, 30.0]),
+        np.array([1, 1, 2]),
+        np.array([40.0, 40.0]),
+        np.array([3, 3]),
+        np.array([35.0, 35.0]),
+    )
+    assert d == {"naive_mae_hours": 20.0, "mae_hours_skill": pytest.approx(0.75)}
+    table = [
+        {"mean_predicted": 0.01, "fraction_positive": 0.0, "count": 980},
+        {"mean_predicted": 0.97, "fraction_positive": 0.0, "count": 20},
+    ]
+    # the confident top bin barely moves the ECE but is caught by the bin rule
+    assert expected_calibration_error(table) == pytest.approx(0.98 * 0.01 + 0.02 * 0.97)
+    assert worst_bin_gap(table, min_rows=20) == pytest.approx(0.97)
+    assert worst_bin_gap(table, min_rows=21) == pytest.approx(0.01)

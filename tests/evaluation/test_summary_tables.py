@@ -7,7 +7,7 @@ import json
 from arb_eval_kit import MeanFamily, TreeFamily, make_training_frame
 from rich.console import Console
 
-from arbscore.cli.summary_tables import summary_tables
+from arbscore.cli.summary_tables import summary_tables, winners_table
 from arbscore.evaluation import EvaluationConfig, evaluate
 from arbscore.evaluation.metrics import json_safe
 from arbscore.report.document import fmt_ci, fmt_pct
@@ -18,7 +18,7 @@ def test_tables_fit_80_columns_and_show_metrics_json_numbers():
     result = evaluate(frame, [MeanFamily, TreeFamily], EvaluationConfig(n_folds=2))
     metrics = json.loads(json.dumps(json_safe(result.metrics)))
     console = Console(width=80, record=True, color_system=None)
-    for table in summary_tables(metrics):
+    for table in (*summary_tables(metrics), winners_table(metrics)):
         console.print(table)
     out = console.export_text()
     assert max(len(line) for line in out.splitlines()) <= 80

@@ -103,6 +103,7 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
         pred = np.linspace(0.05, 0.95, 10)
         success.update(_head(rng, {"naive_brier": (0.2, 0.3), "brier_skill": (-0.1, 0.2)}))
         success["ece"] = float(rng.uniform(0.01, 0.12))
+        success["worst_bin_gap"] = float(rng.uniform(0.05, 0.4))
         success["calibration"] = [
             {
                 "mean_predicted": float(p),
@@ -208,7 +209,14 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
         "calibration_check": {
             "metric": "ece",
             "flag_above": 0.05,
-            "flagged": [f for f in FAMILIES if families[f]["success"]["ece"] > 0.05],
+            "bin_gap_flag_above": 0.2,
+            "bin_gap_min_rows": 20,
+            "flagged": [
+                f
+                for f in FAMILIES
+                if families[f]["success"]["ece"] > 0.05
+                or families[f]["success"]["worst_bin_gap"] > 0.2
+            ],
         },
         "config": {"capital_usd": 100000.0, "position_usd": 10000.0, "top_k": 3},
         "git_commit": "0123456789abcdef0123456789abcdef01234567",

@@ -170,10 +170,7 @@ class _StageBars:
 
 def _summary(result: Any, console: Console) -> None:
     """Stages, winners per head and the backtest beside the baselines, as rich tables."""
-    from arbscore.cli.summary_tables import pooled_table, vs_rule_table
-    from arbscore.report.document import fmt
-    from arbscore.report.inputs import parse_metrics
-    from arbscore.report.sections import winner_note
+    from arbscore.cli.summary_tables import pooled_table, vs_rule_table, winners_table
 
     stages = Table(title="arbscore run")
     for col in ("stage", "status", "seconds", "result"):
@@ -182,22 +179,11 @@ def _summary(result: Any, console: Console) -> None:
         stages.add_row(s.stage, s.status, f"{s.seconds:.1f}", s.detail)
     console.print(stages)
 
-    metrics = parse_metrics(result.metrics)
-    heads = Table(title="Winner per head (out of sample, mean of the walk-forward folds)")
-    for col in ("head", "winner", "metric", "value", "runner-up", "margin", "note"):
-        heads.add_column(col, no_wrap=col in ("value", "margin", "winner", "runner-up"))
-    for w in metrics.winners:
-        heads.add_row(
-            w.head,
-            w.family,
-            w.metric,
-            fmt(w.value),
-            w.runner_up or "-",
-            fmt(w.margin),
-            winner_note(w, short=True),
-        )
-    console.print(heads)
-    for table in (pooled_table(result.metrics), vs_rule_table(result.metrics)):
+    for table in (
+        winners_table(result.metrics),
+        pooled_table(result.metrics),
+        vs_rule_table(result.metrics),
+    ):
         console.print(table)
 
 

@@ -57,6 +57,22 @@ def heads_table(metrics: dict) -> Table:
     return t
 
 
+def winners_table(metrics: dict) -> Table:
+    """The winner of each head on its declared metric, the runner-up and why it won."""
+    from arbscore.report.inputs import parse_metrics
+    from arbscore.report.sections import winner_note
+
+    t = _table(
+        "Winner per head (out of sample, mean of the walk-forward folds)",
+        ["head", "winner", "metric", "value", "runner-up", "note"],
+    )
+    for w in parse_metrics(metrics).winners:
+        t.add_row(
+            w.head, w.family, w.metric, fmt(w.value), w.runner_up or "-", winner_note(w, True)
+        )
+    return t
+
+
 def pooled_table(metrics: dict) -> Table:
     """``backtest.pooled``: annual return on capital with its 95 % CI, Sharpe, drawdown, trades."""
     bt = metrics.get("backtest") or {}

@@ -40,8 +40,10 @@ class EvaluationConfig:
     the simulated holds; "signal": the signal exit); the rule baselines expect to hold
     ``rule_expected_hold_hours``. Intervals: a circular block bootstrap of the daily
     marked-to-market returns (``bootstrap_samples`` draws of ``bootstrap_block_days`` blocks,
-    seeded by ``bootstrap_seed``). ``ece_flag`` is the calibration error above which the report
-    flags a family's success probability as miscalibrated.
+    seeded by ``bootstrap_seed``). A family's success probability is flagged miscalibrated when
+    its ECE exceeds ``ece_flag`` or one calibration bin of at least ``bin_gap_min_rows`` rows is
+    off by more than ``bin_gap_flag`` (a confident top bin that is wrong hides in a small ECE
+    when nearly every row sits in the lowest bin).
 
     ``one_position_per_symbol`` and ``max_positions`` serve the per-window ``backtest`` that
     ``ops.paper`` uses.
@@ -70,6 +72,8 @@ class EvaluationConfig:
     bootstrap_block_days: int = 7
     bootstrap_seed: int = 0
     ece_flag: float = 0.05
+    bin_gap_flag: float = 0.2
+    bin_gap_min_rows: int = 20
     tie_tolerance: float = 0.01
     latency_repeats: int = 5
 
@@ -114,8 +118,13 @@ class EvaluationConfig:
                 f"bootstrap_samples must be >= 100 and bootstrap_block_days >= 1, got "
                 f"{self.bootstrap_samples} and {self.bootstrap_block_days}"
             )
-        if not 0 < self.ece_flag < 1:
-            raise ValueError(f"ece_flag must be in (0, 1), got {self.ece_flag}")
+        if not 0 < self.ece_flag < 1 or not 0 < self.bin_gap_flag < 1:
+            raise ValueError(
+                f"ece_flag and bin_gap_flag must be in (0, 1), got {self.ece_flag} and "
+                f"{self.bin_gap_flag}"
+            )
+        if self.bin_gap_min_rows < 1:
+            raise ValueError(f"bin_gap_min_rows must be >= 1, got {self.bin_gap_min_rows}")
         if self.min_train_rows < 1 or self.latency_repeats < 1:
             raise ValueError("min_train_rows and latency_repeats must be >= 1")
 

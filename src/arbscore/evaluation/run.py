@@ -35,6 +35,7 @@ from arbscore.evaluation.skill import (
     expected_calibration_error,
     profit_skill,
     success_skill,
+    worst_bin_gap,
 )
 from arbscore.evaluation.splits import Fold, walk_forward_folds
 from arbscore.evaluation.trading import pooled_backtest
@@ -261,6 +262,7 @@ def evaluate(
         y_all, p_all = (np.concatenate(x) for x in calib[name])
         success["calibration"] = calibration_table(y_all, p_all, config.calibration_bins)
         success["ece"] = expected_calibration_error(success["calibration"])
+        success["worst_bin_gap"] = worst_bin_gap(success["calibration"], config.bin_gap_min_rows)
         timing = summarise_folds(block["timing"])
         fam_metrics[name] = {
             "profit": summarise_folds(block["profit"]),
@@ -292,8 +294,13 @@ def evaluate(
         "calibration_check": {
             "metric": "ece",
             "flag_above": config.ece_flag,
+            "bin_gap_flag_above": config.bin_gap_flag,
+            "bin_gap_min_rows": config.bin_gap_min_rows,
             "flagged": [
-                n for n, m in fam_metrics.items() if (m["success"]["ece"] or 0.0) > config.ece_flag
+                n
+                for n, m in fam_metrics.items()
+                if (m["success"]["ece"] or 0.0) > config.ece_flag
+                or m["success"]["worst_bin_gap"] > config.bin_gap_flag
             ],
         },
         "git_commit": _git_commit(),

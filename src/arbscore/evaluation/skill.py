@@ -11,7 +11,10 @@ Naive predictors are fitted on the fold's training rows only:
 ECE (expected calibration error) of the success probability, pooled over the folds from the
 calibration table: sum over bins of (rows in bin / rows) x |mean predicted - observed share|.
 The report flags a family whose ECE exceeds ``EvaluationConfig.ece_flag`` (default 0.05: off by
-5 percentage points on average), since ``/size`` feeds the probability to a Kelly fraction.
+5 percentage points on average) or whose worst bin with at least ``bin_gap_min_rows`` (20) rows
+is off by more than ``bin_gap_flag`` (0.2), since ``/size`` feeds the probability to a Kelly
+fraction: on rare winners almost every row sits in the lowest bin, so a top bin predicting 0.98
+and observing 0 barely moves the ECE.
 """
 
 from __future__ import annotations
@@ -56,6 +59,14 @@ def duration_skill(
     naive_mae = float(np.mean(np.abs(y - naive)))
     mae = float(np.mean(np.abs(y - np.asarray(pred, float)[idx])))
     return {"naive_mae_hours": naive_mae, "mae_hours_skill": _skill(mae, naive_mae)}
+
+
+def worst_bin_gap(table: list[dict], min_rows: int) -> float:
+    """Largest |mean predicted - observed| over bins with at least ``min_rows`` rows (0: none)."""
+    gaps = [
+        abs(b["mean_predicted"] - b["fraction_positive"]) for b in table if b["count"] >= min_rows
+    ]
+    return float(max(gaps)) if gaps else 0.0
 
 
 def expected_calibration_error(table: list[dict]) -> float:

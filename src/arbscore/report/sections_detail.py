@@ -65,32 +65,46 @@ def calibration_flags(inp: ReportInputs) -> list:
     """ECE per family with the flag: the blocks that open the calibration section."""
     check = inp.metrics.raw.get("calibration_check") or {}
     limit = check.get("flag_above", 0.05)
+    gap_limit = check.get("bin_gap_flag_above", 0.2)
+    min_rows = check.get("bin_gap_min_rows", 20)
     rows, flagged = [], []
     for f, fm in inp.metrics.families.items():
-        ece = fm.heads.get("success", {}).get("ece")
-        value = ece.mean if ece is not None else None
-        bad = value is not None and value == value and value > limit
+        success = fm.heads.get("success", {})
+        value = success["ece"].mean if "ece" in success else None
+        gap = success["worst_bin_gap"].mean if "worst_bin_gap" in success else None
+        listed = check.get("flagged")
+        if isinstance(listed, list):
+            bad = f in listed
+        else:
+            bad = value is not None and value == value and value > limit
         top = _top_bin(fm.calibration)
         rows.append(
             [
                 text(f),
                 Cell(fmt(value), value, (f, "success", "ece")),
+                Cell(fmt(gap), gap, (f, "success", "worst_bin_gap")),
                 text("MISCALIBRATED" if bad else "ok"),
                 text(f"{top[0]:.3f} -> {top[1]:.3f} ({top[2]:,} rows)" if top else "–"),
             ]
         )
         if bad:
             flagged.append(
-                f"{f} (ECE {fmt(value)}"
+                f"{f} (ECE {fmt(value)}, worst bin off by {fmt(gap)}"
                 + (f"; its top bin predicts {top[0]:.3f} and observes {top[1]:.3f}" if top else "")
                 + ")"
             )
     blocks: list = [
         Table(
-            ["family", "ECE", f"flag (ECE > {limit:g})", "top bin: predicted -> observed"],
+            [
+                "family",
+                "ECE",
+                f"worst bin gap (>= {min_rows} rows)",
+                f"flag (ECE > {limit:g} or gap > {gap_limit:g})",
+                "top bin: predicted -> observed",
+            ],
             rows,
             "ece",
-            caption="Expected calibration error of P(profit), pooled over the folds",
+            caption="Calibration error of P(profit), pooled over the folds",
         )
     ]
     if flagged:
@@ -101,7 +115,9 @@ def calibration_flags(inp: ReportInputs) -> list:
             "recalibrate before trusting P(profit).",
         )
     else:
-        blocks.insert(0, f"No family's ECE exceeds {limit:g}.")
+        blocks.insert(
+            0, f"No family's ECE exceeds {limit:g} and no bin is off by more than {gap_limit:g}."
+        )
     return blocks
 
 
