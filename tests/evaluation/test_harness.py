@@ -184,6 +184,7 @@ def test_cli_trains_and_evaluates_the_guide_csv_as_it_is(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "Backtest" in res.output and "carry_rule" in res.output
+    assert "success auc" in res.output and "Brier" not in res.output.split("winner per head")[1]
     spec = FeatureSpec.load(out / "models" / "feature_spec.json")
     assert "strategy_cfff" in spec.feature_names  # the guide's strategy kept as a category
     model = MeanFamily.load(out / "models" / "ridge")

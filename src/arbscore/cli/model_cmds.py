@@ -89,9 +89,12 @@ def _run_evaluate(data: Path, out: Path, names, cfg) -> dict:
     result.write(out)
     for table in summary_tables(result.metrics):
         console.print(table)
+    rules = result.metrics.get("winner_metrics", {})
+    by = ", ".join(f"{h} {(r or {}).get('name')}" for h, r in rules.items())
+    winners = ", ".join(f"{h} {w}" for h, w in result.metrics["winner"].items())
     console.print(
-        f"winner per head (*): {result.metrics['winner']} by profit MAE, success Brier, "
-        "duration MAE on the test folds; near-ties go to the faster predict"
+        f"winner per head (*): {winners}; by {by} on the test folds (declared in "
+        "metrics.json winner_metrics); near-ties go to the faster predict"
     )
     console.print(f"wrote {out / 'metrics.json'} and {out / 'evaluation'}/")
     return result.metrics
