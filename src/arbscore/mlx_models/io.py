@@ -1,8 +1,9 @@
 """Saving and loading a fitted MLX family: safetensors weights + one small JSON config.
 
 ``weights.safetensors`` holds every network parameter under MLX's own names (``trunk.0.weight``
-shaped (out, in), ``profit.weights.0`` shaped (k, in, out), ``embed.lo``, ...) plus ``input.mean`` / ``input.scale``, all float32, so a load restores the
-exact bits and predictions are identical. ``mlx_config.json`` holds the format tag, the
+shaped (out, in), ``profit.weights.0`` shaped (k, in, out), ``embed.lo``, ...) plus
+``input.mean`` / ``input.scale``, all float32, so a load restores the exact bits and
+predictions are identical. ``mlx_config.json`` holds the format tag, the
 :class:`MLXConfig`, the feature names, the Platt calibration (a, b), the device/BLAS used and
 the fit report. Nothing is pickled.
 """

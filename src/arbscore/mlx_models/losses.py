@@ -1,9 +1,10 @@
 """Pure loss functions of the three heads and their weighted sum.
 
 Outputs may be (N,) or (k, N) (one row per ensemble member): each member's loss is computed
-on its own and the members' losses are averaged. Every row carries a weight (0 for the padding rows that keep batch shapes fixed) and a duration
-mask (1 on exactly one row per opportunity), so profit and success average over the real
-(opportunity, hold) rows while the duration loss counts each opportunity once. The duration sum
+on its own and the members' losses are averaged. Every row carries a weight (0 for the padding
+rows that keep batch shapes fixed) and a duration mask (1 on exactly one row per opportunity),
+so profit and success average over the real (opportunity, hold) rows while the duration loss
+counts each opportunity once. The duration sum
 is divided by a constant (the expected number of opportunities per batch) rather than by the
 count in the batch, so over an epoch every opportunity has exactly the same weight.
 """
