@@ -161,23 +161,17 @@ def mlp_program(weights):
                 angle = mb.mul(x=v, y=(2.0 * np.pi * p.encoding.astype(np.float64)).astype(f32))
                 enc = mb.concat(values=[mb.sin(x=angle), mb.cos(x=angle)], axis=2)
             t = p.embed_weight.shape[1]
-            d = p.embed_weight.shape[2]
-            flat = mb.reshape(x=enc, shape=[-1, m * t])
-            emb = mb.relu(
-                x=mb.linear(
-                    x=flat,
-                    weight=block_diagonal(p.embed_weight).T.astype(f32),
-                    bias=p.embed_bias.reshape(-1).astype(f32),
+            emb = []
+            for lo_col, hi_col in ((0, m - 1), (m - 1, m)):  # numeric columns, then the hold
+                part = mb.slice_by_index(
+                    x=enc, begin=[0, lo_col, 0], end=[0, hi_col, t], end_mask=[True, False, False]
                 )
-            )
-            parts = [
-                mb.slice_by_index(x=emb, begin=[0, 0], end=[0, (m - 1) * d], end_mask=[True, False])
-            ]
-            hold.append(
-                mb.slice_by_index(
-                    x=emb, begin=[0, (m - 1) * d], end=[0, m * d], end_mask=[True, False]
-                )
-            )
+                flat = mb.reshape(x=part, shape=[-1, (hi_col - lo_col) * t])
+                w = block_diagonal(p.embed_weight[lo_col:hi_col])
+                bias = p.embed_bias[lo_col:hi_col].reshape(-1).astype(f32)
+                emb.append(mb.relu(x=mb.linear(x=flat, weight=w.T.astype(f32), bias=bias)))
+            parts = [emb[0]]
+            hold.append(emb[1])
         else:
             parts = [mb.gather(x=x, indices=p.numeric.astype(np.int32), axis=1)]
         if len(p.categorical):

@@ -273,13 +273,22 @@ def mlp_to_onnx(w: NetWeights) -> onnx.ModelProto:
         else:
             angle = g.op("Mul", [v, g.const(2.0 * np.pi * p.encoding.astype(np.float64), "freq")])
             enc = g.op("Concat", [g.op("Sin", [angle]), g.op("Cos", [angle])], axis=2)
-        flat = g.op("Reshape", [enc, g.const([0, -1], "shape", np.int64)])
-        d = p.embed_weight.shape[2]
-        emb = g.dense(
-            flat, Dense("trunk", block_diagonal(p.embed_weight), p.embed_bias.reshape(-1), "relu")
-        )
-        parts = [g.cols(emb, 0, (m - 1) * d)]
-        hold.append(g.cols(emb, (m - 1) * d, m * d))
+        # numeric columns and the hold as two matmuls, so a NaN hold (garbage in) never
+        # reaches the duration head through the block-diagonal zeros (NaN * 0 = NaN)
+        shape = g.const([0, -1], "shape", np.int64)
+        ew, eb = p.embed_weight, p.embed_bias
+        emb = []
+        for lo_col, hi_col in ((0, m - 1), (m - 1, m)):
+            flat = g.op("Reshape", [g.cols(enc, lo_col, hi_col), shape])
+            dense = Dense(
+                "trunk",
+                block_diagonal(ew[lo_col:hi_col]),
+                eb[lo_col:hi_col].reshape(-1),
+                "relu",
+            )
+            emb.append(g.dense(flat, dense))
+        parts = [emb[0]]
+        hold.append(emb[1])
     else:
         parts = [g.gather(xs, np.asarray(p.numeric, np.int64))]
     if len(p.categorical):
