@@ -1,7 +1,11 @@
 """Hyperparameters of the MLX multi-head family, one frozen dataclass saved with the weights.
 
-The defaults are sized to train ~300k rows in about two minutes on two CPU cores with OpenBLAS
-(and much faster on the Metal GPU); validation happens here so a bad value fails before training.
+The defaults are the best MLX settings of ``benchmarks/mlx_ablation.py`` on the real training
+set (PLE embeddings, categorical embeddings, 4-member heads, robust scaling + smooth clip,
+per-head loss balance); a gradient step costs about 5x the plain MLP's on CPU, so 500k rows
+take minutes on two CPU cores with OpenBLAS (``benchmarks/train.py``; much faster on the Metal
+GPU). ``numeric_embedding="none"``, ``ensemble_size=1`` and ``categorical_embedding_dim=0``
+give the plain, cheap MLP. Validation happens here so a bad value fails before training.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ class MLXConfig:
     batch_size: int = 2048
     min_steps_per_epoch: int = 20  # small data sets get smaller batches (never below 64 rows)
     max_epochs: int = 30
-    max_steps: int = 2000  # caps epochs on big data: ~2 min for 300k rows on 2 CPU cores
+    max_steps: int = 2000  # caps epochs on big data
     patience: int = 4
     grad_clip: float = 1.0  # global gradient-norm clip; 0 disables it
     # time-ordered validation slice (early stopping + probability calibration)
