@@ -41,6 +41,7 @@ PRESETS: dict[str, dict] = {
     "k1": dict(ensemble_size=1),
     "nobalance": dict(loss_balance="none"),
     "standard": dict(scaling="standard", smooth_clip=0.0),
+    "ple_small": dict(n_bins=8, embedding_dim=4),
 }
 HEADS = {"profit": ("mae", False), "success": ("auc", True), "duration": ("mae_hours", False)}
 
