@@ -72,34 +72,9 @@ def _head_graph(family: Any, head: str, n_features: int) -> onnx.ModelProto:
 
 def net_weights(family: Any):
     """An MLX family's fitted state as :class:`arbscore.export.onnx_mlp.NetWeights`."""
-    from arbscore.export.onnx_mlp import Dense, NetWeights
+    from arbscore.export.onnx_mlp import from_family
 
-    layers = tuple(
-        Dense(
-            p.block, np.asarray(p.weight, np.float32), np.asarray(p.bias, np.float32), p.activation
-        )
-        for p in family.layer_params()
-    )
-    a, b = family.calibration_
-    return NetWeights(
-        mean=np.asarray(family.mean_, np.float32),
-        scale=np.asarray(family.scale_, np.float32),
-        layers=layers,
-        calibration=(float(a), float(b)),
-        profit_scale=float(getattr(family, "profit_scale_", 1.0)),
-        profit_offset=float(getattr(family, "profit_offset_", 0.0)),
-        input_clip=_input_clip(family),
-    )
-
-
-def _input_clip(family: Any) -> float:
-    """The family's standardised-input clip (its config, or the MLX default when unset)."""
-    config = getattr(family, "config", None)
-    if config is None:
-        from arbscore.mlx_models.config import MLXConfig
-
-        config = MLXConfig()
-    return float(getattr(config, "input_clip", 0.0) or 0.0)
+    return from_family(family)
 
 
 def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
