@@ -194,14 +194,10 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
         }
         out.append(point)
         if signal_at is None:
-            if liquidated:
-                signal_at = i
-            elif minute >= cap_minutes:
+            if liquidated or minute >= cap_minutes:
                 signal_at = i
             else:
-                settled = any(
-                    prev < te <= t for side in SIDES for te, _, _ in legs[side]["events"]
-                )
+                settled = any(prev < te <= t for side in SIDES for te, _, _ in legs[side]["events"])
                 if settled:
                     w = signal.window_hours * HOUR
                     edge = sum(r for te, _, r in legs["short"]["events"] if t - w < te <= t)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -241,3 +243,60 @@ def test_free_trading_at_a_constant_gap_earns_exactly_the_funding_inside_the_hol
         )
         assert row.actual_profit_usd == pytest.approx(expected, abs=1e-9)
         assert row.total_funding_earned_usd == pytest.approx(expected, abs=1e-9)
+
+
+@PROPS
+@given(cases(), st.sampled_from([1.0, 2.0, 10.0, 50.0]))
+def test_each_settlement_is_counted_once_per_leg(case, leverage):
+    """The count is the legs' settlements in (entry, exit], the exit being the liquidation
+    when one came first; funding frozen there too."""
+    m, opps, full = case
+    out = simulate_executions(opps, m, _config(full, margin=MarginConfig(leverage=leverage)))
+    f = m.funding.assign(t=m.funding["funding_time"].astype("datetime64[ms, UTC]"))
+    by_venue = {ex: part["t"] for ex, part in f.groupby("exchange")}
+    for row in out[~out["liquidated"]].itertuples():
+        t0, t1 = row.timestamp, row.timestamp + pd.Timedelta(hours=row.hold_hours)
+        legs = [(row.short_exchange, "perp"), (row.long_exchange, row.long_market)]
+        expected = sum(
+            int(((by_venue[ex] > t0) & (by_venue[ex] <= t1)).sum())
+            for ex, mk in legs
+            if mk == "perp"
+        )
+        assert row.funding_payments_count == expected
+    # after a liquidation nothing changes: every later hold of the same position is identical
+    liq = out[out["liquidated"]]
+    for _, part in liq.groupby("opportunity_id"):
+        assert part["actual_profit_usd"].nunique() == 1
+        assert part["funding_payments_count"].nunique() == 1
+
+
+@PROPS
+@given(cases(), st.sampled_from([1.0, 2.0, 10.0, 50.0]))
+def test_no_position_loses_more_than_its_capital_and_roc_matches_pnl(case, leverage):
+    """At ordinary costs (0.01 % spreads, deep books, $1e9 candles) a position, liquidated or
+    not, never loses more than both legs' margin; return on capital is PnL / capital."""
+    m, opps, full = case
+    m = dataclasses.replace(m, klines=m.klines.assign(quote_volume=1e9))
+    opps = opps.assign(
+        long_bid_ask_spread=0.01,
+        short_bid_ask_spread=0.01,
+        long_orderbook_depth=1e7,
+        short_orderbook_depth=1e7,
+    )
+    margin = MarginConfig(leverage=leverage)
+    out = simulate_executions(opps, m, _config(full, margin=margin))
+    assert (out["actual_profit_usd"] >= -out["capital_usd"]).all()
+    size = CostConfig().position_size_usd
+    legs = np.where(out["long_market"] == "spot", size, size / leverage) + size / leverage
+    np.testing.assert_allclose(out["capital_usd"], legs, rtol=1e-12)
+    np.testing.assert_allclose(
+        out["return_on_capital_pct"],
+        out["actual_profit_usd"] / out["capital_usd"] * 100,
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        out["signal_exit_return_on_capital_pct"],
+        out["signal_exit_profit_pct"] * size / out["capital_usd"],
+        rtol=1e-9,
+    )
+    assert (out["signal_exit_hours"].dropna() <= max(HOLDS)).all()
