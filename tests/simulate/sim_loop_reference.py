@@ -124,10 +124,8 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
         p0 = lm.price(key, t0)
         mmr = margin.maintenance_rate(key[0])
         lev = margin.leverage
-        if side == "short":
-            liq = p0 * (1 + 1 / lev) / (1 + mmr)
-        else:
-            liq = p0 * (1 - 1 / lev) / (1 - mmr)
+        sign = 1.0 if side == "short" else -1.0  # short: liquidated above, long: below
+        liq = p0 * (1 + sign / lev) / (1 + sign * mmr)
         legs[side] = {
             "key": key,
             "perp": key[2] == "perp",
