@@ -105,16 +105,17 @@ MIN_PREDICTED_HOLD_HOURS: float = SNAPSHOT_MINUTES / 60
 FINE_PATH_HOURS: int = 168
 
 
-def clip_hold_hours(hours, low: float | None = None, high: float | None = None):
-    """A hold (or array of holds) clipped to [``low``, ``high``] hours.
+def clip_hold_hours(hours, *, grid: bool = False):
+    """A hold (or array of holds) clipped to the range the stages agree on, in hours.
 
-    Defaults: [MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS], the range a duration head may predict.
-    The one clip every stage uses (serve, ops, export, the duration heads); pass
-    ``low=min(HOLD_GRID_HOURS)`` where a hold must be one the grid simulates. Floats in, float
-    out; numpy arrays in, arrays out (no numpy import here: arrays clip through their methods).
+    ``grid=False``: [MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS], what a duration head may
+    predict. ``grid=True``: [min(HOLD_GRID_HOURS), MAX_HOLD_HOURS], the holds the simulator
+    labels, where the profit and success heads are evaluated at a predicted hold (serve, ops,
+    export, the composite score). The one clip every stage uses. Floats in, float out; numpy
+    arrays in, arrays out (no numpy import here: arrays clip through their own method).
     """
-    lo = MIN_PREDICTED_HOLD_HOURS if low is None else float(low)
-    hi = float(MAX_HOLD_HOURS) if high is None else float(high)
+    lo = float(min(HOLD_GRID_HOURS)) if grid else MIN_PREDICTED_HOLD_HOURS
+    hi = float(MAX_HOLD_HOURS)
     if hasattr(hours, "clip"):
         return hours.clip(lo, hi)
     return min(max(float(hours), lo), hi)
@@ -160,6 +161,9 @@ LABEL_COLUMNS: tuple[str, ...] = EXECUTION_LABEL_COLUMNS + OPPORTUNITY_LABEL_COL
 #: to then, % of notional. Written next to the training set as ``training_marks.parquet``.
 MARK_COLUMNS: tuple[str, ...] = ("opportunity_id", "day", "mark_pct", "funding_pct")
 MARKS_FILE_NAME = "training_marks.parquet"
+#: the fee schedule a run's labels were simulated with (``FeeSchedule.to_dict()``), in the run
+#: directory; export copies it into the bundle manifest's ``"fees"``
+FEES_FILE_NAME = "fees.json"
 
 #: the three heads and the label each one learns
 PROFIT_TARGET = "actual_profit_pct"

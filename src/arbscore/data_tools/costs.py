@@ -342,6 +342,7 @@ def round_trip_cost_pct(
     short_spread_pct: np.ndarray | float,
     long_depth_usd: np.ndarray | float = np.inf,
     short_depth_usd: np.ndarray | float = np.inf,
+    fills: tuple[str, ...] = FILLS,
 ) -> np.ndarray:
     """The one estimate of a round trip's cost, percent of one leg's notional.
 
@@ -351,20 +352,25 @@ def round_trip_cost_pct(
     (``round_trip_cost_pct``, break-even hours), the live candidates, the evaluation baselines
     and the server's sizing and exits. The simulator charges the same rates fill by fill, the
     exit at its own notional and at the exit time's spread estimate. Unknown venues (``"?"``)
-    use the schedule's fallback rates. Scalars in give a 1-element array.
+    use the schedule's fallback rates. ``fills=("exit",)`` gives the cost of closing only (the
+    server's exit rules). Scalars in give a 1-element array.
     """
+    bad = [f for f in fills if f not in FILLS]
+    if bad or not fills:
+        raise ValueError(f"fills {fills!r}: expected some of {FILLS}")
     legs = (
         (long_exchange, long_market, long_spread_pct, long_depth_usd),
         (short_exchange, short_market, short_spread_pct, short_depth_usd),
     )
-    n = max(np.size(v) for leg in legs for v in leg)
+    shape = np.broadcast_shapes(*(np.shape(v) for leg in legs for v in leg))
+    n = int(np.prod(shape)) if shape else 1
     total = np.zeros(n)
     for exchange, market, spread, depth in legs:
         ex = np.broadcast_to(np.asarray(exchange, dtype=object), (n,))
         mk = np.broadcast_to(np.asarray(market, dtype=object), (n,))
         spread = np.nan_to_num(np.broadcast_to(np.asarray(spread, np.float64), (n,)), nan=0.0)
         depth = np.broadcast_to(np.asarray(depth, np.float64), (n,))
-        fee_in, slip = costs.fill_rates(ex, mk, np.maximum(spread, 0.0), depth, "entry")
-        fee_out = costs.fees.rates_for(ex, mk, "exit")
-        total += fee_in + fee_out + 2.0 * slip
+        slip = costs.slippage_rate(np.maximum(spread, 0.0), depth)
+        for fill in fills:
+            total += costs.fees.rates_for(ex, mk, fill) + slip
     return total * 100.0

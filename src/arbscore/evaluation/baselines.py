@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from arbscore.data_tools import costs
 from arbscore.evaluation.config import EvaluationConfig
 from arbscore.families import HeadOutputs
 
@@ -63,8 +64,27 @@ def model_candidates(
 
 def round_trip_cost_pct(rows: pd.DataFrame, config: EvaluationConfig) -> np.ndarray:
     """Estimated entry+exit cost in percent: the opportunity stage's own estimate when the data
-    has it, else break-even hours x hourly edge, else 4 taker fills + 2 spreads."""
-    fallback = 4.0 * config.taker_fee_pct + 2.0 * rows["bid_ask_spread"].to_numpy(float)
+    has it, else break-even hours x hourly edge, else the one round-trip formula
+    (``data_tools.costs.round_trip_cost_pct``) at ``config.fees``, on the rows' venues where
+    known (Binance otherwise) and their bid-ask spread."""
+    n = len(rows)
+
+    def column(name: str, default: str) -> np.ndarray:
+        if name in rows.columns:
+            return rows[name].fillna(default).astype(str).to_numpy(object)
+        return np.full(n, default, dtype=object)
+
+    spot = (column("strategy", "perp_perp") == "spot_perp").astype(bool)
+    spread = rows["bid_ask_spread"].to_numpy(float)
+    fallback = costs.round_trip_cost_pct(
+        costs.CostConfig(fees=config.fees),
+        column("long_exchange", "binance"),
+        np.where(spot, "spot", column("long_market", "perp")).astype(object),
+        column("short_exchange", "binance"),
+        column("short_market", "perp"),
+        spread,
+        spread,
+    )
     cost = np.full(len(rows), np.nan)
     if "round_trip_cost_pct" in rows.columns:
         cost = rows["round_trip_cost_pct"].to_numpy(float)

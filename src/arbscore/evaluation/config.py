@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+from arbscore.data_tools.costs import FeeSchedule
 from arbscore.schema import MAX_HOLD_HOURS
 
 #: the declared out-of-sample metric that picks each head's winner, and its direction
@@ -42,12 +43,17 @@ class EvaluationConfig:
     min_success_probability: float = 0.5
     min_expected_profit_pct: float = 0.0
     baseline_hold_hours: float = 24.0
-    taker_fee_pct: float = 0.05
+    # the fees of the baselines' round-trip estimate where a row lacks round_trip_cost_pct
+    # (data_tools.costs.round_trip_cost_pct); a mapping (a config file's section) is read by
+    # FeeSchedule.from_dict
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
     calibration_bins: int = 10
     tie_tolerance: float = 0.01
     latency_repeats: int = 5
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fees, FeeSchedule):
+            object.__setattr__(self, "fees", FeeSchedule.from_dict(self.fees, "evaluation.fees"))
         if self.n_folds < 1:
             raise ValueError(f"n_folds must be >= 1, got {self.n_folds}")
         if self.test_span_hours is not None and self.test_span_hours <= 0:
@@ -77,4 +83,4 @@ class EvaluationConfig:
         return int(self.capital_usd // self.position_usd)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "fees": self.fees.to_dict()}

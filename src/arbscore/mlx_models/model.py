@@ -16,7 +16,7 @@ simulation, not something the optimal hold may depend on. Outputs served to user
 
     profit_pct       = profit
     success_prob     = sigmoid(a * logit + b)          (a, b) = calibration_  (Platt)
-    optimal_hold_h   = clip(exp(dur_log) - 1, MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS)
+    optimal_hold_h   = clip_hold_hours(exp(dur_log) - 1)   # [MIN_PREDICTED, MAX_HOLD] h
 
 ``act`` is ReLU or SiLU (x * sigmoid(x)). :func:`layer_params` lists every layer as a
 :class:`LayerParams` with ``weight`` shaped (in, out), so ``y = x @ weight + bias``;
@@ -32,7 +32,7 @@ import mlx.nn as nn
 import numpy as np
 
 from arbscore.mlx_models.config import MLXConfig, numpy_activation
-from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
+from arbscore.schema import clip_hold_hours
 
 HEAD_NAMES: tuple[str, ...] = ("trunk", "profit", "success", "duration")
 
@@ -147,7 +147,5 @@ def numpy_forward(
     logit = run(blocks["success"], zh)[:, 0].astype(np.float64)
     a, b = calibration
     prob = 1.0 / (1.0 + np.exp(-(a * logit + b)))
-    dur = np.clip(
-        np.expm1(run(blocks["duration"], z)[:, 0]), MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS
-    )
+    dur = clip_hold_hours(np.expm1(run(blocks["duration"], z)[:, 0]))
     return profit, prob, dur
