@@ -141,12 +141,16 @@ class FeeSchedule:
         self, exchanges: np.ndarray, markets: np.ndarray, fill: str = "entry"
     ) -> np.ndarray:
         """Vector of fee fractions for parallel arrays of exchanges and markets."""
-        out = np.empty(len(exchanges), dtype=np.float64)
-        pairs = np.asarray([f"{e}|{m}" for e, m in zip(exchanges, markets, strict=True)])
-        for pair in np.unique(pairs):
-            exchange, market = pair.split("|")
-            out[pairs == pair] = self.rate(exchange, market, fill)
-        return out
+        ex = np.asarray(exchanges, dtype=object)
+        mk = np.asarray(markets, dtype=object)
+        if ex.shape != mk.shape:
+            raise ValueError(f"exchanges {ex.shape} and markets {mk.shape} differ in length")
+        # one lookup per distinct (exchange, market), not per row
+        pairs, inverse = np.unique(
+            np.char.add(np.char.add(ex.astype(str), "|"), mk.astype(str)), return_inverse=True
+        )
+        rates = np.array([self.rate(*p.split("|", 1), fill) for p in pairs], dtype=np.float64)
+        return rates[inverse.reshape(-1)] if len(pairs) else np.zeros(ex.shape[0])
 
     def to_dict(self) -> dict:
         """JSON-ready form (``rates`` keyed ``"exchange:market"``); :meth:`from_dict` reads it."""

@@ -122,27 +122,40 @@ class SimulationConfig:
         return float(max(self.holds_hours) if cap is None else min(cap, self.horizon_hours))
 
 
+def _per_distinct(frame: pd.DataFrame, columns: list[str], fn, dtype=np.float64) -> np.ndarray:
+    """``fn(*values)`` per row, called once per distinct combination of ``columns``."""
+    if frame.empty:
+        return np.zeros(0, dtype)
+    parts = [pd.factorize(frame[c]) for c in columns]
+    shape = tuple(len(u) for _, u in parts)
+    flat = np.ravel_multi_index(tuple(c for c, _ in parts), shape)  # integer keys: fast
+    keys, inverse = np.unique(flat, return_inverse=True)
+    picks = np.unravel_index(keys, shape)
+    values = [
+        fn(*(u[i] for (_, u), i in zip(parts, at, strict=True))) for at in zip(*picks, strict=True)
+    ]
+    return np.asarray(values, dtype=dtype)[inverse.reshape(-1)]
+
+
 def _leg_inputs(opps: pd.DataFrame, grid: MarketGrid, costs: CostConfig) -> dict:
     t = opps["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
     offset = t - grid.start_ms
     if (offset % grid.step_ms).any():
         raise ValueError("opportunity timestamps must lie on the simulation's step grid")
-    sym = opps["symbol"].to_numpy()
     out = {"g0": offset // grid.step_ms}
     fee, slip = [], []
     for side in ("long", "short"):
-        exchange = opps[f"{side}_exchange"].to_numpy()
-        market = opps[f"{side}_market"].to_numpy()
-        out[f"s_{side}"] = grid.rows(exchange, sym, market)
-        f, sl = costs.fill_rates(
-            exchange,
-            market,
-            opps[f"{side}_bid_ask_spread"].to_numpy(np.float64),
-            opps[f"{side}_orderbook_depth"].to_numpy(np.float64),
-            "entry",
+        ex, mk = f"{side}_exchange", f"{side}_market"
+        out[f"s_{side}"] = _per_distinct(
+            opps, [ex, "symbol", mk], lambda e, s, m: grid.keys.get((e, s, m), -1), np.int64
         )
-        fee.append(f)
-        slip.append(sl)
+        fee.append(_per_distinct(opps, [ex, mk], lambda e, m: costs.fees.rate(e, m, "entry")))
+        slip.append(
+            costs.slippage_rate(
+                opps[f"{side}_bid_ask_spread"].to_numpy(np.float64),
+                opps[f"{side}_orderbook_depth"].to_numpy(np.float64),
+            )
+        )
     out["entry_fee"] = np.stack(fee, axis=1)
     out["entry_slip"] = np.stack(slip, axis=1)
     out["long_perp"] = (opps["long_market"] == "perp").to_numpy()
@@ -188,14 +201,8 @@ def simulate_executions(
     end = int(t.max()) + steps * step_ms
     series = set()
     for side in ("long", "short"):
-        series |= set(
-            zip(
-                opportunities[f"{side}_exchange"],
-                opportunities["symbol"],
-                opportunities[f"{side}_market"],
-                strict=True,
-            )
-        )
+        legs = opportunities[[f"{side}_exchange", "symbol", f"{side}_market"]].drop_duplicates()
+        series |= set(legs.itertuples(index=False, name=None))
     grid = build_market_grid(market, series, start, end, config.step_minutes)
     tables = series_tables(grid, config.costs, config.margin, config.signal_exit, plan.block)
     legs = _leg_inputs(opportunities, grid, config.costs)

@@ -58,15 +58,12 @@ class MarketGrid:
 
     def rows(self, exchanges: np.ndarray, symbols: np.ndarray, markets: np.ndarray) -> np.ndarray:
         """Row index of each (exchange, symbol, market); -1 where the grid lacks the series."""
-        lookup = self.keys
-        return np.fromiter(
-            (
-                lookup.get((e, s, m), -1)
-                for e, s, m in zip(exchanges, symbols, markets, strict=True)
-            ),
-            dtype=np.int64,
-            count=len(exchanges),
-        )
+        lookup = {"|".join(k): row for k, row in self.keys.items()}
+        text = [np.asarray(a, dtype=object).astype(str) for a in (exchanges, symbols, markets)]
+        joined = np.char.add(np.char.add(np.char.add(text[0], "|"), text[1]), "|")
+        names, inverse = np.unique(np.char.add(joined, text[2]), return_inverse=True)
+        found = np.array([lookup.get(str(name), -1) for name in names], dtype=np.int64)
+        return found[inverse.reshape(-1)] if len(names) else np.zeros(0, np.int64)
 
 
 def settlement_prices(
