@@ -34,7 +34,9 @@ class EvaluationConfig:
 
     n_folds: int = 4
     test_span_hours: float | None = None
-    embargo_hours: float = float(MAX_HOLD_HOURS)
+    # None: the largest hold in the data (its labels look that far ahead), at most
+    # schema.MAX_HOLD_HOURS; a 30-day grid on a short guide CSV would otherwise leave no folds
+    embargo_hours: float | None = None
     min_train_rows: int = 50
     top_k: int = 3
     one_position_per_symbol: bool = True
@@ -58,7 +60,7 @@ class EvaluationConfig:
             raise ValueError(f"n_folds must be >= 1, got {self.n_folds}")
         if self.test_span_hours is not None and self.test_span_hours <= 0:
             raise ValueError(f"test_span_hours must be > 0, got {self.test_span_hours}")
-        if self.embargo_hours < 0:
+        if self.embargo_hours is not None and self.embargo_hours < 0:
             raise ValueError(f"embargo_hours must be >= 0, got {self.embargo_hours}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
@@ -77,6 +79,13 @@ class EvaluationConfig:
             raise ValueError("tie_tolerance must be >= 0")
         if self.min_train_rows < 1 or self.latency_repeats < 1:
             raise ValueError("min_train_rows and latency_repeats must be >= 1")
+
+    def embargo_for(self, hold_hours) -> float:
+        """The embargo in hours for rows holding ``hold_hours`` (see ``embargo_hours``)."""
+        if self.embargo_hours is not None:
+            return float(self.embargo_hours)
+        holds = [float(h) for h in hold_hours]
+        return float(min(max(holds, default=MAX_HOLD_HOURS), MAX_HOLD_HOURS))
 
     @property
     def max_positions(self) -> int:
