@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 
+
 @app.command()
 def version() -> None:
     """Print the arbscore version."""
