@@ -54,7 +54,7 @@ def test_metrics_json_schema_and_files(tmp_path):
     result = evaluate(frame, [MeanFamily, TreeFamily], cfg, out_dir=tmp_path)
     raw = json.loads((tmp_path / "metrics.json").read_text())
     assert raw["scheme"] == "walk_forward"
-    assert raw["purge_hours"] == 72.0 and raw["embargo_hours"] == 168.0
+    assert raw["purge_hours"] == 72.0 and raw["embargo_hours"] == 72.0  # the largest hold
     assert len(raw["folds"]) == 2
     for fold in raw["folds"]:
         assert {"train_end", "test_start", "test_end", "train_rows", "test_rows"} <= set(fold)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from arbscore.data_tools import costs
 from arbscore.evaluation.config import EvaluationConfig
 from arbscore.evaluation.positions import (
     exit_at_hold,
@@ -87,11 +88,29 @@ def round_trip_cost_pct(rows: pd.DataFrame, config: EvaluationConfig) -> np.ndar
     """Entry + exit cost in % of notional, as every baseline's entry test reads it.
 
     The ONE place the backtest reads a round-trip cost: the opportunity stage's own
-    ``round_trip_cost_pct`` column (#11 makes it come from ``data_tools.costs``); sets without
-    it (the guide's CSV) fall back to break-even hours x hourly edge, then 4 taker fills + 2
-    spreads. Repoint here when ``data_tools.costs.round_trip_cost_pct`` lands.
+    ``round_trip_cost_pct`` column (computed by ``data_tools.costs.round_trip_cost_pct``); sets
+    without it (the guide's CSV) fall back to break-even hours x hourly edge, then the same
+    round-trip formula at ``config.fees``, on the rows' venues where known (Binance otherwise)
+    and their bid-ask spread.
     """
-    fallback = 4.0 * config.taker_fee_pct + 2.0 * rows["bid_ask_spread"].to_numpy(float)
+    n = len(rows)
+
+    def column(name: str, default: str) -> np.ndarray:
+        if name in rows.columns:
+            return rows[name].fillna(default).astype(str).to_numpy(object)
+        return np.full(n, default, dtype=object)
+
+    spot = (column("strategy", "perp_perp") == "spot_perp").astype(bool)
+    spread = rows["bid_ask_spread"].to_numpy(float)
+    fallback = costs.round_trip_cost_pct(
+        costs.CostConfig(fees=config.fees),
+        column("long_exchange", "binance"),
+        np.where(spot, "spot", column("long_market", "perp")).astype(object),
+        column("short_exchange", "binance"),
+        column("short_market", "perp"),
+        spread,
+        spread,
+    )
     cost = np.full(len(rows), np.nan)
     if "round_trip_cost_pct" in rows.columns:
         cost = rows["round_trip_cost_pct"].to_numpy(float)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+from arbscore.data_tools.costs import FeeSchedule
 from arbscore.schema import MAX_HOLD_HOURS
 
 #: the declared out-of-sample metric that picks each head's winner, and its direction
@@ -51,7 +52,9 @@ class EvaluationConfig:
 
     n_folds: int = 4
     test_span_hours: float | None = None
-    embargo_hours: float = float(MAX_HOLD_HOURS)
+    # None: the largest hold in the data (its labels look that far ahead), at most
+    # schema.MAX_HOLD_HOURS; a 30-day grid on a short guide CSV would otherwise leave no folds
+    embargo_hours: float | None = None
     min_train_rows: int = 50
     top_k: int = 3
     one_position_per_symbol: bool = True
@@ -60,7 +63,10 @@ class EvaluationConfig:
     min_success_probability: float = 0.5
     min_expected_profit_pct: float = 0.0
     baseline_hold_hours: float = 24.0
-    taker_fee_pct: float = 0.05
+    # the fees of the baselines' round-trip estimate where a row lacks round_trip_cost_pct
+    # (data_tools.costs.round_trip_cost_pct); a mapping (a config file's section) is read by
+    # FeeSchedule.from_dict
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
     calibration_bins: int = 10
     max_open_positions: int | None = None
     max_positions_per_symbol: int = 1
@@ -78,11 +84,13 @@ class EvaluationConfig:
     latency_repeats: int = 5
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fees, FeeSchedule):
+            object.__setattr__(self, "fees", FeeSchedule.from_dict(self.fees, "evaluation.fees"))
         if self.n_folds < 1:
             raise ValueError(f"n_folds must be >= 1, got {self.n_folds}")
         if self.test_span_hours is not None and self.test_span_hours <= 0:
             raise ValueError(f"test_span_hours must be > 0, got {self.test_span_hours}")
-        if self.embargo_hours < 0:
+        if self.embargo_hours is not None and self.embargo_hours < 0:
             raise ValueError(f"embargo_hours must be >= 0, got {self.embargo_hours}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
@@ -128,9 +136,16 @@ class EvaluationConfig:
         if self.min_train_rows < 1 or self.latency_repeats < 1:
             raise ValueError("min_train_rows and latency_repeats must be >= 1")
 
+    def embargo_for(self, hold_hours) -> float:
+        """The embargo in hours for rows holding ``hold_hours`` (see ``embargo_hours``)."""
+        if self.embargo_hours is not None:
+            return float(self.embargo_hours)
+        holds = [float(h) for h in hold_hours]
+        return float(min(max(holds, default=MAX_HOLD_HOURS), MAX_HOLD_HOURS))
+
     @property
     def max_positions(self) -> int:
         return int(self.capital_usd // self.position_usd)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "fees": self.fees.to_dict()}

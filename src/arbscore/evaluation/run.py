@@ -281,7 +281,7 @@ def evaluate(
     metrics = {
         "scheme": "walk_forward",
         "purge_hours": float(df[HOLD_COLUMN].max()),
-        "embargo_hours": float(config.embargo_hours),
+        "embargo_hours": config.embargo_for(df[HOLD_COLUMN].unique()),
         "purge_rule": "training rows with entry + hold_hours > test_start are dropped",
         "embargo_rule": "training rows with entry > test_start - embargo_hours are dropped",
         "folds": [f.describe() for f in folds],

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import onnx
 
+from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
-from arbscore.schema import HEADS
+from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
 
 Progress = Callable[[str], None]
 
@@ -90,7 +91,7 @@ def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
         if name.startswith(("strategy_", "market_regime_"))
     ]
     X[:, onehot] = rng.integers(0, 2, (n, len(onehot)))
-    X[:, -1] = rng.choice([1, 4, 8, 12, 24, 48, 72, 120, 168], n)
+    X[:, -1] = rng.choice(HOLD_GRID_HOURS, n)
     return X.astype(np.float32)
 
 
@@ -133,10 +134,14 @@ def export_families(
     training_data: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     reference: Mapping[str, Any] | None = None,
+    fees: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest.
 
-    ``reference``: training histograms for drift detection (``arbscore.ops.reference``)."""
+    ``reference``: training histograms for drift detection (``arbscore.ops.reference``).
+    ``fees``: the fee schedule the labels were simulated with (``FeeSchedule.to_dict()``),
+    written as the manifest's ``"fees"`` so the server sizes and exits at the same fees;
+    ``None`` writes the default schedule and says so in ``"fees_source"``."""
     missing = [h for h in HEADS if h not in winners]
     if missing:
         raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
@@ -211,11 +216,14 @@ def export_families(
         "raw_input": raw_input,
         "heads_doc": (
             "evaluate duration first; set column hold_column to the predicted hold "
-            "(clipped to [1, 168] h) unless the caller gives one, then profit and success"
+            "(to the hold grid's range, schema.clip_hold_hours) "
+            "unless the caller gives one, then profit and success"
         ),
         "coreml": coreml_files,
         "metrics": dict(metrics or {}),
         "export": {**asdict(config), "parity_max_rel_error": parity},
+        "fees": dict(fees) if fees is not None else FeeSchedule().to_dict(),
+        "fees_source": "training run" if fees is not None else "default schedule",
     }
     if reference:
         manifest["reference"] = dict(reference)  # drift detection (arbscore.ops.drift)
@@ -315,7 +323,16 @@ def export_bundle(
         training_data=_training_range(run, metrics),
         progress=progress,
         reference=reference,
+        fees=_run_fees(run),
     )
+
+
+def _run_fees(run: Path) -> dict[str, Any] | None:
+    """The fee schedule the run's data stage simulated with (``fees.json``), if recorded."""
+    file = run / FEES_FILE_NAME
+    if not file.is_file():
+        return None
+    return FeeSchedule.from_dict(json.loads(file.read_text(encoding="utf-8"))).to_dict()
 
 
 def _head_metrics(metrics: Mapping[str, Any], head: str, family: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from arbscore.mlx_models.prepare import (
 )
 from arbscore.mlx_models.reference import fit_ple_bins
 from arbscore.mlx_models.train import ProgressCallback, TrainArrays, loss_weights, train_net
-from arbscore.schema import HOLD_COLUMN, MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
+from arbscore.schema import HOLD_COLUMN, clip_hold_hours
 
 PREDICT_CHUNK = 65_536
 
@@ -151,9 +151,7 @@ class MLXFamily:
         profit, logit, dur_log = self._raw(x_s)
         a, b = self.calibration_
         success = 1.0 / (1.0 + np.exp(-(a * logit.astype(np.float64) + b)))
-        duration = np.clip(
-            np.expm1(dur_log.astype(np.float64)), MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS
-        )
+        duration = clip_hold_hours(np.expm1(dur_log.astype(np.float64)))
         return HeadOutputs(profit.astype(np.float64), success, duration)
 
     def feature_importances(self) -> dict[str, dict[str, float]]:

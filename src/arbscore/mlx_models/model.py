@@ -20,7 +20,7 @@ Each head member is ``act(x @ W0 + b0) @ W1 + b1`` (``head_hidden`` > 0) or ``x 
 
     profit_pct       = profit
     success_prob     = sigmoid(a * logit + b)          (a, b) = calibration_  (Platt)
-    optimal_hold_h   = clip(exp(dur_log) - 1, MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS)
+    optimal_hold_h   = clip_hold_hours(exp(dur_log) - 1)   # [MIN_PREDICTED, MAX_HOLD] h
 
 For exporters, :func:`input_params` gives the input stage as numpy (scaling, encodings,
 per-feature weights, the categorical block matrix) and :func:`layer_params` every dense layer
@@ -44,7 +44,7 @@ from arbscore.mlx_models.embeddings import (
     NumericEmbedding,
 )
 from arbscore.mlx_models.reference import InputParams, numpy_inputs, numpy_scale
-from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
+from arbscore.schema import clip_hold_hours
 
 HEAD_NAMES: tuple[str, ...] = ("trunk", "profit", "success", "duration")
 
@@ -217,7 +217,5 @@ def numpy_forward(
     logit = run(blocks["success"], zh)[:, 0].astype(np.float64)
     a, b = calibration
     prob = 1.0 / (1.0 + np.exp(-(a * logit + b)))
-    dur = np.clip(
-        np.expm1(run(blocks["duration"], z)[:, 0]), MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS
-    )
+    dur = clip_hold_hours(np.expm1(run(blocks["duration"], z)[:, 0]))
     return profit, prob, dur

@@ -4,7 +4,8 @@ Called by ``export_bundle`` when the run directory has ``training_data.parquet``
 per opportunity (the training set repeats each opportunity once per simulated hold, which would
 weight the hold grid, not the market), at most ``max_rows`` of them, the newest kept. Outputs are
 computed the way the server computes them: duration first, then profit and success at the
-predicted hold clipped to [1, 168] h, so live prediction drift compares like with like.
+predicted hold clipped to the hold grid's range
+(schema.clip_hold_hours), so live prediction drift compares like with like.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import numpy as np
 
 from arbscore.data_tools.features import FeatureSpec, build_matrix
 from arbscore.ops.drift import reference_from_matrix
-from arbscore.schema import HOLD_GRID_HOURS, MAX_HOLD_HOURS
+from arbscore.schema import clip_hold_hours
 
 
 def served_outputs(winners: Mapping[str, tuple[str, Any]], X: np.ndarray) -> dict[str, np.ndarray]:
     """head -> outputs of the fitted winners on ``X`` in the server's two passes."""
     duration = np.asarray(winners["duration"][1].predict(X).duration, np.float64)
     X2 = np.array(X, np.float32, copy=True)
-    X2[:, -1] = np.clip(duration, float(min(HOLD_GRID_HOURS)), float(MAX_HOLD_HOURS))
+    X2[:, -1] = clip_hold_hours(duration, grid=True)
     cache: dict[int, Any] = {}
     out = {"duration": duration}
     for head in ("profit", "success"):

@@ -4,7 +4,8 @@ Tuned for single-opportunity latency: one InferenceSession per graph file (the M
 outputs share one), one intra-op thread (a tree ensemble of one row gains nothing from a pool
 and pays its wake-up cost), sequential execution, full graph optimisation, float32 C-contiguous
 inputs. Two passes per call: the duration head first, then profit and success at the predicted
-optimal hold (clipped to [1, 168] h) unless the caller gives the hold.
+optimal hold (clipped to the grid's range,
+schema.clip_hold_hours) unless the caller gives the hold.
 
 Imports only numpy, onnxruntime and arbscore's light modules (schema, features, manifest).
 """
@@ -21,10 +22,8 @@ import onnxruntime as ort
 
 from arbscore.data_tools.features import FeatureSpec, build_rows
 from arbscore.export.manifest import read_manifest
-from arbscore.schema import HEADS, HOLD_COLUMN, HOLD_GRID_HOURS, MAX_HOLD_HOURS
+from arbscore.schema import HEADS, HOLD_COLUMN, clip_hold_hours
 from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
-
-MIN_HOLD_HOURS = float(min(HOLD_GRID_HOURS))
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class Scorer:
             raise ValueError(f"X has shape {X.shape}; expected (rows, {self.n_features})")
         file, output = self._heads["duration"]
         duration = self._run(file, [output], X)[0].reshape(-1).astype(np.float64)
-        hold = np.clip(duration, MIN_HOLD_HOURS, float(MAX_HOLD_HOURS))
+        hold = clip_hold_hours(duration, grid=True)
         if hold_hours is not None:
             given = np.asarray(hold_hours, np.float64)
             hold = np.where(np.isnan(given), hold, given)
