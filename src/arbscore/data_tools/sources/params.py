@@ -100,7 +100,13 @@ class SyntheticParams:
     premium_half_life_hours: float = 10.0
     premium_exchange_corr: float = 0.7
     exchange_premium_scale: Any = field(
-        default_factory=lambda: MappingProxyType({"binance": 1.0, "bybit": 1.2, "okx": 1.0})
+        default_factory=lambda: MappingProxyType(
+            {"binance": 1.0, "bybit": 1.2, "okx": 1.0, "hyperliquid": 1.0}
+        )
+    )
+    # a venue's own settlement interval, over the symbol's (Hyperliquid settles every hour)
+    exchange_interval_hours: Any = field(
+        default_factory=lambda: MappingProxyType({"hyperliquid": 1})
     )
     # funding formula, per 8 h (scaled by interval / 8)
     interest_8h: float = 1e-4
@@ -120,7 +126,9 @@ class SyntheticParams:
     volume_return_coef: float = 0.3  # volume rises with |return|/vol
     spot_volume_ratio: float = 0.25
     exchange_volume_share: Any = field(
-        default_factory=lambda: MappingProxyType({"binance": 1.0, "bybit": 0.45, "okx": 0.35})
+        default_factory=lambda: MappingProxyType(
+            {"binance": 1.0, "bybit": 0.45, "okx": 0.35, "hyperliquid": 0.3}
+        )
     )
     symbols: Any = field(default_factory=lambda: BUILTIN_SYMBOLS)
 
@@ -137,6 +145,9 @@ class SyntheticParams:
             raise ValueError(
                 f"basis_tail_df must be > 2 (finite variance), got {self.basis_tail_df}"
             )
+        bad = {e: h for e, h in dict(self.exchange_interval_hours).items() if h not in (1, 2, 4, 8)}
+        if bad:
+            raise ValueError(f"SyntheticParams.exchange_interval_hours must be 1, 2, 4 or 8: {bad}")
         for name in ("premium_half_life_hours", "basis_half_life_hours", "vol_half_life_hours"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"SyntheticParams.{name} must be > 0")
@@ -158,6 +169,10 @@ class SyntheticParams:
         for key in ("exchange_premium_scale", "exchange_volume_share"):
             if key in kw:
                 kw[key] = MappingProxyType({str(k): float(v) for k, v in kw[key].items()})
+        if "exchange_interval_hours" in kw:
+            kw["exchange_interval_hours"] = MappingProxyType(
+                {str(k): int(v) for k, v in kw["exchange_interval_hours"].items()}
+            )
         if "symbols" in kw:
             merged = dict(BUILTIN_SYMBOLS)
             merged.update({s: SymbolProfile(**p) for s, p in kw["symbols"].items()})
