@@ -24,7 +24,9 @@ class SymbolProfile:
 
     ``hourly_vol``: std of hourly log returns; ``beta``: loading on the BTC factor;
     ``premium_scale``: multiplier of the premium's regimes and slow noise (SOL swings more than
-    BTC); ``premium_bias``: shift of its mean premium; ``basis_scale``: multiplier of the fast
+    BTC); ``spread_scale``: multiplier of the per-exchange part of that noise alone, so a symbol
+    whose funding swings widely everywhere (BNB) need not have wide cross-exchange funding
+    edges; ``premium_bias``: shift of its mean premium; ``basis_scale``: multiplier of the fast
     basis noise; ``volume_usd_per_hour``: mean perp quote volume on the reference exchange;
     ``funding_interval_hours``: settlement interval unless overridden per exchange.
     """
@@ -37,8 +39,11 @@ class SymbolProfile:
     basis_scale: float = 1.0
     volume_usd_per_hour: float = 5e7
     funding_interval_hours: int = 8
+    spread_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.spread_scale < 0:
+            raise ValueError(f"SymbolProfile.spread_scale must be >= 0: {self}")
         if self.price0 <= 0 or self.hourly_vol <= 0 or self.volume_usd_per_hour <= 0:
             raise ValueError(f"SymbolProfile needs positive price0/hourly_vol/volume: {self}")
         if self.premium_scale < 0 or self.basis_scale < 0:
@@ -99,6 +104,8 @@ class SyntheticParams:
     premium_std: float = 6e-5
     premium_half_life_hours: float = 10.0
     premium_exchange_corr: float = 0.7
+    #: shift of a venue's premium (Hyperliquid's sits nearer the interest rate than Binance's)
+    exchange_premium_bias: Any = field(default_factory=lambda: MappingProxyType({}))
     exchange_premium_scale: Any = field(
         default_factory=lambda: MappingProxyType(
             {"binance": 1.0, "bybit": 1.2, "okx": 1.0, "hyperliquid": 1.0}
@@ -166,7 +173,7 @@ class SyntheticParams:
         kw = dict(raw)
         if "regime_hours" in kw:
             kw["regime_hours"] = tuple(float(x) for x in kw["regime_hours"])
-        for key in ("exchange_premium_scale", "exchange_volume_share"):
+        for key in ("exchange_premium_scale", "exchange_volume_share", "exchange_premium_bias"):
             if key in kw:
                 kw[key] = MappingProxyType({str(k): float(v) for k, v in kw[key].items()})
         if "exchange_interval_hours" in kw:

@@ -326,7 +326,8 @@ def latent_premium(
     """Hourly premium index per exchange, shape (len(exchanges), n_hours).
 
     One regime path and one AR(1) part shared by all exchanges (they arbitrage each other),
-    plus an AR(1) part of each exchange's own; the exchange scale stretches its swings.
+    plus an AR(1) part of each exchange's own (times the symbol's ``spread_scale``); the
+    exchange scale stretches its swings and the exchange bias shifts its level.
     """
     state = _regimes(rng, n_hours, p)
     excess = np.array([0.0, p.hot_excess, p.neg_excess])[state]
@@ -334,9 +335,11 @@ def latent_premium(
     common = ar1(rng, (n_hours,), phi, p.premium_std)
     own = ar1(rng, (len(exchanges), n_hours), phi, p.premium_std)
     c = p.premium_exchange_corr
-    swings = excess + np.sqrt(c) * common + np.sqrt(1.0 - c) * own
+    swings = excess + np.sqrt(c) * common + np.sqrt(1.0 - c) * prof.spread_scale * own
     scale = np.array([float(p.exchange_premium_scale.get(ex, 1.0)) for ex in exchanges])
-    return p.premium_mean + prof.premium_bias + prof.premium_scale * scale[:, None] * swings
+    bias = np.array([float(p.exchange_premium_bias.get(ex, 0.0)) for ex in exchanges])
+    level = p.premium_mean + prof.premium_bias + bias[:, None]
+    return level + prof.premium_scale * scale[:, None] * swings
 
 
 def funding_formula(premium_8h: np.ndarray, p: SyntheticParams) -> np.ndarray:
