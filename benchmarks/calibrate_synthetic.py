@@ -47,6 +47,7 @@ VENUES = ("binance", "bybit", "hyperliquid")
 PAIRS = (("binance", "bybit"), ("binance", "hyperliquid"), ("bybit", "hyperliquid"))
 START = "2024-12-31"
 SIM_DAYS = 1095  # long simulated runs so the fit chases the model, not its sampling noise
+SYMBOL_SIM_DAYS = 730  # stage C: 13 symbols x ~80 evaluations; two years keep it ~15 min
 OUT = Path(__file__).resolve().parents[1] / "src/arbscore/data_tools/sources" / CALIBRATION_FILE
 
 
@@ -367,7 +368,8 @@ def fit_symbol(
 
     def objective(theta):
         _, p = with_theta(theta)
-        m = _simulate(p, (symbol,), exchanges, ("binance",) if "binance" in exchanges else ())
+        spot = ("binance",) if "binance" in exchanges else ()
+        m = _simulate(p, (symbol,), exchanges, spot, days=SYMBOL_SIM_DAYS)
         s = st.funding_series_stats(m.funding).set_index("exchange")
         loss = 0.0
         for ex in exchanges:
@@ -398,7 +400,12 @@ def fit_symbol(
         objective,
         theta0,
         method="Nelder-Mead",
-        options={"maxiter": maxiter, "xatol": 1e-3, "fatol": 1e-3},
+        options={
+            "maxiter": maxiter,
+            "xatol": 1e-3,
+            "fatol": 1e-3,
+            "initial_simplex": _simplex(theta0),
+        },
     )
     return with_theta(res.x)[0], float(res.fun)
 
@@ -447,9 +454,21 @@ def fit_hyperliquid(
         objective,
         theta0,
         method="Nelder-Mead",
-        options={"maxiter": maxiter, "xatol": 1e-3, "fatol": 1e-3},
+        options={
+            "maxiter": maxiter,
+            "xatol": 1e-3,
+            "fatol": 1e-3,
+            "initial_simplex": _simplex(theta0),
+        },
     )
     return with_theta(res.x), float(res.fun)
+
+
+def _simplex(theta0: np.ndarray, step: float = 0.3) -> np.ndarray:
+    """Nelder-Mead's first simplex: ``step`` along each axis. SciPy's default steps 0.00025
+    from a zero coordinate, so a warm start at 0 (a log-scale of 1, a bias of 0) stopped at
+    once within xatol; these parameters live on unit scales (logs, 1e-4 units)."""
+    return np.vstack([theta0, theta0 + step * np.eye(len(theta0))])
 
 
 def _jsonable(obj):
@@ -551,7 +570,7 @@ def main() -> None:
             series[series["symbol"] == s],
             targets["basis_binance"].get(s),
             targets["funding_edges"],
-            maxiter=30 if args.quick else 80,
+            maxiter=20 if args.quick else 50,
         )
         syms = dict(params.symbols)
         syms[s] = prof

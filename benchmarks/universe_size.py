@@ -9,15 +9,19 @@ opportunities on that stride whose whole ``--horizon`` path fits in the data (wh
 ``full_horizon_only`` keeps), per strategy and venue pair; rows = those x the grid's holds.
 ``--time STRIDE`` instead builds the training set (``build_training_set``, the simulator of
 this checkout) at that stride and prints its wall time and peak RSS (run it alone: the peak is
-the process's). One JSON line per run.
+the process's). ``--symbols/--exchanges/--start`` change the universe, ``--params FILE`` makes
+the synthetic market with another calibration's parameters (before/after comparisons).
+One JSON line per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +29,12 @@ import pandas as pd
 from arbscore.data_tools.opportunities import OpportunityConfig, detect_opportunities
 from arbscore.data_tools.simulate import SimulationConfig
 from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
-from arbscore.data_tools.sources import EmbeddedDataConfig, load_embedded_market
+from arbscore.data_tools.sources import (
+    EmbeddedDataConfig,
+    SyntheticParams,
+    generate_synthetic_market,
+    load_embedded_market,
+)
 from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
 
 GRIDS = {
@@ -91,10 +100,29 @@ def main() -> None:
     ap.add_argument("--strides", default="60,120,240,360,480")
     ap.add_argument("--grid", default="720", choices=sorted(GRIDS))
     ap.add_argument("--time", type=int, default=None, help="time one build at this stride")
+    ap.add_argument("--symbols", default=None, help="comma list (default: the embedded default)")
+    ap.add_argument("--exchanges", default=None, help="comma list (default: the embedded default)")
+    ap.add_argument("--start", default=None, help="window start (default: the embedded default)")
+    ap.add_argument(
+        "--params", default=None, help="synthetic only: a calibration.json whose params to use"
+    )
     args = ap.parse_args()
     holds = GRIDS[args.grid]
     t0 = time.perf_counter()
-    market = load_embedded_market(EmbeddedDataConfig(source=args.source))
+    overrides = {}
+    if args.symbols:
+        overrides["symbols"] = tuple(args.symbols.split(","))
+    if args.exchanges:
+        overrides["exchanges"] = tuple(args.exchanges.split(","))
+    if args.start:
+        overrides["start"] = args.start
+    embedded = EmbeddedDataConfig(source=args.source, **overrides)
+    if args.params:
+        params = SyntheticParams.from_dict(json.loads(Path(args.params).read_text())["params"])
+        cfg = dataclasses.replace(embedded.synthetic_config(), params=params)
+        market = generate_synthetic_market(cfg)
+    else:
+        market = load_embedded_market(embedded)
     load_s = time.perf_counter() - t0
     result: dict = {"source": market.source, "grid": args.grid, "load_s": round(load_s, 1)}
     if args.time is None:
