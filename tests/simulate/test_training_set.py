@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from arbscore.cli import app
 from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.opportunities import OpportunityConfig
 from arbscore.data_tools.simulate import SimulationConfig
 from arbscore.data_tools.sources.synthetic import SyntheticMarketConfig, generate_synthetic_market
 from arbscore.data_tools.training_set import (
@@ -146,8 +147,8 @@ def test_embedded_real_set_has_the_planned_size():
 
     if find_shared_data() is None:
         pytest.skip("real data (../shared/data or $ARBSCORE_SHARED_DATA) is absent")
-    ts = build_training_set(
-        load_embedded_market(EmbeddedDataConfig(source="real")), TrainingSetConfig()
-    )
+    embedded = EmbeddedDataConfig(source="real")  # the run uses the embedded entry stride
+    stride = OpportunityConfig(entry_stride_minutes=embedded.entry_stride_minutes)
+    ts = build_training_set(load_embedded_market(embedded), TrainingSetConfig(opportunities=stride))
     assert 200_000 <= len(ts) <= 400_000
     assert set(ts["data_source"]) == {"real"}
