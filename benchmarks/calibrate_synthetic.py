@@ -346,7 +346,8 @@ def fit_symbol(
 ) -> tuple[SymbolProfile, float]:
     """One symbol's premium scale/bias, basis scale and spread scale.
 
-    Matched: per venue funding mean/std/share positive, the Binance basis, and per venue pair
+    Matched: per venue funding mean/std/share positive/lag-1 autocorrelation, the Binance
+    basis, and per venue pair
     the perp_perp funding edge (std, share above 1 bp): the edge is what perp_perp trades.
     """
     exchanges = tuple(real_series["exchange"])
@@ -376,6 +377,9 @@ def fit_symbol(
             a, b = s.loc[ex], tgt.loc[ex]
             loss += ((a["mean"] - b["mean"]) / b["std"]) ** 2 + math.log(a["std"] / b["std"]) ** 2
             loss += ((a["pos_share"] - b["pos_share"]) / 0.1) ** 2
+            # persistence too: without it a small slow premium plus fast noise matches the
+            # level and spread but halves the autocorrelation
+            loss += ((a["ac1"] - b["ac1"]) / 0.1) ** 2
         if basis_t is not None:
             bs = st.basis_stats(st.hourly_closes(m.klines), "binance")[symbol]
             loss += ((bs["mean"] - basis_t["mean"]) / basis_t["std"]) ** 2
@@ -570,7 +574,7 @@ def main() -> None:
             series[series["symbol"] == s],
             targets["basis_binance"].get(s),
             targets["funding_edges"],
-            maxiter=20 if args.quick else 50,
+            maxiter=20 if args.quick else 45,
         )
         syms = dict(params.symbols)
         syms[s] = prof
