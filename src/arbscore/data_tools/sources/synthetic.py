@@ -266,15 +266,10 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
         "seed": config.seed,
         "exchanges": list(exchanges),
         "symbols": list(symbols),
-        "spot_exchanges": sorted(spot_ex & set(klines.loc[klines["market"] == "spot", "exchange"])),
-        "series": sorted(
-            {
-                f"{e}:{m}:{s}"
-                for e, m, s in zip(
-                    klines["exchange"], klines["market"], klines["symbol"], strict=True
-                )
-            }
-        )
+        "spot_exchanges": sorted(spot_ex)
+        if config.listings is None
+        else sorted({e for e, m, _ in config.listings if m == "spot"}),
+        "series": sorted(f"{e}:{m}:{s}" for e, m, s in config.listings)
         if config.listings is not None
         else None,
         "venue_start": dict(config.venue_start),
