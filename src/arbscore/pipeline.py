@@ -365,11 +365,13 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
             "details": {},
         }
     else:
+        embedded = None
         if config.data == "embedded":
             load = need("arbscore.data_tools.sources.embedded", "load_embedded_market", "data")
             cfg_cls = need("arbscore.data_tools.sources.embedded", "EmbeddedDataConfig", "data")
             forward("loading the embedded market data")
-            md = load(config.embedded or cfg_cls(), progress=_relay(forward))
+            embedded = config.embedded or cfg_cls()
+            md = load(embedded, progress=_relay(forward))
         else:
             gen = need("arbscore.data_tools.sources.synthetic", "generate_synthetic_market", "data")
             cfg_cls = need("arbscore.data_tools.sources.synthetic", "SyntheticMarketConfig", "data")
@@ -377,13 +379,19 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
             md = gen(config.synthetic or cfg_cls())
         build = need("arbscore.data_tools.training_set", "build_training_set", "data")
         ts_cls = need("arbscore.data_tools.training_set", "TrainingSetConfig", "data")
-        forward(f"building the training set from {md.source}")
         ts_config = config.training_set or ts_cls()
+        stride = getattr(embedded, "entry_stride_minutes", None)
+        if config.training_set is None and stride:  # the embedded market's default, sized to budget
+            opp = dataclasses.replace(ts_config.opportunities, entry_stride_minutes=stride)
+            ts_config = dataclasses.replace(ts_config, opportunities=opp)
+        stride = ts_config.opportunities.entry_stride_minutes
+        forward(f"building the training set from {md.source} (entry stride {stride} min)")
         frame, marks = build(md, ts_config, progress=_relay(forward), marks=True)
         fees = ts_config.simulation.costs.fees.to_dict()
         market = {
             "source": md.source,
             "synthetic": bool(md.synthetic),
+            "entry_stride_minutes": stride,
             "details": jsonable(md.details),
             **_market_ranges(md),
         }
@@ -410,7 +418,8 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
     if "timestamp" in frame and len(frame):
         ts = pd.to_datetime(frame["timestamp"], utc=True)
         span = f", {ts.min():%Y-%m-%d} .. {ts.max():%Y-%m-%d}"
-    return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span})"
+    sampling = f", entry stride {stride} min" if not config.data_is_file else ""
+    return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span}{sampling})"
 
 
 def _market_ranges(md: Any) -> dict:
