@@ -441,13 +441,26 @@ def _read_training_set(config: RunConfig) -> Any:
     return pd.read_parquet(config.workdir / "training_data.parquet")
 
 
+def _read_marks(workdir: Path) -> Any:
+    """The set's daily marks when the data stage wrote them (a training-data file has none)."""
+    import pandas as pd
+
+    path = workdir / MARKS_FILE_NAME
+    return pd.read_parquet(path) if path.exists() else None
+
+
 def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
     evaluate = need("arbscore.evaluation", "evaluate", "evaluate")
     cfg_cls = need("arbscore.evaluation", "EvaluationConfig", "evaluate")
     frame = _read_training_set(config)
+    marks = _read_marks(config.workdir)
     forward(f"walk-forward evaluation of {', '.join(config.families)}")
     result = evaluate(
-        frame, family_args(config), config.evaluation or cfg_cls(), progress=_relay(forward)
+        frame,
+        family_args(config),
+        config.evaluation or cfg_cls(),
+        progress=_relay(forward),
+        marks=marks,
     )
     write = getattr(result, "write", None)
     if write is None:
