@@ -31,6 +31,16 @@ def bundle_fees(scorer: Scorer, default: FeeSchedule) -> FeeSchedule:
     return cached[0] if cached else default
 
 
+def bundle_calibration_error(scorer: Scorer) -> float:
+    """The success head's out-of-sample calibration error recorded in the bundle: the larger of
+    ``metrics.success.ece`` and ``metrics.success.worst_bin_gap`` (0 when the bundle has
+    neither, as older bundles)."""
+    success = (getattr(scorer, "manifest", {}).get("metrics") or {}).get("success") or {}
+    values = [success.get(k) for k in ("ece", "worst_bin_gap")]
+    finite = [float(v) for v in values if isinstance(v, int | float) and v == v]
+    return min(max(finite, default=0.0), 1.0)
+
+
 def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dict:
     """``POST /size``: per-request overrides of the sizing limits, then :func:`size`; the
     default loss size is charged at the bundle's fees."""
@@ -71,6 +81,8 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
         )
         depth = depth if depth is not None else record.get("orderbook_depth")
         version = pred["model_version"]
+        if req.success_probability is None:  # the model's p: shrink by its calibration error
+            cfg = dataclasses.replace(cfg, calibration_error=bundle_calibration_error(scorer))
     else:  # SizeRequest checked that all three are given
         p, win, loss = req.success_probability, req.win_pct, req.loss_pct
     result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)

@@ -235,6 +235,7 @@ class SizeResponse(BaseModel):
     kelly_full: float
     edge_pct: float
     limited_by: str
+    calibration_shrink_fraction: float
     success_probability: float
     win_pct: float
     loss_pct: float
