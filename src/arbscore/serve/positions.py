@@ -122,6 +122,7 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
         peak_pnl_pct=max(0.0, cur.unrealized_pnl_pct)
         if cur.peak_pnl_pct is None
         else cur.peak_pnl_pct,
+        trailing_edge_pct=cur.trailing_edge_pct,
     )
     exits = dataclasses.replace(exits, fees=bundle_fees(scorer, exits.fees))
     decision = exit_signal(state, hold, exits, str(record.get("strategy", "perp_perp")))

@@ -251,6 +251,12 @@ class CurrentState(BaseModel):
     bid_ask_spread: NonNeg | None = Field(None, description="default: entry spread")
     unrealized_pnl_pct: Num = 0.0
     peak_pnl_pct: Num | None = Field(None, description="default: max(0, unrealized_pnl_pct)")
+    trailing_edge_pct: Num | None = Field(
+        None,
+        description="the funding the position's legs earned over the trailing 72 h of settled "
+        "rates (short leg received minus long leg paid), % of notional: the signal exit rule's "
+        "input (exit when <= 0); without it the signal rule is not checked",
+    )
 
 
 class ExitRequest(BaseModel):
