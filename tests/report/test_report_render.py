@@ -364,3 +364,15 @@ def test_single_family_has_no_runner_up():
     raw = {"families": {"xgboost": {"profit": {"mae": 0.2}}}, "winner": {"profit": "xgboost"}}
     (w,) = parse_metrics(raw).winners
     assert w.family == "xgboost" and w.runner_up is None and w.margin is None and not w.tied
+
+
+def test_the_answer_says_whether_the_strategys_own_return_is_told_from_zero():
+    from arbscore.report.sections_trading import absolute_note
+
+    def bt(ci):
+        return {"recommended_family": "f", "pooled": {"f": {"annual_return_ci95": ci}}}
+
+    assert "not distinguishable from zero" in absolute_note(bt([-0.2, 0.6]))
+    assert "above zero" in absolute_note(bt([0.1, 0.6]))
+    assert "loses money" in absolute_note(bt([-0.9, -0.1]))
+    assert absolute_note(bt(None)) is None

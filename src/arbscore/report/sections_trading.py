@@ -67,6 +67,25 @@ def answer_sentence(bt: dict) -> str | None:
     )
 
 
+def absolute_note(bt: dict) -> str | None:
+    """The second half of the answer: whether the recommended strategy's OWN return is told
+    apart from zero (beating a losing rule is not making money)."""
+    fam = bt.get("recommended_family")
+    p = (bt.get("pooled") or {}).get(fam) or {}
+    ci = p.get("annual_return_ci95")
+    if not fam or not isinstance(ci, list | tuple) or len(ci) != 2 or None in ci:
+        return None
+    lo, hi = float(ci[0]), float(ci[1])
+    if lo > 0:
+        return f"On its own, {fam}'s return is above zero: its 95 % interval lies above 0."
+    if hi < 0:
+        return f"On its own, {fam} loses money: its 95 % interval lies below 0."
+    return (
+        f"On its own, {fam}'s return is not distinguishable from zero: its 95 % interval "
+        "holds 0, so there is no evidence that it makes money."
+    )
+
+
 def answer(inp: ReportInputs) -> Section:
     sec = Section("The answer: will it make money, and how sure are we?", "answer")
     bt = backtest_block(inp)
@@ -78,6 +97,9 @@ def answer(inp: ReportInputs) -> Section:
         )
         return sec
     sec.blocks.append(sentence)
+    note = absolute_note(bt)
+    if note:
+        sec.blocks.append(note)
     boot = bt.get("bootstrap") or {}
     sec.blocks.append(
         f"Intervals: {boot.get('method', 'block bootstrap')}, blocks of "
