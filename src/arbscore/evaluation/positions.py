@@ -159,8 +159,12 @@ def exit_at_hold(chosen: pd.DataFrame, config: EvaluationConfig) -> pd.DataFrame
 
 
 def has_signal_exit(rows: pd.DataFrame) -> bool:
-    """Whether the set carries #11's signal-exit labels."""
-    return {"signal_exit_hours", "signal_exit_profit_pct"} <= set(rows.columns)
+    """Whether the set carries #11's signal-exit labels (present and filled: a frame whose
+    columns were added empty, as an older set's, has none)."""
+    cols = ("signal_exit_hours", "signal_exit_profit_pct")
+    if not set(cols) <= set(rows.columns):
+        return False
+    return bool(np.isfinite(rows[list(cols)].to_numpy(float)).all(axis=1).any())
 
 
 def exit_at_signal(
@@ -170,6 +174,17 @@ def exit_at_signal(
     (one target per row of ``rows``) snapped to the grid, marked ``exit_rule="hold"``."""
     if not has_signal_exit(rows):
         return exit_at_hold(snap_to_hold(rows, fallback_hours), config)
+    labelled = np.isfinite(rows[["signal_exit_hours", "signal_exit_profit_pct"]].to_numpy(float))
+    labelled = labelled.all(axis=1)
+    if not labelled.all():  # opportunities without the labels exit at the fallback hold
+        fallback_hours = np.asarray(fallback_hours, float)
+        return pd.concat(
+            [
+                exit_at_signal(rows[labelled], fallback_hours[labelled], config),
+                exit_at_hold(snap_to_hold(rows[~labelled], fallback_hours[~labelled]), config),
+            ],
+            ignore_index=True,
+        )
     sig = rows["signal_exit_hours"].to_numpy(float)
     # the grid row at or just after the signal exit carries its fees, slippage and liquidation
     after = np.where(rows["hold_hours"].to_numpy(float) >= sig - 1e-9, 0.0, 1.0)
