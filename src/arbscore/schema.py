@@ -101,6 +101,22 @@ MAX_HOLD_HOURS: int = max(HOLD_GRID_HOURS)
 #: the shortest hold a duration head may predict: one snapshot step
 MIN_PREDICTED_HOLD_HOURS: float = SNAPSHOT_MINUTES / 60
 
+def clip_hold_hours(hours, *, grid: bool = False):
+    """A hold (or array of holds) clipped to the range the stages agree on, in hours.
+
+    ``grid=False``: [MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS], what a duration head may
+    predict. ``grid=True``: [min(HOLD_GRID_HOURS), MAX_HOLD_HOURS], the holds the simulator
+    labels, where the profit and success heads are evaluated at a predicted hold (serve, ops,
+    export, the composite score). The one clip every stage uses. Floats in, float out; numpy
+    arrays in, arrays out (no numpy import here: arrays clip through their own method).
+    """
+    lo = float(min(HOLD_GRID_HOURS)) if grid else MIN_PREDICTED_HOLD_HOURS
+    hi = float(MAX_HOLD_HOURS)
+    if hasattr(hours, "clip"):
+        return hours.clip(lo, hi)
+    return min(max(float(hours), lo), hi)
+
+
 #: the input that says which hold a (opportunity, hold) row is about
 HOLD_COLUMN = "hold_hours"
 

@@ -23,8 +23,9 @@ import numpy as np
 import onnx
 
 from arbscore.data_tools.features import FeatureSpec
+from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
-from arbscore.schema import HEADS
+from arbscore.schema import HEADS, HOLD_GRID_HOURS
 
 Progress = Callable[[str], None]
 
@@ -115,7 +116,7 @@ def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
         if name.startswith(("strategy_", "market_regime_"))
     ]
     X[:, onehot] = rng.integers(0, 2, (n, len(onehot)))
-    X[:, -1] = rng.choice([1, 4, 8, 12, 24, 48, 72, 120, 168], n)
+    X[:, hold_index(spec.feature_names)] = rng.choice(HOLD_GRID_HOURS, n)
     return X.astype(np.float32)
 
 

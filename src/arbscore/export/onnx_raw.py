@@ -77,8 +77,8 @@ def raw_input_model(
     """The raw-input model. ``heads``: head -> (file, output) as in the manifest; ``graphs``:
     file -> the head graph (input ``features``); ``composite``: a ``CompositeConfig`` (default
     the server's)."""
+    from arbscore.data_tools.two_pass import SERVED_HOLD_RANGE
     from arbscore.serve.composite import CompositeConfig
-    from arbscore.serve.scorer import MIN_HOLD_HOURS
 
     config = composite or CompositeConfig()
     g = Graph("arbscore_raw_input")
@@ -96,7 +96,7 @@ def raw_input_model(
     file, output = heads["duration"]
     duration = _flat_double(g, g.inline(graphs[file], "pass1_", {"features": X1})[output])
     given = numbers[HOLD_COLUMN]
-    served = clip_range(duration, MIN_HOLD_HOURS, float(MAX_HOLD_HOURS))
+    served = clip_range(duration, *SERVED_HOLD_RANGE)
     hold = g.op("Where", g.op("IsNaN", given), served, given)
     # pass 2: profit and success at that hold, one copy of each graph they use
     X2 = _with_hold(g, base, hold)

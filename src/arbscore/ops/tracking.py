@@ -28,7 +28,7 @@ import pandas as pd
 from arbscore.data_tools.costs import CostConfig
 from arbscore.data_tools.store import LIVE_SNAPSHOTS, Column, MarketStore, TableSpec
 from arbscore.ops.live_opps import realise, realised_optimal_hold
-from arbscore.schema import HOLD_GRID_HOURS, MAX_HOLD_HOURS
+from arbscore.schema import HOLD_GRID_HOURS, MAX_HOLD_HOURS, clip_hold_hours
 
 PREDICTIONS = TableSpec(
     name="predictions",
@@ -289,7 +289,7 @@ def attach_outcomes(
     todo = todo[pos >= 0].copy()
     todo["timestamp"] = slots[pos[pos >= 0]]
     hold = todo["hold_hours_requested"].fillna(todo["predicted_hold_hours"]).to_numpy(float)
-    hold = np.clip(hold, float(min(HOLD_GRID_HOURS)), float(MAX_HOLD_HOURS))
+    hold = clip_hold_hours(hold, grid=True)
     pnl = realise(todo, live, hold, costs)
     best = realised_optimal_hold(todo, live, HOLD_GRID_HOURS, costs)
     ok = np.isfinite(pnl)

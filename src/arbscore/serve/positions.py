@@ -35,10 +35,11 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
     depth = req.orderbook_depth_usd
     version = None
     if req.opportunity is not None:
-        record = parse_opportunity(
+        parsed = parse_opportunity(
             req.opportunity, ["body", "opportunity"], scorer, datetime.now(timezone.utc)
         )
-        pred = scorer.predict_records([record])[0]
+        record = parsed.record
+        pred = scorer.answer([parsed])[0]
         p = (
             pred["success_probability"]
             if req.success_probability is None
@@ -66,7 +67,8 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
 
 def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
     """``POST /exit-signal``: the position state from the request, then :func:`exit_signal`."""
-    record = parse_opportunity(req.entry, ["body", "entry"], scorer, req.entry_time)
+    parsed = parse_opportunity(req.entry, ["body", "entry"], scorer, req.entry_time)
+    record = parsed.record
     now = req.now or datetime.now(timezone.utc)
     entry_time = (
         req.entry_time if req.entry_time.tzinfo else req.entry_time.replace(tzinfo=timezone.utc)
@@ -77,7 +79,7 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
         raise BadRequest(422, ["body", "entry_time"], "entry_time is after now")
     hold, version = req.predicted_hold_hours, None
     if hold is None:
-        pred = scorer.predict_records([record])[0]
+        pred = scorer.answer([parsed])[0]
         hold, version = pred["predicted_hold_hours"], pred["model_version"]
     entry_spread = float(record.get("bid_ask_spread", 0.0))
     cur = req.current
