@@ -72,13 +72,13 @@ def build_bundle(family: str, out: Path) -> tuple[Path, object, np.ndarray]:
 
 def check_native(scorer, model, X: np.ndarray) -> float:
     """Max abs difference between the bundle and the native model, served the same way."""
-    from arbscore.schema import MAX_HOLD_HOURS
+    from arbscore.schema import clip_hold_hours
 
     rows = X[::7][:500]
     pred = scorer.predict_matrix(rows)
     duration = np.asarray(model.predict(rows).duration, np.float64)
     X2 = rows.copy()
-    X2[:, -1] = np.clip(duration, 1.0, MAX_HOLD_HOURS)
+    X2[:, -1] = clip_hold_hours(duration, grid=True)
     native = model.predict(X2)
     err = max(
         float(np.max(np.abs(pred.hold_hours - duration))),

@@ -17,6 +17,9 @@ duration > 0, and a save -> load round trip that reproduces the predictions exac
 Wall and process-CPU seconds are both reported: on a shared machine the wall time depends on
 the load (``load_average_1m``). The MLX family reports its device and BLAS; as in the CLI,
 OpenBLAS is preloaded on Linux when present (``ARBSCORE_NO_BLAS_PRELOAD=1`` opts out).
+The MLX family also reports its gradient steps and the time per step, and every family
+whether its wall time kept within ``--budget-seconds`` (60 by default: the target for 500k rows
+on two CPU cores; a loaded machine can miss it, which ``load_average_1m`` shows).
 The last line printed is JSON: {"rows": N, "<family>_seconds": S, ...}.
 """
 
@@ -104,7 +107,7 @@ def matrix_data(rows: int, seed: int) -> tuple:
     return X[:rows], cut, names, desc
 
 
-def check_and_time(name: str, X, targets, names, log) -> dict:
+def check_and_time(name: str, X, targets, names, log, budget: float = 60.0) -> dict:
     """Fit ``name`` with default hyperparameters; verify it; return its figures (a failed
     check is reported as ``<family>_check`` instead of stopping the other families)."""
     from arbscore.registry import get_family
@@ -135,6 +138,11 @@ def check_and_time(name: str, X, targets, names, log) -> dict:
         out[f"{name}_trees"] = model.n_trees_
     if hasattr(model, "device_"):
         out[f"{name}_device"] = model.device_
+    report = getattr(model, "fit_report_", {})
+    if report.get("steps"):
+        out[f"{name}_steps"] = report["steps"]
+        out[f"{name}_ms_per_step"] = round(1000 * report["seconds"] / report["steps"], 1)
+    out[f"{name}_within_budget"] = wall <= budget
     log(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, checks: {out[f'{name}_check']}")
     return out
 
@@ -146,6 +154,7 @@ def main() -> None:
     parser.add_argument("--data", choices=("auto", "pipeline", "matrix"), default="auto")
     parser.add_argument("--days", type=float, default=150.0, help="first market span to try")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget-seconds", type=float, default=60.0)
     args = parser.parse_args()
     if args.rows < 1000:
         parser.error(f"--rows must be >= 1000, got {args.rows}")
@@ -179,7 +188,7 @@ def main() -> None:
         "data_seconds": round(time.perf_counter() - t0, 1),
     }
     for name in families:
-        result.update(check_and_time(name, X, targets, names, log))
+        result.update(check_and_time(name, X, targets, names, log, args.budget_seconds))
     result["cpu_count"] = os.cpu_count()
     result["load_average_1m"] = round(os.getloadavg()[0], 2)
     result["machine"] = f"{platform.system()} {platform.machine()}"

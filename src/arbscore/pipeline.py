@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from arbscore.registry import DEFAULT_FAMILIES
+from arbscore.schema import FEES_FILE_NAME, MARKS_FILE_NAME
 
 STAGES: tuple[str, ...] = ("data", "evaluate", "train", "export", "report")
 #: what each stage's result depends on besides its own config (its hash includes theirs)
@@ -356,6 +357,7 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
         load = need("arbscore.training_data", "load_training_data", "data")
         forward(f"reading {config.data}")
         frame = load(Path(config.data))
+        marks = fees = None
         kinds = set(frame["data_source"].astype(str)) if "data_source" in frame else set()
         market = {
             "source": f"training data file {config.data}",
@@ -376,7 +378,9 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
         build = need("arbscore.data_tools.training_set", "build_training_set", "data")
         ts_cls = need("arbscore.data_tools.training_set", "TrainingSetConfig", "data")
         forward(f"building the training set from {md.source}")
-        frame = build(md, config.training_set or ts_cls(), progress=_relay(forward))
+        ts_config = config.training_set or ts_cls()
+        frame, marks = build(md, ts_config, progress=_relay(forward), marks=True)
+        fees = ts_config.simulation.costs.fees.to_dict()
         market = {
             "source": md.source,
             "synthetic": bool(md.synthetic),
@@ -384,8 +388,21 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
             **_market_ranges(md),
         }
     if len(frame) == 0:
-        raise PipelineError("data: the training set is empty (no opportunities detected)")
+        raise PipelineError(
+            "data: the training set is empty (no opportunity whose whole path, the largest "
+            "hold, fits in the data: use a longer market or a shorter training_set.simulation "
+            "grid)"
+        )
     frame.to_parquet(workdir / "training_data.parquet", index=False)
+    if marks is not None:  # the backtest's daily marks (a training-data file has none)
+        marks.to_parquet(workdir / MARKS_FILE_NAME, index=False)
+    elif (workdir / MARKS_FILE_NAME).exists():
+        (workdir / MARKS_FILE_NAME).unlink()  # stale marks of an earlier run's set
+    fees_file = workdir / FEES_FILE_NAME
+    if fees is not None:  # the schedule the labels used, for the bundle manifest
+        fees_file.write_text(json.dumps(fees, indent=1))
+    elif fees_file.exists():
+        fees_file.unlink()  # a training-data file says nothing about its fees
     (workdir / "market.json").write_text(json.dumps(market, indent=1, default=str))
     n_opp = frame["opportunity_id"].nunique() if "opportunity_id" in frame else None
     kind = "SYNTHETIC" if market["synthetic"] else "real" if market["synthetic"] is False else "?"

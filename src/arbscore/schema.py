@@ -95,11 +95,15 @@ EXTRA_FEATURE_COLUMNS: tuple[str, ...] = (
 )
 
 # --- simulation labels ------------------------------------------------------------------------
-#: hold durations simulated for every opportunity (hours)
-HOLD_GRID_HOURS: tuple[int, ...] = (1, 4, 8, 12, 24, 48, 72, 120, 168)
+#: hold durations simulated for every opportunity (hours): carry pays over weeks, so the default
+#: reaches 30 days. ``SimulationConfig.holds_hours`` makes it a setting; this is the default.
+HOLD_GRID_HOURS: tuple[int, ...] = (1, 4, 8, 12, 24, 48, 72, 120, 168, 336, 504, 720)
 MAX_HOLD_HOURS: int = max(HOLD_GRID_HOURS)
 #: the shortest hold a duration head may predict: one snapshot step
 MIN_PREDICTED_HOLD_HOURS: float = SNAPSHOT_MINUTES / 60
+#: the path is searched in snapshot steps up to this hold, hourly beyond (see simulate.py)
+FINE_PATH_HOURS: int = 168
+
 
 def clip_hold_hours(hours, *, grid: bool = False):
     """A hold (or array of holds) clipped to the range the stages agree on, in hours.
@@ -120,7 +124,10 @@ def clip_hold_hours(hours, *, grid: bool = False):
 #: the input that says which hold a (opportunity, hold) row is about
 HOLD_COLUMN = "hold_hours"
 
-#: per (opportunity, hold) labels; percents are percent of notional
+#: per (opportunity, hold) labels; percents are percent of notional (one leg's entry notional).
+#: ``liquidated``: a perp leg hit its liquidation price on the candle high/low path before the
+#: exit; ``capital_usd``: both legs' margin (spot leg its notional, perp leg notional / leverage);
+#: ``return_on_capital_pct`` = actual_profit_usd / capital_usd x 100.
 EXECUTION_LABEL_COLUMNS: tuple[str, ...] = (
     "actual_hold_hours",
     "actual_profit_pct",
@@ -132,10 +139,31 @@ EXECUTION_LABEL_COLUMNS: tuple[str, ...] = (
     "total_funding_earned_usd",
     "total_slippage_pct",
     "total_fees_usd",
+    "liquidated",
+    "capital_usd",
+    "return_on_capital_pct",
 )
-#: per opportunity labels (repeated on each of its hold rows)
-OPPORTUNITY_LABEL_COLUMNS: tuple[str, ...] = ("optimal_hold_hours", "best_profit_pct")
+#: per opportunity labels (repeated on each of its hold rows): the best exit on the path up to
+#: the largest hold, and where the signal exit rule (``data_tools.exit_rule``) leaves it
+OPPORTUNITY_LABEL_COLUMNS: tuple[str, ...] = (
+    "optimal_hold_hours",
+    "best_profit_pct",
+    "signal_exit_hours",
+    "signal_exit_profit_pct",
+    "signal_exit_return_on_capital_pct",
+)
 LABEL_COLUMNS: tuple[str, ...] = EXECUTION_LABEL_COLUMNS + OPPORTUNITY_LABEL_COLUMNS
+
+#: daily marks of every simulated opportunity, for the portfolio backtest: one row per whole day
+#: d = 1..30 after entry (entry + d x 24 h, while inside the data). ``mark_pct``: the position's
+#: liquidation value then, % of one leg's notional (entry costs paid, exit costs as if closed
+#: then, frozen at the liquidation result after a liquidation); ``funding_pct``: funding received
+#: to then, % of notional. Written next to the training set as ``training_marks.parquet``.
+MARK_COLUMNS: tuple[str, ...] = ("opportunity_id", "day", "mark_pct", "funding_pct")
+MARKS_FILE_NAME = "training_marks.parquet"
+#: the fee schedule a run's labels were simulated with (``FeeSchedule.to_dict()``), in the run
+#: directory; export copies it into the bundle manifest's ``"fees"``
+FEES_FILE_NAME = "fees.json"
 
 #: the three heads and the label each one learns
 PROFIT_TARGET = "actual_profit_pct"

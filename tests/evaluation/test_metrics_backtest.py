@@ -1,4 +1,5 @@
-"""Metric functions against scikit-learn, backtest limits, baseline entry rules, winner rule."""
+"""Metric functions against scikit-learn, the per-window backtest (ops.paper's), the model
+entry rule, winner rule."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sklearn.metrics import brier_score_loss, f1_score, mean_absolute_error, r2_
 
 from arbscore.evaluation import EvaluationConfig
 from arbscore.evaluation.backtest import backtest, select_trades
-from arbscore.evaluation.baselines import baseline_candidates, model_candidates
+from arbscore.evaluation.baselines import model_candidates
 from arbscore.evaluation.metrics import (
     calibration_table,
     json_safe,
@@ -113,22 +114,6 @@ def _rows():
     )
 
 
-def test_baseline_rules():
-    cfg = EvaluationConfig(baseline_hold_hours=20)  # snaps to 24 h
-    rows = _rows()
-    rb = baseline_candidates("rule_based", rows, cfg).set_index("opportunity_id")
-    assert (rb["hold_hours"] == 24).all()
-    assert rb.loc[0, "enter"] and not rb.loc[1, "enter"]  # break-even 30 h > 24 h hold
-    assert rb.loc[1, "score"] > rb.loc[0, "score"]  # ranked by fund_apr
-    ps = baseline_candidates("persistence", rows, cfg).set_index("opportunity_id")
-    assert ps.loc[0, "score"] == pytest.approx(0.5 * 24 / 72 - 0.1)
-    assert not ps.loc[1, "enter"]
-    orc = baseline_candidates("oracle", rows, cfg).set_index("opportunity_id")
-    assert orc.loc[0, "hold_hours"] == 72 and orc.loc[0, "enter"] and not orc.loc[1, "enter"]
-    with pytest.raises(ValueError, match="unknown baseline"):
-        baseline_candidates("momentum", rows, cfg)
-
-
 def test_model_candidates_snap_predicted_hold():
     rows = _rows()
     pred = HeadOutputs(
@@ -137,8 +122,9 @@ def test_model_candidates_snap_predicted_hold():
         duration=np.array([50.0, 50.0, 50.0, 5.0, 5.0, 5.0]),
     )
     c = model_candidates(rows, pred, EvaluationConfig()).set_index("opportunity_id")
-    assert c.loc[0, "hold_hours"] == 72 and c.loc[0, "realised_pct"] == 0.9  # 50 h -> 72 h
-    assert c.loc[1, "hold_hours"] == 8 and c.loc[1, "enter"]
+    assert c.loc[0, "exit_hours"] == 72 and c.loc[0, "realised_pct"] == 0.9  # 50 h -> 72 h
+    assert c.loc[1, "exit_hours"] == 8 and c.loc[1, "enter"]
+    assert (c["exit_rule"] == "hold").all()
     strict = EvaluationConfig(min_success_probability=0.95)
     assert not model_candidates(rows, pred, strict)["enter"].any()
 
@@ -177,3 +163,38 @@ def test_success_winner_falls_back_to_brier_when_auc_is_undefined_everywhere():
     fams["a"]["success"]["auc"] = 0.6  # one finite AUC: the declared metric decides
     winners, rules = pick_winners(fams, tie_tolerance=0.01)
     assert winners["success"] == "a" and rules["success"]["name"] == "auc"
+
+
+def test_skill_against_naive_predictors_and_calibration_flags():
+    from arbscore.evaluation.skill import (
+        duration_skill,
+        expected_calibration_error,
+        profit_skill,
+        success_skill,
+        worst_bin_gap,
+    )
+
+    # profit: naive = training median 1.0; test |y - 1| = [1, 1] -> naive MAE 1; model MAE 0.5
+    p = profit_skill(np.array([0.0, 1.0, 5.0]), np.array([0.0, 2.0]), np.array([0.5, 1.5]))
+    assert p == {"naive_mae": 1.0, "mae_skill": pytest.approx(0.5)}
+    # success: base rate 0.25; Brier of the base rate on [1, 0] = (0.5625 + 0.0625) / 2
+    s = success_skill(np.array([1, 0, 0, 0]), np.array([1, 0]), np.array([0.9, 0.1]))
+    assert s["naive_brier"] == pytest.approx(0.3125)
+    assert s["brier_skill"] == pytest.approx(1 - 0.01 / 0.3125)
+    # duration: one row per opportunity; naive = median of [10, 30] = 20
+    d = duration_skill(
+        np.array([10.0, 10.0, 30.0]),
+        np.array([1, 1, 2]),
+        np.array([40.0, 40.0]),
+        np.array([3, 3]),
+        np.array([35.0, 35.0]),
+    )
+    assert d == {"naive_mae_hours": 20.0, "mae_hours_skill": pytest.approx(0.75)}
+    table = [
+        {"mean_predicted": 0.01, "fraction_positive": 0.0, "count": 980},
+        {"mean_predicted": 0.97, "fraction_positive": 0.0, "count": 20},
+    ]
+    # the confident top bin barely moves the ECE but is caught by the bin rule
+    assert expected_calibration_error(table) == pytest.approx(0.98 * 0.01 + 0.02 * 0.97)
+    assert worst_bin_gap(table, min_rows=20) == pytest.approx(0.97)
+    assert worst_bin_gap(table, min_rows=21) == pytest.approx(0.01)

@@ -55,7 +55,7 @@ def test_embargo_gap_before_test_start():
 
 def test_folds_tile_the_end_of_the_data_and_expand():
     t, h = _grid(24 * 60, holds=(1.0, 24.0))
-    cfg = EvaluationConfig(n_folds=4)
+    cfg = EvaluationConfig(n_folds=4, embargo_hours=168)
     folds = walk_forward_folds(t, h, cfg)
     assert len(folds) == 4
     for a, b in zip(folds, folds[1:], strict=False):
@@ -76,8 +76,14 @@ def test_folds_tile_the_end_of_the_data_and_expand():
 def test_too_short_data_names_the_fix():
     t, h = _grid(24 * 5)
     with pytest.raises(ValueError, match="too short for 4 folds.*fewer --folds"):
-        walk_forward_folds(t, h, EvaluationConfig(n_folds=4))
+        walk_forward_folds(t, h, EvaluationConfig(n_folds=4, embargo_hours=168))
     with pytest.raises(ValueError, match="n_folds"):
         EvaluationConfig(n_folds=0)
     with pytest.raises(ValueError, match="position_usd"):
         EvaluationConfig(position_usd=0)
+
+
+def test_the_default_embargo_is_the_largest_hold_in_the_data():
+    assert EvaluationConfig().embargo_for([1.0, 8.0, 72.0]) == 72.0
+    assert EvaluationConfig().embargo_for([1.0, 720.0]) == 720.0
+    assert EvaluationConfig(embargo_hours=24).embargo_for([720.0]) == 24.0

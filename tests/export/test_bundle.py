@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from arbscore.data_tools.costs import FeeSchedule
 from arbscore.export.bundle import ExportConfig, export_bundle, export_families
 from arbscore.export.manifest import read_manifest, sha256_file
-from arbscore.schema import HEADS, MAX_HOLD_HOURS
+from arbscore.schema import HEADS, clip_hold_hours
 from arbscore.serve.scorer import Scorer
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -28,10 +29,10 @@ def _winners(families, mix: bool):
 
 def _native_served(winners, X):
     """What the server must return, computed with the native families: duration first, then
-    profit/success at the predicted hold clipped to [1, 168] h."""
+    profit/success at the predicted hold clipped to the hold grid's range."""
     duration = np.asarray(winners["duration"][1].predict(X).duration, np.float64)
     X2 = X.copy()
-    X2[:, -1] = np.clip(duration, 1.0, MAX_HOLD_HOURS)
+    X2[:, -1] = clip_hold_hours(duration, grid=True)
     return (
         np.asarray(winners["profit"][1].predict(X2).profit, np.float64),
         np.asarray(winners["success"][1].predict(X2).success, np.float64),
@@ -46,6 +47,8 @@ def test_scorer_matches_native_families(demo, tmp_path, mix):
     manifest = export_families(winners, spec, tmp_path / "b", metrics={"profit": {"mae": 1.0}})
     assert manifest["feature_names"] == list(spec.feature_names)
     assert set(manifest["heads"]) == set(HEADS)
+    assert manifest["fees"] == FeeSchedule().to_dict()  # no run fees given: the default
+    assert manifest["fees_source"] == "default schedule"
     for rel, digest in manifest["files"].items():
         assert sha256_file(tmp_path / "b" / rel) == digest
     scorer = Scorer(tmp_path / "b")

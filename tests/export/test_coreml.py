@@ -112,3 +112,36 @@ def test_macos_predict_parity(coreml_bundle):
             np.testing.assert_allclose(
                 got[head].reshape(-1), getattr(native, head), rtol=1e-3, atol=1e-3
             )
+
+
+@pytest.mark.skipif(not HAS_MLX, reason="mlx is not installed")
+@pytest.mark.parametrize(
+    "variant",
+    [
+        dict(numeric_embedding="periodic", categorical_embedding_dim=2),
+        dict(numeric_embedding="none", categorical_embedding_dim=0, smooth_clip=0.0),
+    ],
+)
+def test_mlx_variants_convert_to_ml_programs(variant, tmp_path):
+    """Every input stage the config can select converts (the defaults: the fixture above);
+    on Linux coremltools cannot run it, so the ops are checked instead."""
+    import coremltools as ct
+
+    from arbscore.export.coreml import export_coreml
+    from arbscore.export.demo import training_matrix
+    from arbscore.mlx_models import MLXConfig, MLXFamily
+
+    X, targets, spec = training_matrix(80, seed=6)
+    base = dict(trunk_sizes=(8,), head_hidden=4, max_epochs=1, batch_size=128, purge_hours=2.0)
+    net = MLXFamily(MLXConfig(**{**base, **variant})).fit(X, targets, list(spec.feature_names))
+    section = export_coreml({h: ("mlx", net) for h in HEADS}, spec, tmp_path)
+    model_spec = ct.utils.load_spec(str(tmp_path / section["profit"]["file"]))
+    ops = {
+        op.type
+        for block in model_spec.mlProgram.functions["main"].block_specializations.values()
+        for op in block.operations
+    }
+    if variant["numeric_embedding"] == "periodic":
+        assert {"sin", "cos", "reshape", "matmul"} <= ops
+    else:
+        assert {"gather", "linear"} <= ops and "sin" not in ops

@@ -17,21 +17,61 @@ HAS_MLX = importlib.util.find_spec("mlx") is not None
 
 F = 7
 HEADS = ("profit", "success", "duration")
+NUMERIC = np.array([0, 1, 4, 5])  # columns 2, 3 form a one-hot group; 6 is the hold
+#: every input stage the MLX config can select: (embedding, categorical embedding, smooth clip)
+STAGES = [
+    ("none", False, 0.0),
+    ("none", True, 3.0),
+    ("ple", True, 3.0),
+    ("ple", False, 0.0),
+    ("periodic", True, 3.0),
+]
 
 
-def _weights(seed: int, act: str = "relu", clip: float = 10.0) -> NetWeights:
+def _weights(
+    seed: int,
+    act: str = "relu",
+    clip: float = 10.0,
+    embedding: str = "none",
+    cat: bool = False,
+    smooth: float = 0.0,
+    plain: bool = True,
+) -> NetWeights:
+    """Random weights; ``plain`` = the original layout (every non-hold column to the trunk)."""
     rng = np.random.default_rng(seed)
 
     def dense(block, n_in, n_out, a):
         w = rng.normal(0, 1 / np.sqrt(n_in), (n_in, n_out)).astype(np.float32)
         return Dense(block, w, rng.normal(0, 0.1, n_out).astype(np.float32), a)
 
+    extra: dict = {}
+    d = 3
+    if plain:
+        n_trunk, n_hold = F - 1, 1
+    else:
+        m = len(NUMERIC) + 1
+        n_num = len(NUMERIC) * (d if embedding != "none" else 1)
+        n_trunk = n_num + (4 if cat else 2)
+        n_hold = 1 + (d if embedding != "none" else 0)
+        extra = dict(numeric=NUMERIC, categorical=np.array([2, 3]), embedding=embedding)
+        if cat:
+            extra["categorical_matrix"] = rng.normal(size=(2, 4)).astype(np.float32)
+        if embedding == "ple":
+            lo = np.sort(rng.normal(0, 1, (m, 5)), axis=1).astype(np.float32)
+            lo[:, -1] = 1e30  # one unused bin per column
+            extra.update(encoding=lo, width=rng.uniform(0.2, 1.0, (m, 5)).astype(np.float32))
+        if embedding == "periodic":
+            extra["encoding"] = rng.normal(0, 0.3, (m, 4)).astype(np.float32)
+        if embedding != "none":
+            t = 5 if embedding == "ple" else 8
+            extra["embed_weight"] = rng.normal(0, 0.5, (m, t, d)).astype(np.float32)
+            extra["embed_bias"] = rng.normal(0, 0.1, (m, d)).astype(np.float32)
     layers = (
-        dense("trunk", F - 1, 12, act),
+        dense("trunk", n_trunk, 12, act),
         dense("trunk", 12, 8, act),
-        dense("profit", 9, 4, act),
+        dense("profit", 8 + n_hold, 4, act),
         dense("profit", 4, 1, "identity"),
-        dense("success", 9, 1, "identity"),
+        dense("success", 8 + n_hold, 1, "identity"),
         dense("duration", 8, 1, "identity"),
     )
     return NetWeights(
@@ -40,6 +80,8 @@ def _weights(seed: int, act: str = "relu", clip: float = 10.0) -> NetWeights:
         layers=layers,
         calibration=(0.9, -0.1),
         input_clip=clip,
+        smooth_clip=smooth,
+        **extra,
     )
 
 
@@ -78,6 +120,45 @@ def test_graph_matches_reference_on_hypothesis_rows(X):
         np.testing.assert_allclose(got[head], want[head], rtol=1e-4, atol=1e-4, equal_nan=True)
 
 
+@pytest.mark.parametrize(("embedding", "cat", "smooth"), STAGES)
+@pytest.mark.parametrize("act", ["relu", "silu"])
+def test_embedded_graph_matches_reference(embedding, cat, smooth, act):
+    w = _weights(7, act, 10.0, embedding, cat, smooth, plain=False)
+    X = np.random.default_rng(8).normal(0, 5, (64, F)).astype(np.float32)
+    X[:, 2] = X[:, 0] > 0  # a one-hot group
+    X[:, 3] = 1 - X[:, 2]
+    got, want = _run(w, X), reference_forward(w, X)
+    for head in HEADS:
+        np.testing.assert_allclose(got[head], want[head], rtol=1e-4, atol=1e-4, err_msg=head)
+    assert mlp_to_onnx(w).ir_version <= 9
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    X=arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.just(F)),
+        elements=st.one_of(
+            st.floats(-1e4, 1e4, width=32), st.sampled_from([np.nan, np.inf, -np.inf])
+        ),
+    ),
+    stage=st.sampled_from(STAGES),
+)
+def test_embedded_graph_matches_reference_on_hypothesis_rows(X, stage):
+    w = _weights(9, "relu", 10.0, *stage, plain=False)
+    got, want = _run(w, X), reference_forward(w, X)
+    for head in HEADS:
+        np.testing.assert_allclose(got[head], want[head], rtol=1e-4, atol=1e-4, equal_nan=True)
+
+
+def test_embedding_needs_its_arrays():
+    w = _weights(1)
+    with pytest.raises(ValueError, match="needs"):
+        NetWeights(w.mean, w.scale, w.layers, embedding="ple")
+    with pytest.raises(ValueError, match="embedding"):
+        NetWeights(w.mean, w.scale, w.layers, embedding="fourier")
+
+
 def test_duration_output_ignores_hold_column():
     w = _weights(5)
     X = np.random.default_rng(6).normal(0, 1, (16, F)).astype(np.float32)
@@ -102,6 +183,34 @@ def test_graph_matches_the_fitted_mlx_family(demo):
     families, spec, X = demo
     net = families["mlx"]
     rows = np.vstack([X[::37], probe_matrix(spec, 64, seed=9)])
+    got = _run(net_weights(net), rows)
+    native = net.predict(rows)
+    for head in HEADS:
+        np.testing.assert_allclose(
+            got[head], getattr(native, head), rtol=1e-4, atol=1e-4, err_msg=head
+        )
+
+
+MLX_VARIANTS = [
+    dict(numeric_embedding="periodic", categorical_embedding_dim=2, activation="silu"),
+    dict(numeric_embedding="none", categorical_embedding_dim=0, scaling="standard", smooth_clip=0),
+    dict(numeric_embedding="ple", categorical_embedding_dim=0, head_hidden=0, ensemble_size=1),
+]
+
+
+@pytest.mark.skipif(not HAS_MLX, reason="mlx is not installed")
+@pytest.mark.parametrize("variant", MLX_VARIANTS)
+def test_graph_matches_fitted_mlx_family_variants(variant):
+    """Each input stage the config can select, beyond the defaults the demo family uses."""
+    from arbscore.export.bundle import net_weights, probe_matrix
+    from arbscore.export.demo import training_matrix
+    from arbscore.mlx_models import MLXConfig, MLXFamily
+
+    X, targets, spec = training_matrix(120, seed=5)
+    base = dict(trunk_sizes=(16,), head_hidden=8, max_epochs=2, batch_size=128, purge_hours=2.0)
+    config = MLXConfig(**{**base, **variant})
+    net = MLXFamily(config).fit(X, targets, list(spec.feature_names))
+    rows = np.vstack([X[::11], probe_matrix(spec, 32, seed=2)])
     got = _run(net_weights(net), rows)
     native = net.predict(rows)
     for head in HEADS:

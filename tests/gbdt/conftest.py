@@ -23,17 +23,20 @@ def families() -> dict:
     return FAMILIES
 
 
+WEEK = (1, 4, 8, 12, 24, 48, 72, 120, 168)
+
+
 @pytest.fixture(scope="session")
 def train_data():
-    """2,000 opportunities x 9 holds over 60 days."""
-    return make_synthetic_matrix(2000, seed=11, days=60)
+    """2,000 opportunities x 9 holds (the week grid the thresholds were set on) over 60 days."""
+    return make_synthetic_matrix(2000, seed=11, days=60, holds=WEEK)
 
 
 @pytest.fixture(scope="session")
 def later_data():
     """Out-of-sample rows drawn later in time (a different seed, starting after train_data)."""
     start = 1_735_689_600_000 + 61 * 86_400_000
-    return make_synthetic_matrix(1000, seed=12, days=20, start_ms=start)
+    return make_synthetic_matrix(1000, seed=12, days=20, start_ms=start, holds=WEEK)
 
 
 @pytest.fixture(scope="session", params=sorted(FAMILIES))

@@ -11,7 +11,7 @@ import numpy as np
 
 from arbscore.families import Targets
 from arbscore.mlx_models.config import MLXConfig
-from arbscore.schema import HOLD_GRID_HOURS
+from arbscore.schema import HOLD_GRID_HOURS, MAX_HOLD_HOURS
 
 FIVE_MIN_MS = 300_000
 
@@ -33,7 +33,7 @@ def make_dataset(
     rate = np.repeat(0.01 + 0.02 * f[:, 1], k)
     h = x[:, -1]
     profit = rate * h * 0.375 - 0.2 + rng.normal(scale=0.05, size=len(h))
-    duration = np.repeat(np.clip(np.exp(2.0 + f[:, 2]), 0.0, 168.0), k)
+    duration = np.repeat(np.clip(np.exp(2.0 + f[:, 2]), 0.0, MAX_HOLD_HOURS), k)
     targets = Targets(
         profit=profit.astype(np.float64),
         success=(profit > 0).astype(np.float64),
@@ -52,7 +52,7 @@ def tiny_config(**overrides: object) -> MLXConfig:
         head_hidden=16,
         batch_size=256,
         min_steps_per_epoch=4,
-        max_epochs=6,
+        max_epochs=20,
         warmup_steps=5,
         purge_hours=2.0,
         learning_rate=3e-3,

@@ -10,6 +10,7 @@ from arbscore.mlx_models.losses import Batch, LossWeights, bce_with_logits, head
 from arbscore.mlx_models.model import NetOutputs
 from arbscore.mlx_models.prepare import duration_mask, duration_target
 from arbscore.mlx_models.train import TrainArrays, full_batch
+from arbscore.schema import MAX_HOLD_HOURS
 
 
 def test_huber_matches_definition() -> None:
@@ -49,7 +50,7 @@ def _slice(n_opp: int, holds_per_opp: int, dur_pred: np.ndarray, dur: np.ndarray
 
 def test_duration_loss_counts_each_opportunity_once() -> None:
     rng = np.random.default_rng(0)
-    dur = rng.uniform(0, 168, size=12)
+    dur = rng.uniform(0, MAX_HOLD_HOURS, size=12)
     pred = rng.normal(2.0, 1.0, size=12).astype(np.float32)
     w = LossWeights(1.0, 1.0, 1.0, 1.0)
     losses = []
@@ -77,3 +78,18 @@ def test_padding_rows_do_not_count() -> None:
     )
     parts = np.array(head_losses(out, batch, w))
     np.testing.assert_allclose(parts, [0.5, np.log(2.0), 0.0], rtol=1e-6)
+
+
+def test_ensemble_loss_is_the_mean_of_member_losses() -> None:
+    rng = np.random.default_rng(3)
+    t, data, _ = _slice(10, 3, rng.normal(size=10).astype(np.float32), rng.uniform(1, 100, 10))
+    batch = full_batch(data)
+    w = LossWeights(1.0, 1.0, 1.0, 0.5)
+    members = [
+        NetOutputs(*(mx.array(rng.normal(size=30).astype(np.float32)) for _ in range(3)))
+        for _ in range(4)
+    ]
+    stacked = NetOutputs(*(mx.stack([m[i] for m in members]) for i in range(3)))
+    got = np.array(head_losses(stacked, batch, w))
+    want = np.mean([np.array(head_losses(m, batch, w)) for m in members], axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-5)

@@ -69,9 +69,64 @@ def test_early_stopping_restores_best_epoch() -> None:
     fam = MLXFamily(tiny_config(max_epochs=30, patience=2, learning_rate=2e-2)).fit(x, noisy, names)
     rep = fam.fit_report_
     assert rep["epochs_run"] < 30
-    assert rep["epochs_run"] == rep["best_epoch"] + 2
+    assert rep["epochs_run"] >= rep["best_epoch"] + 2
     best = min(h["val_score"] for h in rep["history"])
     assert abs(rep["best_val_score"] - best) < 1e-9
+    # it stopped after `patience` epochs in which no head beat its own best either
+    base = np.array(rep["val_baseline"])
+    skill = (
+        np.array(
+            [[h[f"val_{k}"] for k in ("profit", "success", "duration")] for h in rep["history"]]
+        )
+        / base
+    )
+    for e in (-1, -2):
+        assert np.all(skill[e] >= skill[:e].min(axis=0) - 1e-4)
+
+
+def test_training_continues_while_any_head_still_improves() -> None:
+    # the report history lets us replay the rule: every epoch after the best one that is not
+    # the last `patience` improved some head (else training would have stopped there)
+    x, targets, names = make_dataset(n_opp=300, seed=4)
+    fam = MLXFamily(tiny_config(max_epochs=12, patience=1)).fit(x, targets, names)
+    rep = fam.fit_report_
+    skill = np.array(
+        [[h[f"val_{k}"] for k in ("profit", "success", "duration")] for h in rep["history"]]
+    ) / np.array(rep["val_baseline"])
+    scores = [h["val_score"] for h in rep["history"]]
+    for e in range(1, rep["epochs_run"] - 1):
+        improved = scores[e] < min(scores[:e]) - 1e-6 or np.any(
+            skill[e] < skill[:e].min(axis=0) - 1e-4
+        )
+        assert improved, f"epoch {e + 1} made no progress yet training went on"
+
+
+def test_loss_balance_divides_by_the_constant_predictor_loss() -> None:
+    from arbscore.mlx_models.train import (
+        TrainArrays,
+        balanced_weights,
+        baseline_losses,
+        loss_weights,
+    )
+
+    x, targets, names = make_dataset(n_opp=100, seed=5)
+    rng = np.random.default_rng(0)
+    data = TrainArrays(
+        x=x,
+        profit=rng.normal(size=len(x)).astype(np.float32),
+        success=(rng.random(len(x)) < 0.05).astype(np.float32),
+        duration_log=np.log1p(targets.duration).astype(np.float32),
+        duration_mask=np.tile([1.0] + [0.0] * (len(x) // 100 - 1), 100).astype(np.float32),
+    )
+    cfg = tiny_config(loss_balance="baseline")
+    base = baseline_losses(data, data, loss_weights(cfg))
+    got = balanced_weights(cfg, data)
+    np.testing.assert_allclose(
+        [got.profit, got.success, got.duration],
+        np.array([cfg.profit_weight, cfg.success_weight, cfg.duration_weight]) / base,
+        rtol=1e-6,
+    )
+    assert balanced_weights(tiny_config(loss_balance="none"), data) == loss_weights(cfg)
 
 
 def test_small_data_gets_enough_steps_per_epoch() -> None:

@@ -55,7 +55,9 @@ def ops_bundle(tmp_path_factory) -> Path:
 
     fams, spec, X = fit_demo_families(("xgboost",), n_opportunities=300, seed=3)
     winners = {h: ("xgboost", fams["xgboost"]) for h in ("profit", "success", "duration")}
-    reference = reference_from_matrix(X, spec.feature_names, served_outputs(winners, X, spec.feature_names))
+    reference = reference_from_matrix(
+        X, spec.feature_names, served_outputs(winners, X, spec.feature_names)
+    )
     out = tmp_path_factory.mktemp("bundle") / "bundle"
     export_families(winners, spec, out, reference=reference)
     return out
@@ -65,9 +67,14 @@ def ops_bundle(tmp_path_factory) -> Path:
 def tiny_training(tmp_path_factory):
     """Labelled rows from a 30-day two-symbol synthetic market (entries every 4 h)."""
     from arbscore.data_tools.opportunities import OpportunityConfig
+    from arbscore.data_tools.simulate import SimulationConfig
     from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
 
-    config = TrainingSetConfig(opportunities=OpportunityConfig(entry_stride_minutes=240))
+    # a 30-day market cannot hold the default 30-day horizon: simulate the week grid
+    week = SimulationConfig(holds_hours=(1, 4, 8, 12, 24, 48, 72, 120, 168), horizon_hours=168)
+    config = TrainingSetConfig(
+        opportunities=OpportunityConfig(entry_stride_minutes=240), simulation=week
+    )
     return build_training_set(tiny_market(), config)
 
 

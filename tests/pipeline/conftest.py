@@ -18,7 +18,11 @@ TINY = {
         "exchanges": ["binance", "bybit"],
         "kline_minutes": 60,
     },
-    "training_set": {"opportunities": {"entry_stride_minutes": 240}},
+    # a 30-day market cannot hold the default 30-day horizon: simulate the week grid
+    "training_set": {
+        "opportunities": {"entry_stride_minutes": 240},
+        "simulation": {"holds_hours": [1, 4, 8, 12, 24, 48, 72, 120, 168], "horizon_hours": 168},
+    },
     "evaluation": {"n_folds": 2, "latency_repeats": 1},
     "families": {
         "xgboost": {"n_estimators": 30, "early_stopping_rounds": 5, "n_jobs": 1},

@@ -86,6 +86,11 @@ def test_run_synthetic_end_to_end_then_reuse(tmp_path, tiny_config):
     assert "SYNTHETIC DATA" in page
     frame = pd.read_parquet(workdir / "training_data.parquet")
     assert len(frame) == metrics["data"]["rows"] and set(frame["data_source"]) == {"synthetic"}
+    # the backtest's daily marks beside the set; the bundle carries the labels' fee schedule
+    marks = pd.read_parquet(workdir / "training_marks.parquet")
+    assert set(marks["opportunity_id"]) == set(frame["opportunity_id"])
+    fees = json.loads((workdir / "fees.json").read_text())
+    assert manifest["fees"] == fees and manifest["fees_source"] == "training run"
     record = json.loads((workdir / "run_config.json").read_text())
     assert record["command"] == (
         f"arbscore run --workdir {workdir} --data synthetic --config {workdir / 'config.json'}"

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 FAMILIES = ("xgboost", "lightgbm", "mlx")
-BASELINES = ("rule_based", "persistence", "oracle")
+BASELINES = ("carry_rule", "fund_apr_rank", "persistence", "hindsight_oracle")
+RULES = BASELINES[:3]
 N_FOLDS = 3
 
 
@@ -35,12 +36,41 @@ def _head(rng, spec):
 
 
 BACKTEST = {
-    "net_return": (-0.05, 0.2),
+    "annual_return_pct": (-5, 12),
     "sharpe": (-1, 3),
     "win_rate": (0.3, 0.7),
-    "max_drawdown": (-0.2, -0.01),
+    "max_drawdown_pct": (-20, -1),
     "trades": (10, 200),
 }
+
+
+def _pooled(rng) -> dict:
+    """One strategy's ``backtest.pooled`` block (the harness's keys, seeded values)."""
+    ann = float(rng.uniform(-4, 9))
+    width = float(rng.uniform(1, 6))
+    sharpe = float(rng.uniform(-1, 3))
+    funding, fees, slip = (float(x) for x in rng.uniform([2, 0.5, 0.1], [12, 3, 1]))
+    return {
+        "annual_return_pct": ann,
+        "annual_return_ci95": [ann - width, ann + width * 0.8],
+        "sharpe": sharpe,
+        "sharpe_ci95": [sharpe - 1.7, sharpe + 1.5],
+        "sortino": sharpe * 1.3,
+        "volatility_pct": float(rng.uniform(1, 8)),
+        "max_drawdown_pct": float(rng.uniform(-12, -0.5)),
+        "calmar": float(rng.uniform(-2, 4)),
+        "total_return_pct": ann / 4,
+        "days": 92,
+        "trades": int(rng.integers(5, 300)),
+        "win_rate": float(rng.uniform(0.3, 0.7)),
+        "avg_hold_hours": float(rng.uniform(24, 400)),
+        "liquidations": int(rng.integers(0, 3)),
+        "turnover_per_year": float(rng.uniform(1, 40)),
+        "funding_pct": funding,
+        "fees_pct": fees,
+        "slippage_pct": slip,
+        "basis_pct": ann - funding + fees + slip,
+    }
 
 
 def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
@@ -71,6 +101,9 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
             },
         )
         pred = np.linspace(0.05, 0.95, 10)
+        success.update(_head(rng, {"naive_brier": (0.2, 0.3), "brier_skill": (-0.1, 0.2)}))
+        success["ece"] = float(rng.uniform(0.01, 0.12))
+        success["worst_bin_gap"] = float(rng.uniform(0.05, 0.4))
         success["calibration"] = [
             {
                 "mean_predicted": float(p),
@@ -80,9 +113,25 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
             for p in pred
         ]
         families[fam] = {
-            "profit": _head(rng, {"mae": (0.1, 0.5), "rmse": (0.2, 0.8), "r2": (-0.1, 0.5)}),
+            "profit": _head(
+                rng,
+                {
+                    "mae": (0.1, 0.5),
+                    "rmse": (0.2, 0.8),
+                    "r2": (-0.1, 0.5),
+                    "naive_mae": (0.3, 0.6),
+                    "mae_skill": (-0.2, 0.4),
+                },
+            ),
             "success": success,
-            "duration": _head(rng, {"mae_hours": (10, 60)}),
+            "duration": _head(
+                rng,
+                {
+                    "mae_hours": (10, 60),
+                    "naive_mae_hours": (30, 90),
+                    "mae_hours_skill": (-0.1, 0.5),
+                },
+            ),
             "backtest": _head(rng, BACKTEST),
         }
         timing = _head(rng, {"train_seconds": (1, 60), "predict_us_per_row": (0.5, 20)})
@@ -95,6 +144,54 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
         h: min(FAMILIES, key=lambda f, h=h, k=k: s * families[f][h][k])
         for h, k, s in (("profit", "mae", 1), ("success", "auc", -1), ("duration", "mae_hours", 1))
     }
+    pooled = {s: _pooled(rng) for s in FAMILIES + BASELINES}
+    rule = max(RULES, key=lambda r: pooled[r]["annual_return_pct"])
+    recommended = max(FAMILIES, key=lambda f: pooled[f]["annual_return_pct"])
+    vs_rule = {}
+    for fam in FAMILIES:
+        diff = pooled[fam]["annual_return_pct"] - pooled[rule]["annual_return_pct"]
+        ci = [diff - float(rng.uniform(1, 5)), diff + float(rng.uniform(1, 5))]
+        verdict = "edge" if ci[0] > 0 else "worse than the rule" if ci[1] < 0 else None
+        vs_rule[fam] = {
+            "rule": rule,
+            "diff_annual_return_pct": diff,
+            "diff_ci95": ci,
+            "verdict": verdict or "no evidence of an edge",
+        }
+    backtest = {
+        "pooled": pooled,
+        "rule": rule,
+        "vs_rule": vs_rule,
+        "recommended_family": recommended,
+        "span": {"start": folds[0]["test_start"], "end": folds[-1]["test_end"], "days": 92},
+        "bootstrap": {
+            "method": "circular block bootstrap of daily marked-to-market returns",
+            "block_days": 7,
+            "samples": 2000,
+            "seed": 0,
+        },
+        "splits": {
+            s: {
+                "by_kind": {
+                    k: {
+                        "trades": int(rng.integers(1, 50)),
+                        "pnl_pct": float(rng.normal(0, 2)),
+                        "win_rate": 0.5,
+                    }
+                    for k in ("spot_perp", "perp_perp")
+                },
+                "by_symbol": {
+                    k: {
+                        "trades": int(rng.integers(1, 50)),
+                        "pnl_pct": float(rng.normal(0, 2)),
+                        "win_rate": 0.5,
+                    }
+                    for k in ("BTCUSDT", "ETHUSDT")
+                },
+            }
+            for s in FAMILIES + BASELINES
+        },
+    }
     metrics = {
         "scheme": "walk_forward",
         "purge_hours": 168,
@@ -103,6 +200,26 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
         "families": families,
         "baselines": baselines,
         "winner": winner,
+        "backtest": backtest,
+        "recommended_family": {
+            "family": recommended,
+            "by": "backtest.pooled.<family>.annual_return_pct (higher is better)",
+            "differs_from_head_winners": sorted(h for h, w in winner.items() if w != recommended),
+        },
+        "calibration_check": {
+            "metric": "ece",
+            "flag_above": 0.05,
+            "bin_gap_flag_above": 0.2,
+            "bin_gap_min_rows": 20,
+            "flagged": [
+                f
+                for f in FAMILIES
+                if families[f]["success"]["ece"] > 0.05
+                or families[f]["success"]["worst_bin_gap"] > 0.2
+            ],
+        },
+        "config": {"capital_usd": 100000.0, "position_usd": 10000.0, "top_k": 3},
+        "git_commit": "0123456789abcdef0123456789abcdef01234567",
     }
     path.mkdir(parents=True, exist_ok=True)
     (path / "metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -127,15 +244,48 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
 
     ev = path / "evaluation"
     ev.mkdir(exist_ok=True)
-    rows = []
-    for i, f in enumerate(folds):
-        times = pd.date_range(f["test_start"], f["test_end"], freq="6h")
-        for s in FAMILIES + BASELINES:
-            eq = np.cumprod(1 + rng.normal(0.001, 0.01, len(times)))
-            rows.append(
-                pd.DataFrame({"strategy": s, "fold": i, "time": times, "equity": eq / eq[0]})
+    rows, trades = [], []
+    days = pd.date_range(folds[0]["test_start"], folds[-1]["test_end"], freq="D")
+    fold_of = np.searchsorted(
+        pd.to_datetime([f["test_start"] for f in folds]).to_numpy(), days.to_numpy(), "right"
+    )
+    for s in FAMILIES + BASELINES:
+        eq = np.cumprod(1 + rng.normal(0.0003, 0.003, len(days)))
+        eq = eq / eq[0]
+        dd = (eq / np.maximum.accumulate(eq) - 1) * 100
+        rows.append(
+            pd.DataFrame(
+                {"strategy": s, "fold": fold_of - 1, "time": days, "equity": eq, "drawdown_pct": dd}
             )
+        )
+        n_tr = 30
+        entry = days[0] + pd.to_timedelta(rng.integers(0, 24 * 20, n_tr), unit="h")
+        hold = rng.choice([24.0, 72.0, 168.0], n_tr)
+        pct = rng.normal(0.1, 0.6, n_tr)
+        trades.append(
+            pd.DataFrame(
+                {
+                    "strategy": s,
+                    "fold": 0,
+                    "opportunity_id": np.arange(n_tr),
+                    "entry_time": entry,
+                    "exit_time": entry + pd.to_timedelta(hold, unit="h"),
+                    "symbol": rng.choice(["BTCUSDT", "ETHUSDT"], n_tr),
+                    "kind": rng.choice(["spot_perp", "perp_perp"], n_tr),
+                    "long_exchange": "binance",
+                    "short_exchange": "bybit",
+                    "exit_hours": hold,
+                    "exit_rule": "hold",
+                    "realised_pct": pct,
+                    "pnl_usd": pct * 100.0,
+                    "capital_usd": 15_000.0,
+                    "return_on_capital_pct": pct * 100.0 / 150.0,
+                    "liquidated": False,
+                }
+            )
+        )
     pd.concat(rows).to_parquet(ev / "backtest_equity.parquet")
+    pd.concat(trades).to_parquet(ev / "backtest_trades.parquet")
     feats = [f"feature_{k}" for k in range(15)]
     (ev / "feature_importance.json").write_text(
         json.dumps(

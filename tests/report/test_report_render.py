@@ -19,7 +19,6 @@ from report_fixture import make_run_dir, run_chromium
 
 from arbscore.report import build_report
 from arbscore.report.inputs import load_inputs, parse_metrics
-from arbscore.report.plots import chain_folds
 from arbscore.report.sections import WINNER_HEADERS
 
 
@@ -31,6 +30,9 @@ class _Dom(HTMLParser):
         self.tables: dict[str, list[list[tuple[dict, str]]]] = {}
         self.imgs: list[dict] = []
         self.ids: set[str] = set()
+        self.paragraphs: dict[str, list[str]] = {}  # section id -> its paragraphs' text
+        self._section: str | None = None
+        self._para: list[str] | None = None
         self._table: str | None = None
         self._cell: dict | None = None
         self._text: list[str] = []
@@ -39,6 +41,10 @@ class _Dom(HTMLParser):
         a = dict(attrs)
         if "id" in a:
             self.ids.add(a["id"])
+        if tag == "section":
+            self._section = a.get("id")
+        elif tag == "p" and self._section:
+            self._para = []
         if tag == "table":
             self._table = a.get("data-table")
             self.tables[self._table] = []
@@ -52,8 +58,13 @@ class _Dom(HTMLParser):
     def handle_data(self, data):
         if self._cell is not None:
             self._text.append(data)
+        if self._para is not None:
+            self._para.append(data)
 
     def handle_endtag(self, tag):
+        if tag == "p" and self._para is not None:
+            self.paragraphs.setdefault(self._section, []).append("".join(self._para))
+            self._para = None
         if tag in ("td", "th") and self._cell is not None:
             self.tables[self._table][-1].append((self._cell, "".join(self._text)))
             self._cell = None
@@ -105,9 +116,19 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp
         "metrics-success",
         "metrics-duration",
         "backtest",
+        "pooled",
+        "vs-rule",
+        "costs",
+        "trades-winners",
+        "trades-losers",
+        "splits-by-kind",
+        "splits-by-symbol",
+        "skill",
+        "ece",
         "timing",
         "calibration",
         "command",
+        "config",
     ):
         assert dom.tables.get(table), f"table {table} missing"
     assert "synthetic-banner" in dom.ids
@@ -156,6 +177,108 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp
 
     command = json.loads((workdir / "run_config.json").read_text())["command"]
     assert dom.tables["command"][1][0][1] == command
+    assert metrics["git_commit"] in " ".join(dom.paragraphs["reproduce"])
+
+    # the pooled backtest: every figure of every strategy, as shown and as data-value
+    pooled = metrics["backtest"]["pooled"]
+    n = 0
+    for strategy, block in pooled.items():
+        for name, value in block.items():
+            shown = cells.get((strategy, "pooled", name))
+            if name in ("total_return_pct", "days"):
+                continue
+            assert shown, f"pooled {strategy}/{name} not in the report"
+            for attrs, txt in shown:
+                if isinstance(value, list):
+                    lo, hi = (float(x) for x in txt.strip("[]").split(","))
+                    assert _close_shown(lo, value[0], txt) and _close_shown(hi, value[1], txt)
+                else:
+                    assert float(attrs["data-value"]) == value
+                    assert _close_shown(float(txt.replace(",", "")), value, txt), (name, txt)
+                n += 1
+    assert n >= len(pooled) * 15
+    for fam, vs in metrics["backtest"]["vs_rule"].items():
+        ((attrs, _),) = cells[(fam, "pooled", "diff_annual_return_pct")]
+        assert float(attrs["data-value"]) == vs["diff_annual_return_pct"]
+    assert {r[0][1] for r in dom.tables["vs-rule"][1:]} == set(metrics["backtest"]["vs_rule"])
+
+
+def _close_shown(shown: float, value: float, txt: str) -> bool:
+    """``shown`` is ``value`` rounded to the digits the text has."""
+    digits = len(txt.split(".")[-1].rstrip(" %]")) if "." in txt else 0
+    return abs(shown - value) <= 0.5 * 10**-digits + 1e-12
+
+
+_NUM = r"([+-]?[\d,]+\.?\d*)"
+
+
+def test_the_report_opens_with_the_answer_and_its_numbers_match_metrics(built_report, tmp_path):
+    _, metrics, html_path, _ = built_report
+    dom = _render(html_path, tmp_path)
+    bt = metrics["backtest"]
+    fam, rule = bt["recommended_family"], bt["rule"]
+    sentence = dom.paragraphs["answer"][0]
+    pattern = (
+        rf"^{fam} made {_NUM} % a year on capital \(95 % CI \[{_NUM}, {_NUM}\] %\) out of "
+        rf"sample from (\S+) to (\S+), against {_NUM} % \(95 % CI \[{_NUM}, {_NUM}\] %\) for "
+        rf"{rule}, the best rule: a difference of {_NUM} % a year \(95 % CI \[{_NUM}, {_NUM}\] "
+        rf"%\), (.+)\.$"
+    )
+    m = re.match(pattern, sentence)
+    assert m, sentence
+    g = m.groups()
+    p, r, vs = bt["pooled"][fam], bt["pooled"][rule], bt["vs_rule"][fam]
+    expected = [
+        (g[0], p["annual_return_pct"]),
+        (g[1], p["annual_return_ci95"][0]),
+        (g[2], p["annual_return_ci95"][1]),
+        (g[5], r["annual_return_pct"]),
+        (g[6], r["annual_return_ci95"][0]),
+        (g[7], r["annual_return_ci95"][1]),
+        (g[8], vs["diff_annual_return_pct"]),
+        (g[9], vs["diff_ci95"][0]),
+        (g[10], vs["diff_ci95"][1]),
+    ]
+    for shown, value in expected:
+        assert _close_shown(float(shown.replace(",", "")), value, shown), (shown, value)
+    assert g[3] == bt["span"]["start"][:10] and g[4] == bt["span"]["end"][:10]
+    words = {
+        "edge": "evidence of an edge over the rule",
+        "worse than the rule": "it does worse than the rule",
+        "no evidence of an edge": "no evidence of an edge",
+    }
+    assert g[11] == words[vs["verdict"]]
+    # the answer is the first section of the page
+    assert html_path.read_text().index('id="answer"') < html_path.read_text().index('id="winners"')
+    # the recommended family beside the per-head winners, and the disagreement said
+    winners_text = " ".join(dom.paragraphs["winners"])
+    assert f"Recommended for trading: {fam}" in winners_text
+    differs = metrics["recommended_family"]["differs_from_head_winners"]
+    assert ("differs from the per-head winner" in winners_text) == bool(differs)
+    # calibration flags: every family over the threshold is named
+    flags = " ".join(dom.paragraphs["calibration"])
+    for f in metrics["calibration_check"]["flagged"]:
+        assert f in flags and "FLAGGED" in flags
+    ece_rows = {r[0][1]: r[3][1] for r in dom.tables["ece"][1:]}
+    for f, block in metrics["families"].items():
+        s = block["success"]
+        bad = s["ece"] > 0.05 or s["worst_bin_gap"] > 0.2
+        assert ece_rows[f] == ("MISCALIBRATED" if bad else "ok")
+
+
+def test_trade_list_and_full_csv_beside_the_report(built_report, tmp_path):
+    workdir, metrics, html_path, _ = built_report
+    trades = pd.read_parquet(workdir / "evaluation" / "backtest_trades.parquet")
+    csv = pd.read_csv(html_path.parent / "trades.csv")
+    assert len(csv) == len(trades) and set(csv["strategy"]) == set(trades["strategy"])
+    dom = _render(html_path, tmp_path)
+    fam = metrics["backtest"]["recommended_family"]
+    own = trades[trades["strategy"] == fam]
+    top = dom.tables["trades-winners"][1]
+    col = [h for _, h in dom.tables["trades-winners"][0]].index("pnl usd")
+    assert float(top[col][0]["data-value"]) == pytest.approx(own["pnl_usd"].max())
+    worst = dom.tables["trades-losers"][1]
+    assert float(worst[col][0]["data-value"]) == pytest.approx(own["pnl_usd"].min())
 
 
 def test_screenshot_is_a_readable_page(built_report, tmp_path):
@@ -186,6 +309,7 @@ def test_markdown_twin_has_the_same_tables_and_linked_figures(built_report):
     assert "> **SYNTHETIC DATA" in md
     for head in ("profit", "success", "duration"):
         assert f"| {head} | {metrics['winner'][head]} |" in md
+    assert md.index("## The answer") < md.index("## Which family won each head")
     for link in ("metrics", "equity", "calibration", "importance", "timing"):
         assert f"(figures/{link}.png)" in md
         assert (md_path.parent / "figures" / f"{link}.png").stat().st_size > 1000
@@ -202,6 +326,7 @@ def test_optional_artefacts_missing_still_builds(run_dir):
     workdir, _ = run_dir
     for rel in (
         "evaluation/backtest_equity.parquet",
+        "evaluation/backtest_trades.parquet",
         "evaluation/feature_importance.json",
         "training_data.parquet",
     ):
@@ -210,6 +335,7 @@ def test_optional_artefacts_missing_still_builds(run_dir):
     page = html_path.read_text()
     assert "backtest_equity.parquet missing" in page
     assert "feature_importance.json missing" in page
+    assert "backtest_trades.parquet missing" in page
     assert load_inputs(workdir).missing
 
 
@@ -226,22 +352,6 @@ def test_per_fold_values_read_in_every_layout(block):
     stat = m.families["x"].heads["profit"]["mae"]
     assert stat.mean == 0.2 and stat.folds == (0.1, 0.3)
     assert math.isclose(stat.std, np.std([0.1, 0.3], ddof=1))
-
-
-def test_fold_curves_are_merged_in_time():
-    t = pd.date_range("2025-01-01", periods=5, freq="h", tz="UTC")
-    # fold 1's last trade exits (t[3]) after fold 2 started (t[2])
-    eq = pd.DataFrame(
-        {
-            "strategy": "a",
-            "fold": [0, 0, 1, 1, 0],
-            "time": t[[0, 1, 2, 4, 3]],
-            "equity": [1.0, 1.1, 1.0, 1.2, 1.15],
-        }
-    )
-    out = chain_folds(eq)
-    assert list(out["time"]) == sorted(out["time"])
-    assert np.allclose(out["equity"], [1.0, 1.1, 1.1, 1.15, 1.35])
 
 
 def test_page_is_self_contained(built_report):

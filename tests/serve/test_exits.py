@@ -11,7 +11,6 @@ CFG = ExitConfig(
     max_drawdown_pct=1.5,
     spread_blowout_mult=3.0,
     spread_floor_pct=0.05,
-    taker_fee_pct=0.05,
 )
 CALM = dict(
     elapsed_hours=4.0,

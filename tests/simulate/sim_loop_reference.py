@@ -1,9 +1,11 @@
 """A straightforward per-position Python loop simulator: the oracle for the vectorised one.
 
 Written from the SPEC's words, independently of ``arbscore.data_tools.simulate``: for one
-position it walks the 5-minute path step by step, looks prices up with ``bisect`` in the raw
-klines and adds each funding settlement as the path passes it. Slow on purpose (used by the
-tests on small markets and by ``benchmarks/simulate.py`` on a sample, for the speed-up).
+position it walks the path point by point (every 5 minutes to 168 h, every hour beyond), looks
+prices up with ``bisect`` in the raw klines, adds each funding settlement as the path passes it,
+checks each candle's high/low against the perp legs' liquidation prices as it closes, and
+applies the signal exit rule at every settlement. Slow on purpose (used by the tests on small
+markets and by ``benchmarks/simulate.py`` on a sample, for the speed-up).
 """
 
 from __future__ import annotations
@@ -11,26 +13,44 @@ from __future__ import annotations
 import bisect
 import math
 
+import numpy as np
 import pandas as pd
 
-from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.costs import CostConfig, estimate_spread_depth
+from arbscore.data_tools.exit_rule import SignalExitConfig
+from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 
 MIN = 60_000
 HOUR = 3_600_000
 SIDES = ("long", "short")
+FINE_HOURS = 168
 
 
 class LoopMarket:
     """Raw klines and funding events as sorted Python lists per series."""
 
     def __init__(self, market: MarketData) -> None:
-        self.closes: dict[tuple, tuple[list[int], list[float]]] = {}
+        self.candles: dict[tuple, list[tuple[int, float, float, float, float]]] = {}
+        self.ends: dict[tuple, list[int]] = {}
         for key, k in market.klines.groupby(["exchange", "symbol", "market"]):
             k = k.sort_values("open_time")
             opens = k["open_time"].astype("datetime64[ms, UTC]").astype("int64").tolist()
-            ends = [o + int(m) * MIN for o, m in zip(opens, k["interval_minutes"], strict=True)]
-            self.closes[key] = (ends, [float(c) for c in k["close"]])
+            rows = []
+            for o, m, c, h, lo, qv, v in zip(
+                opens,
+                k["interval_minutes"],
+                k["close"],
+                k["high"],
+                k["low"],
+                k["quote_volume"],
+                k["volume"],
+                strict=True,
+            ):
+                quote = float(qv) if qv == qv else float(v) * float(c)
+                rows.append((o + int(m) * MIN, float(c), float(h), float(lo), quote))
+            self.candles[key] = rows
+            self.ends[key] = [r[0] for r in rows]
         self.events: dict[tuple, list[tuple[int, float, float, float]]] = {}
         for (ex, sym), f in market.funding.groupby(["exchange", "symbol"]):
             raw = f["funding_time"].astype("datetime64[ms, UTC]").astype("int64").tolist()
@@ -44,79 +64,148 @@ class LoopMarket:
 
     def price(self, key: tuple, t: int) -> float:
         """Close of the last candle closed at or before ``t``."""
-        ends, closes = self.closes[key]
-        i = bisect.bisect_right(ends, t) - 1
-        return closes[i] if i >= 0 else math.nan
+        i = bisect.bisect_right(self.ends[key], t) - 1
+        return self.candles[key][i][1] if i >= 0 else math.nan
+
+    def closed_between(self, key: tuple, a: int, b: int) -> list[tuple]:
+        """Candles with close in (a, b]."""
+        ends = self.ends[key]
+        return self.candles[key][bisect.bisect_right(ends, a) : bisect.bisect_right(ends, b)]
+
+    def volume_24h(self, key: tuple, t: int) -> float:
+        return sum(c[4] for c in self.closed_between(key, t - 24 * HOUR, t))
 
     def covered_until(self, key: tuple) -> int:
-        ends, _ = self.closes[key]
-        end = ends[-1]
+        end = self.ends[key][-1]
         if key[2] == "perp":
             t, _, iv, _ = self.events[key[:2]][-1]
             end = min(end, t + int(iv * HOUR) - 1)
         return end
 
-    def settlements(self, key: tuple) -> list[tuple[int, float]]:
-        """(time, per-unit payment = settlement price x rate) of a perp's events."""
+    def settlements(self, key: tuple) -> list[tuple[int, float, float]]:
+        """(time, per-unit payment = settlement price x rate, rate) of a perp's events."""
         out = []
         for t, rate, _, mark in self.events.get(key[:2], []):
             price = mark if (mark == mark and mark > 0) else self.price(key, t)
-            out.append((t, (0.0 if price != price else price) * rate))
+            out.append((t, (0.0 if price != price else price) * rate, rate))
         return out
 
 
-def _tier(costs: CostConfig, depth: float) -> float:
+def _slip(costs: CostConfig, spread_pct: float, depth: float) -> float:
+    """Half the spread x the size tier, growing linearly past the last bound."""
     ratio = costs.position_size_usd / max(depth, 1e-9)
-    for bound, mult in zip(costs.slippage.bounds, costs.slippage.multipliers, strict=False):
+    mult = costs.slippage.multipliers[-1]
+    for bound, m in zip(costs.slippage.bounds, costs.slippage.multipliers, strict=False):
         if ratio < bound:
-            return mult
-    return costs.slippage.multipliers[-1]
+            mult = m
+            break
+    else:
+        if costs.slippage.grow_beyond_last and ratio > costs.slippage.bounds[-1]:
+            mult *= ratio / costs.slippage.bounds[-1]
+    return spread_pct / 100 / 2 * mult
 
 
-def _value_path(lm: LoopMarket, opp: dict, costs: CostConfig, steps: int, step_ms: int) -> list:
-    """[(value_usd, funding_usd, fees_usd, slippage_usd, count)] for steps 1..steps."""
+def _points(horizon_hours: int, step_minutes: int) -> list[int]:
+    """Minutes after entry of the path points."""
+    fine = min(horizon_hours, FINE_HOURS) * 60
+    out = list(range(step_minutes, fine + 1, step_minutes))
+    return out + list(range(fine + 60, horizon_hours * 60 + 1, 60))
+
+
+def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
+    """The path: one dict per point with value, funding, fees, slippage, count, liquidated,
+    plus the signal exit point (index or None)."""
     n = costs.position_size_usd
     t0 = int(pd.Timestamp(opp["timestamp"]).value // 1_000_000)
     legs = {}
-    for side in ("long", "short"):
+    for side in SIDES:
         key = (opp[f"{side}_exchange"], opp["symbol"], opp[f"{side}_market"])
-        fee = costs.fees.rate(key[0], key[2])
-        tier = _tier(costs, opp[f"{side}_orderbook_depth"])
-        slip = opp[f"{side}_bid_ask_spread"] / 100 / 2 * tier
+        spread, depth = opp[f"{side}_bid_ask_spread"], opp[f"{side}_orderbook_depth"]
         p0 = lm.price(key, t0)
-        events = lm.settlements(key) if key[2] == "perp" else []
+        mmr = margin.maintenance_rate(key[0])
+        lev = margin.leverage
+        sign = 1.0 if side == "short" else -1.0  # short: liquidated above, long: below
+        liq = p0 * (1 + sign / lev) / (1 + sign * mmr)
         legs[side] = {
             "key": key,
-            "fee": fee,
-            "slip": slip,
+            "perp": key[2] == "perp",
+            "fee_in": costs.fees.rate(key[0], key[2], "entry"),
+            "fee_out": costs.fees.rate(key[0], key[2], "exit"),
+            "slip_in": _slip(costs, spread, depth),
             "p0": p0,
             "q": n / p0,
-            "events": [e for e in events if e[0] > t0],
-            "next": 0,
+            "liq": liq,
+            "events": lm.settlements(key) if key[2] == "perp" else [],
         }
     out = []
-    funding_usd = 0.0
-    count = 0
-    for k in range(1, steps + 1):
-        t = t0 + k * step_ms
+    frozen = None
+    signal_at = None
+    prev = t0
+    for i, minute in enumerate(minutes):
+        t = t0 + minute * MIN
+        if frozen is not None:
+            out.append(frozen)
+            prev = t
+            continue
+        funding = 0.0
+        count = 0
         for side, sign in (("long", -1.0), ("short", 1.0)):
             leg = legs[side]
-            while leg["next"] < len(leg["events"]) and leg["events"][leg["next"]][0] <= t:
-                funding_usd += sign * leg["q"] * leg["events"][leg["next"]][1]
-                count += 1
-                leg["next"] += 1
-        pnl = 0.0
-        fees = 0.0
-        slippage = 0.0
+            for te, pay, _ in leg["events"]:
+                if t0 < te <= t:
+                    funding += sign * leg["q"] * pay
+                    count += 1
+        hit = {}
+        for side in SIDES:
+            leg = legs[side]
+            hit[side] = False
+            if leg["perp"]:
+                for c in lm.closed_between(leg["key"], prev, t):
+                    if (side == "short" and c[2] >= leg["liq"]) or (
+                        side == "long" and c[3] <= leg["liq"]
+                    ):
+                        hit[side] = True
+        pnl = fees = slippage = 0.0
         for side, sign in (("long", 1.0), ("short", -1.0)):
             leg = legs[side]
-            price = lm.price(leg["key"], t)
+            fees += n * leg["fee_in"]
+            slippage += n * leg["slip_in"]
+            if hit[side]:
+                price = leg["liq"]
+                fees += leg["q"] * price * margin.liquidation_fee_rate
+            else:
+                price = lm.price(leg["key"], t)
+                spread, depth = estimate_spread_depth(
+                    np.array([lm.volume_24h(leg["key"], t)]), costs.liquidity
+                )
+                fees += leg["q"] * price * leg["fee_out"]
+                slippage += leg["q"] * price * _slip(costs, spread[0], depth[0])
             pnl += sign * leg["q"] * (price - leg["p0"])
-            exit_notional = leg["q"] * price
-            fees += n * leg["fee"] + exit_notional * leg["fee"]
-            slippage += n * leg["slip"] + exit_notional * leg["slip"]
-        out.append((pnl + funding_usd - fees - slippage, funding_usd, fees, slippage, count))
-    return out
+        liquidated = hit["long"] or hit["short"]
+        point = {
+            "value": pnl + funding - fees - slippage,
+            "funding": funding,
+            "fees": fees,
+            "slippage": slippage,
+            "count": count,
+            "liquidated": liquidated,
+        }
+        out.append(point)
+        if signal_at is None:
+            if liquidated or minute >= cap_minutes:
+                signal_at = i
+            else:
+                settled = any(prev < te <= t for side in SIDES for te, _, _ in legs[side]["events"])
+                if settled:
+                    w = signal.window_hours * HOUR
+                    edge = sum(r for te, _, r in legs["short"]["events"] if t - w < te <= t)
+                    edge -= sum(r for te, _, r in legs["long"]["events"] if t - w < te <= t)
+                    if edge * 100 <= signal.exit_edge_pct:
+                        signal_at = i
+        if liquidated:
+            frozen = point
+        prev = t
+    return out, signal_at
 
 
 def simulate_loop(
@@ -127,49 +216,79 @@ def simulate_loop(
     horizon_hours: int,
     step_minutes: int = 5,
     full_horizon_only: bool = True,
+    margin: MarginConfig | None = None,
+    signal: SignalExitConfig | None = None,
+    marks: list | None = None,
 ) -> pd.DataFrame:
-    """Labels for every (opportunity, hold that fits), one position at a time."""
+    """Labels for every (opportunity, hold that fits), one position at a time.
+
+    ``marks``: a list to append the daily marks' rows to (dicts of ``schema.MARK_COLUMNS``).
+    """
     lm = market if isinstance(market, LoopMarket) else LoopMarket(market)
+    margin = margin or MarginConfig()
+    signal = signal or SignalExitConfig()
     n = costs.position_size_usd
-    step_ms = step_minutes * MIN
+    minutes = _points(horizon_hours, step_minutes)
+    cap_hours = signal.max_hold_hours or max(holds_hours)
+    cap_minutes = min(cap_hours, horizon_hours) * 60
     rows = []
     for opp in opportunities.to_dict("records"):
         t0 = int(pd.Timestamp(opp["timestamp"]).value // 1_000_000)
         keys = [(opp[f"{s}_exchange"], opp["symbol"], opp[f"{s}_market"]) for s in SIDES]
-        if any(k not in lm.closes or (k[2] == "perp" and k[:2] not in lm.events) for k in keys):
+        if any(k not in lm.candles or (k[2] == "perp" and k[:2] not in lm.events) for k in keys):
             continue
         covered = min(lm.covered_until(k) for k in keys)
-        horizon = horizon_hours * 60 // step_minutes
-        if full_horizon_only and t0 + horizon * step_ms > covered:
+        if full_horizon_only and t0 + horizon_hours * HOUR > covered:
             continue
-        fit = min(horizon, (covered - t0) // step_ms)
-        if fit <= 0 or any(math.isnan(lm.price(k, t0)) for k in keys):
+        fit = [m for m in minutes if t0 + m * MIN <= covered]
+        if not fit or any(math.isnan(lm.price(k, t0)) for k in keys):
             continue
-        # the optimum: one walk over the whole horizon that fits
-        best_path = _value_path(lm, opp, costs, fit, step_ms)
-        best_k = max(range(fit), key=lambda i: (best_path[i][0], -i))
+        if not full_horizon_only and t0 + min(holds_hours) * HOUR > covered:
+            continue
+        path, signal_at = _walk(lm, opp, costs, margin, signal, fit, cap_minutes, None)
+        values = [p["value"] for p in path]
+        best_k = max(range(len(fit)), key=lambda i: (values[i], -i))
+        capital = sum(n / margin.leverage if k[2] == "perp" else n for k in keys)
+        sig_hours = fit[signal_at] / 60 if signal_at is not None else math.nan
+        sig_value = values[signal_at] if signal_at is not None else math.nan
+        if marks is not None:
+            for day in range(1, 31):
+                if day * 24 * 60 in fit:
+                    p = path[fit.index(day * 24 * 60)]
+                    marks.append(
+                        {
+                            "opportunity_id": opp["opportunity_id"],
+                            "day": day,
+                            "mark_pct": p["value"] / n * 100,
+                            "funding_pct": p["funding"] / n * 100,
+                        }
+                    )
         for hours in holds_hours:
-            steps = hours * 60 // step_minutes
-            if steps > fit:
+            if hours * 60 not in fit:
                 continue
-            path = _value_path(lm, opp, costs, steps, step_ms)  # each hold walked on its own
-            values = [p[0] for p in path]
-            value, funding_usd, fees, slippage, count = path[-1]
+            end = fit.index(hours * 60)
+            p = path[end]
             rows.append(
                 {
                     "opportunity_id": opp["opportunity_id"],
                     "hold_hours": hours,
-                    "actual_profit_pct": value / n * 100,
-                    "actual_profit_usd": value,
-                    "was_profitable": value > 0,
-                    "peak_profit": max(values) / n * 100,
-                    "max_drawdown": min(values) / n * 100,
-                    "funding_payments_count": count,
-                    "total_funding_earned_usd": funding_usd,
-                    "total_slippage_pct": slippage / n * 100,
-                    "total_fees_usd": fees,
-                    "optimal_hold_hours": (best_k + 1) * step_minutes / 60,
-                    "best_profit_pct": best_path[best_k][0] / n * 100,
+                    "actual_profit_pct": p["value"] / n * 100,
+                    "actual_profit_usd": p["value"],
+                    "was_profitable": p["value"] > 0,
+                    "peak_profit": max(values[: end + 1]) / n * 100,
+                    "max_drawdown": min(values[: end + 1]) / n * 100,
+                    "funding_payments_count": p["count"],
+                    "total_funding_earned_usd": p["funding"],
+                    "total_slippage_pct": p["slippage"] / n * 100,
+                    "total_fees_usd": p["fees"],
+                    "liquidated": p["liquidated"],
+                    "capital_usd": capital,
+                    "return_on_capital_pct": p["value"] / capital * 100,
+                    "optimal_hold_hours": fit[best_k] / 60,
+                    "best_profit_pct": values[best_k] / n * 100,
+                    "signal_exit_hours": sig_hours,
+                    "signal_exit_profit_pct": sig_value / n * 100,
+                    "signal_exit_return_on_capital_pct": sig_value / capital * 100,
                 }
             )
     return pd.DataFrame(rows)

@@ -80,6 +80,18 @@ def test_spot_perp_needs_positive_funding_and_thresholds_filter():
     ).empty
 
 
+def test_zero_edge_rows_are_dropped_unless_min_edge_is_none():
+    """Funding of exactly 0: a spot_perp row that can only lose. ``min_edge`` (0 by default)
+    drops it even with the per-strategy threshold at 0; ``min_edge=None`` keeps it."""
+    zero = _market(0.0, 0.0)
+    assert _detect(zero, strategies=("spot_perp",)).empty
+    kept = _detect(zero, strategies=("spot_perp",), min_edge=None)
+    assert len(kept) and (kept["fund_profit_8h"] == 0).all()
+    assert _detect(_market(1e-4, 1e-4), strategies=("spot_perp",), min_edge=0.02).empty
+    with pytest.raises(ValueError, match="min_edge"):
+        OpportunityConfig(min_edge=float("nan"))
+
+
 def test_features_schema_stride_and_break_even():
     opp = _detect(
         _market(1e-4, 8e-5),
@@ -94,8 +106,10 @@ def test_features_schema_stride_and_break_even():
     sp = opp[opp["strategy"] == "spot_perp"].iloc[0]
     costs = CostConfig()
     spread, depth = estimate_spread_depth(np.array([50e6, 1e9]), costs.liquidity)
-    assert depth.tolist() == [50e3, 1e6]  # 10,000 USD is 20 % (x5) and 1 % (x1.5) of depth
-    cost = 2 * (0.001 + spread[0] / 200 * 5 + 0.0005 + spread[1] / 200 * 1.5) * 100
+    # 10,000 USD is 20 % of the spot depth (past the last tier: x5 x 20 / 10 = x10) and 1 %
+    # (x1.5) of the perp's
+    assert depth.tolist() == [50e3, 1e6]
+    cost = 2 * (0.001 + spread[0] / 200 * 10 + 0.0005 + spread[1] / 200 * 1.5) * 100
     assert sp["round_trip_cost_pct"] == pytest.approx(cost)
     assert sp["break_even_hours"] == pytest.approx(cost / (0.01 / 8))
     assert sp["volume_24h"] == pytest.approx(50e6)  # the thinner leg

@@ -12,6 +12,12 @@ from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
 
 H = pd.Timedelta(hours=1)
 STEPS = 12 * 24 * 3  # three days of 5-minute candles
+PRE = 12 * 24  # a day of candles before T0: the exit's 24 h volume estimate is settled
+
+
+def _early(values: np.ndarray) -> np.ndarray:
+    """``values`` from T0 on, with a day of the first value before (candles from T0 - 24 h)."""
+    return np.concatenate([np.full(PRE, values[0]), values])
 
 
 def _spot_perp_market():
@@ -19,11 +25,11 @@ def _spot_perp_market():
     switch = 12 * 20 - 1  # the candle opening 19:55 closes at 20:00 with the new price
     spot = np.where(np.arange(STEPS) < switch, 100.00, 102.00)
     perp = np.where(np.arange(STEPS) < switch, 100.10, 102.00)
-    start = T0 - pd.Timedelta(minutes=5)  # first close exactly at T0
+    start = T0 - pd.Timedelta(minutes=5 * (PRE + 1))  # a close exactly at T0
     return market(
         [
-            klines("binance", "BTCUSDT", "spot", spot, start=start),
-            klines("binance", "BTCUSDT", "perp", perp, start=start),
+            klines("binance", "BTCUSDT", "spot", _early(spot), start=start),
+            klines("binance", "BTCUSDT", "perp", _early(perp), start=start),
         ],
         [funding("binance", "BTCUSDT", every(8, T0, T0 + 56 * H), [0.0001] * 8, 8)],
     )
@@ -38,8 +44,9 @@ def test_spot_perp_hand_case_to_the_cent():
     Price: long +100 x 2.00 = +200.00; short -(10000 / 100.10) x 1.90 = -189.810190.
     Fees (Binance taker: spot 0.10 %, perp 0.05 %): entry 10.00 + 5.00; exit 100 x 102 x 0.001
     = 10.20 and 99.9001 x 102 x 0.0005 = 5.094905.
-    Slippage (spread 0.02 % / 0.01 %, deep books: half spread x1): entry 1.00 + 0.50; exit
-    10200 x 0.0001 = 1.02 and 10189.81 x 0.00005 = 0.509491.
+    Slippage (spread 0.02 % / 0.01 %, deep books: half spread x1): entry 1.00 + 0.50; the exit
+    at the exit time's own estimate: $1e9 per 5-minute candle is $288e9 a day -> the floor
+    spread 0.0005 %, half of it on 10200 = 0.0255 and on 10189.81 = 0.025475.
     """
     m = _spot_perp_market()
     opp = frame(
@@ -60,21 +67,21 @@ def test_spot_perp_hand_case_to_the_cent():
     funding_usd = 1.00 + 1.00 + q_short * 102 * 0.0001
     price_pnl = 200.00 - q_short * 1.90
     fees = 15.00 + 10.20 + q_short * 102 * 0.0005
-    slippage = 1.50 + 1.02 + q_short * 102 * 0.00005
+    slippage = 1.50 + (10_200 + q_short * 102) * 0.0000025
     assert funding_usd == pytest.approx(3.018981, abs=1e-6)
     assert fees == pytest.approx(30.294905, abs=1e-6)
     row = out.loc[24]
     assert row["total_funding_earned_usd"] == pytest.approx(3.02, abs=0.005)
     assert row["total_fees_usd"] == pytest.approx(30.29, abs=0.005)
-    assert row["total_slippage_pct"] * 100 == pytest.approx(3.03, abs=0.005)  # USD on 10,000
+    assert row["total_slippage_pct"] * 100 == pytest.approx(1.55, abs=0.005)  # USD on 10,000
     assert row["funding_payments_count"] == 3
     net = price_pnl + funding_usd - fees - slippage
-    assert net == pytest.approx(-20.115605, abs=1e-6)
-    assert row["actual_profit_usd"] == pytest.approx(-20.12, abs=0.005)
-    assert row["actual_profit_pct"] == pytest.approx(-0.2012, abs=0.00005)
+    assert net == pytest.approx(-18.637088, abs=1e-6)
+    assert row["actual_profit_usd"] == pytest.approx(-18.64, abs=0.005)
+    assert row["actual_profit_pct"] == pytest.approx(-0.1864, abs=0.00005)
     assert not row["was_profitable"]
-    # the path: before 08:00 the value is -costs: entry 16.50 + exit at 100/100.10 (15.00 + 1.50)
-    assert row["max_drawdown"] == pytest.approx(-33.00 / 100, abs=0.00005)
+    # the path: before 08:00 the value is -costs: entry 16.50 + exit at 100/100.10 (15.00 + 0.05)
+    assert row["max_drawdown"] == pytest.approx(-31.55 / 100, abs=0.00005)
     # from 20:00 the value is price_pnl + 2 payments - costs; the 00:00 payment lifts it again
     at_20h = price_pnl + 2.00 - fees - slippage
     assert at_20h < net
@@ -83,18 +90,20 @@ def test_spot_perp_hand_case_to_the_cent():
     assert row["best_profit_pct"] == pytest.approx(net / 100, abs=0.00005)
     one = out.loc[1]  # 00:00 -> 01:00: no settlement, just the round trip at constant prices
     assert one["funding_payments_count"] == 0
-    assert one["actual_profit_usd"] == pytest.approx(-33.00, abs=0.005)
+    assert one["actual_profit_usd"] == pytest.approx(-31.55, abs=0.005)
+    assert not row["liquidated"] and row["capital_usd"] == pytest.approx(15_000.0)  # 10k + 10k/2
+    assert row["return_on_capital_pct"] == pytest.approx(net / 15_000 * 100, abs=1e-9)
 
 
 def _perp_perp_market(bybit_offset: pd.Timedelta | None = None):
     bybit_offset = bybit_offset if bybit_offset is not None else pd.Timedelta(0)
     flat = np.full(STEPS, 50.0)
     bybit = every(4, T0, T0 + 64 * H) + bybit_offset
-    start = T0 - pd.Timedelta(minutes=5)
+    start = T0 - pd.Timedelta(minutes=5 * (PRE + 1))
     return market(
         [
-            klines("binance", "SOLUSDT", "perp", flat, start=start),
-            klines("bybit", "SOLUSDT", "perp", flat, start=start),
+            klines("binance", "SOLUSDT", "perp", _early(flat), start=start),
+            klines("bybit", "SOLUSDT", "perp", _early(flat), start=start),
         ],
         [
             funding("binance", "SOLUSDT", every(8, T0, T0 + 64 * H), [0.00005] * 9, 8),
@@ -116,8 +125,9 @@ def test_perp_perp_hand_case_to_the_cent():
     8 h hold from 00:00: Bybit pays at 04:00 and 08:00: 2 x 10,000 x 0.0002 = 4.00 received;
     Binance at 08:00: 10,000 x 0.00005 = 0.50 paid -> 3.50 net, 3 payments. Fees: Binance perp
     0.05 % x 2 fills = 10.00, Bybit perp 0.055 % x 2 = 11.00. Slippage: spread 0.01 %, depth
-    1,000,000 -> size is 1 % of depth -> tier x1.5: 0.005 % x 1.5 x 10,000 = 0.75 per fill x 4.
-    Net = 3.50 - 21.00 - 3.00 = -20.50 USD = -0.205 %.
+    1,000,000 -> size is 1 % of depth -> tier x1.5: 0.005 % x 1.5 x 10,000 = 0.75 per entry
+    fill; the exits at the exit's own estimate: the floor spread 0.0005 %, 0.25 per 10,000.
+    Net = 3.50 - 21.00 - 1.50 - 0.05 = -19.05 USD = -0.1905 %.
     """
     m = _perp_perp_market()
     opp = frame(
@@ -137,16 +147,17 @@ def test_perp_perp_hand_case_to_the_cent():
     assert row["total_funding_earned_usd"] == pytest.approx(3.50, abs=0.005)
     assert row["funding_payments_count"] == 3
     assert row["total_fees_usd"] == pytest.approx(21.00, abs=0.005)
-    assert row["total_slippage_pct"] == pytest.approx(0.03, abs=0.00005)
-    assert row["actual_profit_usd"] == pytest.approx(-20.50, abs=0.005)
-    assert row["actual_profit_pct"] == pytest.approx(-0.205, abs=0.00005)
-    assert row["max_drawdown"] == pytest.approx(-0.24, abs=0.00005)  # before 04:00: -24.00
-    assert row["peak_profit"] == pytest.approx(-0.205, abs=0.00005)
+    assert row["total_slippage_pct"] == pytest.approx(0.0155, abs=0.00005)
+    assert row["actual_profit_usd"] == pytest.approx(-19.05, abs=0.005)
+    assert row["actual_profit_pct"] == pytest.approx(-0.1905, abs=0.00005)
+    assert row["max_drawdown"] == pytest.approx(-0.2255, abs=0.00005)  # before 04:00: -22.55
+    assert row["peak_profit"] == pytest.approx(-0.1905, abs=0.00005)
     assert row["optimal_hold_hours"] == pytest.approx(8.0)
-    assert row["best_profit_pct"] == pytest.approx(-0.205, abs=0.00005)
+    assert row["best_profit_pct"] == pytest.approx(-0.1905, abs=0.00005)
     four = out.set_index("hold_hours").loc[4]  # 04:00 settlement is inside (00:00, 04:00]
     assert four["funding_payments_count"] == 1
-    assert four["actual_profit_usd"] == pytest.approx(2.00 - 24.00, abs=0.005)
+    assert four["actual_profit_usd"] == pytest.approx(2.00 - 22.55, abs=0.005)
+    assert row["capital_usd"] == pytest.approx(10_000.0)  # two perp legs at 2x
 
 
 def test_settlement_one_second_after_exit_is_not_received():

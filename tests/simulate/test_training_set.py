@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from arbscore.cli import app
-from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.costs import CostConfig, FeeSchedule
+from arbscore.data_tools.opportunities import OpportunityConfig
 from arbscore.data_tools.simulate import SimulationConfig
 from arbscore.data_tools.sources.synthetic import SyntheticMarketConfig, generate_synthetic_market
 from arbscore.data_tools.training_set import (
@@ -22,6 +23,8 @@ from arbscore.schema import (
     GUIDE_CSV_REQUIRED_COLUMNS,
     HOLD_GRID_HOURS,
     LABEL_COLUMNS,
+    MARK_COLUMNS,
+    MARKS_FILE_NAME,
     OPPORTUNITY_FEATURE_COLUMNS,
     OPPORTUNITY_KEY_COLUMNS,
 )
@@ -35,9 +38,50 @@ def _set() -> pd.DataFrame:
         )
     )
     calls = []
-    frame = build_training_set(market, TrainingSetConfig(), progress=lambda *a: calls.append(a))
+    config = TrainingSetConfig(simulation=SimulationConfig(holds_hours=WEEK, horizon_hours=168))
+    frame = build_training_set(market, config, progress=lambda *a: calls.append(a))
     assert {c[0] for c in calls} >= {"snapshots", "opportunities", "simulate"}
     return frame
+
+
+WEEK = (1, 4, 8, 12, 24, 48, 72, 120, 168)
+
+
+@functools.cache
+def _month_set() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The default 30-day grid on a 36-day market (one symbol, entries every 4 h), with marks."""
+    market = generate_synthetic_market(
+        SyntheticMarketConfig(seed=2, days=36, exchanges=("binance", "bybit"), symbols=("BTCUSDT",))
+    )
+    config = TrainingSetConfig(opportunities=OpportunityConfig(entry_stride_minutes=240))
+    return build_training_set(market, config, marks=True)
+
+
+def test_the_default_grid_reaches_30_days_and_the_marks_cover_each_day(tmp_path):
+    ts, marks = _month_set()
+    assert len(ts) > 0
+    assert set(ts["hold_hours"]) == set(HOLD_GRID_HOURS) and max(HOLD_GRID_HOURS) == 720
+    assert ts["optimal_hold_hours"].between(5 / 60, 720).all()
+    beyond = ts.loc[ts["optimal_hold_hours"] > 168, "optimal_hold_hours"]
+    assert (beyond == beyond.round()).all()  # hourly path past a week
+    assert (ts["signal_exit_hours"] <= 720).all() and ts["signal_exit_hours"].notna().all()
+    assert ts["fund_profit_8h"].gt(0).all()  # min_edge: no zero- or negative-edge rows
+    assert list(marks.columns) == list(MARK_COLUMNS)
+    per_opp = marks.groupby("opportunity_id")["day"].agg(["min", "max", "count"])
+    assert (per_opp["min"] == 1).all() and (per_opp["max"] == 30).all()
+    assert (per_opp["count"] == 30).all()
+    assert set(per_opp.index) == set(ts["opportunity_id"])
+    # the day-30 mark is the 720 h hold's profit; the day-7 mark the 168 h one
+    at = ts.set_index(["opportunity_id", "hold_hours"])["actual_profit_pct"]
+    m = marks.set_index(["opportunity_id", "day"])["mark_pct"]
+    for day, hold in ((7, 168), (30, 720)):
+        ids = per_opp.index
+        np.testing.assert_allclose(
+            m.loc[[(i, day) for i in ids]].to_numpy(), at.loc[[(i, hold) for i in ids]].to_numpy()
+        )
+    path = write_training_set(ts, tmp_path / "set" / "training_data.parquet", marks=marks)
+    back = pd.read_parquet(path.parent / MARKS_FILE_NAME)
+    assert len(back) == len(marks)
 
 
 def test_schema_units_and_per_opportunity_labels():
@@ -51,7 +95,7 @@ def test_schema_units_and_per_opportunity_labels():
         "data_source",
     )
     assert not [c for c in needed if c not in ts.columns]
-    assert set(ts["hold_hours"]) == set(HOLD_GRID_HOURS)  # full horizon: every hold fits
+    assert set(ts["hold_hours"]) == set(WEEK)  # full horizon: every hold fits
     assert set(ts["data_source"]) == {"synthetic"}
     assert str(ts["timestamp"].dt.tz) == "UTC"
     assert set(ts["strategy"]) == {"spot_perp", "perp_perp"}
@@ -96,6 +140,31 @@ def test_config_rejects_disagreeing_costs_and_bad_output():
         write_training_set(_set().head(), "out.xlsx")
 
 
+def test_fee_settings_load_from_config_files_old_and_new():
+    old = TrainingSetConfig(
+        costs={"fees": {"order_type": "maker", "rates": {"binance:perp": [0.0004, 0.0001]}}}
+    )
+    fees = old.simulation.costs.fees
+    assert fees.entry_order == fees.exit_order == "maker"
+    assert fees.rate("binance", "perp", "exit") == pytest.approx(0.0001)
+    new = TrainingSetConfig(
+        costs={
+            "fees": {"entry_order": "maker", "bnb_discount": True, "venue_tiers": {"binance": 3}}
+        },
+        simulation={"margin": {"leverage": 3}, "signal_exit": {"window_hours": 24}},
+    )
+    fees = new.simulation.costs.fees
+    assert fees.rate("binance", "perp", "entry") == pytest.approx(0.00012 * 0.9)
+    assert fees.rate("binance", "perp", "exit") == pytest.approx(0.00032 * 0.9)
+    assert fees.rate("binance", "spot", "exit") == pytest.approx(0.00075)
+    assert new.simulation.margin.leverage == 3 and new.simulation.signal_exit.window_hours == 24
+    assert FeeSchedule.from_dict(fees.to_dict()) == fees  # the manifest's round trip
+    with pytest.raises(ValueError, match="unknown keys"):
+        TrainingSetConfig(costs={"fees": {"order": "maker"}})
+    with pytest.raises(ValueError, match="disagree"):
+        TrainingSetConfig(costs={"fees": {"order_type": "maker", "exit_order": "taker"}})
+
+
 def test_cli_simulate_and_snapshots(tmp_path):
     runner = CliRunner()
     out = tmp_path / "training_data.csv"
@@ -109,11 +178,14 @@ def test_cli_simulate_and_snapshots(tmp_path):
             "11",
             "--symbols",
             "BTCUSDT,ETHUSDT",
+            "--holds",
+            "1,8,24,168",
             "--output",
             str(out),
         ],
     )
     assert result.exit_code == 0, result.output
+    assert (out.parent / MARKS_FILE_NAME).exists()
     frame = pd.read_csv(out)
     assert len(frame) > 0 and "SYNTHETIC" in result.output
     snaps = tmp_path / "snaps.parquet"
@@ -134,9 +206,9 @@ def test_cli_simulate_and_snapshots(tmp_path):
     assert result.exit_code == 0, result.output
     assert pd.read_parquet(snaps)["timestamp"].dt.minute.eq(0).all()
     bad = runner.invoke(
-        app, ["simulate", "--data", "synthetic", "--order-type", "vip", "--output", str(out)]
+        app, ["simulate", "--data", "synthetic", "--entry-order", "vip", "--output", str(out)]
     )
-    assert bad.exit_code == 2 and "order_type" in bad.output
+    assert bad.exit_code == 2 and "entry_order" in bad.output
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ progress and a summary table. Bad input (unknown family, missing columns) exits 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from arbscore.cli.errors import UserInputError, err_console, user_errors
+from arbscore.cli.summary_tables import summary_tables
 
 console = Console()
 
@@ -53,57 +53,11 @@ def _ticker(progress: Progress, title: str):
     return tick
 
 
-def _fmt(value, pct: bool = False) -> str:
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        return "-"
-    return f"{value * 100:.2f}%" if pct else f"{value:.4g}"
-
-
 def _device_text(device: dict | None) -> str:
     """'cpu, openblas (preloaded)' for a family that reports where it ran; 'cpu' otherwise."""
     if not device:
         return "cpu"
     return ", ".join(str(device[k]) for k in ("device", "blas") if device.get(k))
-
-
-def summary_tables(metrics: dict) -> tuple[Table, Table]:
-    """(model heads per family, backtest per family and baseline); * marks a head's winner."""
-    winners = metrics.get("winner", {})
-    n_folds = len(metrics.get("folds", []))
-    heads = Table(title=f"Out-of-sample heads, walk-forward ({n_folds} folds, mean)")
-    for col in ("family", "profit MAE", "R²", "AUC", "Brier", "dur. MAE h", "train s", "µs/row"):
-        heads.add_column(col, justify="left" if col == "family" else "right", no_wrap=True)
-
-    def star(value, name: str, head: str) -> str:
-        return _fmt(value) + ("*" if winners.get(head) == name else "")
-
-    for name, block in metrics.get("families", {}).items():
-        timing = block.get("timing", {})
-        heads.add_row(
-            name,
-            star(block["profit"].get("mae"), name, "profit"),
-            _fmt(block["profit"].get("r2")),
-            _fmt(block["success"].get("auc")),
-            star(block["success"].get("brier"), name, "success"),
-            star(block["duration"].get("mae_hours"), name, "duration"),
-            _fmt(timing.get("train_seconds")),
-            _fmt(timing.get("predict_us_per_row")),
-        )
-    trades = Table(title="Backtest on the test folds (mean per fold)")
-    for col in ("strategy", "net return", "Sharpe", "win rate", "max DD", "trades"):
-        trades.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
-    rows = [(n, b.get("backtest", {})) for n, b in metrics.get("families", {}).items()]
-    rows += [(f"{n} (baseline)", b) for n, b in metrics.get("baselines", {}).items()]
-    for name, bt in rows:
-        trades.add_row(
-            name,
-            _fmt(bt.get("net_return"), pct=True),
-            _fmt(bt.get("sharpe")),
-            _fmt(bt.get("win_rate"), pct=True),
-            _fmt(bt.get("max_drawdown"), pct=True),
-            _fmt(bt.get("trades")),
-        )
-    return heads, trades
 
 
 def _config(folds: int, test_span_hours: float | None, top_k: int):
@@ -145,9 +99,12 @@ def _run_evaluate(frame, data: Path, out: Path, names, cfg) -> dict:
     result.write(out)
     for table in summary_tables(result.metrics):
         console.print(table)
+    rules = result.metrics.get("winner_metrics", {})
+    by = ", ".join(f"{h} {(r or {}).get('name')}" for h, r in rules.items())
+    winners = ", ".join(f"{h} {w}" for h, w in result.metrics["winner"].items())
     console.print(
-        f"winner per head (*): {result.metrics['winner']} by profit MAE, success Brier, "
-        "duration MAE on the test folds; near-ties go to the faster predict"
+        f"winner per head (*): {winners}; by {by} on the test folds (declared in "
+        "metrics.json winner_metrics); near-ties go to the faster predict"
     )
     console.print(f"wrote {out / 'metrics.json'} and {out / 'evaluation'}/")
     return result.metrics

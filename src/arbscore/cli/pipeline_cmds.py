@@ -197,7 +197,9 @@ def simulate(
     seed: int = _SEED,
     entry_stride_minutes: int = typer.Option(60, help="minutes between entries"),
     position_size_usd: float = typer.Option(10_000.0, help="notional of each leg, USD"),
-    order_type: str = typer.Option("taker", help="taker or maker fees on every fill"),
+    entry_order: str = typer.Option("taker", help="taker or maker fees on the two entry fills"),
+    exit_order: str = typer.Option("taker", help="taker or maker fees on the two exit fills"),
+    bnb_discount: bool = typer.Option(False, help="Binance fees paid in BNB (10 % off perps)"),
     spot_perp_min_edge: float = typer.Option(
         0.0, help="spot_perp: minimum funding edge per 8 h, percent"
     ),
@@ -206,13 +208,18 @@ def simulate(
     ),
     strategies: str = typer.Option("spot_perp,perp_perp", help="comma-separated strategies"),
     full_horizon: bool = typer.Option(
-        True, help="keep only entries whose whole 168 h path fits in the data"
+        True, help="keep only entries whose whole path (the largest hold) fits in the data"
+    ),
+    holds: str = typer.Option(
+        None,
+        help="comma-separated hold grid in hours (default 1,4,...,720); a short market "
+        "needs a shorter grid",
     ),
 ) -> None:
-    """Simulate every opportunity x hold (1..168 h) into the labelled training set."""
-    from arbscore.data_tools.costs import CostConfig, FeeConfig
+    """Simulate every opportunity x hold (1..720 h) into the labelled training set; the daily
+    marks go beside it (training_marks.parquet)."""
+    from arbscore.data_tools.costs import CostConfig, FeeSchedule
     from arbscore.data_tools.opportunities import OpportunityConfig
-    from arbscore.data_tools.simulate import SimulationConfig
     from arbscore.data_tools.snapshots import SnapshotConfig
     from arbscore.data_tools.training_set import (
         TrainingSetConfig,
@@ -231,23 +238,28 @@ def simulate(
             spot_perp_min_fund_profit_8h_pct=spot_perp_min_edge,
             perp_perp_min_fund_profit_8h_pct=perp_perp_min_edge,
         ),
-        simulation=SimulationConfig(full_horizon_only=full_horizon),
+        simulation=_simulation_config(holds, full_horizon),
         costs=CostConfig(
-            position_size_usd=position_size_usd, fees=FeeConfig(order_type=order_type)
+            position_size_usd=position_size_usd,
+            fees=FeeSchedule(
+                entry_order=entry_order, exit_order=exit_order, bnb_discount=bnb_discount
+            ),
         ),
     )
     console = Console()
     began = time.perf_counter()
     source = MarketSource(data, db, symbols, start, end, days, seed)
-    market, frame = _load_and_build(
-        console, source, lambda market, progress: build_training_set(market, config, progress)
+    market, (frame, marks) = _load_and_build(
+        console,
+        source,
+        lambda market, progress: build_training_set(market, config, progress, marks=True),
     )
     built = time.perf_counter() - began
     if frame.empty:
         raise UserInputError(
             "no (opportunity, hold) fits in the data: use a longer window or lower the edges"
         )
-    write_training_set(frame, output)
+    write_training_set(frame, output, marks=marks)
     table = Table(title=f"training set from {market.source}")
     for column in ("strategy", "opportunities", "rows", "profitable %", "mean profit %"):
         table.add_column(column, justify="right")
@@ -262,6 +274,26 @@ def simulate(
     console.print(table)
     label = "SYNTHETIC data" if market.synthetic else "real data"
     console.print(f"{len(frame):,} rows ({label}) built in {built:.1f} s -> {output}")
+
+
+def _simulation_config(holds: str | None, full_horizon: bool):
+    """``--holds`` (hours, comma-separated) -> SimulationConfig; its horizon the largest hold."""
+    from arbscore.data_tools.simulate import SimulationConfig
+
+    if not holds:
+        return SimulationConfig(full_horizon_only=full_horizon)
+    try:
+        grid = tuple(sorted(int(h) for h in holds.split(",") if h.strip()))
+    except ValueError as err:
+        raise UserInputError(f"--holds {holds!r}: expected whole hours, e.g. 1,8,24") from err
+    if not grid:
+        raise UserInputError("--holds is empty; expected whole hours, e.g. 1,8,24")
+    try:
+        return SimulationConfig(
+            holds_hours=grid, horizon_hours=max(grid), full_horizon_only=full_horizon
+        )
+    except ValueError as err:
+        raise UserInputError(f"--holds {holds!r}: {err}") from err
 
 
 def register(app: typer.Typer) -> None:

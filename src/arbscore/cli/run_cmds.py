@@ -168,15 +168,9 @@ class _StageBars:
                 p.update(task, note=note)
 
 
-#: the backtest figures the summary shows (the report has them all)
-SUMMARY_BACKTEST = ("net_return", "sharpe", "win_rate", "max_drawdown", "trades")
-
-
 def _summary(result: Any, console: Console) -> None:
     """Stages, winners per head and the backtest beside the baselines, as rich tables."""
-    from arbscore.report.document import fmt
-    from arbscore.report.inputs import parse_metrics
-    from arbscore.report.sections import winner_note
+    from arbscore.cli.summary_tables import pooled_table, vs_rule_table, winners_table
 
     stages = Table(title="arbscore run")
     for col in ("stage", "status", "seconds", "result"):
@@ -185,30 +179,12 @@ def _summary(result: Any, console: Console) -> None:
         stages.add_row(s.stage, s.status, f"{s.seconds:.1f}", s.detail)
     console.print(stages)
 
-    metrics = parse_metrics(result.metrics)
-    heads = Table(title="Winner per head (out of sample, mean of the walk-forward folds)")
-    for col in ("head", "winner", "metric", "value", "runner-up", "margin", "note"):
-        heads.add_column(col, no_wrap=col in ("value", "margin", "winner", "runner-up"))
-    for w in metrics.winners:
-        heads.add_row(
-            w.head,
-            w.family,
-            w.metric,
-            fmt(w.value),
-            w.runner_up or "-",
-            fmt(w.margin),
-            winner_note(w, short=True),
-        )
-    console.print(heads)
-    bt = Table(title="Trading backtest (out of sample, mean of folds)")
-    bt.add_column("strategy")
-    for n in SUMMARY_BACKTEST:
-        bt.add_column(n, justify="right")
-    for name, m in {**metrics.families, **metrics.baselines}.items():
-        row = m.heads.get("backtest", {})
-        kind = "" if name in metrics.families else " [dim](baseline)[/]"
-        bt.add_row(name + kind, *(fmt(row[n].mean) if n in row else "-" for n in SUMMARY_BACKTEST))
-    console.print(bt)
+    for table in (
+        winners_table(result.metrics),
+        pooled_table(result.metrics),
+        vs_rule_table(result.metrics),
+    ):
+        console.print(table)
 
 
 def _workdir_option(default: str = "runs/default") -> Any:

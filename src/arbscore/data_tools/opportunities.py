@@ -23,6 +23,7 @@ from arbscore.data_tools.costs import (
     LiquidityModel,
     estimate_spread_depth,
     liquidity_status,
+    round_trip_cost_pct,
 )
 from arbscore.data_tools.opportunity_frames import (
     candidate_pairs,
@@ -59,9 +60,11 @@ class OpportunityConfig:
 
     ``entry_stride_minutes``: keep entries only every N minutes (5-minute neighbours on hourly
     data are near-duplicates). ``min_fund_profit_8h_pct``: the current funding edge per 8 h
-    (percent of notional) a candidate needs, per strategy. ``stats_window_hours``: look-back of
-    the spread CV and basis z-score. ``regime_*``: BTC 7-day return beyond +/- threshold is
-    Bull / Bear, else Ranging.
+    (percent of notional) a candidate needs, per strategy (at least). ``min_edge``: the edge
+    must also be strictly above this (default 0: no zero- or negative-edge rows, which can
+    only lose; ``None`` keeps them, e.g. for a benchmark's workload). ``stats_window_hours``:
+    look-back of the spread CV and basis z-score. ``regime_*``: BTC 7-day return beyond +/-
+    threshold is Bull / Bear, else Ranging.
     """
 
     strategies: tuple[str, ...] = STRATEGIES
@@ -72,6 +75,7 @@ class OpportunityConfig:
     stats_window_hours: float = 72.0
     regime_symbol: str = "BTCUSDT"
     regime_threshold_pct: float = 5.0
+    min_edge: float | None = 0.0
     break_even_cap_hours: float = 10_000.0
     spread_cv_cap: float = 100.0
     costs: CostConfig = field(default_factory=CostConfig)
@@ -92,18 +96,20 @@ class OpportunityConfig:
             raise ValueError(
                 "opportunities.stats_window_hours and break_even_cap_hours must be > 0"
             )
+        if self.min_edge is not None and not np.isfinite(self.min_edge):
+            raise ValueError(f"opportunities.min_edge is {self.min_edge}; expected a percent")
         if self.regime_threshold_pct < 0 or self.min_volume_24h_usd < 0:
             raise ValueError(
                 "opportunities.regime_threshold_pct and min_volume_24h_usd must be >= 0"
             )
 
-    def min_edge(self, strategy: str) -> float:
+    def strategy_min_edge(self, strategy: str) -> float:
         """The minimum fund_profit_8h (percent) for ``strategy``."""
         return getattr(self, f"{strategy}_min_fund_profit_8h_pct")
 
 
 def _leg_frame(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
-    """Snapshot rows with per-hour rates, cost estimates and fee rates added (one per leg)."""
+    """Snapshot rows with per-hour rates and spread/depth estimates added (one per leg)."""
     legs = snapshots.copy()
     is_perp = (legs["market"] == "perp").to_numpy()
     legs = legs[~is_perp | legs["funding_rate"].notna().to_numpy()]
@@ -124,9 +130,6 @@ def _leg_frame(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFra
     spread, depth = estimate_spread_depth(legs["volume_24h"].to_numpy(), config.costs.liquidity)
     legs["spread_pct"] = spread
     legs["depth_usd"] = depth
-    fee = config.costs.fees.rates_for(legs["exchange"].to_numpy(), legs["market"].to_numpy())
-    slip = config.costs.slippage_rate(spread, depth)
-    legs["cost_rate"] = fee + slip  # per fill, fraction of notional
     return legs
 
 
@@ -201,8 +204,10 @@ def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> 
     keep = np.zeros(len(opp), dtype=bool)
     for strategy in config.strategies:
         keep |= (opp["strategy"] == strategy).to_numpy() & (
-            opp["fund_profit_8h"].to_numpy() >= config.min_edge(strategy)
+            opp["fund_profit_8h"].to_numpy() >= config.strategy_min_edge(strategy)
         )
+    if config.min_edge is not None:
+        keep &= opp["fund_profit_8h"].to_numpy() > config.min_edge
     keep &= opp["volume_24h"].to_numpy() >= config.min_volume_24h_usd
     opp = opp[keep].copy()
     opp["opportunity_id"] = candidate_key(opp) + ":" + opp["timestamp"].dt.strftime("%Y%m%dT%H%M")
@@ -264,7 +269,18 @@ def pair_features(
 
 def _features(opp: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
     """The SPEC's features (percent units) from the oriented long/short leg columns."""
-    cost = 2.0 * (opp["long_cost_rate"] + opp["short_cost_rate"]) * 100.0
+    cost = round_trip_cost_pct(
+        config.costs,
+        opp["long_exchange"].to_numpy(),
+        opp["long_market"].to_numpy(),
+        opp["short_exchange"].to_numpy(),
+        opp["short_market"].to_numpy(),
+        opp["long_spread_pct"].to_numpy(np.float64),
+        opp["short_spread_pct"].to_numpy(np.float64),
+        opp["long_depth_usd"].to_numpy(np.float64),
+        opp["short_depth_usd"].to_numpy(np.float64),
+    )
+    cost = pd.Series(cost, index=opp.index)
     opp = pair_features(
         opp,
         cost,

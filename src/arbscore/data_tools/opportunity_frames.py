@@ -25,7 +25,6 @@ LEG_COLUMNS: tuple[str, ...] = (
     "realised_vol_24h_pct",
     "spread_pct",
     "depth_usd",
-    "cost_rate",
 )
 
 

@@ -2,22 +2,31 @@
 
 The position: at entry time ``t0`` buy ``N / P_long(t0)`` of the long leg and sell
 ``N / P_short(t0)`` of the short leg (``N`` = ``costs.position_size_usd`` per leg). Its
-liquidation value at time ``t`` (the marked-to-market path, on the 5-minute grid) is
+liquidation value at time ``t`` (the marked-to-market path) is
 
     price PnL of both legs
   + funding: each perp leg's settlements with time in (t0, t], at the leg's own timestamps and
     interval; payment = quantity x settlement price x rate, the short receives, the long pays
-  - entry fees and slippage on both fills (notional N each)
-  - exit fees and slippage on both fills at the current notional (closing at t).
+  - entry fees and slippage on both fills (notional N each, the entry's spread/depth estimate)
+  - exit fees and slippage on both fills at the current notional (closing at t), the slippage
+    at the exit time's own volume-based spread/depth estimate (``costs.estimate_spread_depth``).
+
+Fees come from ``costs.fees`` (a :class:`~arbscore.data_tools.costs.FeeSchedule`: entry and exit
+order types apart). Perp legs post margin at ``margin.leverage`` and are liquidated on the
+candle high/low path (``data_tools.margin``): the position then realises the liquidation loss
+and fee, the other leg is closed at the market, and the path is frozen at that value.
 
 A hold of ``h`` hours ends at ``t0 + h``; its profit is the path's value there, peak_profit and
-max_drawdown are the max and min of the path over (t0, t0 + h]. optimal_hold_hours is the step of
-the path up to ``horizon_hours`` (168 h) with the highest value, best_profit_pct that value.
-Percent labels are percent of ``N``.
+max_drawdown are the max and min of the path over (t0, t0 + h]. optimal_hold_hours is the point
+of the path up to ``horizon_hours`` (720 h) with the highest value, best_profit_pct that value;
+the path has a point every 5 minutes to 168 h and every hour beyond (``simulate_path``).
+signal_exit_* is where the rule of ``data_tools.exit_rule`` leaves the position (capped at the
+largest hold). capital_usd is both legs' margin; return_on_capital_pct = profit / capital x 100.
+Percent labels are percent of ``N``. With ``marks=True`` the daily marks of ``schema.MARK_COLUMNS``
+come back too.
 
-The work is whole-array numpy: for a chunk of opportunities the (n x steps) paths are gathered
-from :class:`~arbscore.data_tools.simulate_grid.MarketGrid` in one go; there is no loop per
-position.
+The work is whole-array numpy: for a chunk of opportunities the (n x points) paths are gathered
+from per-series tables in one go; there is no loop per position.
 """
 
 from __future__ import annotations
@@ -29,13 +38,23 @@ import numpy as np
 import pandas as pd
 
 from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.exit_rule import SignalExitConfig
+from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.simulate_grid import MarketGrid, build_market_grid
+from arbscore.data_tools.simulate_path import (
+    ChunkInputs,
+    chunk_paths,
+    exit_breakdown,
+    path_plan,
+    series_tables,
+)
 from arbscore.data_tools.snapshots import MINUTE_MS
 from arbscore.schema import (
     EXECUTION_LABEL_COLUMNS,
     HOLD_COLUMN,
     HOLD_GRID_HOURS,
+    MARK_COLUMNS,
     MAX_HOLD_HOURS,
     OPPORTUNITY_LABEL_COLUMNS,
     SNAPSHOT_MINUTES,
@@ -54,15 +73,21 @@ LEG_INPUT_COLUMNS: tuple[str, ...] = (
     "short_bid_ask_spread",
     "short_orderbook_depth",
 )
+#: days after entry the daily marks cover
+MARK_DAYS = 30
 
 
 @dataclass(frozen=True)
 class SimulationConfig:
     """What to simulate.
 
-    ``full_horizon_only``: keep only opportunities whose whole ``horizon_hours`` path fits in the
-    data, so optimal_hold_hours is always searched over the same horizon (True, default); when
-    False every hold that fits is kept and the optimum is searched over the data available.
+    ``holds_hours``: the hold grid (default ``schema.HOLD_GRID_HOURS``, 1 h .. 30 days; holds
+    beyond 168 h must be whole hours). ``full_horizon_only``: keep only opportunities whose
+    whole ``horizon_hours`` path fits in the data, so optimal_hold_hours is always searched over
+    the same horizon (True, default); when False every hold that fits is kept and the optimum is
+    searched over the data available. ``margin``: leverage, maintenance and liquidation fee of
+    the perp legs; ``signal_exit``: the exit rule's settings (its cap defaults to the largest
+    hold).
     """
 
     costs: CostConfig = field(default_factory=CostConfig)
@@ -70,7 +95,9 @@ class SimulationConfig:
     horizon_hours: int = MAX_HOLD_HOURS
     step_minutes: int = SNAPSHOT_MINUTES
     full_horizon_only: bool = True
-    chunk_size: int = 2048
+    margin: MarginConfig = field(default_factory=MarginConfig)
+    signal_exit: SignalExitConfig = field(default_factory=SignalExitConfig)
+    chunk_size: int = 512
 
     def __post_init__(self) -> None:
         if len(set(self.holds_hours)) != len(self.holds_hours):
@@ -86,109 +113,58 @@ class SimulationConfig:
             raise ValueError(f"simulation.step_minutes {self.step_minutes} must divide 60")
         if self.chunk_size <= 0:
             raise ValueError("simulation.chunk_size must be > 0")
+        path_plan(self.horizon_hours, self.step_minutes).index(self.holds_hours)
+
+    @property
+    def max_hold_hours(self) -> float:
+        """The signal exit's cap: its own setting, else the largest hold."""
+        cap = self.signal_exit.max_hold_hours
+        return float(max(self.holds_hours) if cap is None else min(cap, self.horizon_hours))
 
 
-@dataclass
-class _Legs:
-    """Per-opportunity inputs as arrays (one entry per opportunity)."""
+def _per_distinct(frame: pd.DataFrame, columns: list[str], fn, dtype=np.float64) -> np.ndarray:
+    """``fn(*values)`` per row, called once per distinct combination of ``columns``."""
+    if frame.empty:
+        return np.zeros(0, dtype)
+    parts = [pd.factorize(frame[c]) for c in columns]
+    shape = tuple(len(u) for _, u in parts)
+    flat = np.ravel_multi_index(tuple(c for c, _ in parts), shape)  # integer keys: fast
+    keys, inverse = np.unique(flat, return_inverse=True)
+    picks = np.unravel_index(keys, shape)
+    values = [
+        fn(*(u[i] for (_, u), i in zip(parts, at, strict=True))) for at in zip(*picks, strict=True)
+    ]
+    return np.asarray(values, dtype=dtype)[inverse.reshape(-1)]
 
-    g0: np.ndarray
-    s_long: np.ndarray
-    s_short: np.ndarray
-    cost_long: np.ndarray  # (fee, slippage) fractions per fill
-    cost_short: np.ndarray
-    last: np.ndarray  # last grid step both legs cover
 
-
-def _leg_inputs(opps: pd.DataFrame, grid: MarketGrid, costs: CostConfig) -> _Legs:
+def _leg_inputs(opps: pd.DataFrame, grid: MarketGrid, costs: CostConfig) -> dict:
     t = opps["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
     offset = t - grid.start_ms
     if (offset % grid.step_ms).any():
         raise ValueError("opportunity timestamps must lie on the simulation's step grid")
-    g0 = offset // grid.step_ms
-    sym = opps["symbol"].to_numpy()
-    s_long = grid.rows(opps["long_exchange"].to_numpy(), sym, opps["long_market"].to_numpy())
-    s_short = grid.rows(opps["short_exchange"].to_numpy(), sym, opps["short_market"].to_numpy())
-    fees = costs.fees
-    cost = {}
+    out = {"g0": offset // grid.step_ms}
+    fee, slip = [], []
     for side in ("long", "short"):
-        fee = fees.rates_for(opps[f"{side}_exchange"].to_numpy(), opps[f"{side}_market"].to_numpy())
-        slip = costs.slippage_rate(
-            opps[f"{side}_bid_ask_spread"].to_numpy(np.float64),
-            opps[f"{side}_orderbook_depth"].to_numpy(np.float64),
+        ex, mk = f"{side}_exchange", f"{side}_market"
+        out[f"s_{side}"] = _per_distinct(
+            opps, [ex, "symbol", mk], lambda e, s, m: grid.keys.get((e, s, m), -1), np.int64
         )
-        cost[side] = np.stack([fee, slip], axis=1)
+        fee.append(_per_distinct(opps, [ex, mk], lambda e, m: costs.fees.rate(e, m, "entry")))
+        slip.append(
+            costs.slippage_rate(
+                opps[f"{side}_bid_ask_spread"].to_numpy(np.float64),
+                opps[f"{side}_orderbook_depth"].to_numpy(np.float64),
+            )
+        )
+    out["entry_fee"] = np.stack(fee, axis=1)
+    out["entry_slip"] = np.stack(slip, axis=1)
+    out["long_perp"] = (opps["long_market"] == "perp").to_numpy()
+    s_long, s_short = out["s_long"], out["s_short"]
     last = np.minimum(
         grid.last_valid[np.maximum(s_long, 0)], grid.last_valid[np.maximum(s_short, 0)]
     )
-    last = np.where((s_long < 0) | (s_short < 0), -1, last)
-    return _Legs(g0, s_long, s_short, cost["long"], cost["short"], last)
-
-
-def _hold_labels(
-    grid: MarketGrid, legs: _Legs, sel: np.ndarray, steps: int, hold_steps: np.ndarray, size: float
-) -> dict[str, np.ndarray]:
-    """Labels of opportunities ``sel``: (n, holds) arrays per hold plus the per-opportunity optimum.
-
-    The value path (USD, steps 1..``steps``) is
-    ``a_l * P_long - a_s * P_short + q_s * F_short - q_l * F_long + const`` with
-    ``a_l = q_l (1 - c_l)``, ``a_s = q_s (1 + c_s)``, ``c`` = fee + slippage per fill and
-    ``F`` the cumulative funding per unit; each path is read as one contiguous window of its
-    series row. Steps past the data are -inf (they never win the optimum).
-    """
-    g0 = legs.g0[sel]
-    sl, ss = legs.s_long[sel], legs.s_short[sel]
-    n = len(sel)
-
-    def window(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        view = np.lib.stride_tricks.sliding_window_view(table, steps, axis=1)
-        return view[rows, g0 + 1]  # (n, steps): grid steps g0+1 .. g0+steps
-
-    pl0, ps0 = grid.price[sl, g0], grid.price[ss, g0]
-    fl0, fs0 = grid.cum_funding[sl, g0], grid.cum_funding[ss, g0]
-    q_l, q_s = size / pl0, size / ps0
-    fee_l, slip_l = legs.cost_long[sel, 0], legs.cost_long[sel, 1]
-    fee_s, slip_s = legs.cost_short[sel, 0], legs.cost_short[sel, 1]
-    c_l, c_s = fee_l + slip_l, fee_s + slip_s
-    value = window(grid.price, sl)
-    value *= (q_l * (1.0 - c_l))[:, None]
-    value -= window(grid.price, ss) * (q_s * (1.0 + c_s))[:, None]
-    value += window(grid.cum_funding, ss) * q_s[:, None]
-    value -= window(grid.cum_funding, sl) * q_l[:, None]
-    value += (q_l * fl0 - q_s * fs0 - size * (c_l + c_s))[:, None]
-    room = legs.last[sel] - g0  # steps the data covers after entry
-    if (room < steps).any():
-        value[np.arange(steps)[None, :] >= room[:, None]] = -np.inf
-    best_k = np.argmax(value, axis=1)
-    cols = hold_steps - 1
-    head = value[:, : cols[-1] + 1]
-    starts = np.concatenate([[0], cols[:-1] + 1])
-    peak = np.maximum.accumulate(np.maximum.reduceat(head, starts, axis=1), axis=1)
-    trough = np.minimum.accumulate(np.minimum.reduceat(head, starts, axis=1), axis=1)
-    at = g0[:, None] + hold_steps[None, :]  # grid step of each hold's exit, (n, holds)
-    pl, ps = grid.price[sl[:, None], at], grid.price[ss[:, None], at]
-    exit_l, exit_s = q_l[:, None] * pl, q_s[:, None] * ps
-    funding = q_s[:, None] * (grid.cum_funding[ss[:, None], at] - fs0[:, None]) - q_l[:, None] * (
-        grid.cum_funding[sl[:, None], at] - fl0[:, None]
-    )
-    count = (grid.cum_count[ss[:, None], at] - grid.cum_count[ss, g0][:, None]) + (
-        grid.cum_count[sl[:, None], at] - grid.cum_count[sl, g0][:, None]
-    )
-    fees = (size * (fee_l + fee_s))[:, None] + exit_l * fee_l[:, None] + exit_s * fee_s[:, None]
-    slippage = (size * (slip_l + slip_s))[:, None] + exit_l * slip_l[:, None]
-    slippage += exit_s * slip_s[:, None]
-    return {
-        "fits": room[:, None] >= hold_steps[None, :],
-        "value": value[:, cols],
-        "peak": peak,
-        "trough": trough,
-        "funding": funding,
-        "count": count.astype(np.int64),
-        "fees": fees,
-        "slippage": slippage,
-        "best_k": best_k,
-        "best": value[np.arange(n), best_k],
-    }
+    out["last"] = np.where((s_long < 0) | (s_short < 0), -1, last)
+    return out
 
 
 def simulate_executions(
@@ -196,11 +172,15 @@ def simulate_executions(
     market: MarketData,
     config: SimulationConfig,
     progress: ProgressFn | None = None,
-) -> pd.DataFrame:
+    *,
+    marks: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (opportunity, hold that fits in the data) with every label of the SPEC.
 
     Returns the opportunity's columns, ``hold_hours``, ``schema.LABEL_COLUMNS`` and
-    ``data_source`` ("synthetic" or "real" from ``market.synthetic``).
+    ``data_source`` ("synthetic" or "real" from ``market.synthetic``). With ``marks=True``,
+    ``(frame, marks)``: ``marks`` has ``schema.MARK_COLUMNS``, one row per simulated
+    opportunity and whole day 1..30 after entry that lies on its path and in the data.
     """
     missing = [c for c in LEG_INPUT_COLUMNS if c not in opportunities]
     if missing:
@@ -208,35 +188,43 @@ def simulate_executions(
             f"opportunities frame is missing columns {missing}; use detect_opportunities"
         )
     data_source = "synthetic" if market.synthetic else "real"
+    mark_parts: list[pd.DataFrame] = []
     if opportunities.empty:
-        return _assemble(opportunities, {}, np.zeros(0, np.int64), data_source)
+        frame = _assemble(opportunities, {}, np.zeros(0, np.int64), data_source)
+        return (frame, _marks_frame(opportunities, mark_parts)) if marks else frame
+    plan = path_plan(config.horizon_hours, config.step_minutes)
     step_ms = config.step_minutes * MINUTE_MS
-    steps = config.horizon_hours * 60 // config.step_minutes
+    steps = int(plan.offsets[-1])
     t = opportunities["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
-    start = int(t.min() // step_ms * step_ms)
+    lookback = int(config.signal_exit.window_hours * 3_600_000)  # the exit rule's window
+    start = int((t.min() - lookback) // step_ms * step_ms)
     end = int(t.max()) + steps * step_ms
     series = set()
     for side in ("long", "short"):
-        series |= set(
-            zip(
-                opportunities[f"{side}_exchange"],
-                opportunities["symbol"],
-                opportunities[f"{side}_market"],
-                strict=True,
-            )
-        )
+        legs = opportunities[[f"{side}_exchange", "symbol", f"{side}_market"]].drop_duplicates()
+        series |= set(legs.itertuples(index=False, name=None))
     grid = build_market_grid(market, series, start, end, config.step_minutes)
+    tables = series_tables(grid, config.costs, config.margin, config.signal_exit, plan.block)
     legs = _leg_inputs(opportunities, grid, config.costs)
     size = config.costs.position_size_usd
-    ok = (legs.last >= 0) & np.isfinite(grid.price[np.maximum(legs.s_long, 0), legs.g0])
-    ok &= np.isfinite(grid.price[np.maximum(legs.s_short, 0), legs.g0])
+    g0, last = legs["g0"], legs["last"]
+    ok = (last >= 0) & np.isfinite(grid.price[np.maximum(legs["s_long"], 0), g0])
+    ok &= np.isfinite(grid.price[np.maximum(legs["s_short"], 0), g0])
     if config.full_horizon_only:
-        ok &= legs.last >= legs.g0 + steps
+        ok &= last >= g0 + steps
     else:
-        ok &= legs.last >= legs.g0 + min(config.holds_hours) * 60 // config.step_minutes
+        ok &= last >= g0 + min(config.holds_hours) * 60 // config.step_minutes
+    # spot_perp and perp_perp apart: a chunk of spot longs skips the long perp's paths
     candidates = np.flatnonzero(ok)
+    candidates = candidates[np.argsort(legs["long_perp"][candidates], kind="stable")]
     holds = np.asarray(sorted(config.holds_hours), dtype=np.int64)
-    hold_steps = holds * 60 // config.step_minutes
+    hold_idx = plan.index(holds)
+    cap_index = int(plan.index(config.max_hold_hours))
+    days = np.arange(1, MARK_DAYS + 1)
+    days = days[days * 24 <= config.horizon_hours]
+    day_idx = plan.index(days * 24)
+    capital = config.margin.leg_capital(size, opportunities["long_market"].to_numpy())
+    capital = capital + config.margin.leg_capital(size, opportunities["short_market"].to_numpy())
     out_rows: list[np.ndarray] = []
     cols: dict[str, list[np.ndarray]] = {
         c: [] for c in (*EXECUTION_LABEL_COLUMNS, HOLD_COLUMN, *OPPORTUNITY_LABEL_COLUMNS)
@@ -244,9 +232,27 @@ def simulate_executions(
     chunks = range(0, len(candidates), config.chunk_size)
     for done, lo in enumerate(chunks, start=1):
         sel = candidates[lo : lo + config.chunk_size]
-        lab = _hold_labels(grid, legs, sel, steps, hold_steps, size)
-        best_pct = lab["best"] / size * 100.0
-        best_hours = (lab["best_k"] + 1) * config.step_minutes / 60.0
+        x = ChunkInputs(
+            g0=g0[sel],
+            s_long=legs["s_long"][sel],
+            s_short=legs["s_short"][sel],
+            long_perp=legs["long_perp"][sel],
+            entry_fee=legs["entry_fee"][sel],
+            entry_slip=legs["entry_slip"][sel],
+            room=last[sel] - g0[sel],
+        )
+        p = chunk_paths(grid, tables, x, plan, size, config.margin, config.signal_exit, cap_index)
+        lab = _labels(grid, tables, x, plan, size, config, p, hold_idx)
+        cap = capital[sel]
+        n = len(sel)
+        best_k = np.argmax(p["value"], axis=1)
+        best_pct = p["value"][np.arange(n), best_k] / size * 100.0
+        best_hours = plan.hours[best_k]
+        sig = p["signal"]
+        sig_value = np.where(sig >= 0, p["value"][np.arange(n), np.maximum(sig, 0)], np.nan)
+        sig_hours = np.where(sig >= 0, plan.hours[np.maximum(sig, 0)], np.nan)
+        if marks:
+            mark_parts.append(_chunk_marks(grid, x, plan, size, p, sel, days, day_idx))
         for j, hours in enumerate(holds):
             r = np.flatnonzero(lab["fits"][:, j])
             if not len(r):
@@ -264,13 +270,77 @@ def simulate_executions(
             cols["total_funding_earned_usd"].append(lab["funding"][r, j])
             cols["total_slippage_pct"].append(lab["slippage"][r, j] / size * 100.0)
             cols["total_fees_usd"].append(lab["fees"][r, j])
+            cols["liquidated"].append(lab["liquidated"][r, j])
+            cols["capital_usd"].append(cap[r])
+            cols["return_on_capital_pct"].append(value / cap[r] * 100.0)
             cols["optimal_hold_hours"].append(best_hours[r])
             cols["best_profit_pct"].append(best_pct[r])
+            cols["signal_exit_hours"].append(sig_hours[r])
+            cols["signal_exit_profit_pct"].append(sig_value[r] / size * 100.0)
+            cols["signal_exit_return_on_capital_pct"].append(sig_value[r] / cap[r] * 100.0)
         if progress is not None:
             progress("simulate", done, len(chunks))
     index = np.concatenate(out_rows) if out_rows else np.zeros(0, np.int64)
     labels = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items()}
-    return _assemble(opportunities, labels, index, data_source)
+    frame = _assemble(opportunities, labels, index, data_source)
+    return (frame, _marks_frame(opportunities, mark_parts)) if marks else frame
+
+
+def _labels(grid, tables, x, plan, size, config, p, hold_idx) -> dict[str, np.ndarray]:
+    """Per-hold labels of one chunk: (n, holds) arrays."""
+    value = p["value"]
+    head = value[:, : hold_idx[-1] + 1]
+    starts = np.concatenate([[0], hold_idx[:-1] + 1])
+    peak = np.maximum.accumulate(np.maximum.reduceat(head, starts, axis=1), axis=1)
+    trough = np.minimum.accumulate(np.minimum.reduceat(head, starts, axis=1), axis=1)
+    idx = np.broadcast_to(hold_idx[None, :], (len(x.g0), len(hold_idx)))
+    parts = exit_breakdown(grid, tables, x, plan, size, config.margin, p, idx)
+    return {
+        "fits": x.room[:, None] >= plan.offsets[hold_idx][None, :],
+        "value": value[:, hold_idx],
+        "peak": peak,
+        "trough": trough,
+        **parts,
+    }
+
+
+def _chunk_marks(grid, x, plan, size, p, sel, days, day_idx) -> pd.DataFrame:
+    """Daily marks of one chunk (long format), only days inside each position's data."""
+    n = len(sel)
+    value = p["value"][:, day_idx]
+    e = np.minimum(day_idx[None, :], p["liq"][:, None])
+    at = x.g0[:, None] + plan.offsets[np.minimum(e, len(plan.offsets) - 1)]
+    sl, ss = x.s_long[:, None], x.s_short[:, None]
+    funding = p["q_s"][:, None] * (grid.cum_funding[ss, at] - p["fs0"][:, None]) - p["q_l"][
+        :, None
+    ] * (grid.cum_funding[sl, at] - p["fl0"][:, None])
+    fits = x.room[:, None] >= plan.offsets[day_idx][None, :]
+    r, j = np.nonzero(fits)
+    return (
+        pd.DataFrame(
+            {
+                "_row": sel[r],
+                "day": days[j].astype(np.int64),
+                "mark_pct": value[r, j] / size * 100.0,
+                "funding_pct": funding[r, j] / size * 100.0,
+            }
+        )
+        if n
+        else pd.DataFrame(columns=["_row", "day", "mark_pct", "funding_pct"])
+    )
+
+
+def _marks_frame(opps: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' marks with the opportunity ids, sorted like the executions."""
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in MARK_COLUMNS})
+        empty["opportunity_id"] = pd.Series(dtype=object)
+        empty["day"] = pd.Series(dtype="int64")
+        return empty[list(MARK_COLUMNS)]
+    m = pd.concat(parts, ignore_index=True).sort_values(["_row", "day"], kind="stable")
+    ids = opps["opportunity_id"].to_numpy() if "opportunity_id" in opps else np.arange(len(opps))
+    m.insert(0, "opportunity_id", ids[m["_row"].to_numpy()])
+    return m[list(MARK_COLUMNS)].reset_index(drop=True)
 
 
 def _assemble(
@@ -284,7 +354,7 @@ def _assemble(
     names = (HOLD_COLUMN, *EXECUTION_LABEL_COLUMNS, *OPPORTUNITY_LABEL_COLUMNS)
     for name in names:
         values = np.asarray(labels.get(name, np.zeros(0)))[order]
-        if name == "was_profitable":
+        if name in ("was_profitable", "liquidated"):
             values = values.astype(bool)
         elif name in (HOLD_COLUMN, "funding_payments_count"):
             values = values.astype(np.int64)

@@ -7,6 +7,12 @@ the simulator can read any set of positions' paths with a single fancy-index gat
 - ``cum_funding[s, g]``: sum of ``settlement price x rate`` over the series' funding events with
   time <= grid time ``g`` (per unit of quantity), so funding in (entry, exit] is a difference;
 - ``cum_count[s, g]``: number of those events;
+- ``cum_rate[s, g]``: sum of the settled rates (decimal) of those events (the signal exit's
+  trailing edge is a difference of it);
+- ``high[s, g]`` / ``low[s, g]``: highest high / lowest low of the candles that closed in
+  (grid time ``g - 1``, ``g``] (-inf / +inf where none did), the liquidation check's path;
+- ``volume_24h[s, g]``: quote volume of candles closed in (``g`` - 24 h, ``g``], as the snapshots
+  compute it, for the exit's own spread/depth estimate;
 - ``last_valid[s]``: last grid step the data covers (last candle close; for a perp also before
   the next settlement that the data no longer records).
 """
@@ -41,6 +47,10 @@ class MarketGrid:
     cum_funding: np.ndarray
     cum_count: np.ndarray
     last_valid: np.ndarray
+    cum_rate: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    volume_24h: np.ndarray
 
     @property
     def size(self) -> int:
@@ -48,15 +58,12 @@ class MarketGrid:
 
     def rows(self, exchanges: np.ndarray, symbols: np.ndarray, markets: np.ndarray) -> np.ndarray:
         """Row index of each (exchange, symbol, market); -1 where the grid lacks the series."""
-        lookup = self.keys
-        return np.fromiter(
-            (
-                lookup.get((e, s, m), -1)
-                for e, s, m in zip(exchanges, symbols, markets, strict=True)
-            ),
-            dtype=np.int64,
-            count=len(exchanges),
-        )
+        lookup = {"|".join(k): row for k, row in self.keys.items()}
+        text = [np.asarray(a, dtype=object).astype(str) for a in (exchanges, symbols, markets)]
+        joined = np.char.add(np.char.add(np.char.add(text[0], "|"), text[1]), "|")
+        names, inverse = np.unique(np.char.add(joined, text[2]), return_inverse=True)
+        found = np.array([lookup.get(str(name), -1) for name in names], dtype=np.int64)
+        return found[inverse.reshape(-1)] if len(names) else np.zeros(0, np.int64)
 
 
 def settlement_prices(
@@ -81,6 +88,10 @@ def build_market_grid(
     price = np.full((n_series, n_times), np.nan)
     cum_funding = np.zeros((n_series, n_times))
     cum_count = np.zeros((n_series, n_times), dtype=np.int32)
+    cum_rate = np.zeros((n_series, n_times))
+    high = np.full((n_series, n_times), -np.inf)
+    low = np.full((n_series, n_times), np.inf)
+    volume = np.zeros((n_series, n_times))
     last_valid = np.full(n_series, -1, dtype=np.int64)
     kl = market.klines
     kgroups = dict(iter(kl.groupby(["exchange", "symbol", "market"], sort=False)))
@@ -94,6 +105,16 @@ def build_market_grid(
         close = k["close"].to_numpy(dtype=np.float64)
         j = np.searchsorted(close_ms, times, side="right") - 1
         price[row] = np.where(j >= 0, close[np.maximum(j, 0)], np.nan)
+        # each candle's extremes land on the first grid time at or after its close
+        at = np.searchsorted(times, close_ms, side="left")
+        inside = at < n_times
+        np.maximum.at(high[row], at[inside], k["high"].to_numpy(np.float64)[inside])
+        np.minimum.at(low[row], at[inside], k["low"].to_numpy(np.float64)[inside])
+        qv = k["quote_volume"].to_numpy(dtype=np.float64)
+        qv = np.where(np.isfinite(qv), qv, k["volume"].to_numpy(dtype=np.float64) * close)
+        cum_q = np.concatenate([[0.0], np.cumsum(np.nan_to_num(qv))])
+        j24 = np.searchsorted(close_ms, times - 24 * HOUR_MS, side="right") - 1
+        volume[row] = cum_q[j + 1] - cum_q[j24 + 1]
         cover_end = int(close_ms[-1])
         if key[2] == "perp":
             f = fgroups.get(key[:2])
@@ -109,7 +130,11 @@ def build_market_grid(
             idx = np.searchsorted(ft, times, side="right")
             cum_funding[row] = cum[idx]
             cum_count[row] = idx
+            rates = np.nan_to_num(f["rate"].to_numpy(np.float64))
+            cum_rate[row] = np.concatenate([[0.0], np.cumsum(rates)])[idx]
             # after the last recorded settlement + its interval the data would miss payments
             cover_end = min(cover_end, int(ft[-1] + iv[-1] * HOUR_MS) - 1)
         last_valid[row] = np.searchsorted(times, cover_end, side="right") - 1
-    return MarketGrid(start_ms, step, keys, price, cum_funding, cum_count, last_valid)
+    return MarketGrid(
+        start_ms, step, keys, price, cum_funding, cum_count, last_valid, cum_rate, high, low, volume
+    )

@@ -15,11 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from arbscore.data_tools.costs import CostConfig, FeeConfig, LiquidityModel, SlippageConfig
+from arbscore.data_tools.costs import CostConfig, FeeSchedule, LiquidityModel, SlippageConfig
+from arbscore.data_tools.exit_rule import SignalExitConfig
+from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.opportunities import OpportunityConfig, detect_opportunities
 from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
 from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
+from arbscore.schema import MARK_COLUMNS, MARKS_FILE_NAME
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -27,11 +30,15 @@ ProgressFn = Callable[[str, int, int], None]
 def config_from_dict(cls: type, values: Any, where: str) -> Any:
     """A frozen config from a config file's mapping; unknown keys raise ``ValueError``.
 
-    Nested configs (``costs``, ``fees``, ...) may be mappings too; fee ``rates`` are written
-    ``{"binance:perp": [taker, maker]}``; lists become tuples.
+    Nested configs (``costs``, ``fees``, ``margin``, ``signal_exit``, ...) may be mappings
+    too; ``fees`` is read by :meth:`FeeSchedule.from_dict` (rates written
+    ``{"binance:perp": [[taker, maker], ...]}`` per VIP tier, or one ``[taker, maker]`` pair;
+    the older ``order_type`` key still sets both order types); lists become tuples.
     """
     if isinstance(values, cls):
         return values
+    if cls is FeeSchedule:
+        return FeeSchedule.from_dict(values, where)
     if not isinstance(values, dict):
         raise ValueError(f"{where}: expected a mapping of settings, got {type(values).__name__}")
     fields = {f.name for f in dataclasses.fields(cls)}
@@ -43,29 +50,20 @@ def config_from_dict(cls: type, values: Any, where: str) -> Any:
         nested = _NESTED.get((cls, key))
         if nested is not None and value is not None:
             value = config_from_dict(nested, value, f"{where}.{key}")
-        elif cls is FeeConfig and key == "rates" and isinstance(value, dict):
-            value = {_fee_key(k, where): tuple(v) for k, v in value.items()}
         elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         kwargs[key] = value
     return cls(**kwargs)
 
 
-def _fee_key(key: Any, where: str) -> tuple[str, str]:
-    if isinstance(key, tuple):
-        return key
-    parts = str(key).split(":")
-    if len(parts) != 2:
-        raise ValueError(f"{where}.fees.rates key {key!r}: expected 'exchange:market'")
-    return parts[0], parts[1]
-
-
 _NESTED: dict[tuple[type, str], type] = {
-    (CostConfig, "fees"): FeeConfig,
+    (CostConfig, "fees"): FeeSchedule,
     (CostConfig, "slippage"): SlippageConfig,
     (CostConfig, "liquidity"): LiquidityModel,
     (OpportunityConfig, "costs"): CostConfig,
     (SimulationConfig, "costs"): CostConfig,
+    (SimulationConfig, "margin"): MarginConfig,
+    (SimulationConfig, "signal_exit"): SignalExitConfig,
 }
 
 
@@ -115,12 +113,17 @@ class TrainingSetConfig:
 
 
 def build_training_set(
-    market: MarketData, config: TrainingSetConfig, progress: ProgressFn | None = None
-) -> pd.DataFrame:
+    market: MarketData,
+    config: TrainingSetConfig,
+    progress: ProgressFn | None = None,
+    *,
+    marks: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (opportunity, hold that fits in the data) with features and labels.
 
     ``progress(stage, done, total)`` is called as the stages advance (snapshots per market
-    series, opportunities once, simulation per chunk).
+    series, opportunities once, simulation per chunk). ``marks=True`` returns
+    ``(frame, marks)`` with the daily marks (``schema.MARK_COLUMNS``) for the backtest.
     """
     snapshots = build_snapshots(market, config.snapshots, progress)
     if progress is not None:
@@ -128,14 +131,27 @@ def build_training_set(
     opportunities = detect_opportunities(snapshots, config.opportunities)
     if progress is not None:
         progress("opportunities", 1, 1)
-    return simulate_executions(opportunities, market, config.simulation, progress)
+    return simulate_executions(opportunities, market, config.simulation, progress, marks=marks)
 
 
-def write_training_set(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write the set as Parquet (``.parquet``) or CSV (``.csv``, the guide's column names)."""
+def marks_path(path: str | Path) -> Path:
+    """Where the daily marks of the set at ``path`` live: ``training_marks.parquet`` beside it."""
+    return Path(path).parent / MARKS_FILE_NAME
+
+
+def write_training_set(
+    frame: pd.DataFrame, path: str | Path, marks: pd.DataFrame | None = None
+) -> Path:
+    """Write the set as Parquet (``.parquet``) or CSV (``.csv``, the guide's column names);
+    ``marks``, when given, go to :func:`marks_path` (Parquet, ``schema.MARK_COLUMNS``)."""
     path = Path(path)
     name = path.name.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
+    if marks is not None:
+        missing = [c for c in MARK_COLUMNS if c not in marks]
+        if missing:
+            raise ValueError(f"marks frame is missing columns {missing}")
+        marks[list(MARK_COLUMNS)].to_parquet(marks_path(path), index=False)
     if name.endswith(".parquet"):
         frame.to_parquet(path, index=False)
     elif name.endswith((".csv", ".csv.gz")):

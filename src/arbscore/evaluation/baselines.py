@@ -1,13 +1,23 @@
-"""Backtest candidates: one (row, score, entry decision) per opportunity for every strategy.
+"""Backtest candidates: one position (row, exit, score, entry decision) per opportunity for
+every strategy, each by its own rule. No rule reads a label of its own test rows except the
+hindsight oracle, which is named for it.
 
-- ML family: hold = the duration head's prediction snapped to the nearest simulated hold of that
-  opportunity; score = predicted net profit at that row; enters when P(profit) and expected
-  profit clear the config's thresholds.
-- rule_based: the guide's rule: rank by fund_apr, hold ``baseline_hold_hours`` (snapped), enter
-  only when break_even_hours is shorter than that hold.
-- persistence: assume the trailing 3-day funding persists: score = fund_profit_3d_proj
-  amortised over the hold (it is a 72 h total) minus round-trip costs; enter when > 0.
-- oracle: the best realised row of each opportunity, entered when it made money (upper bound).
+- ML family: hold = the duration head's prediction snapped to the opportunity's simulated
+  holds (or the signal exit, ``model_exit="signal"``); score = predicted net profit there;
+  enters when P(profit) and expected profit clear the config's thresholds.
+- ``carry_rule``, the rule a carry trader runs: the trailing 3-day funding edge
+  (``fund_profit_3d_proj`` / 72 h, % of notional per hour) times the expected hold
+  (``rule_expected_hold_hours``) must pay the round trip (``round_trip_cost_pct``); ranked by
+  that expected net; exits by the signal exit (without its labels: the expected hold, snapped).
+- ``fund_apr_rank``: the same entry test and exit, ranked by ``fund_apr`` (the guide's order).
+- ``persistence``: the last settled edge (``fund_profit_8h`` / 8 h) persists for its own
+  expected hold, the median ``optimal_hold_hours`` of the fold's *training* opportunities
+  (past labels only), which it holds (snapped); costs amortised over that hold; enters when
+  the expected net is > 0.
+- ``hindsight_oracle``: per opportunity its best realised hold, entered when that made money,
+  ranked by it. It knows every outcome, but it is still greedy in time under the same limits,
+  so it is a reference for what perfect foresight of single trades earns, not a strict upper
+  bound of any portfolio.
 """
 
 from __future__ import annotations
@@ -15,31 +25,39 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from arbscore.data_tools import costs
 from arbscore.evaluation.config import EvaluationConfig
+from arbscore.evaluation.positions import (
+    exit_at_hold,
+    exit_at_signal,
+    snap_to_hold,
+)
 from arbscore.families import HeadOutputs
 
-BASELINES: tuple[str, ...] = ("rule_based", "persistence", "oracle")
+RULE_BASELINES: tuple[str, ...] = ("carry_rule", "fund_apr_rank", "persistence")
+ORACLE = "hindsight_oracle"
+BASELINES: tuple[str, ...] = (*RULE_BASELINES, ORACLE)
+
+__all__ = [
+    "BASELINES",
+    "ORACLE",
+    "RULE_BASELINES",
+    "baseline_candidates",
+    "model_candidates",
+    "round_trip_cost_pct",
+    "snap_to_hold",
+]
 
 
-def snap_to_hold(rows: pd.DataFrame, target_hours: np.ndarray) -> pd.DataFrame:
-    """Per opportunity, the row whose ``hold_hours`` is nearest its target (ties: shorter)."""
-    d = rows.assign(_dist=np.abs(rows["hold_hours"].to_numpy(float) - target_hours))
-    d = d.sort_values(["opportunity_id", "_dist", "hold_hours"], kind="mergesort")
-    return d.drop_duplicates("opportunity_id").drop(columns="_dist")
+def _with(pos: pd.DataFrame, score: np.ndarray, enter: np.ndarray) -> pd.DataFrame:
+    return pos.assign(score=np.asarray(score, float), enter=np.asarray(enter, bool))
 
 
-def _candidates(chosen: pd.DataFrame, score: np.ndarray, enter: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "timestamp_ms": chosen["timestamp_ms"].to_numpy(np.int64),
-            "symbol": chosen["symbol"].to_numpy(object),
-            "opportunity_id": chosen["opportunity_id"].to_numpy(np.int64),
-            "hold_hours": chosen["hold_hours"].to_numpy(float),
-            "realised_pct": chosen["actual_profit_pct"].to_numpy(float),
-            "score": score,
-            "enter": enter,
-        }
-    )
+def _per_opportunity(rows: pd.DataFrame, values: np.ndarray, pos: pd.DataFrame) -> np.ndarray:
+    """``values`` (one per row, constant within an opportunity) aligned to ``pos``'s order."""
+    first = pd.Series(values, index=rows["opportunity_id"].to_numpy())
+    first = first[~first.index.duplicated()]
+    return first.reindex(pos["opportunity_id"].to_numpy()).to_numpy(float)
 
 
 def model_candidates(
@@ -55,16 +73,44 @@ def model_candidates(
     first = d.drop_duplicates("opportunity_id").set_index("opportunity_id")["_duration"]
     target = d["opportunity_id"].map(first).to_numpy(float)
     chosen = snap_to_hold(d, target)
+    if config.model_exit == "signal":
+        pos = exit_at_signal(d, target, config)
+        chosen = chosen.set_index("opportunity_id").loc[pos["opportunity_id"]].reset_index()
+    else:
+        pos = exit_at_hold(chosen, config)
     profit = chosen["_profit"].to_numpy(float)
     success = chosen["_success"].to_numpy(float)
     enter = (success >= config.min_success_probability) & (profit > config.min_expected_profit_pct)
-    return _candidates(chosen, profit, enter)
+    return _with(pos, profit, enter)
 
 
 def round_trip_cost_pct(rows: pd.DataFrame, config: EvaluationConfig) -> np.ndarray:
-    """Estimated entry+exit cost in percent: the opportunity stage's own estimate when the data
-    has it, else break-even hours x hourly edge, else 4 taker fills + 2 spreads."""
-    fallback = 4.0 * config.taker_fee_pct + 2.0 * rows["bid_ask_spread"].to_numpy(float)
+    """Entry + exit cost in % of notional, as every baseline's entry test reads it.
+
+    The ONE place the backtest reads a round-trip cost: the opportunity stage's own
+    ``round_trip_cost_pct`` column (computed by ``data_tools.costs.round_trip_cost_pct``); sets
+    without it (the guide's CSV) fall back to break-even hours x hourly edge, then the same
+    round-trip formula at ``config.fees``, on the rows' venues where known (Binance otherwise)
+    and their bid-ask spread.
+    """
+    n = len(rows)
+
+    def column(name: str, default: str) -> np.ndarray:
+        if name in rows.columns:
+            return rows[name].fillna(default).astype(str).to_numpy(object)
+        return np.full(n, default, dtype=object)
+
+    spot = (column("strategy", "perp_perp") == "spot_perp").astype(bool)
+    spread = rows["bid_ask_spread"].to_numpy(float)
+    fallback = costs.round_trip_cost_pct(
+        costs.CostConfig(fees=config.fees),
+        column("long_exchange", "binance"),
+        np.where(spot, "spot", column("long_market", "perp")).astype(object),
+        column("short_exchange", "binance"),
+        column("short_market", "perp"),
+        spread,
+        spread,
+    )
     cost = np.full(len(rows), np.nan)
     if "round_trip_cost_pct" in rows.columns:
         cost = rows["round_trip_cost_pct"].to_numpy(float)
@@ -75,24 +121,47 @@ def round_trip_cost_pct(rows: pd.DataFrame, config: EvaluationConfig) -> np.ndar
     return np.where(np.isfinite(cost), cost, fallback)
 
 
-def baseline_candidates(name: str, rows: pd.DataFrame, config: EvaluationConfig) -> pd.DataFrame:
-    """Candidates of baseline ``name`` (one of BASELINES) on one fold's test rows."""
-    if name == "oracle":
+def expected_hold_hours(train: pd.DataFrame | None, config: EvaluationConfig) -> float:
+    """Persistence's own expected hold: median optimal hold of the training opportunities."""
+    if train is None or "optimal_hold_hours" not in train.columns or not len(train):
+        return config.rule_expected_hold_hours
+    per_opp = train.drop_duplicates("opportunity_id")["optimal_hold_hours"].to_numpy(float)
+    per_opp = per_opp[np.isfinite(per_opp)]
+    return float(np.median(per_opp)) if per_opp.size else config.rule_expected_hold_hours
+
+
+def baseline_candidates(
+    name: str,
+    rows: pd.DataFrame,
+    config: EvaluationConfig,
+    train: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Candidates of baseline ``name`` (one of BASELINES) on one fold's test rows;
+    ``train`` (that fold's training rows) gives persistence its expected hold."""
+    if name == ORACLE:
         best = rows["actual_profit_pct"].to_numpy(float)
         chosen = rows.assign(_neg=-best).sort_values(["opportunity_id", "_neg", "hold_hours"])
-        chosen = chosen.drop_duplicates("opportunity_id")
-        score = chosen["actual_profit_pct"].to_numpy(float)
-        return _candidates(chosen, score, score > 0)
-    chosen = snap_to_hold(rows, np.full(len(rows), config.baseline_hold_hours))
-    hold = chosen["hold_hours"].to_numpy(float)
-    if name == "rule_based":
-        apr = chosen["fund_apr"].to_numpy(float)
-        be = chosen["break_even_hours"].to_numpy(float)
-        enter = np.isfinite(be) & (be < hold) & (apr > 0)
-        return _candidates(chosen, np.nan_to_num(apr, nan=-np.inf), enter)
+        chosen = chosen.drop_duplicates("opportunity_id").drop(columns="_neg")
+        pos = exit_at_hold(chosen, config)
+        score = pos["realised_pct"].to_numpy(float)
+        return _with(pos, score, score > 0)
+    cost_rows = round_trip_cost_pct(rows, config)
+    if name in ("carry_rule", "fund_apr_rank"):
+        hold = config.rule_expected_hold_hours
+        edge = rows["fund_profit_3d_proj"].to_numpy(float) / 72.0  # % of notional per hour
+        net = edge * hold - cost_rows
+        pos = exit_at_signal(rows, np.full(len(rows), hold), config)
+        net_p = _per_opportunity(rows, net, pos)
+        enter = np.isfinite(net_p) & (net_p >= 0)
+        if name == "carry_rule":
+            return _with(pos, np.nan_to_num(net_p, nan=-np.inf), enter)
+        apr = _per_opportunity(rows, rows["fund_apr"].to_numpy(float), pos)
+        return _with(pos, np.nan_to_num(apr, nan=-np.inf), enter)
     if name == "persistence":
-        proj = chosen["fund_profit_3d_proj"].to_numpy(float)  # percent over 72 h
-        score = proj * hold / 72.0 - round_trip_cost_pct(chosen, config)
-        score = np.nan_to_num(score, nan=-np.inf)
-        return _candidates(chosen, score, score > 0)
+        hold_target = expected_hold_hours(train, config)
+        chosen = snap_to_hold(rows, np.full(len(rows), hold_target))
+        hold = chosen["hold_hours"].to_numpy(float)
+        edge = chosen["fund_profit_8h"].to_numpy(float) / 8.0
+        score = np.nan_to_num(edge * hold - round_trip_cost_pct(chosen, config), nan=-np.inf)
+        return _with(exit_at_hold(chosen, config), score, score > 0)
     raise ValueError(f"unknown baseline {name!r}; expected one of {list(BASELINES)}")

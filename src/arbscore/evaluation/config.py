@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+from arbscore.data_tools.costs import FeeSchedule
 from arbscore.schema import MAX_HOLD_HOURS
 
 #: the declared out-of-sample metric that picks each head's winner, and its direction
@@ -18,6 +19,8 @@ WINNER_METRICS: dict[str, tuple[str, bool]] = {
 #: used for a head only when no family has a finite value of its declared metric (AUC is
 #: undefined when every test fold holds one class, as on small or cost-heavy data)
 WINNER_FALLBACK_METRICS: dict[str, tuple[str, bool]] = {"success": ("brier", False)}
+#: how a model family's positions end: its duration head's hold, or the signal exit (#11)
+MODEL_EXITS: tuple[str, ...] = ("predicted_hold", "signal")
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,32 @@ class EvaluationConfig:
 
     Folds: the last ``n_folds * test_span_hours`` of the data are cut into consecutive test
     windows; ``test_span_hours=None`` sizes them so the first training window is as long as one
-    test window. Backtest: at each snapshot take up to ``top_k`` entries, never two on one symbol
-    (and, with ``one_position_per_symbol``, none on a symbol still held, as a bot would), while
-    open positions x ``position_usd`` stay within ``capital_usd``.
+    test window.
+
+    Portfolio backtest (``evaluation.portfolio``): one book of ``capital_usd`` over the pooled
+    out-of-sample span; each position trades ``position_usd`` per leg and ties up both legs'
+    margin (the label ``capital_usd``; without it the spot leg's full notional plus
+    notional / ``perp_leverage`` per perp leg). At each snapshot up to ``top_k`` entries, while
+    the open margin fits ``capital_usd``, at most ``max_open_positions`` are open (None: margin
+    is the only limit), ``max_positions_per_symbol`` per symbol and ``max_positions_per_venue``
+    per exchange. Models exit by ``model_exit`` ("predicted_hold": the duration head snapped to
+    the simulated holds; "signal": the signal exit); the rule baselines expect to hold
+    ``rule_expected_hold_hours``. Intervals: a circular block bootstrap of the daily
+    marked-to-market returns (``bootstrap_samples`` draws of ``bootstrap_block_days`` blocks,
+    seeded by ``bootstrap_seed``). A family's success probability is flagged miscalibrated when
+    its ECE exceeds ``ece_flag`` or one calibration bin of at least ``bin_gap_min_rows`` rows is
+    off by more than ``bin_gap_flag`` (a confident top bin that is wrong hides in a small ECE
+    when nearly every row sits in the lowest bin).
+
+    ``one_position_per_symbol`` and ``max_positions`` serve the per-window ``backtest`` that
+    ``ops.paper`` uses.
     """
 
     n_folds: int = 4
     test_span_hours: float | None = None
-    embargo_hours: float = float(MAX_HOLD_HOURS)
+    # None: the largest hold in the data (its labels look that far ahead), at most
+    # schema.MAX_HOLD_HOURS; a 30-day grid on a short guide CSV would otherwise leave no folds
+    embargo_hours: float | None = None
     min_train_rows: int = 50
     top_k: int = 3
     one_position_per_symbol: bool = True
@@ -42,17 +63,34 @@ class EvaluationConfig:
     min_success_probability: float = 0.5
     min_expected_profit_pct: float = 0.0
     baseline_hold_hours: float = 24.0
-    taker_fee_pct: float = 0.05
+    # the fees of the baselines' round-trip estimate where a row lacks round_trip_cost_pct
+    # (data_tools.costs.round_trip_cost_pct); a mapping (a config file's section) is read by
+    # FeeSchedule.from_dict
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
     calibration_bins: int = 10
+    max_open_positions: int | None = None
+    max_positions_per_symbol: int = 1
+    max_positions_per_venue: int = 6
+    perp_leverage: float = 2.0
+    model_exit: str = "predicted_hold"
+    rule_expected_hold_hours: float = 168.0
+    bootstrap_samples: int = 2000
+    bootstrap_block_days: int = 7
+    bootstrap_seed: int = 0
+    ece_flag: float = 0.05
+    bin_gap_flag: float = 0.2
+    bin_gap_min_rows: int = 20
     tie_tolerance: float = 0.01
     latency_repeats: int = 5
 
     def __post_init__(self) -> None:
+        if not isinstance(self.fees, FeeSchedule):
+            object.__setattr__(self, "fees", FeeSchedule.from_dict(self.fees, "evaluation.fees"))
         if self.n_folds < 1:
             raise ValueError(f"n_folds must be >= 1, got {self.n_folds}")
         if self.test_span_hours is not None and self.test_span_hours <= 0:
             raise ValueError(f"test_span_hours must be > 0, got {self.test_span_hours}")
-        if self.embargo_hours < 0:
+        if self.embargo_hours is not None and self.embargo_hours < 0:
             raise ValueError(f"embargo_hours must be >= 0, got {self.embargo_hours}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
@@ -69,12 +107,45 @@ class EvaluationConfig:
             raise ValueError("calibration_bins must be >= 2")
         if self.tie_tolerance < 0:
             raise ValueError("tie_tolerance must be >= 0")
+        if self.max_open_positions is not None and self.max_open_positions < 1:
+            raise ValueError(
+                f"max_open_positions must be >= 1 or None, got {self.max_open_positions}"
+            )
+        if self.max_positions_per_symbol < 1 or self.max_positions_per_venue < 1:
+            raise ValueError("max_positions_per_symbol and max_positions_per_venue must be >= 1")
+        if self.perp_leverage < 1:
+            raise ValueError(f"perp_leverage must be >= 1, got {self.perp_leverage}")
+        if self.model_exit not in MODEL_EXITS:
+            raise ValueError(
+                f"model_exit must be one of {list(MODEL_EXITS)}, got {self.model_exit!r}"
+            )
+        if self.rule_expected_hold_hours <= 0:
+            raise ValueError("rule_expected_hold_hours must be > 0")
+        if self.bootstrap_samples < 100 or self.bootstrap_block_days < 1:
+            raise ValueError(
+                f"bootstrap_samples must be >= 100 and bootstrap_block_days >= 1, got "
+                f"{self.bootstrap_samples} and {self.bootstrap_block_days}"
+            )
+        if not 0 < self.ece_flag < 1 or not 0 < self.bin_gap_flag < 1:
+            raise ValueError(
+                f"ece_flag and bin_gap_flag must be in (0, 1), got {self.ece_flag} and "
+                f"{self.bin_gap_flag}"
+            )
+        if self.bin_gap_min_rows < 1:
+            raise ValueError(f"bin_gap_min_rows must be >= 1, got {self.bin_gap_min_rows}")
         if self.min_train_rows < 1 or self.latency_repeats < 1:
             raise ValueError("min_train_rows and latency_repeats must be >= 1")
+
+    def embargo_for(self, hold_hours) -> float:
+        """The embargo in hours for rows holding ``hold_hours`` (see ``embargo_hours``)."""
+        if self.embargo_hours is not None:
+            return float(self.embargo_hours)
+        holds = [float(h) for h in hold_hours]
+        return float(min(max(holds, default=MAX_HOLD_HOURS), MAX_HOLD_HOURS))
 
     @property
     def max_positions(self) -> int:
         return int(self.capital_usd // self.position_usd)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "fees": self.fees.to_dict()}

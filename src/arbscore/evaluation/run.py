@@ -20,7 +20,6 @@ import pandas as pd
 from arbscore import __version__
 from arbscore.data_tools.features import build_matrix, fit_feature_spec
 from arbscore.data_tools.market import to_epoch_ms
-from arbscore.evaluation.backtest import backtest
 from arbscore.evaluation.baselines import BASELINES, baseline_candidates, model_candidates
 from arbscore.evaluation.config import EvaluationConfig
 from arbscore.evaluation.metrics import (
@@ -31,7 +30,15 @@ from arbscore.evaluation.metrics import (
     success_metrics,
     summarise_folds,
 )
+from arbscore.evaluation.skill import (
+    duration_skill,
+    expected_calibration_error,
+    profit_skill,
+    success_skill,
+    worst_bin_gap,
+)
 from arbscore.evaluation.splits import Fold, walk_forward_folds
+from arbscore.evaluation.trading import pooled_backtest
 from arbscore.evaluation.winner import pick_winners
 from arbscore.families import HeadOutputs, ModelFamily
 from arbscore.registry import get_family
@@ -48,8 +55,9 @@ class EvaluationResult:
 
     metrics: dict
     predictions: pd.DataFrame  # out-of-sample predictions: family, fold, row keys, heads
-    equity: pd.DataFrame  # strategy, fold, time, equity
+    equity: pd.DataFrame  # strategy, fold, time, equity (x capital), drawdown_pct: daily MTM
     feature_importance: dict  # family -> head -> {feature: importance}
+    trades: pd.DataFrame | None = None  # every strategy's booked positions
 
     def write(self, out_dir: Path) -> Path:
         """Write metrics.json and evaluation/*; returns the metrics.json path."""
@@ -59,6 +67,9 @@ class EvaluationResult:
         path.write_text(json.dumps(json_safe(self.metrics), indent=2) + "\n", encoding="utf-8")
         self.predictions.to_parquet(out / "evaluation" / "predictions.parquet", index=False)
         self.equity.to_parquet(out / "evaluation" / "backtest_equity.parquet", index=False)
+        if self.trades is not None:
+            trades = self.trades.drop(columns=["entry_ms", "exit_ms"], errors="ignore")
+            trades.to_parquet(out / "evaluation" / "backtest_trades.parquet", index=False)
         importance = json.dumps(json_safe(self.feature_importance), indent=2) + "\n"
         (out / "evaluation" / "feature_importance.json").write_text(importance, encoding="utf-8")
         return path
@@ -122,11 +133,31 @@ def _prediction_frame(name: str, fold: int, test: pd.DataFrame, pred: HeadOutput
     return out.reset_index(drop=True)
 
 
-def _equity_frame(strategy: str, fold: int, curve: pd.DataFrame) -> pd.DataFrame:
-    time_ = pd.to_datetime(curve["time_ms"].to_numpy(), unit="ms", utc=True)
-    return pd.DataFrame(
-        {"strategy": strategy, "fold": fold, "time": time_, "equity": curve["equity"].to_numpy()}
+def _git_commit() -> str | None:
+    """The commit of the checkout arbscore runs from (None outside a git checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip() if out.returncode == 0 else ""
+    if not commit:
+        return None
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=Path(__file__).resolve().parent,
+        capture_output=True,
+        text=True,
+        timeout=5,
     )
+    return commit + ("+dirty" if status.stdout.strip() else "")
 
 
 def _mean_importance(per_fold: list[dict]) -> dict:
@@ -145,11 +176,15 @@ def evaluate(
     progress: Progress | None = None,
     *,
     out_dir: Path | None = None,
+    marks: pd.DataFrame | None = None,
 ) -> EvaluationResult:
     """Walk-forward evaluation of ``families`` on a training set (see module docstring).
 
     ``families``: registry names (``xgboost``), ``module:Class`` names or family classes.
-    When ``out_dir`` is given the result is also written there (metrics.json, evaluation/).
+    ``marks``: the set's daily marks (``training_marks.parquet``, columns
+    ``positions.MARK_COLUMNS``); without them the backtest marks open positions by linear
+    interpolation between their hold rows. When ``out_dir`` is given the result is also
+    written there (metrics.json, evaluation/).
     """
     config = config or EvaluationConfig()
     resolved = resolve_families(families)
@@ -158,21 +193,18 @@ def evaluate(
     folds = walk_forward_folds(df["timestamp_ms"].to_numpy(), df[HOLD_COLUMN].to_numpy(), config)
     total = len(folds) * (len(resolved) + 1)
     done = 0
-    per_fam = {
-        n: {"profit": [], "success": [], "duration": [], "backtest": [], "timing": []}
-        for n, _ in resolved
-    }
+    per_fam = {n: {"profit": [], "success": [], "duration": [], "timing": []} for n, _ in resolved}
     calib = {n: ([], []) for n, _ in resolved}
     importances: dict[str, list[dict]] = {n: [] for n, _ in resolved}
-    base_folds: dict[str, list[dict]] = {b: [] for b in BASELINES}
-    preds, curves = [], []
+    cands: dict[str, list[pd.DataFrame]] = {n: [] for n, _ in resolved}
+    cands.update({b: [] for b in BASELINES})
+    preds = []
     for fold in folds:
         train, test = df.iloc[fold.train_idx], df.iloc[fold.test_idx]
         spec = fit_feature_spec(feature_columns(train))
         X_tr = build_matrix(feature_columns(train), spec, strict=True)
         X_te = build_matrix(feature_columns(test), spec, strict=True)
         targets = targets_from_frame(train)
-        end_ms = fold.test_end_ms
         for name, factory in resolved:
             if progress:
                 progress(f"fold {fold.index + 1}/{len(folds)}: {name}", done, total)
@@ -180,12 +212,15 @@ def evaluate(
                 factory, X_tr, targets, spec.feature_names, X_te, config.latency_repeats
             )
             block = per_fam[name]
+            y_profit = test["actual_profit_pct"].to_numpy()
             block["profit"].append(
-                profit_metrics(test["actual_profit_pct"].to_numpy(), pred.profit)
+                profit_metrics(y_profit, pred.profit)
+                | profit_skill(train["actual_profit_pct"].to_numpy(), y_profit, pred.profit)
             )
             y = test["was_profitable"].to_numpy(float)
             block["success"].append(
                 success_metrics(y, pred.success, config.min_success_probability)
+                | success_skill(train["was_profitable"].to_numpy(float), y, pred.success)
             )
             calib[name][0].append(y)
             calib[name][1].append(pred.success)
@@ -195,11 +230,16 @@ def evaluate(
                     pred.duration,
                     test["opportunity_id"].to_numpy(),
                 )
+                | duration_skill(
+                    train["optimal_hold_hours"].to_numpy(),
+                    train["opportunity_id"].to_numpy(),
+                    test["optimal_hold_hours"].to_numpy(),
+                    test["opportunity_id"].to_numpy(),
+                    pred.duration,
+                )
             )
-            bt = backtest(model_candidates(test, pred, config), config, fold.test_start_ms, end_ms)
-            block["backtest"].append(bt.metrics)
+            cands[name].append(model_candidates(test, pred, config).assign(fold=fold.index))
             block["timing"].append(timing)
-            curves.append(_equity_frame(name, fold.index, bt.equity))
             preds.append(_prediction_frame(name, fold.index, test, pred))
             if imp:
                 importances[name].append(imp)
@@ -207,10 +247,13 @@ def evaluate(
         if progress:
             progress(f"fold {fold.index + 1}/{len(folds)}: baselines", done, total)
         for b in BASELINES:
-            bt = backtest(baseline_candidates(b, test, config), config, fold.test_start_ms, end_ms)
-            base_folds[b].append(bt.metrics)
-            curves.append(_equity_frame(b, fold.index, bt.equity))
+            cands[b].append(baseline_candidates(b, test, config, train).assign(fold=fold.index))
         done += 1
+    if progress:
+        progress("backtest: pooled portfolio and bootstrap", done, total)
+    test_rows = df.iloc[np.concatenate([f.test_idx for f in folds])]
+    windows = [(f.test_start_ms, f.test_end_ms) for f in folds]
+    trading = pooled_backtest(cands, windows, test_rows, marks, [n for n, _ in resolved], config)
     if progress:
         progress("done", total, total)
     fam_metrics = {}
@@ -218,12 +261,14 @@ def evaluate(
         success = summarise_folds(block["success"])
         y_all, p_all = (np.concatenate(x) for x in calib[name])
         success["calibration"] = calibration_table(y_all, p_all, config.calibration_bins)
+        success["ece"] = expected_calibration_error(success["calibration"])
+        success["worst_bin_gap"] = worst_bin_gap(success["calibration"], config.bin_gap_min_rows)
         timing = summarise_folds(block["timing"])
         fam_metrics[name] = {
             "profit": summarise_folds(block["profit"]),
             "success": success,
             "duration": summarise_folds(block["duration"]),
-            "backtest": summarise_folds(block["backtest"]),
+            "backtest": summarise_folds(trading.folds[name]),
             "timing": {
                 "train_seconds": timing["train_seconds"],
                 "train_seconds_total": float(sum(timing["train_seconds_folds"])),
@@ -236,14 +281,29 @@ def evaluate(
     metrics = {
         "scheme": "walk_forward",
         "purge_hours": float(df[HOLD_COLUMN].max()),
-        "embargo_hours": float(config.embargo_hours),
+        "embargo_hours": config.embargo_for(df[HOLD_COLUMN].unique()),
         "purge_rule": "training rows with entry + hold_hours > test_start are dropped",
         "embargo_rule": "training rows with entry > test_start - embargo_hours are dropped",
         "folds": [f.describe() for f in folds],
         "families": fam_metrics,
-        "baselines": {b: summarise_folds(v) for b, v in base_folds.items()},
+        "baselines": {b: summarise_folds(trading.folds[b]) for b in BASELINES},
+        "backtest": trading.section,
         "winner": winners,
         "winner_metrics": rules,
+        "recommended_family": _recommendation(trading.section, winners),
+        "calibration_check": {
+            "metric": "ece",
+            "flag_above": config.ece_flag,
+            "bin_gap_flag_above": config.bin_gap_flag,
+            "bin_gap_min_rows": config.bin_gap_min_rows,
+            "flagged": [
+                n
+                for n, m in fam_metrics.items()
+                if (m["success"]["ece"] or 0.0) > config.ece_flag
+                or m["success"]["worst_bin_gap"] > config.bin_gap_flag
+            ],
+        },
+        "git_commit": _git_commit(),
         "data": _data_summary(df),
         "config": config.to_dict(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -252,12 +312,24 @@ def evaluate(
     result = EvaluationResult(
         metrics=metrics,
         predictions=pd.concat(preds, ignore_index=True),
-        equity=pd.concat(curves, ignore_index=True),
+        equity=trading.equity,
         feature_importance={n: _mean_importance(v) for n, v in importances.items() if v},
+        trades=trading.trades,
     )
     if out_dir is not None:
         result.write(out_dir)
     return result
+
+
+def _recommendation(section: dict, winners: dict) -> dict:
+    """The family recommended for trading (best pooled annual return on capital), and the
+    heads whose winner is another family."""
+    fam = section.get("recommended_family")
+    return {
+        "family": fam,
+        "by": "backtest.pooled.<family>.annual_return_pct (higher is better)",
+        "differs_from_head_winners": sorted(h for h, w in winners.items() if w and w != fam),
+    }
 
 
 def _data_summary(df: pd.DataFrame) -> dict:

@@ -7,7 +7,7 @@ let a model read its test answers from its training rows. Fold k (SPEC.md, "Eval
 - training rows: entry time in ``[start, T_k)``, then
   - purge: drop every row whose label window ``[entry, entry + hold_hours]`` reaches past
     ``T_k`` (its profit/success label would be read from the test period);
-  - embargo: drop every row that entered within ``embargo_hours`` (168 h, the largest hold)
+  - embargo: drop every row that entered within ``embargo_hours`` (default the largest hold)
     before ``T_k``. Walk-forward never trains on rows after its test window, so this gap is
     where the embargo acts: it also covers labels whose window is longer than the row's hold
     (``optimal_hold_hours`` / ``best_profit_pct`` look 168 h down the path) and the serial
@@ -73,7 +73,8 @@ def walk_forward_folds(
     if ts.size == 0:
         raise ValueError("no rows to evaluate")
     start, end = int(ts.min()), int(ts.max()) + SNAPSHOT_MS
-    embargo_ms = config.embargo_hours * HOUR_MS
+    embargo_hours = config.embargo_for(np.unique(np.asarray(hold_hours, dtype=np.float64)))
+    embargo_ms = embargo_hours * HOUR_MS
     if config.test_span_hours is None:
         span = (end - start - embargo_ms) / (config.n_folds + 1)
     else:
@@ -82,7 +83,7 @@ def walk_forward_folds(
     if span <= 0 or end - config.n_folds * span - embargo_ms <= start:
         raise ValueError(
             f"data spans {days:.1f} days, too short for {config.n_folds} folds of "
-            f"{span / HOUR_MS:.1f} h after a {config.embargo_hours:g} h embargo; "
+            f"{span / HOUR_MS:.1f} h after a {embargo_hours:g} h embargo; "
             "use fewer --folds, a shorter test span, or more data"
         )
     bounds = [int(round(end - (config.n_folds - k) * span)) for k in range(config.n_folds)]

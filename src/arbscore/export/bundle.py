@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 import onnx
 
+from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
-from arbscore.schema import HEADS, HOLD_GRID_HOURS
+from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
 
 Progress = Callable[[str], None]
 
@@ -73,34 +74,9 @@ def _head_graph(family: Any, head: str, n_features: int) -> onnx.ModelProto:
 
 def net_weights(family: Any):
     """An MLX family's fitted state as :class:`arbscore.export.onnx_mlp.NetWeights`."""
-    from arbscore.export.onnx_mlp import Dense, NetWeights
+    from arbscore.export.onnx_mlp import from_family
 
-    layers = tuple(
-        Dense(
-            p.block, np.asarray(p.weight, np.float32), np.asarray(p.bias, np.float32), p.activation
-        )
-        for p in family.layer_params()
-    )
-    a, b = family.calibration_
-    return NetWeights(
-        mean=np.asarray(family.mean_, np.float32),
-        scale=np.asarray(family.scale_, np.float32),
-        layers=layers,
-        calibration=(float(a), float(b)),
-        profit_scale=float(getattr(family, "profit_scale_", 1.0)),
-        profit_offset=float(getattr(family, "profit_offset_", 0.0)),
-        input_clip=_input_clip(family),
-    )
-
-
-def _input_clip(family: Any) -> float:
-    """The family's standardised-input clip (its config, or the MLX default when unset)."""
-    config = getattr(family, "config", None)
-    if config is None:
-        from arbscore.mlx_models.config import MLXConfig
-
-        config = MLXConfig()
-    return float(getattr(config, "input_clip", 0.0) or 0.0)
+    return from_family(family)
 
 
 def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
@@ -159,10 +135,14 @@ def export_families(
     training_data: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     reference: Mapping[str, Any] | None = None,
+    fees: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest.
 
-    ``reference``: training histograms for drift detection (``arbscore.ops.reference``)."""
+    ``reference``: training histograms for drift detection (``arbscore.ops.reference``).
+    ``fees``: the fee schedule the labels were simulated with (``FeeSchedule.to_dict()``),
+    written as the manifest's ``"fees"`` so the server sizes and exits at the same fees;
+    ``None`` writes the default schedule and says so in ``"fees_source"``."""
     missing = [h for h in HEADS if h not in winners]
     if missing:
         raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
@@ -237,11 +217,14 @@ def export_families(
         "raw_input": raw_input,
         "heads_doc": (
             "evaluate duration first; set column hold_column to the predicted hold "
-            "(clipped to [1, 168] h) unless the caller gives one, then profit and success"
+            "(to the hold grid's range, schema.clip_hold_hours) "
+            "unless the caller gives one, then profit and success"
         ),
         "coreml": coreml_files,
         "metrics": dict(metrics or {}),
         "export": {**asdict(config), "parity_max_rel_error": parity},
+        "fees": dict(fees) if fees is not None else FeeSchedule().to_dict(),
+        "fees_source": "training run" if fees is not None else "default schedule",
     }
     if reference:
         manifest["reference"] = dict(reference)  # drift detection (arbscore.ops.drift)
@@ -341,7 +324,16 @@ def export_bundle(
         training_data=_training_range(run, metrics),
         progress=progress,
         reference=reference,
+        fees=_run_fees(run),
     )
+
+
+def _run_fees(run: Path) -> dict[str, Any] | None:
+    """The fee schedule the run's data stage simulated with (``fees.json``), if recorded."""
+    file = run / FEES_FILE_NAME
+    if not file.is_file():
+        return None
+    return FeeSchedule.from_dict(json.loads(file.read_text(encoding="utf-8"))).to_dict()
 
 
 def _head_metrics(metrics: Mapping[str, Any], head: str, family: str) -> dict[str, Any]:

@@ -117,6 +117,8 @@ def mlp_program(weights):
     flexible batch: input ``features [N, F]`` -> ``profit``, ``success``, ``duration`` [N, 1]."""
     from coremltools.converters.mil import Builder as mb
 
+    from arbscore.export.onnx_mlp import block_diagonal
+
     F = weights.n_features
     f32 = np.float32
     a, b = weights.calibration
@@ -135,6 +137,8 @@ def mlp_program(weights):
 
     from coremltools.converters.mil.mil import get_new_symbol, types
 
+    p = weights.inputs()
+
     @mb.program(input_specs=[mb.TensorSpec(shape=(get_new_symbol(), F), dtype=types.fp32)])
     def prog(features):
         x = mb.real_div(
@@ -142,11 +146,42 @@ def mlp_program(weights):
         )
         if weights.input_clip > 0:
             x = mb.clip(x=x, alpha=f32(-weights.input_clip), beta=f32(weights.input_clip))
-        z = run(
-            mb.slice_by_index(x=x, begin=[0, 0], end=[0, F - 1], end_mask=[True, False]), "trunk"
-        )
-        hold = mb.slice_by_index(x=x, begin=[0, F - 1], end=[0, F], end_mask=[True, False])
-        zh = mb.concat(values=[z, hold], axis=1)
+        if weights.smooth_clip > 0:
+            r = mb.mul(x=x, y=f32(1.0 / weights.smooth_clip))
+            x = mb.real_div(x=x, y=mb.sqrt(x=mb.add(x=mb.mul(x=r, y=r), y=f32(1.0))))
+        hold = [mb.slice_by_index(x=x, begin=[0, F - 1], end=[0, F], end_mask=[True, False])]
+        if p.embedding != "none":
+            m = len(p.numeric) + 1
+            cols = np.append(p.numeric, F - 1).astype(np.int32)
+            v = mb.expand_dims(x=mb.gather(x=x, indices=cols, axis=1), axes=[2])
+            if p.embedding == "ple":
+                enc = mb.real_div(x=mb.sub(x=v, y=p.encoding.astype(f32)), y=p.width.astype(f32))
+                enc = mb.clip(x=enc, alpha=f32(0.0), beta=f32(1.0))
+            else:
+                angle = mb.mul(x=v, y=(2.0 * np.pi * p.encoding.astype(np.float64)).astype(f32))
+                enc = mb.concat(values=[mb.sin(x=angle), mb.cos(x=angle)], axis=2)
+            t = p.embed_weight.shape[1]
+            emb = []
+            for lo_col, hi_col in ((0, m - 1), (m - 1, m)):  # numeric columns, then the hold
+                part = mb.slice_by_index(
+                    x=enc, begin=[0, lo_col, 0], end=[0, hi_col, t], end_mask=[True, False, False]
+                )
+                flat = mb.reshape(x=part, shape=[-1, (hi_col - lo_col) * t])
+                w = block_diagonal(p.embed_weight[lo_col:hi_col])
+                bias = p.embed_bias[lo_col:hi_col].reshape(-1).astype(f32)
+                emb.append(mb.relu(x=mb.linear(x=flat, weight=w.T.astype(f32), bias=bias)))
+            parts = [emb[0]]
+            hold.append(emb[1])
+        else:
+            parts = [mb.gather(x=x, indices=p.numeric.astype(np.int32), axis=1)]
+        if len(p.categorical):
+            cat = mb.gather(x=x, indices=p.categorical.astype(np.int32), axis=1)
+            if p.categorical_matrix is not None:
+                cat = mb.matmul(x=cat, y=p.categorical_matrix.astype(f32))
+            parts.append(cat)
+        trunk_in = parts[0] if len(parts) == 1 else mb.concat(values=parts, axis=1)
+        z = run(trunk_in, "trunk")
+        zh = mb.concat(values=[z, *hold], axis=1)
         profit = run(zh, "profit")
         profit = mb.add(
             x=mb.mul(x=profit, y=vec(weights.profit_scale)),

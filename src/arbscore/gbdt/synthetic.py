@@ -40,9 +40,11 @@ def make_synthetic_matrix(
     days: float = 60.0,
     n_noise: int = 3,
     start_ms: int = 1_735_689_600_000,  # 2025-01-01 UTC
+    holds: tuple[float, ...] = HOLD_GRID_HOURS,
 ) -> tuple[np.ndarray, Targets, list[str]]:
     """(X float32 with ``hold_hours`` last, Targets, feature_names); one row per
-    (opportunity, hold) for every hold in the grid, rows in time order."""
+    (opportunity, hold) for every hold in ``holds`` (default the schema's grid), rows in time
+    order."""
     if n_opportunities < 1:
         raise ValueError(f"n_opportunities must be >= 1, got {n_opportunities}")
     rng = np.random.default_rng(seed)
@@ -59,7 +61,7 @@ def make_synthetic_matrix(
     regime = rng.integers(0, 3, n)
     noise_cols = rng.normal(0.0, 1.0, (n, n_noise))
 
-    holds = np.asarray(HOLD_GRID_HOURS, dtype=np.float64)
+    holds = np.asarray(holds, dtype=np.float64)
     tau = 24.0 + 144.0 * stability
     income = apr[:, None] / 8760.0 * tau[:, None] * (1.0 - np.exp(-holds[None, :] / tau[:, None]))
     costs = 0.2 + 2.0 * spread

@@ -1,7 +1,11 @@
 """Hyperparameters of the MLX multi-head family, one frozen dataclass saved with the weights.
 
-The defaults are sized to train ~300k rows in about two minutes on two CPU cores with OpenBLAS
-(and much faster on the Metal GPU); validation happens here so a bad value fails before training.
+The defaults are the best MLX settings of ``benchmarks/mlx_ablation.py`` on the real training
+set (PLE embeddings, categorical embeddings, 4-member heads, robust scaling + smooth clip,
+per-head loss balance); a gradient step costs about 5x the plain MLP's on CPU, so 500k rows
+take minutes on two CPU cores with OpenBLAS (``benchmarks/train.py``; much faster on the Metal
+GPU). ``numeric_embedding="none"``, ``ensemble_size=1`` and ``categorical_embedding_dim=0``
+give the plain, cheap MLP. Validation happens here so a bad value fails before training.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from arbscore.calibration import MIN_CALIBRATION_EVENTS
 from arbscore.schema import MAX_HOLD_HOURS
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "silu")
+NUMERIC_EMBEDDINGS: tuple[str, ...] = ("none", "ple", "periodic")
+SCALINGS: tuple[str, ...] = ("standard", "robust")
+LOSS_BALANCES: tuple[str, ...] = ("none", "baseline")
 
 
 def numpy_activation(x: np.ndarray, name: str) -> np.ndarray:
@@ -33,7 +40,18 @@ class MLXConfig:
     """Architecture, loss weights, optimiser and early-stopping settings of :class:`MLXFamily`.
 
     ``trunk_sizes`` are the hidden widths of the shared trunk; ``head_hidden`` the width of the
-    one hidden layer of the profit and success heads (0 = a single linear layer).
+    one hidden layer of each head (0 = a single linear layer). ``ensemble_size`` k gives each
+    head k members over the shared trunk, each trained on its own loss, predictions averaged
+    (the cheap ensemble of TabM's line of work; exported folded into one wider head).
+    Inputs: ``scaling`` "standard" (mean/std) or "robust" (median, IQR / 1.349, as RealMLP),
+    then a hard clip at ``input_clip`` and, when ``smooth_clip`` s > 0, x / sqrt(1 + (x/s)^2).
+    ``numeric_embedding``: "none" (scaled values), "ple" (piecewise-linear encoding on
+    ``n_bins`` quantile bins fitted on training rows) or "periodic" (sin/cos of ``n_frequencies``
+    trained frequencies), each followed by a per-feature linear layer to ``embedding_dim`` and
+    ReLU (Gorishniy et al. 2022); the hold gets its own embedding, fed to the hold-conditioned
+    heads. ``categorical_embedding_dim`` > 0 maps each one-hot group (strategy, regime) to a
+    learnt vector of that size. ``loss_balance`` "baseline" divides each head's loss by the
+    constant predictor's training loss, so every head starts at ~1 whatever its units.
     ``purge_hours`` is the gap between the training part and the time-ordered validation slice
     (the longest label window, so no training label overlaps the validation period).
     """
@@ -41,7 +59,18 @@ class MLXConfig:
     trunk_sizes: tuple[int, ...] = (128, 64)
     head_hidden: int = 32
     activation: str = "relu"
-    input_clip: float = 10.0  # standardised inputs are clipped to [-c, c]; 0 disables it
+    ensemble_size: int = 4
+    # inputs
+    scaling: str = "robust"
+    input_clip: float = 10.0  # scaled inputs are clipped to [-c, c]; 0 disables it
+    smooth_clip: float = 3.0  # 0 disables the smooth clip
+    numeric_embedding: str = "ple"
+    n_bins: int = 16
+    n_frequencies: int = 16
+    frequency_scale: float = 0.1  # std of the initial periodic frequencies
+    embedding_dim: int = 8
+    categorical_embedding_dim: int = 4
+    loss_balance: str = "baseline"
     # losses
     profit_weight: float = 1.0
     success_weight: float = 1.0
@@ -55,7 +84,7 @@ class MLXConfig:
     batch_size: int = 2048
     min_steps_per_epoch: int = 20  # small data sets get smaller batches (never below 64 rows)
     max_epochs: int = 30
-    max_steps: int = 2000  # caps epochs on big data: ~2 min for 300k rows on 2 CPU cores
+    max_steps: int = 2000  # caps epochs on big data
     patience: int = 4
     grad_clip: float = 1.0  # global gradient-norm clip; 0 disables it
     # time-ordered validation slice (early stopping + probability calibration)
@@ -71,6 +100,21 @@ class MLXConfig:
         object.__setattr__(self, "trunk_sizes", tuple(int(s) for s in self.trunk_sizes))
         if not self.trunk_sizes or any(s < 1 for s in self.trunk_sizes):
             raise ValueError(f"trunk_sizes must be positive widths, got {self.trunk_sizes!r}")
+        for name, allowed in (
+            ("numeric_embedding", NUMERIC_EMBEDDINGS),
+            ("scaling", SCALINGS),
+            ("loss_balance", LOSS_BALANCES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("ensemble_size", "n_bins", "n_frequencies", "embedding_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("categorical_embedding_dim", "smooth_clip"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0 disables it), got {getattr(self, name)}")
+        if self.frequency_scale <= 0:
+            raise ValueError(f"frequency_scale must be > 0, got {self.frequency_scale}")
         if self.head_hidden < 0:
             raise ValueError(f"head_hidden must be >= 0, got {self.head_hidden}")
         if self.activation not in ACTIVATIONS:

@@ -1,7 +1,8 @@
 """``MLXFamily``: the multi-head MLX network behind :class:`arbscore.families.ModelFamily`.
 
-fit: split the rows by time (training part, purge gap, validation slice), standardise inputs
-with statistics of the training part only, standardise the profit target, train the three heads
+fit: split the rows by time (training part, purge gap, validation slice), scale inputs
+with statistics of the training part only (one-hot columns stay 0/1), fit the PLE bins on the
+training part's scaled rows, standardise the profit target, train the three heads
 together (profit and success on every (opportunity, hold) row, duration on one row per
 opportunity), restore the best validation epoch, fold the profit target scale back into the
 last profit layer (so the net outputs percent directly), then Platt-scale the success logit on
@@ -26,8 +27,15 @@ from arbscore.families import HeadOutputs, Targets
 from arbscore.mlx_models import io
 from arbscore.mlx_models.blas import describe_device
 from arbscore.mlx_models.config import MLXConfig
+from arbscore.mlx_models.embeddings import input_layout
 from arbscore.mlx_models.importance import permutation_importance
-from arbscore.mlx_models.model import LayerParams, MultiHeadNet, layer_params
+from arbscore.mlx_models.model import (
+    InputParams,
+    LayerParams,
+    MultiHeadNet,
+    input_params,
+    layer_params,
+)
 from arbscore.mlx_models.prepare import (
     check_targets,
     duration_mask,
@@ -36,8 +44,9 @@ from arbscore.mlx_models.prepare import (
     standardise,
     time_split,
 )
+from arbscore.mlx_models.reference import fit_ple_bins
 from arbscore.mlx_models.train import ProgressCallback, TrainArrays, loss_weights, train_net
-from arbscore.schema import HOLD_COLUMN, MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
+from arbscore.schema import HOLD_COLUMN, clip_hold_hours
 
 PREDICT_CHUNK = 65_536
 
@@ -68,13 +77,17 @@ class MLXFamily:
         check_targets(targets)
         t0 = time.perf_counter()
         split = time_split(np.asarray(targets.timestamp_ms), config)
-        self.mean_, self.scale_ = fit_standardiser(x[split.train])
+        layout = input_layout(list(feature_names))
+        self.mean_, self.scale_ = fit_standardiser(
+            x[split.train], config.scaling, layout.categorical_flat
+        )
+        x_s = standardise(x, self.mean_, self.scale_, config.input_clip, config.smooth_clip)
         profit = np.asarray(targets.profit, dtype=np.float64)
         p_mean = float(profit[split.train].mean())
         p_std = float(profit[split.train].std())
         p_scale = p_std if p_std > 1e-12 else 1.0
         arrays = TrainArrays(
-            x=standardise(x, self.mean_, self.scale_, config.input_clip),
+            x=x_s,
             profit=((profit - p_mean) / p_scale).astype(np.float32),
             success=np.asarray(targets.success, dtype=np.float32),
             duration_log=duration_target(targets.duration),
@@ -82,7 +95,11 @@ class MLXFamily:
         )
         train, val = _take(arrays, split.train), _take(arrays, split.val)
         mx.random.seed(config.seed)
-        net = MultiHeadNet(x.shape[1], config)
+        bins = None
+        if config.numeric_embedding == "ple":
+            cols = [*layout.numeric, layout.hold]
+            bins = fit_ple_bins(x_s[split.train][:, cols], config.n_bins)
+        net = MultiHeadNet(layout, config, bins)
         mx.eval(net.parameters())
         report = train_net(net, train, val if len(val) else None, config, progress)
         held_out = val if len(val) else train
@@ -129,13 +146,12 @@ class MLXFamily:
         if not hasattr(self, "net_"):
             raise ValueError("MLXFamily is not fitted: call fit() or MLXFamily.load() first")
         x = _check_x(X, self.feature_names_)
-        clip = (self.config or MLXConfig()).input_clip
-        profit, logit, dur_log = self._raw(standardise(x, self.mean_, self.scale_, clip))
+        c = self.config or MLXConfig()
+        x_s = standardise(x, self.mean_, self.scale_, c.input_clip, c.smooth_clip)
+        profit, logit, dur_log = self._raw(x_s)
         a, b = self.calibration_
         success = 1.0 / (1.0 + np.exp(-(a * logit.astype(np.float64) + b)))
-        duration = np.clip(
-            np.expm1(dur_log.astype(np.float64)), MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS
-        )
+        duration = clip_hold_hours(np.expm1(dur_log.astype(np.float64)))
         return HeadOutputs(profit.astype(np.float64), success, duration)
 
     def feature_importances(self) -> dict[str, dict[str, float]]:
@@ -149,6 +165,12 @@ class MLXFamily:
         if not hasattr(self, "net_"):
             raise ValueError("MLXFamily is not fitted: call fit() or MLXFamily.load() first")
         return layer_params(self.net_)
+
+    def input_params(self) -> InputParams:
+        """The input stage (scaling, embeddings) as numpy; see the model module docstring."""
+        if not hasattr(self, "net_"):
+            raise ValueError("MLXFamily is not fitted: call fit() or MLXFamily.load() first")
+        return input_params(self.net_, self.mean_, self.scale_, self.config or MLXConfig())
 
     # --- persistence --------------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -188,7 +210,7 @@ def _take(arrays: TrainArrays, idx: np.ndarray) -> TrainArrays:
 
 def _fold_target_scale(net: MultiHeadNet, mean: float, scale: float) -> None:
     """Make the last profit layer output percent: W' = W * scale, b' = b * scale + mean."""
-    last = net.profit[-1]
-    last.weight = last.weight * scale
-    last.bias = last.bias * scale + mean
+    head = net.profit
+    head.weights[-1] = head.weights[-1] * scale
+    head.biases[-1] = head.biases[-1] * scale + mean
     mx.eval(net.parameters())

@@ -1,8 +1,9 @@
 """Saving and loading a fitted MLX family: safetensors weights + one small JSON config.
 
 ``weights.safetensors`` holds every network parameter under MLX's own names (``trunk.0.weight``
-shaped (out, in), ...) plus ``input.mean`` / ``input.scale``, all float32, so a load restores the
-exact bits and predictions are identical. ``mlx_config.json`` holds the format tag, the
+shaped (out, in), ``profit.weights.0`` shaped (k, in, out), ``embed.lo``, ...) plus
+``input.mean`` / ``input.scale``, all float32, so a load restores the exact bits and
+predictions are identical. ``mlx_config.json`` holds the format tag, the
 :class:`MLXConfig`, the feature names, the Platt calibration (a, b), the device/BLAS used and
 the fit report. Nothing is pickled.
 """
@@ -19,12 +20,13 @@ from mlx.utils import tree_flatten
 from safetensors.numpy import load_file, save_file
 
 from arbscore.mlx_models.config import MLXConfig
+from arbscore.mlx_models.embeddings import input_layout
 from arbscore.mlx_models.model import MultiHeadNet
 
 if TYPE_CHECKING:
     from arbscore.mlx_models.family import MLXFamily
 
-FORMAT = "arbscore-mlx/1"
+FORMAT = "arbscore-mlx/2"  # 2: embeddings + ensembled heads (1 = plain MLP, retrain it)
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "mlx_config.json"
 _INPUT_KEYS = ("input.mean", "input.scale")
@@ -60,14 +62,17 @@ def load_family(cls: type[MLXFamily], directory: Path) -> MLXFamily:
             raise FileNotFoundError(f"{p} not found: is {directory} an MLX family directory?")
     meta = json.loads(config_path.read_text())
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{config_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+        raise ValueError(
+            f"{config_path}: format {meta.get('format')!r}, expected {FORMAT!r}; "
+            "retrain the MLX family with this version (arbscore train)"
+        )
     config = MLXConfig.from_dict(meta["config"])
     feature_names = list(meta["feature_names"])
     tensors = load_file(str(weights_path))
     missing = [k for k in _INPUT_KEYS if k not in tensors]
     if missing:
         raise ValueError(f"{weights_path} lacks {missing}")
-    net = MultiHeadNet(len(feature_names), config)
+    net = MultiHeadNet(input_layout(feature_names), config)
     net.load_weights(
         [(k, mx.array(v)) for k, v in tensors.items() if k not in _INPUT_KEYS], strict=True
     )

@@ -1,8 +1,10 @@
 """Pure loss functions of the three heads and their weighted sum.
 
-Every row carries a weight (0 for the padding rows that keep batch shapes fixed) and a duration
-mask (1 on exactly one row per opportunity), so profit and success average over the real
-(opportunity, hold) rows while the duration loss counts each opportunity once. The duration sum
+Outputs may be (N,) or (k, N) (one row per ensemble member): each member's loss is computed
+on its own and the members' losses are averaged. Every row carries a weight (0 for the padding
+rows that keep batch shapes fixed) and a duration mask (1 on exactly one row per opportunity),
+so profit and success average over the real (opportunity, hold) rows while the duration loss
+counts each opportunity once. The duration sum
 is divided by a constant (the expected number of opportunities per batch) rather than by the
 count in the batch, so over an epoch every opportunity has exactly the same weight.
 """
@@ -48,8 +50,9 @@ def bce_with_logits(logit: mx.array, target: mx.array) -> mx.array:
 
 
 def weighted_mean(values: mx.array, weight: mx.array) -> mx.array:
-    """sum(w * v) / sum(w), and 0 when no row has weight (e.g. no duration row in a batch)."""
-    return mx.sum(values * weight) / mx.maximum(mx.sum(weight), 1e-12)
+    """sum(w * v) / sum(w) over rows (averaged over members when ``values`` is (k, N)), and 0
+    when no row has weight (e.g. no duration row in a batch)."""
+    return mx.mean(mx.sum(values * weight, axis=-1)) / mx.maximum(mx.sum(weight), 1e-12)
 
 
 def head_losses(out: NetOutputs, batch: Batch, weights: LossWeights) -> mx.array:
@@ -57,7 +60,7 @@ def head_losses(out: NetOutputs, batch: Batch, weights: LossWeights) -> mx.array
     profit = weighted_mean(huber(out.profit, batch.profit, weights.huber_delta), batch.row_weight)
     success = weighted_mean(bce_with_logits(out.success_logit, batch.success), batch.row_weight)
     dur_w = batch.row_weight * batch.duration_mask
-    dur_sum = mx.sum(huber(out.duration_log, batch.duration_log, 1.0) * dur_w)
+    dur_sum = mx.mean(mx.sum(huber(out.duration_log, batch.duration_log, 1.0) * dur_w, axis=-1))
     duration = dur_sum / mx.maximum(batch.duration_norm, 1e-12)
     return mx.stack([profit, success, duration])
 

@@ -1,26 +1,31 @@
-"""The multi-head network: one shared trunk, three small heads. Plain layers on purpose.
+"""The multi-head network: input embeddings, one shared trunk, three ensembled heads.
 
-Structure (``F`` inputs, the last one ``hold_hours``; all inputs standardised first):
+Structure (``F`` inputs, the last one ``hold_hours``; layout from
+:func:`~arbscore.mlx_models.embeddings.input_layout`: numeric columns ``num`` (hold excluded),
+one-hot groups ``cat``):
 
-    x_std   = clip((x - mean_) / scale_, -c, c)             (float32, F columns; c = input_clip)
-    feats   = x_std[:, :F-1]                                 (every input except hold_hours)
-    hold    = x_std[:, F-1:]                                 (standardised hold, 1 column)
-    z       = act(... act(feats @ W_t0 + b_t0) ... @ W_tk + b_tk)        trunk, widths trunk_sizes
-    profit  = act(concat(z, hold) @ W_p0 + b_p0) @ W_p1 + b_p1          percent of notional
-    logit   = act(concat(z, hold) @ W_s0 + b_s0) @ W_s1 + b_s1          success logit
-    dur_log = z @ W_d0 + b_d0                                           log1p(optimal hours)
+    x_s     = clip((x - mean_) / scale_, -c, c)             c = input_clip (0: no clip)
+    x_s     = x_s / sqrt(1 + (x_s / s)^2)                    s = smooth_clip (0: skipped)
+    numeric = emb(x_s[:, num])       or x_s[:, num]          numeric_embedding ple|periodic|none
+    hold_e  = emb_hold(x_s[:, F-1:]) or nothing              the hold's own embedding
+    categ   = x_s[:, cat] @ E        or x_s[:, cat]          categorical_embedding_dim > 0 | 0
+    z       = act(... act(concat(numeric, categ) @ W_t0 + b_t0) ... )    trunk, trunk_sizes
+    zh      = concat(z, x_s[:, F-1:], hold_e)
+    profit  = mean_i head_p_i(zh)       percent of notional (target scale folded in)
+    logit   = mean_i head_s_i(zh)       success logit
+    dur_log = mean_i head_d_i(z)        log1p(optimal hours); never sees hold_hours
 
-With ``head_hidden == 0`` the profit and success heads are a single linear layer on
-``concat(z, hold)``. The duration head never sees ``hold_hours``: the hold is an input of the
-simulation, not something the optimal hold may depend on. Outputs served to users:
+Each head member is ``act(x @ W0 + b0) @ W1 + b1`` (``head_hidden`` > 0) or ``x @ W + b``;
+``ensemble_size`` members per head, each trained on its own loss. Outputs served to users:
 
     profit_pct       = profit
     success_prob     = sigmoid(a * logit + b)          (a, b) = calibration_  (Platt)
-    optimal_hold_h   = clip(exp(dur_log) - 1, MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS)
+    optimal_hold_h   = clip_hold_hours(exp(dur_log) - 1)   # [MIN_PREDICTED, MAX_HOLD] h
 
-``act`` is ReLU or SiLU (x * sigmoid(x)). :func:`layer_params` lists every layer as a
-:class:`LayerParams` with ``weight`` shaped (in, out), so ``y = x @ weight + bias``;
-:func:`numpy_forward` is the reference implementation an exporter can check itself against.
+For exporters, :func:`input_params` gives the input stage as numpy (scaling, encodings,
+per-feature weights, the categorical block matrix) and :func:`layer_params` every dense layer
+with the ensembles folded into one wider head (weights (in, out), ``y = x @ weight + bias``);
+:func:`numpy_forward` is the reference implementation an exporter checks itself against.
 """
 
 from __future__ import annotations
@@ -32,13 +37,20 @@ import mlx.nn as nn
 import numpy as np
 
 from arbscore.mlx_models.config import MLXConfig, numpy_activation
-from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
+from arbscore.mlx_models.embeddings import (
+    CategoricalEmbedding,
+    EnsembleHead,
+    InputLayout,
+    NumericEmbedding,
+)
+from arbscore.mlx_models.reference import InputParams, numpy_inputs, numpy_scale
+from arbscore.schema import clip_hold_hours
 
 HEAD_NAMES: tuple[str, ...] = ("trunk", "profit", "success", "duration")
 
 
 class NetOutputs(NamedTuple):
-    """Raw outputs of the network, one column per row of the input batch."""
+    """Raw outputs of the network: shape (N,) averaged, or (k, N) per ensemble member."""
 
     profit: mx.array  # percent of notional (standardised during training, see family)
     success_logit: mx.array  # uncalibrated logit of P(profit > 0)
@@ -60,78 +72,136 @@ def _activate(x: mx.array, name: str) -> mx.array:
 
 
 class MultiHeadNet(nn.Module):
-    """Shared trunk on the non-hold inputs; hold-conditioned profit/success heads; duration head."""
+    """Embedded inputs -> shared trunk -> k-member profit/success (hold-aware) and duration."""
 
-    def __init__(self, n_features: int, config: MLXConfig) -> None:
+    def __init__(
+        self,
+        layout: InputLayout,
+        config: MLXConfig,
+        ple_bins: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         super().__init__()
-        if n_features < 2:
-            raise ValueError(f"need at least 2 input columns (features + hold), got {n_features}")
+        if layout.hold < 1:
+            raise ValueError(
+                f"need at least 2 input columns (features + hold), got {layout.hold + 1}"
+            )
         self.activation = config.activation
-        sizes = [n_features - 1, *config.trunk_sizes]
+        self.kind = config.numeric_embedding
+        self._numeric = list(layout.numeric) + [layout.hold]  # embedded together, hold last
+        self._cat = list(layout.categorical_flat)
+        n_num, n_cat = len(layout.numeric), len(self._cat)
+        d = config.embedding_dim
+        if self.kind != "none":
+            size = config.n_bins if self.kind == "ple" else config.n_frequencies
+            if self.kind == "ple" and ple_bins is None:
+                lo = np.full((n_num + 1, size), 1e30, np.float32)
+                ple_bins = (lo, np.ones_like(lo))  # placeholder; a load overwrites it
+            lo, width = ple_bins if self.kind == "ple" else (None, None)
+            self.embed = NumericEmbedding(
+                self.kind, n_num + 1, size, d, lo, width, config.frequency_scale
+            )
+        num_width = n_num * d if self.kind != "none" else n_num
+        if config.categorical_embedding_dim and layout.categorical:
+            self.cat_embed = CategoricalEmbedding(
+                layout.categorical, config.categorical_embedding_dim
+            )
+            cat_width = len(layout.categorical) * config.categorical_embedding_dim
+        else:
+            cat_width = n_cat
+        sizes = [num_width + cat_width, *config.trunk_sizes]
         self.trunk = [nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
         width = sizes[-1]
-        self.profit = self._head(width + 1, config.head_hidden)
-        self.success = self._head(width + 1, config.head_hidden)
-        self.duration = [nn.Linear(width, 1)]
+        hold_width = 1 + (d if self.kind != "none" else 0)
+        k, hidden = config.ensemble_size, config.head_hidden
+        self.profit = EnsembleHead(width + hold_width, hidden, k, config.activation)
+        self.success = EnsembleHead(width + hold_width, hidden, k, config.activation)
+        self.duration = EnsembleHead(width, hidden, k, config.activation)
 
-    @staticmethod
-    def _head(n_in: int, hidden: int) -> list[nn.Linear]:
-        if hidden == 0:
-            return [nn.Linear(n_in, 1)]
-        return [nn.Linear(n_in, hidden), nn.Linear(hidden, 1)]
+    def members(self, x_s: mx.array) -> NetOutputs:
+        """Every ensemble member's outputs, each (k, N)."""
+        num = x_s[:, mx.array(self._numeric)]
+        parts = []
+        hold = [x_s[:, -1:]]
+        if self.kind != "none":
+            emb = self.embed(num)
+            cut = emb.shape[1] - emb.shape[1] // len(self._numeric)
+            parts.append(emb[:, :cut])
+            hold.append(emb[:, cut:])
+        else:
+            parts.append(num[:, :-1])
+        if "cat_embed" in self:
+            parts.append(self.cat_embed(x_s))
+        elif self._cat:
+            parts.append(x_s[:, mx.array(self._cat)])
+        z = mx.concatenate(parts, axis=1)
+        for layer in self.trunk:
+            z = _activate(layer(z), self.activation)
+        zh = mx.concatenate([z, *hold], axis=1)
+        return NetOutputs(self.profit(zh), self.success(zh), self.duration(z))
 
-    def _run(self, layers: list[nn.Linear], x: mx.array, last_linear: bool) -> mx.array:
-        for i, layer in enumerate(layers):
-            x = layer(x)
-            if not (last_linear and i == len(layers) - 1):
-                x = _activate(x, self.activation)
-        return x
-
-    def __call__(self, x_std: mx.array) -> NetOutputs:
-        z = self._run(self.trunk, x_std[:, :-1], last_linear=False)
-        zh = mx.concatenate([z, x_std[:, -1:]], axis=1)
-        return NetOutputs(
-            profit=self._run(self.profit, zh, last_linear=True)[:, 0],
-            success_logit=self._run(self.success, zh, last_linear=True)[:, 0],
-            duration_log=self._run(self.duration, z, last_linear=True)[:, 0],
-        )
+    def __call__(self, x_s: mx.array) -> NetOutputs:
+        out = self.members(x_s)
+        return NetOutputs(*(mx.mean(a, axis=0) for a in out))
 
 
 def layer_params(net: MultiHeadNet) -> list[LayerParams]:
-    """Every linear layer in graph order (trunk, profit, success, duration) as numpy arrays."""
+    """Every dense layer in graph order (trunk, profit, success, duration) as numpy float32;
+    each head's ensemble folded into one layer stack (see ``EnsembleHead.folded``)."""
     out: list[LayerParams] = []
-    for block in HEAD_NAMES:
-        layers = getattr(net, block)
-        for i, layer in enumerate(layers):
-            is_last = i == len(layers) - 1
-            act = "identity" if (block != "trunk" and is_last) else net.activation
+    for i, layer in enumerate(net.trunk):
+        w = np.array(layer.weight, dtype=np.float32).T.copy()
+        out.append(LayerParams("trunk", i, w, np.array(layer.bias, np.float32), net.activation))
+    for block in HEAD_NAMES[1:]:
+        layers = getattr(net, block).folded()
+        for i, (w, b) in enumerate(layers):
+            act = "identity" if i == len(layers) - 1 else net.activation
             out.append(
-                LayerParams(
-                    block=block,
-                    index=i,
-                    weight=np.array(layer.weight, dtype=np.float32).T.copy(),
-                    bias=np.array(layer.bias, dtype=np.float32),
-                    activation=act,
-                )
+                LayerParams(block, i, w.astype(np.float32), b.astype(np.float32).reshape(-1), act)
             )
     return out
 
 
+def input_params(
+    net: MultiHeadNet, mean: np.ndarray, scale: np.ndarray, config: MLXConfig
+) -> InputParams:
+    """The input stage of ``net`` (scaling statistics given by the family) as numpy."""
+    kind = net.kind
+    enc = width = ew = eb = None
+    if kind != "none":
+        e = net.embed
+        enc = np.array(e.lo if kind == "ple" else e.freq, dtype=np.float32)
+        width = np.array(e.width, dtype=np.float32) if kind == "ple" else None
+        ew = np.array(e.weight, dtype=np.float32)
+        eb = np.array(e.bias, dtype=np.float32)[:, 0, :]
+    cat_matrix = net.cat_embed.block_matrix() if "cat_embed" in net else None
+    return InputParams(
+        mean=np.asarray(mean, np.float32),
+        scale=np.asarray(scale, np.float32),
+        input_clip=float(config.input_clip),
+        smooth_clip=float(config.smooth_clip),
+        numeric=np.asarray(net._numeric[:-1], np.int64),
+        categorical=np.asarray(net._cat, np.int64),
+        embedding=kind,
+        encoding=enc,
+        width=width,
+        embed_weight=ew,
+        embed_bias=eb,
+        categorical_matrix=cat_matrix,
+    )
+
+
 def numpy_forward(
     params: list[LayerParams],
+    inputs: InputParams,
     x: np.ndarray,
-    mean: np.ndarray,
-    scale: np.ndarray,
     calibration: tuple[float, float],
-    input_clip: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reference forward pass in numpy (float32): (profit_pct, success_prob, hold_hours).
+    """Reference forward pass in numpy: (profit_pct, success_prob, hold_hours).
 
     Mirrors the module docstring exactly; exporters compare their graphs with it.
     """
-    xs = ((np.asarray(x, dtype=np.float32) - mean) / scale).astype(np.float32)
-    if input_clip > 0:
-        xs = np.clip(xs, -input_clip, input_clip)
+    xs = numpy_scale(x, inputs)
+    trunk_in, hold = numpy_inputs(inputs, xs)
     blocks: dict[str, list[LayerParams]] = {b: [] for b in HEAD_NAMES}
     for p in params:
         blocks[p.block].append(p)
@@ -141,13 +211,11 @@ def numpy_forward(
             h = numpy_activation(h @ p.weight + p.bias, p.activation).astype(np.float32)
         return h
 
-    z = run(blocks["trunk"], xs[:, :-1])
-    zh = np.concatenate([z, xs[:, -1:]], axis=1)
+    z = run(blocks["trunk"], trunk_in.astype(np.float32))
+    zh = np.concatenate([z, hold.astype(np.float32)], axis=1)
     profit = run(blocks["profit"], zh)[:, 0]
     logit = run(blocks["success"], zh)[:, 0].astype(np.float64)
     a, b = calibration
     prob = 1.0 / (1.0 + np.exp(-(a * logit + b)))
-    dur = np.clip(
-        np.expm1(run(blocks["duration"], z)[:, 0]), MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS
-    )
+    dur = clip_hold_hours(np.expm1(run(blocks["duration"], z)[:, 0]))
     return profit, prob, dur

@@ -3,7 +3,7 @@
 Kept apart from the family so each step is a small pure function with its own test:
 - :func:`time_split`: the last ``val_fraction`` of rows by entry time is the validation slice;
   training rows end ``purge_hours`` before it (their label windows would reach into it).
-- :func:`fit_standardiser`: mean/scale from the training rows only.
+- :func:`fit_standardiser`: centre/scale from the training rows only (standard or robust).
 - :func:`duration_mask`: 1 on one row per opportunity (``first_row_per_opportunity``).
 """
 
@@ -51,20 +51,40 @@ def time_split(timestamp_ms: np.ndarray, config: MLXConfig) -> TimeSplit:
     return TimeSplit(train, val, purge_ms / HOUR_MS)
 
 
-def fit_standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, scale) per column in float32; constant columns get scale 1."""
+def fit_standardiser(
+    x: np.ndarray, scaling: str = "standard", passthrough: tuple[int, ...] = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """(centre, scale) per column in float32, from the training rows only.
+
+    "standard": mean and std. "robust" (RealMLP's habit): median and IQR / 1.349 (the std of a
+    normal), falling back to the std where the IQR is 0 (a column mostly one value).
+    Constant columns get scale 1; ``passthrough`` columns (one-hot) get (0, 1), kept 0/1.
+    """
     x64 = np.asarray(x, dtype=np.float64)
-    mean = x64.mean(axis=0)
-    std = x64.std(axis=0)
-    scale = np.where(std > 1e-12, std, 1.0)
-    return mean.astype(np.float32), scale.astype(np.float32)
+    std = x64.std(axis=0) if len(x64) else np.ones(x64.shape[1])
+    if scaling == "robust" and len(x64):
+        q25, centre, q75 = np.quantile(x64, [0.25, 0.5, 0.75], axis=0)
+        iqr = (q75 - q25) / 1.349
+        spread = np.where(iqr > 1e-12, iqr, std)
+    else:
+        centre = x64.mean(axis=0) if len(x64) else np.zeros(x64.shape[1])
+        spread = std
+    scale = np.where(spread > 1e-12, spread, 1.0)
+    idx = list(passthrough)
+    centre[idx], scale[idx] = 0.0, 1.0
+    return centre.astype(np.float32), scale.astype(np.float32)
 
 
-def standardise(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, clip: float) -> np.ndarray:
-    """(x - mean) / scale in float32, clipped to [-clip, clip] when clip > 0."""
+def standardise(
+    x: np.ndarray, mean: np.ndarray, scale: np.ndarray, clip: float, smooth: float = 0.0
+) -> np.ndarray:
+    """(x - mean) / scale in float32, clipped to [-clip, clip] when clip > 0, then smoothly
+    clipped, v / sqrt(1 + (v / smooth)^2), when smooth > 0 (see the model docstring)."""
     out = (np.asarray(x, dtype=np.float32) - mean) / scale
     if clip > 0:
         np.clip(out, -clip, clip, out=out)
+    if smooth > 0:
+        out = out / np.sqrt(1.0 + (out / np.float32(smooth)) ** 2)
     return out.astype(np.float32, copy=False)
 
 

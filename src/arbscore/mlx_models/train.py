@@ -4,9 +4,14 @@ Every batch has exactly ``batch_size`` rows (the last one is padded with weight-
 compiled step is traced once per fit; ``TrainReport.traces`` counts the traces so a test can
 hold that. Small data gets smaller batches (``min_steps_per_epoch``), big data fewer epochs
 (``max_steps``). The learning rate warms up linearly then follows a cosine decay over the
-planned steps. Early stopping watches the heads' validation losses relative to a constant
-predictor (:func:`skill_score`) on the time-ordered validation slice and the best epoch's
-weights are restored. Shuffling uses a seeded numpy generator and the
+planned steps. With ``loss_balance="baseline"`` each head's training loss is divided by the
+constant predictor's loss on the training rows (:func:`balanced_weights`), so a head whose raw
+loss is tiny (a rare-event log loss) still pulls on the shared trunk as its weight says. Early
+stopping watches the heads' validation losses relative to a constant predictor
+(:func:`skill_score`) on the time-ordered validation slice; an epoch counts as progress when the
+summed score improves or any single head beats its own best, so one head that has stopped
+learning never stops another that still does. The best summed-score epoch's weights are
+restored. Shuffling uses a seeded numpy generator and the
 weights a seeded MLX key, so the same data and seed give the same weights.
 """
 
@@ -155,6 +160,21 @@ def baseline_losses(train: TrainArrays, val: TrainArrays, weights: LossWeights) 
     return np.maximum(np.array(parts, dtype=np.float64), 1e-12)
 
 
+def balanced_weights(config: MLXConfig, train: TrainArrays) -> LossWeights:
+    """The loss weights the optimiser uses: ``config``'s, divided per head by the constant
+    predictor's training loss when ``loss_balance == "baseline"``."""
+    weights = loss_weights(config)
+    if config.loss_balance == "none":
+        return weights
+    base = baseline_losses(train, train, weights)
+    return LossWeights(
+        weights.profit / base[0],
+        weights.success / base[1],
+        weights.duration / base[2],
+        weights.huber_delta,
+    )
+
+
 def skill_score(losses: np.ndarray, baseline: np.ndarray, weights: LossWeights) -> float:
     """Early-stopping score: sum over heads of weight x loss / no-skill loss.
 
@@ -185,8 +205,10 @@ def train_net(
     )
     report = TrainReport(batch_size=batch_size, planned_epochs=epochs)
 
+    train_weights = balanced_weights(config, train)
+
     def loss_fn(model: MultiHeadNet, batch: Batch) -> mx.array:
-        return total_loss(head_losses(model(batch.x), batch, weights), weights)
+        return total_loss(head_losses(model.members(batch.x), batch, train_weights), train_weights)
 
     loss_and_grad = nn.value_and_grad(net, loss_fn)
     optimizer.init(net.trainable_parameters())  # state exists before tracing: one trace only
@@ -208,6 +230,8 @@ def train_net(
     baseline = baseline_losses(train, val, weights) if val is not None else None
     report.val_baseline = None if baseline is None else [float(b) for b in baseline]
     bad_epochs = 0
+    head_best = np.full(3, np.inf)
+    w_heads = np.array([weights.profit, weights.success, weights.duration])
     for epoch in range(1, epochs + 1):
         train_sum = 0.0
         for idx, n_real in batch_iterate(len(train), batch_size, rng):
@@ -226,10 +250,15 @@ def train_net(
                 val_loss=val_losses[3],
                 val_score=score,
             )
+            head_skill = val_losses[:3] / baseline
+            head_improved = bool(np.any((head_skill < head_best - 1e-4) & (w_heads > 0)))
+            head_best = np.minimum(head_best, head_skill)
             if score < best_score - 1e-6:
                 best_score, bad_epochs, report.best_epoch = score, 0, epoch
                 report.best_val_loss = float(val_losses[3])
                 best_params = tree_map(lambda a: a, net.parameters())  # arrays are immutable
+            elif head_improved:
+                bad_epochs = 0
             else:
                 bad_epochs += 1
         report.history.append({k: float(v) for k, v in row.items()})

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.costs import CostConfig, round_trip_cost_pct
 from arbscore.data_tools.opportunities import candidate_key, market_regime, pair_features
 from arbscore.schema import HOLD_GRID_HOURS, OPPORTUNITY_FEATURE_COLUMNS
 
@@ -109,18 +109,22 @@ def live_opportunities(
     opp = _pairs(legs, config)
     if opp.empty:
         return opp
-    fees = config.costs.fees
-    fee_l = fees.rates_for(opp["long_exchange"].to_numpy(), opp["long_market"].to_numpy())
-    fee_s = fees.rates_for(opp["short_exchange"].to_numpy(), opp["short_market"].to_numpy())
     edge = (opp["short_hourly"] - opp["long_hourly"]).to_numpy(np.float64)
     opp["timestamp"] = opp["snapshot_time"]
     opp["fund_profit_8h"] = edge * 8 * 100.0
     opp = opp[opp["fund_profit_8h"] > config.min_fund_profit_8h_pct].copy()
-    fee_l, fee_s = fee_l[opp.index], fee_s[opp.index]
-    cost = (
-        2.0 * (fee_l + fee_s) * 100.0
-        + opp["long_spread_pct"].fillna(0)
-        + opp["short_spread_pct"].fillna(0)
+    # the one round trip (data_tools.costs): four fills, half the live spread on each
+    cost = pd.Series(
+        round_trip_cost_pct(
+            config.costs,
+            opp["long_exchange"].to_numpy(),
+            opp["long_market"].to_numpy(),
+            opp["short_exchange"].to_numpy(),
+            opp["short_market"].to_numpy(),
+            opp["long_spread_pct"].fillna(0).to_numpy(np.float64),
+            opp["short_spread_pct"].fillna(0).to_numpy(np.float64),
+        ),
+        index=opp.index,
     )
     opp = pair_features(
         opp,
@@ -282,7 +286,7 @@ def realise(
         s0, s1, ssp0, ssp1, sf = _leg_path(ss, t0[idx], t1[idx])
         price = ((l1 / l0 - 1.0) - (s1 / s0 - 1.0)) * 100.0
         funding = (sf - (lf if lm == "perp" else 0.0)) * 100.0
-        fees = 2.0 * (costs.fees.rate(le, lm) + costs.fees.rate(se, sm)) * 100.0
+        fees = round_trip_cost_pct(costs, le, lm, se, sm, 0.0, 0.0)[0]  # fees only
         spread = (lsp0 + lsp1 + ssp0 + ssp1) / 2.0
         result[idx] = funding + price - fees - spread
     return result

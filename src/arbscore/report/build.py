@@ -8,31 +8,31 @@ from pathlib import Path
 from arbscore.report.document import Document, Figure
 from arbscore.report.inputs import ReportInputs, load_inputs
 from arbscore.report.render import to_html, to_markdown
-from arbscore.report.sections import (
-    SYNTHETIC_BANNER,
-    backtest,
-    data_used,
-    head_metrics,
-    headline,
-    scheme,
-)
+from arbscore.report.sections import SYNTHETIC_BANNER, data_used, head_metrics, headline, scheme
 from arbscore.report.sections_detail import (
     benchmarks,
     calibration,
     importance,
     reproduce,
+    skill,
     timing,
 )
+from arbscore.report.sections_trading import answer, costs, portfolio, splits, trade_list
 
 
 def build_document(inp: ReportInputs) -> Document:
     """All sections in reading order: the answer first, then the evidence."""
     sections = [
+        answer(inp),
         headline(inp),
         data_used(inp),
         scheme(inp),
+        portfolio(inp),
+        costs(inp),
+        trade_list(inp),
+        splits(inp),
+        skill(inp),
         head_metrics(inp),
-        backtest(inp),
         calibration(inp),
         importance(inp),
         timing(inp),
@@ -54,14 +54,18 @@ def build_document(inp: ReportInputs) -> Document:
 def build_report(workdir: Path | str, out_dir: Path | str | None = None) -> tuple[Path, Path]:
     """Write ``<workdir>/report/report.html`` (self-contained) and ``report.md``.
 
-    The Markdown links the same figures, written as PNG files under ``report/figures/``.
+    The Markdown links the same figures, written as PNG files under ``report/figures/``;
+    every strategy's trades go to ``report/trades.csv`` beside them.
     Returns ``(html_path, md_path)``. Raises ``FileNotFoundError`` when metrics.json is absent.
     """
     workdir = Path(workdir)
     out = Path(out_dir) if out_dir is not None else workdir / "report"
-    doc = build_document(load_inputs(workdir))
+    inp = load_inputs(workdir)
+    doc = build_document(inp)
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
+    if inp.trades is not None:
+        inp.trades.to_csv(out / "trades.csv", index=False)
     for section in doc.sections:
         for block in section.blocks:
             if isinstance(block, Figure):

@@ -49,8 +49,13 @@ class Document:
     sections: list[Section]
 
 
+def _finite_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def fmt(v: float | int | None) -> str:
-    """Numbers as a person reads them: 4 significant digits, thousands separators, '-' for none."""
+    """Numbers as a person reads them: 4 significant digits, thousands separators, never
+    scientific notation; '–' for none. The one formatter of every figure (report and CLI)."""
     if v is None:
         return "–"
     if isinstance(v, bool):
@@ -59,11 +64,51 @@ def fmt(v: float | int | None) -> str:
         return f"{v:,}"
     if not math.isfinite(v):
         return "–"
-    if v != 0 and (abs(v) >= 1e9 or abs(v) < 1e-3):
-        return f"{v:.3e}"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
-    return f"{v:.4g}"
+    if v == 0:
+        return "0"
+    digits = max(0, 3 - math.floor(math.log10(abs(v))))
+    if digits > 10:  # below 1e-7: shown as 0 rather than as an exponent
+        return "0"
+    out = f"{v:.{digits}f}"
+    return out.rstrip("0").rstrip(".") if "." in out else out
+
+
+def pct_decimals(v: float) -> int:
+    """Decimals of a percent: 2 below 10 %, 1 below 100 %, none above."""
+    a = abs(v)
+    return 2 if a < 10 else 1 if a < 100 else 0
+
+
+def fmt_pct(v: float | None, signed: bool = True, unit: bool = True) -> str:
+    """A percent value (already in percent): '+1.23 %', '-45.6 %', '1,234 %'."""
+    if not _finite_number(v):
+        return "–"
+    d = pct_decimals(v)
+    body = f"{v:+,.{d}f}" if signed else f"{v:,.{d}f}"
+    if body in ("+0.00", "-0.00"):
+        body = "0.00"
+    return body + (" %" if unit else "")
+
+
+def fmt_ci(ci: object, unit: bool = True) -> str:
+    """A 95 % interval of percents: '[-0.49, +1.50] %'."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return "–"
+    lo, hi = (fmt_pct(x, unit=False) for x in ci)
+    return f"[{lo}, {hi}]" + (" %" if unit else "")
+
+
+def fmt_ratio(v: float | None) -> str:
+    """Sharpe, Sortino, Calmar: two decimals, signed."""
+    return f"{v:+.2f}" if _finite_number(v) else "–"
+
+
+def fmt_ratio_ci(ci: object) -> str:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return "–"
+    return f"[{fmt_ratio(ci[0])}, {fmt_ratio(ci[1])}]"
 
 
 def text(s: str) -> Cell:

@@ -61,7 +61,8 @@ class ReportInputs:
     workdir: Path
     metrics: Metrics
     data: DataSummary
-    equity: pd.DataFrame | None  # strategy, fold, time, equity
+    equity: pd.DataFrame | None  # strategy, fold, time, equity (x capital), drawdown_pct
+    trades: pd.DataFrame | None  # every strategy's booked positions (backtest_trades.parquet)
     importance: dict[str, dict[str, dict[str, float]]]  # family -> head -> feature -> value
     benchmarks: dict | None
     run_config: dict | None
@@ -160,6 +161,10 @@ def load_inputs(workdir: Path) -> ReportInputs:
     equity = pd.read_parquet(equity_path) if equity_path.exists() else None
     if equity is None:
         missing.append("evaluation/backtest_equity.parquet")
+    trades_path = workdir / "evaluation" / "backtest_trades.parquet"
+    trades = pd.read_parquet(trades_path) if trades_path.exists() else None
+    if trades is None:
+        missing.append("evaluation/backtest_trades.parquet")
     importance = _read_json(workdir / "evaluation" / "feature_importance.json") or {}
     if not importance:
         missing.append("evaluation/feature_importance.json")
@@ -170,6 +175,7 @@ def load_inputs(workdir: Path) -> ReportInputs:
         metrics=metrics,
         data=data,
         equity=equity,
+        trades=trades,
         importance=importance,
         benchmarks=benchmarks,
         run_config=run_config,

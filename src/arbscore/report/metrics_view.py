@@ -120,6 +120,13 @@ HIGHER_IS_BETTER = {
     "win_rate",
     "trades",
     "max_drawdown",  # drawdown is reported as a negative number: closer to 0 is better
+    "annual_return_pct",
+    "max_drawdown_pct",
+    "sortino",
+    "calmar",
+    "mae_skill",
+    "brier_skill",
+    "mae_hours_skill",
 }
 
 

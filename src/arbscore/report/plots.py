@@ -15,7 +15,12 @@ from matplotlib.figure import Figure
 
 from arbscore.report.inputs import FamilyMetrics, Metrics, Stat
 
-BASELINE_STYLE = {"rule_based": ":", "persistence": "-.", "oracle": "--"}
+BASELINE_STYLE = {
+    "carry_rule": ":",
+    "fund_apr_rank": (0, (3, 1, 1, 1)),
+    "persistence": "-.",
+    "hindsight_oracle": "--",
+}
 _DPI = 110
 
 
@@ -55,72 +60,40 @@ def metric_bars(metrics: Metrics, panels: list[tuple[str, str]]) -> bytes:
     return _png(fig)
 
 
-def chain_folds(equity: pd.DataFrame) -> pd.DataFrame:
-    """One curve per strategy over all folds: each fold's realised steps, in time order.
-
-    The harness writes per-fold curves that start at 1.0 (equity = 1 + realised PnL / capital);
-    folds overlap in time where a trade entered in one fold exits after the next fold starts,
-    so the folds' increments are merged by time rather than laid end to end.
-    """
-    pieces = []
-    for strategy, group in equity.groupby("strategy", sort=False):
-        steps = []
-        for _, fold in group.groupby("fold", sort=True):
-            fold = fold.sort_values("time")
-            eq = fold["equity"].to_numpy(dtype=float)
-            base = 1.0 if abs(eq[0] - 1.0) < abs(eq[0]) else 0.0  # multiple of capital or return
-            steps.append(
-                pd.DataFrame({"time": fold["time"].to_numpy(), "step": np.diff(eq, prepend=base)})
-            )
-        merged = pd.concat(steps, ignore_index=True).sort_values("time", kind="mergesort")
-        pieces.append(
-            pd.DataFrame(
-                {
-                    "strategy": strategy,
-                    "time": merged["time"].to_numpy(),
-                    "equity": 1.0 + np.cumsum(merged["step"].to_numpy()),
-                }
-            )
-        )
-    return pd.concat(pieces, ignore_index=True) if pieces else equity
-
-
-def equity_curves(
-    equity: pd.DataFrame, families: list[str], baselines: list[str], end: object = None
-) -> bytes:
-    """Cumulative realised return of each family against the baselines, all folds.
-
-    ``end`` (the last fold's test end) extends every curve flat to the end of the evaluation.
-    """
-    curves = chain_folds(equity)
-    fig = Figure(figsize=(10, 4.2))
-    ax = fig.add_subplot(1, 1, 1)
-    order = [s for s in families + baselines if s in set(curves["strategy"])]
-    order += [s for s in curves["strategy"].unique() if s not in order]
-    last = curves["time"].max()
-    end = max(pd.Timestamp(end), last) if end is not None else last
+def equity_drawdown(equity: pd.DataFrame, families: list[str]) -> bytes:
+    """Daily marked-to-market equity (cumulative return, % of capital) of every strategy over
+    the pooled out-of-sample span, and below it each one's drawdown from its running peak."""
+    fig = Figure(figsize=(10, 5.6))
+    top = fig.add_subplot(2, 1, 1)
+    bottom = fig.add_subplot(2, 1, 2, sharex=top)
+    order = [s for s in families if s in set(equity["strategy"])]
+    order += [s for s in equity["strategy"].unique() if s not in order]
     for k, strategy in enumerate(order):
-        c = curves[curves["strategy"] == strategy]
-        if len(c) and c["time"].iloc[-1] < end:  # flat after its last trade, to the end
-            c = pd.concat([c, c.iloc[[-1]].assign(time=end)], ignore_index=True)
-        style = BASELINE_STYLE.get(strategy, "-")
-        color = "grey" if strategy in baselines and strategy != "oracle" else f"C{k}"
-        ax.plot(
-            c["time"],
-            (c["equity"] - 1.0) * 100.0,
-            style,
-            label=strategy,
-            color=color,
-            lw=1.4,
-            drawstyle="steps-post",
-        )
-    for t in equity.groupby("fold")["time"].min().iloc[1:]:
-        ax.axvline(t, color="black", alpha=0.15, lw=0.8)
-    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
-    ax.set_ylabel("cumulative net return, % of capital")
-    ax.set_title("Trading backtest, out-of-sample folds (grey lines: fold starts)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, ncol=2)
+        c = equity[equity["strategy"] == strategy].sort_values("time")
+        eq = c["equity"].to_numpy(float)
+        if "drawdown_pct" in c.columns:
+            dd = c["drawdown_pct"].to_numpy(float)
+        else:
+            dd = (eq / np.maximum.accumulate(eq) - 1.0) * 100.0
+        is_base = strategy not in families
+        style = BASELINE_STYLE.get(strategy, "-") if is_base else "-"
+        color = "grey" if is_base and strategy != "hindsight_oracle" else f"C{k}"
+        y = (eq - 1.0) * 100.0
+        top.plot(c["time"], y, linestyle=style, label=strategy, color=color, lw=1.4)
+        bottom.plot(c["time"], dd, linestyle=style, color=color, lw=1.1)
+    if "fold" in equity.columns:
+        first = equity[equity["strategy"] == order[0]] if order else equity
+        starts = first.groupby("fold")["time"].min().sort_index()
+        for t in starts.iloc[1:]:
+            top.axvline(t, color="black", alpha=0.15, lw=0.8)
+            bottom.axvline(t, color="black", alpha=0.15, lw=0.8)
+    for ax in (top, bottom):
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        ax.grid(alpha=0.3)
+    top.set_ylabel("return, % of capital")
+    top.set_title("Daily marked-to-market equity, pooled out of sample (grey lines: fold starts)")
+    top.legend(loc="upper left", fontsize=8, ncol=3)
+    bottom.set_ylabel("drawdown %")
     fig.autofmt_xdate()
     return _png(fig)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from arbscore.report import plots
 from arbscore.report.document import Cell, Figure, Section, Table, fmt, text
 from arbscore.report.inputs import DEFAULT_WINNER_METRIC, FamilyMetrics, ReportInputs, Stat
@@ -100,42 +98,26 @@ def headline(inp: ReportInputs) -> Section:
         sec.blocks.append(Table(WINNER_HEADERS, rows, "winners"))
     if missing:
         sec.blocks.append(f"No winner for {', '.join(missing)} (no family has a finite value).")
-    best = _best_backtest(inp)
-    if best:
-        sec.blocks.append(best)
-    return sec
-
-
-def _net(m: FamilyMetrics) -> float | None:
-    s = m.heads.get("backtest", {}).get("net_return")
-    return s.mean if s is not None and _finite(s.mean) else None
-
-
-def _flat(strategies: dict[str, FamilyMetrics]) -> list[str]:
-    """Strategies that took no trade in any fold (they stayed flat)."""
-    out = []
-    for name, m in strategies.items():
-        trades = m.heads.get("backtest", {}).get("trades")
-        if trades is not None and _finite(trades.mean) and trades.mean == 0:
-            out.append(name)
-    return out
-
-
-def _best_backtest(inp: ReportInputs) -> str | None:
-    fams = [(f, _net(m)) for f, m in inp.metrics.families.items() if _net(m) is not None]
-    if not fams:
-        return None
-    parts = [f"{b} {fmt(_net(m))}" for b, m in inp.metrics.baselines.items() if _net(m) is not None]
-    base = f"baselines' net return: {', '.join(parts) or 'none reported'}."
-    flat = _flat(inp.metrics.families)
-    if len(flat) == len(inp.metrics.families):
-        return (
-            "Trading backtest: no family took a trade on the out-of-sample folds (their entry "
-            f"rule kept every one flat); {base}"
+    rec = inp.metrics.raw.get("recommended_family")
+    if isinstance(rec, dict) and rec.get("family"):
+        fam = rec["family"]
+        differs = rec.get("differs_from_head_winners") or []
+        line = (
+            f"Recommended for trading: {fam}, the family with the best pooled annual return on "
+            "capital (see the portfolio backtest)."
         )
-    fam, value = max(fams, key=lambda t: t[1])
-    note = f" Stayed flat: {', '.join(flat)}." if flat else ""
-    return f"Trading backtest: the best family by net return is {fam} ({fmt(value)}); {base}{note}"
+        if differs:
+            winners = ", ".join(
+                f"{w.head} ({w.family})" for w in inp.metrics.winners if w.head in differs
+            )
+            line += (
+                f" It differs from the per-head winner of {winners}: heads are judged by "
+                "their error, trading value by the pooled backtest, and they disagree here."
+            )
+        else:
+            line += " It is also every head's winner."
+        sec.blocks.append(line)
+    return sec
 
 
 def data_used(inp: ReportInputs) -> Section:
@@ -241,55 +223,4 @@ def head_metrics(inp: ReportInputs) -> Section:
                 "Winner metric per head: mean per family, fold range",
             )
         )
-    return sec
-
-
-def _last_test_end(folds: list[dict]) -> object:
-    ends = [f.get("test_end") for f in folds if isinstance(f.get("test_end"), str)]
-    try:
-        return max(pd.Timestamp(e) for e in ends) if ends else None
-    except ValueError:
-        return None
-
-
-def backtest(inp: ReportInputs) -> Section:
-    m = inp.metrics
-    sec = Section("Trading backtest against the baselines", "backtest")
-    cfg = m.raw.get("config") if isinstance(m.raw.get("config"), dict) else {}
-    rule = (
-        f"top {cfg['top_k']} per snapshot, capital {fmt(cfg.get('capital_usd'))} USD in "
-        f"positions of {fmt(cfg.get('position_usd'))} USD, "
-        if "top_k" in cfg
-        else "top-k per snapshot within a capital limit, "
-    )
-    sec.blocks.append(
-        f"On each fold's test window: {rule}one position per symbol, held as predicted and "
-        "realised with the simulated PnL; net_return is a fraction of capital. Baselines: "
-        "rule_based (rank by fund_apr), persistence (fund_profit_3d_proj net of costs), oracle "
-        "(best realised hold, an upper bound no model can reach). Staying flat is allowed."
-    )
-    strategies = {**m.families, **m.baselines}
-    flat = _flat(strategies)
-    if flat:
-        sec.blocks.append(f"Took no trade in any fold: {', '.join(flat)}.")
-    names = _metric_names(strategies, "backtest")
-    if names:
-        rows = [
-            [text(s), text("baseline" if s in m.baselines else "family")]
-            + [stat_cell(sm.heads.get("backtest", {}).get(k), (s, "backtest", k)) for k in names]
-            for s, sm in strategies.items()
-        ]
-        sec.blocks.append(Table(["strategy", "kind"] + names, rows, "backtest"))
-    if inp.equity is not None and len(inp.equity):
-        sec.blocks.append(
-            Figure(
-                plots.equity_curves(
-                    inp.equity, list(m.families), list(m.baselines), _last_test_end(m.folds)
-                ),
-                "equity",
-                "Backtest equity curves of each family and the baselines",
-            )
-        )
-    else:
-        sec.blocks.append("No equity curves (evaluation/backtest_equity.parquet missing).")
     return sec

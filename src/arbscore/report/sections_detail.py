@@ -17,6 +17,7 @@ def calibration(inp: ReportInputs) -> Section:
     if not fams:
         sec.blocks.append("metrics.json holds no calibration table.")
         return sec
+    sec.blocks.extend(calibration_flags(inp))
     sec.blocks.append(
         Figure(plots.calibration(fams), "calibration", "Reliability diagram of the success head")
     )
@@ -49,6 +50,112 @@ def calibration(inp: ReportInputs) -> Section:
         rows.append(row)
     caption = "Reliability table: mean predicted vs observed profitable share per bin"
     sec.blocks.append(Table(headers, rows, "calibration", caption=caption))
+    return sec
+
+
+def _top_bin(cal) -> tuple[float, float, int] | None:
+    """(predicted, observed, rows) of the highest non-empty bin."""
+    if cal is None or not cal.predicted:
+        return None
+    i = max(range(len(cal.predicted)), key=lambda k: cal.predicted[k])
+    return cal.predicted[i], cal.observed[i], cal.count[i]
+
+
+def calibration_flags(inp: ReportInputs) -> list:
+    """ECE per family with the flag: the blocks that open the calibration section."""
+    check = inp.metrics.raw.get("calibration_check") or {}
+    limit = check.get("flag_above", 0.05)
+    gap_limit = check.get("bin_gap_flag_above", 0.2)
+    min_rows = check.get("bin_gap_min_rows", 20)
+    rows, flagged = [], []
+    for f, fm in inp.metrics.families.items():
+        success = fm.heads.get("success", {})
+        value = success["ece"].mean if "ece" in success else None
+        gap = success["worst_bin_gap"].mean if "worst_bin_gap" in success else None
+        listed = check.get("flagged")
+        if isinstance(listed, list):
+            bad = f in listed
+        else:
+            bad = value is not None and value == value and value > limit
+        top = _top_bin(fm.calibration)
+        rows.append(
+            [
+                text(f),
+                Cell(fmt(value), value, (f, "success", "ece")),
+                Cell(fmt(gap), gap, (f, "success", "worst_bin_gap")),
+                text("MISCALIBRATED" if bad else "ok"),
+                text(f"{top[0]:.3f} -> {top[1]:.3f} ({top[2]:,} rows)" if top else "–"),
+            ]
+        )
+        if bad:
+            flagged.append(
+                f"{f} (ECE {fmt(value)}, worst bin off by {fmt(gap)}"
+                + (f"; its top bin predicts {top[0]:.3f} and observes {top[1]:.3f}" if top else "")
+                + ")"
+            )
+    blocks: list = [
+        Table(
+            [
+                "family",
+                "ECE",
+                f"worst bin gap (>= {min_rows} rows)",
+                f"flag (ECE > {limit:g} or gap > {gap_limit:g})",
+                "top bin: predicted -> observed",
+            ],
+            rows,
+            "ece",
+            caption="Calibration error of P(profit), pooled over the folds",
+        )
+    ]
+    if flagged:
+        blocks.insert(
+            0,
+            "FLAGGED: miscalibrated success probability for " + "; ".join(flagged) + ". A "
+            "Kelly fraction sized from these probabilities bets too much; shrink it or "
+            "recalibrate before trusting P(profit).",
+        )
+    else:
+        blocks.insert(
+            0, f"No family's ECE exceeds {limit:g} and no bin is off by more than {gap_limit:g}."
+        )
+    return blocks
+
+
+SKILL_ROWS = (
+    ("profit", "mae", "naive_mae", "mae_skill", "training median"),
+    ("success", "brier", "naive_brier", "brier_skill", "training base rate"),
+    ("duration", "mae_hours", "naive_mae_hours", "mae_hours_skill", "training median"),
+)
+
+
+def skill(inp: ReportInputs) -> Section:
+    sec = Section("Skill against a naive predictor", "skill")
+    sec.blocks.append(
+        "Each head against a naive guess fitted on the same fold's training rows; skill = 1 - "
+        "model error / naive error (for success: the Brier skill score). 0 is no better than "
+        "the naive guess, below 0 is worse. Mean across folds."
+    )
+    rows = []
+    for f, fm in inp.metrics.families.items():
+        for head, metric, naive, sk, what in SKILL_ROWS:
+            block = fm.heads.get(head, {})
+            if metric not in block:
+                continue
+            rows.append(
+                [
+                    text(f),
+                    text(head),
+                    text(f"{metric} vs {what}"),
+                    stat_cell(block.get(metric), (f, head, metric)),
+                    stat_cell(block.get(naive), (f, head, naive)),
+                    stat_cell(block.get(sk), (f, head, sk)),
+                ]
+            )
+    if rows:
+        headers = ["family", "head", "error", "model", "naive", "skill"]
+        sec.blocks.append(Table(headers, rows, "skill"))
+    else:
+        sec.blocks.append("metrics.json holds no head metrics.")
     return sec
 
 
@@ -149,6 +256,19 @@ def reproduce(inp: ReportInputs) -> Section:
     if (inp.workdir / "bundle" / "manifest.json").exists():
         rows.append([text(f"arbscore serve --bundle {inp.workdir / 'bundle'} --port 5250")])
     sec.blocks.append(Table(["command (run, benchmarks, serve the winners)"], rows, "command"))
+    raw = inp.metrics.raw
+    commit = raw.get("git_commit") or "unknown (not run from a git checkout)"
+    sec.blocks.append(
+        f"Git commit: {commit}; arbscore {raw.get('arbscore_version', '?')}; metrics written "
+        f"{raw.get('created_at', '?')}."
+    )
+    cfg = raw.get("config") if isinstance(raw.get("config"), dict) else {}
+    if cfg:
+        crow = [
+            [text(k), text(fmt(v) if isinstance(v, (int, float)) else str(v))]
+            for k, v in cfg.items()
+        ]
+        sec.blocks.append(Table(["setting", "value"], crow, "config", caption="Evaluation config"))
     if inp.missing:
         sec.blocks.append(
             "Artefacts not found in the run directory: " + ", ".join(inp.missing) + "."

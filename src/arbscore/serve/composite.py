@@ -2,7 +2,7 @@
 
 Definition (vectorised; all three predictions are per row):
 
-    r   = predicted_profit_pct * 24 / clip(predicted_hold_hours, 1, 168)   # % of capital per day
+    r   = predicted_profit_pct * 24 / clip_hold_hours(hold, grid=True)   # % of capital per day
     u   = 4 * p * (1 - p)                      # success-head uncertainty: 0 sure .. 1 coin flip
     adj = r - penalty * u * |r|                # shrink gains / deepen losses when unsure
     composite_score = 100 * sigmoid(asinh(adj / scale_pct_per_day))
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arbscore.schema import MAX_HOLD_HOURS
+from arbscore.schema import clip_hold_hours
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,8 @@ class CompositeConfig:
 
 def return_per_day(profit_pct: np.ndarray, hold_hours: np.ndarray) -> np.ndarray:
     """Net return in % of capital per day of holding."""
-    return (
-        np.asarray(profit_pct, np.float64) * 24.0 / np.clip(hold_hours, 1.0, float(MAX_HOLD_HOURS))
-    )
+    hold = clip_hold_hours(np.asarray(hold_hours, np.float64), grid=True)
+    return np.asarray(profit_pct, np.float64) * 24.0 / hold
 
 
 def composite_score(
@@ -71,7 +70,7 @@ def composite_score_one(
 ) -> float:
     """:func:`composite_score` for one row in plain floats (the single-opportunity fast path:
     numpy's per-call overhead is most of the cost at one row). Tested equal to the array form."""
-    r = profit_pct * 24.0 / min(max(hold_hours, 1.0), float(MAX_HOLD_HOURS))
+    r = profit_pct * 24.0 / clip_hold_hours(hold_hours, grid=True)
     p = min(max(success_probability, 0.0), 1.0)
     adj = r - config.uncertainty_penalty * 4.0 * p * (1.0 - p) * abs(r)
     return 100.0 / (1.0 + math.exp(-math.asinh(adj / config.scale_pct_per_day)))

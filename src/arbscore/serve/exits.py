@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from arbscore.data_tools.costs import CostConfig, FeeSchedule, round_trip_cost_pct
+
 RULES = (
     "drawdown_stop",
     "spread_blowout",
@@ -38,10 +40,14 @@ class ExitConfig:
     max_drawdown_pct: float = 1.5
     spread_blowout_mult: float = 3.0
     spread_floor_pct: float = 0.05
-    taker_fee_pct: float = 0.05
+    # the exit fills' fees (the bundle's manifest "fees" when it has one) and the venue charged
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    venue: str = "binance"
 
     def __post_init__(self) -> None:
-        for name in ("stop_loss_pct", "max_drawdown_pct", "spread_floor_pct", "taker_fee_pct"):
+        if not isinstance(self.fees, FeeSchedule):
+            object.__setattr__(self, "fees", FeeSchedule.from_dict(self.fees, "exits.fees"))
+        for name in ("stop_loss_pct", "max_drawdown_pct", "spread_floor_pct"):
             if getattr(self, name) < 0:
                 raise ValueError(f"ExitConfig.{name}={getattr(self, name)}: must be >= 0")
         if self.spread_blowout_mult <= 1:
@@ -81,18 +87,29 @@ class ExitDecision:
     details: dict[str, float] = field(default_factory=dict)
 
 
-def exit_cost_pct(spread_pct: float, config: ExitConfig) -> float:
-    """Closing both legs: two taker fills plus half the spread on each leg."""
-    return 2.0 * config.taker_fee_pct + max(spread_pct, 0.0)
+def exit_cost_pct(spread_pct: float, config: ExitConfig, strategy: str = "perp_perp") -> float:
+    """Closing both legs: the exit fills of ``data_tools.costs.round_trip_cost_pct`` (fees at
+    ``config.fees``, half the spread on each leg)."""
+    long_market = "spot" if strategy == "spot_perp" else "perp"
+    spread = max(float(spread_pct), 0.0)
+    venue, costs = config.venue, CostConfig(fees=config.fees)
+    cost = round_trip_cost_pct(
+        costs, venue, long_market, venue, "perp", spread, spread, fills=("exit",)
+    )
+    return float(cost[0])
 
 
 def exit_signal(
-    state: PositionState, predicted_hold_hours: float, config: ExitConfig = ExitConfig()
+    state: PositionState,
+    predicted_hold_hours: float,
+    config: ExitConfig = ExitConfig(),
+    strategy: str = "perp_perp",
 ) -> ExitDecision:
-    """Apply the rules (module docstring) in order; the first that fires decides."""
+    """Apply the rules (module docstring) in order; the first that fires decides.
+    ``strategy`` sets the legs' markets for the exit cost (spot_perp closes a spot leg)."""
     remaining_hours = max(float(predicted_hold_hours) - state.elapsed_hours, 0.0)
     remaining_pct = state.current_fund_profit_8h * remaining_hours / 8.0
-    cost = exit_cost_pct(state.current_bid_ask_spread, config)
+    cost = exit_cost_pct(state.current_bid_ask_spread, config, strategy)
     details = {
         "elapsed_hours": state.elapsed_hours,
         "predicted_hold_hours": float(predicted_hold_hours),

@@ -6,8 +6,11 @@ request leaves out from the model (success probability, predicted profit and hol
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from datetime import datetime, timezone
 
+from arbscore.data_tools.costs import FeeSchedule
 from arbscore.serve.errors import BadRequest
 from arbscore.serve.exits import ExitConfig, PositionState, exit_signal
 from arbscore.serve.requests import parse_opportunity
@@ -16,11 +19,25 @@ from arbscore.serve.scorer import Scorer
 from arbscore.serve.sizing import SizingConfig, default_loss_pct, size, win_from_expected
 
 
+def bundle_fees(scorer: Scorer, default: FeeSchedule) -> FeeSchedule:
+    """The fee schedule the bundle's model was trained with (manifest ``"fees"``), else
+    ``default`` (older bundles carry none)."""
+    cached = getattr(scorer, "_bundle_fees", None)
+    if cached is None:
+        fees = getattr(scorer, "manifest", {}).get("fees")
+        cached = (FeeSchedule.from_dict(fees, "manifest.fees"),) if fees is not None else ()
+        with contextlib.suppress(AttributeError):
+            scorer._bundle_fees = cached  # parsed once per loaded bundle
+    return cached[0] if cached else default
+
+
 def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dict:
-    """``POST /size``: per-request overrides of the sizing limits, then :func:`size`."""
+    """``POST /size``: per-request overrides of the sizing limits, then :func:`size`; the
+    default loss size is charged at the bundle's fees."""
     cfg = SizingConfig(
         **{
             **sizing.__dict__,
+            "fees": bundle_fees(scorer, sizing.fees),
             **{
                 k: v
                 for k, v in (
@@ -45,7 +62,9 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
             if req.success_probability is None
             else req.success_probability
         )
-        loss = req.loss_pct or default_loss_pct(record.get("bid_ask_spread", 0.0), cfg)
+        loss = req.loss_pct or default_loss_pct(
+            record.get("bid_ask_spread", 0.0), cfg, str(record.get("strategy", "perp_perp"))
+        )
         win = (
             req.win_pct
             if req.win_pct is not None
@@ -94,7 +113,8 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
         if cur.peak_pnl_pct is None
         else cur.peak_pnl_pct,
     )
-    decision = exit_signal(state, hold, exits)
+    exits = dataclasses.replace(exits, fees=bundle_fees(scorer, exits.fees))
+    decision = exit_signal(state, hold, exits, str(record.get("strategy", "perp_perp")))
     return {
         "action": decision.action,
         "reason": decision.reason,

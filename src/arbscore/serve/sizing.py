@@ -14,14 +14,17 @@ aggressive when p, W and L are estimates), then capped:
 The depth cap keeps each leg inside the cheapest slippage tier (< 1 % of depth by default).
 
 Where W and L come from at serve time: L is the caller's loss size or, by default, the round-trip
-cost (four taker fills plus crossing the spread twice), and W is solved from the model's expected
-profit ``E = p*W - q*L``, i.e. ``W = (E + q*L) / p``, so the sizing agrees with the profit head.
+cost (four fills at the bundle's fee schedule plus crossing the spread twice), and W is solved
+from the model's expected profit ``E = p*W - q*L``, i.e. ``W = (E + q*L) / p``, so the sizing
+agrees with the profit head.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from arbscore.data_tools.costs import CostConfig, FeeSchedule, round_trip_cost_pct
 
 #: the smallest loss size (% of notional) sized against: below it ``p / L`` leaves the floats
 MIN_LOSS_PCT = 1e-6
@@ -38,7 +41,9 @@ class SizingConfig:
     kelly_fraction: float = 0.25
     max_fraction: float = 0.2
     max_depth_share: float = 0.01
-    taker_fee_pct: float = 0.05  # per fill, % of notional (used for the default loss size)
+    # the fee schedule of the default loss size (the bundle's manifest "fees" when it has one)
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    venue: str = "binance"  # the exchange a request's legs are charged at (requests name none)
 
     def __post_init__(self) -> None:
         if not 0 < self.kelly_fraction <= 1:
@@ -47,8 +52,8 @@ class SizingConfig:
             raise ValueError(f"max_fraction={self.max_fraction}: must be in (0, 10]")
         if not 0 < self.max_depth_share <= 1:
             raise ValueError(f"max_depth_share={self.max_depth_share}: must be in (0, 1]")
-        if self.taker_fee_pct < 0:
-            raise ValueError(f"taker_fee_pct={self.taker_fee_pct}: must be >= 0")
+        if not isinstance(self.fees, FeeSchedule):
+            object.__setattr__(self, "fees", FeeSchedule.from_dict(self.fees, "sizing.fees"))
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,19 @@ def _check(
     return v
 
 
-def default_loss_pct(bid_ask_spread_pct: float, config: SizingConfig = SizingConfig()) -> float:
-    """Round-trip cost as a loss size: four fills plus the spread crossed on entry and exit."""
-    return 4.0 * config.taker_fee_pct + 2.0 * max(float(bid_ask_spread_pct), 0.0)
+def default_loss_pct(
+    bid_ask_spread_pct: float,
+    config: SizingConfig = SizingConfig(),
+    strategy: str = "perp_perp",
+) -> float:
+    """Round-trip cost as a loss size: the one round-trip formula
+    (``data_tools.costs.round_trip_cost_pct``: four fills at ``config.fees``, half the spread
+    on each) for ``strategy``'s legs at ``config.venue``."""
+    long_market = "spot" if strategy == "spot_perp" else "perp"
+    spread = max(float(bid_ask_spread_pct), 0.0)
+    costs = CostConfig(fees=config.fees)
+    venue = config.venue
+    return float(round_trip_cost_pct(costs, venue, long_market, venue, "perp", spread, spread)[0])
 
 
 def win_from_expected(expected_pct: float, p: float, loss_pct: float) -> float:

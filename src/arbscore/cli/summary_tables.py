@@ -1,0 +1,122 @@
+"""The console summary of an evaluation: heads, the pooled backtest and each family against the
+rule, as rich tables that fit 80 columns. Figures come from metrics.json and are formatted by
+the report's one formatter, so the console and the report show the same numbers."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.table import Table
+
+from arbscore.report.document import fmt, fmt_ci, fmt_pct, fmt_ratio
+
+
+def _table(title: str, columns: list[str]) -> Table:
+    t = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        show_edge=False,
+        title_justify="left",
+    )
+    for i, col in enumerate(columns):
+        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+    return t
+
+
+def heads_table(metrics: dict) -> Table:
+    """Per family: each head's error, its skill against the naive guess, AUC and ECE; * marks
+    the head's winner on its declared metric (profit MAE, success AUC, duration MAE hours)."""
+    winners = metrics.get("winner", {})
+    declared = metrics.get("winner_metrics", {})
+    n_folds = len(metrics.get("folds", []))
+    decl = {h: (declared.get(h) or {}).get("name") for h in ("profit", "success", "duration")}
+    t = _table(
+        f"Heads out of sample ({n_folds} folds, mean); * = winner by "
+        f"{decl['profit'] or 'mae'}/{decl['success'] or 'auc'}/{decl['duration'] or 'mae_hours'}",
+        ["family", "MAE %", "skill", "AUC", "BSS", "ECE", "dur h", "skill"],
+    )
+
+    def star(block: dict, head: str, metric: str, name: str, shown: str | None = None) -> str:
+        won = winners.get(head) == name and decl[head] == metric
+        return (shown if shown is not None else fmt(block.get(metric))) + ("*" if won else "")
+
+    for name, b in metrics.get("families", {}).items():
+        p, s, d = b.get("profit", {}), b.get("success", {}), b.get("duration", {})
+        t.add_row(
+            name,
+            star(p, "profit", "mae", name),
+            fmt(p.get("mae_skill")),
+            star(s, "success", "auc", name),
+            # the Brier skill score carries the star when the success head fell back to Brier
+            star(s, "success", "brier", name, fmt(s.get("brier_skill"))),
+            fmt(s.get("ece")),
+            star(d, "duration", "mae_hours", name),
+            fmt(d.get("mae_hours_skill")),
+        )
+    return t
+
+
+def winners_table(metrics: dict) -> Table:
+    """The winner of each head on its declared metric, the runner-up and why it won."""
+    from arbscore.report.inputs import parse_metrics
+    from arbscore.report.sections import winner_note
+
+    t = _table(
+        "Winner per head (out of sample, mean of the walk-forward folds)",
+        ["head", "winner", "metric", "value", "runner-up", "note"],
+    )
+    for w in parse_metrics(metrics).winners:
+        t.add_row(
+            w.head, w.family, w.metric, fmt(w.value), w.runner_up or "-", winner_note(w, True)
+        )
+    return t
+
+
+def pooled_table(metrics: dict) -> Table:
+    """``backtest.pooled``: annual return on capital with its 95 % CI, Sharpe, drawdown, trades."""
+    bt = metrics.get("backtest") or {}
+    span = bt.get("span") or {}
+    t = _table(
+        f"Backtest, pooled out of sample ({span.get('days', '?')} days, % of capital)",
+        ["strategy", "%/yr", "95 % CI", "Sharpe", "max DD", "trades", "win %"],
+    )
+    families = metrics.get("families", {})
+    for name, p in (bt.get("pooled") or {}).items():
+        t.add_row(
+            name if name in families else f"[dim]{name}[/]",
+            fmt_pct(p.get("annual_return_pct"), unit=False),
+            fmt_ci(p.get("annual_return_ci95"), unit=False),
+            fmt_ratio(p.get("sharpe")),
+            fmt_pct(p.get("max_drawdown_pct"), unit=False),
+            fmt(p.get("trades")),
+            fmt_pct(_times_100(p.get("win_rate")), signed=False, unit=False),
+        )
+    return t
+
+
+def vs_rule_table(metrics: dict) -> Table:
+    """``backtest.vs_rule``: each family minus the best rule, paired 95 % CI, verdict."""
+    bt = metrics.get("backtest") or {}
+    rec = bt.get("recommended_family")
+    t = _table(
+        f"Against the best rule ({bt.get('rule')}); recommended: {rec}",
+        ["family", "diff %/yr", "95 % CI", "verdict"],
+    )
+    for fam, v in (bt.get("vs_rule") or {}).items():
+        t.add_row(
+            fam,
+            fmt_pct(v.get("diff_annual_return_pct"), unit=False),
+            fmt_ci(v.get("diff_ci95"), unit=False),
+            v.get("verdict", "-"),
+        )
+    return t
+
+
+def _times_100(v: object) -> float | None:
+    return v * 100.0 if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def summary_tables(metrics: dict) -> tuple[Table, ...]:
+    """Heads, pooled backtest, families against the rule."""
+    return heads_table(metrics), pooled_table(metrics), vs_rule_table(metrics)

@@ -1,0 +1,378 @@
+"""The simulator's kernel: value paths of a chunk of positions, liquidation, signal exit, labels.
+
+The path of a position is read at the points of a :class:`PathPlan`: every grid step (5 min)
+up to ``FINE_PATH_HOURS`` (168 h), then every hour up to the horizon (720 h). Hourly beyond a
+week keeps a 30-day path at 2,568 points instead of 8,640; the liquidation check still sees
+every candle (the coarse points carry the high/low of the hour before them), the signal exit
+checks the settlements of the hour before each point, and the holds and daily marks lie on the
+points exactly. Only ``optimal_hold_hours`` beyond 168 h is found to the hour, not 5 minutes.
+
+Per series the grid is turned once into tables the chunks gather from (:func:`series_tables`):
+``long_value = P (1 - exit fee - exit slippage) - F`` and ``short_value = P (1 + exit fee +
+exit slippage) - F`` (per unit of quantity, ``F`` the cumulative funding, the exit slippage from
+the exit time's own volume-based spread/depth estimate), so a position's value path is
+
+    q_l long_value[long] - q_s short_value[short] + q_l F_l(t0) - q_s F_s(t0) - N (c_l + c_s)
+
+with ``c`` the entry fee + slippage of each leg (at the entry's estimate) and ``N`` the notional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arbscore.data_tools.costs import CostConfig, estimate_spread_depth
+from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
+from arbscore.data_tools.margin import MarginConfig, liquidation_price
+from arbscore.data_tools.simulate_grid import MarketGrid
+from arbscore.schema import FINE_PATH_HOURS
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    """Grid steps after entry of each path point: ``1..fine`` then every ``block`` steps."""
+
+    offsets: np.ndarray
+    fine: int
+    block: int
+    step_minutes: int
+
+    @property
+    def hours(self) -> np.ndarray:
+        return self.offsets * self.step_minutes / 60.0
+
+    def index(self, hours: np.ndarray | float) -> np.ndarray:
+        """Path index of each hold (hours); ValueError when a hold is not on the path."""
+        steps = np.round(np.asarray(hours, np.float64) * 60.0 / self.step_minutes).astype(int)
+        idx = np.searchsorted(self.offsets, steps)
+        bad = (idx >= len(self.offsets)) | (
+            self.offsets[np.minimum(idx, len(self.offsets) - 1)] != steps
+        )
+        if np.any(bad):
+            raise ValueError(
+                f"holds {np.asarray(hours)[bad].tolist()} h are not on the path: beyond "
+                f"{FINE_PATH_HOURS} h holds must be whole hours"
+            )
+        return idx
+
+
+def path_plan(horizon_hours: int, step_minutes: int) -> PathPlan:
+    """Every step to ``min(horizon, FINE_PATH_HOURS)``, hourly beyond, to the horizon."""
+    per_hour = 60 // step_minutes
+    fine = min(horizon_hours, FINE_PATH_HOURS) * per_hour
+    coarse = np.arange(fine + per_hour, horizon_hours * per_hour + 1, per_hour)
+    offsets = np.concatenate([np.arange(1, fine + 1), coarse]).astype(np.int64)
+    return PathPlan(offsets, fine, per_hour, step_minutes)
+
+
+@dataclass
+class SeriesTables:
+    """Per-series grid tables for a cost/margin/exit setting (module docstring).
+
+    Each gathered table has a fine form (series x grid step) and a *phase* form for the hourly
+    points: row ``series x block + phase`` holds steps ``phase, phase + block, ...`` so the
+    hourly points of a path are one contiguous window too (a strided fancy index is ~6x
+    slower). The high/low phase tables hold the extreme over the block before each point.
+    """
+
+    long_value: np.ndarray
+    short_value: np.ndarray
+    exit_fee: np.ndarray  # per series
+    exit_slip: np.ndarray
+    maintenance: np.ndarray  # per series
+    edge: np.ndarray  # settled rates in the trailing window, percent
+    high: np.ndarray
+    low: np.ndarray
+    block: int
+    phase: dict[str, np.ndarray]
+    day: int  # grid steps per day block
+    day_high: np.ndarray  # highest high per day block (a cheap first test for liquidation)
+    day_low: np.ndarray
+    settle_steps: list[np.ndarray]  # grid steps with a settlement in (g - 1, g], per series
+
+
+def _block(table: np.ndarray, block: int, how: str, fill: float) -> np.ndarray:
+    pad = np.full((table.shape[0], block - 1), fill, dtype=table.dtype)
+    view = np.lib.stride_tricks.sliding_window_view(np.hstack([pad, table]), block, axis=1)
+    return view.max(axis=2) if how == "max" else view.min(axis=2)
+
+
+def _phase(table: np.ndarray, block: int, fill: float) -> np.ndarray:
+    """(series x block, ceil(steps / block)): row ``s * block + p`` = ``table[s, p::block]``."""
+    n, size = table.shape
+    cols = -(-size // block)
+    padded = np.full((n, cols * block), fill, dtype=table.dtype)
+    padded[:, :size] = table
+    return np.ascontiguousarray(
+        padded.reshape(n, cols, block).transpose(0, 2, 1).reshape(n * block, cols)
+    )
+
+
+def series_tables(
+    grid: MarketGrid,
+    costs: CostConfig,
+    margin: MarginConfig,
+    signal: SignalExitConfig,
+    block: int,
+) -> SeriesTables:
+    """The tables of every series of ``grid`` (see the module docstring)."""
+    keys = sorted(grid.keys, key=grid.keys.get)
+    exchanges = np.asarray([k[0] for k in keys], dtype=object)
+    markets = np.asarray([k[2] for k in keys], dtype=object)
+    exit_fee = costs.fees.rates_for(exchanges, markets, "exit")
+    spread, depth = estimate_spread_depth(grid.volume_24h, costs.liquidity)
+    exit_slip = costs.slippage_rate(spread, depth)
+    unit = grid.price * (exit_fee[:, None] + exit_slip)
+    w = int(round(signal.window_hours * 3_600_000 / grid.step_ms))
+    lagged = np.zeros_like(grid.cum_rate)
+    if w < grid.size:
+        lagged[:, w:] = grid.cum_rate[:, :-w]
+    lagged[:, : min(w, grid.size)] = grid.cum_rate[:, :1]  # before the grid (entries are later)
+    count = grid.cum_count
+    settled = np.zeros(count.shape, dtype=bool)
+    settled[:, 1:] = count[:, 1:] > count[:, :-1]
+    day = 24 * block
+    days = -(-grid.size // day) + 2 + -(-grid.size // day)  # room for any window of the grid
+
+    def per_day(table: np.ndarray, how: str, fill: float) -> np.ndarray:
+        padded = np.full((table.shape[0], days * day), fill)
+        padded[:, : grid.size] = table
+        blocks = padded.reshape(table.shape[0], days, day)
+        return blocks.max(axis=2) if how == "max" else blocks.min(axis=2)
+
+    long_value = grid.price - unit - grid.cum_funding
+    short_value = grid.price + unit - grid.cum_funding
+    phase = {
+        "long_value": _phase(long_value, block, np.nan),
+        "short_value": _phase(short_value, block, np.nan),
+        "high": _phase(_block(grid.high, block, "max", -np.inf), block, -np.inf),
+        "low": _phase(_block(grid.low, block, "min", np.inf), block, np.inf),
+    }
+    return SeriesTables(
+        long_value=long_value,
+        short_value=short_value,
+        exit_fee=exit_fee,
+        exit_slip=exit_slip,
+        maintenance=np.asarray([margin.maintenance_rate(e) for e in exchanges], np.float64),
+        edge=(grid.cum_rate - lagged) * 100.0,
+        high=grid.high,
+        low=grid.low,
+        block=block,
+        phase=phase,
+        day=day,
+        day_high=per_day(grid.high, "max", -np.inf),
+        day_low=per_day(grid.low, "min", np.inf),
+        settle_steps=[np.flatnonzero(row) for row in settled],
+    )
+
+
+def gather(tab: SeriesTables, name: str, rows, g0, plan: PathPlan) -> np.ndarray:
+    """(n, points) path of table ``name`` for series ``rows`` from entry steps ``g0``: the fine
+    table at every step up to ``plan.fine``, its phase table at the hourly points beyond."""
+    fine = getattr(tab, name)
+    out = np.empty((len(rows), len(plan.offsets)), dtype=fine.dtype)
+    view = np.lib.stride_tricks.sliding_window_view(fine, plan.fine, axis=1)
+    out[:, : plan.fine] = view[rows, g0 + 1]
+    coarse = len(plan.offsets) - plan.fine
+    if coarse:
+        first = g0 + plan.fine + plan.block  # grid step of the first hourly point
+        table = np.lib.stride_tricks.sliding_window_view(tab.phase[name], coarse, axis=1)
+        out[:, plan.fine :] = table[rows * plan.block + first % plan.block, first // plan.block]
+    return out
+
+
+def _crossing(tab, name, rows, g0, plan, price, above: bool) -> np.ndarray:
+    """First path point whose high >= ``price`` (``above``) or low <= ``price``; the number of
+    points where none. Day-block extremes over a window covering the path rule most rows out
+    first (at 2x leverage a 50 % move is rare); only the others gather their path."""
+    points = len(plan.offsets)
+    out = np.full(len(rows), points)
+    d0 = (g0 + 1) // tab.day
+    span = (g0 + plan.offsets[-1]) // tab.day - d0 + 1
+    width = int(span.max()) if len(rows) else 1
+    table = tab.day_high if above else tab.day_low
+    window = np.lib.stride_tricks.sliding_window_view(table, width, axis=1)[rows, d0]
+    bound = window.max(axis=1) if above else window.min(axis=1)
+    maybe = np.flatnonzero(bound >= price if above else bound <= price)
+    if len(maybe):
+        path = gather(tab, name, rows[maybe], g0[maybe], plan)
+        hit = path >= price[maybe, None] if above else path <= price[maybe, None]
+        out[maybe] = _first(hit)
+    return out
+
+
+def _settlement_points(tab, rows, g0, plan, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, path point) of every settlement of series ``rows`` in (entry, point ``last``]:
+    a settlement is checked at the first path point at or after it."""
+    out_r, out_k = [], []
+    end = g0 + plan.offsets[last]
+    for s in np.unique(rows):
+        sel = np.flatnonzero(rows == s)
+        steps = tab.settle_steps[s]
+        lo = np.searchsorted(steps, g0[sel], side="right")
+        hi = np.searchsorted(steps, end[sel], side="right")
+        counts = hi - lo
+        if not counts.sum():
+            continue
+        r = np.repeat(sel, counts)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        d = steps[np.repeat(lo, counts) + within] - g0[r]
+        coarse = plan.fine - 1 + -(-(d - plan.fine) // plan.block)
+        out_r.append(r)
+        out_k.append(np.where(d <= plan.fine, d - 1, coarse))
+    if not out_r:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_r), np.concatenate(out_k)
+
+
+def _first(mask: np.ndarray) -> np.ndarray:
+    """Index of the first True per row, the row length where none."""
+    k = np.argmax(mask, axis=1)
+    return np.where(mask[np.arange(len(mask)), k], k, mask.shape[1])
+
+
+@dataclass
+class ChunkInputs:
+    """Per-opportunity inputs of one chunk (arrays of length n)."""
+
+    g0: np.ndarray
+    s_long: np.ndarray
+    s_short: np.ndarray
+    long_perp: np.ndarray  # bool
+    entry_fee: np.ndarray  # (n, 2): long, short
+    entry_slip: np.ndarray  # (n, 2)
+    room: np.ndarray  # grid steps the data covers after entry
+
+
+def chunk_paths(
+    grid: MarketGrid,
+    tab: SeriesTables,
+    x: ChunkInputs,
+    plan: PathPlan,
+    size: float,
+    margin: MarginConfig,
+    signal: SignalExitConfig,
+    cap_index: int,
+) -> dict[str, np.ndarray]:
+    """Value path (frozen after a liquidation), liquidation point, signal exit point.
+
+    Returns ``value`` (n, points) in USD (-inf past the data), ``liq`` (n, first liquidated
+    point or ``points``), ``signal`` (n, signal exit point or -1 where the data ends first),
+    and the point-wise ingredients the hold labels need.
+    """
+    n, points = len(x.g0), len(plan.offsets)
+    sl, ss, g0 = x.s_long, x.s_short, x.g0
+    pl0, ps0 = grid.price[sl, g0], grid.price[ss, g0]
+    q_l, q_s = size / pl0, size / ps0
+    fl0, fs0 = grid.cum_funding[sl, g0], grid.cum_funding[ss, g0]
+    const = q_l * fl0 - q_s * fs0 - size * (x.entry_fee.sum(1) + x.entry_slip.sum(1))
+    value = gather(tab, "long_value", sl, g0, plan)
+    value *= q_l[:, None]
+    value -= gather(tab, "short_value", ss, g0, plan) * q_s[:, None]
+    value += const[:, None]
+    partial = bool((x.room < plan.offsets[-1]).any())
+    any_long_perp = bool(x.long_perp.any())
+    # liquidation: the short perp on the highs, a long perp on the lows
+    liq_s_px = liquidation_price(ps0, "short", tab.maintenance[ss], margin.leverage)
+    liq_short = _crossing(tab, "high", ss, g0, plan, liq_s_px, above=True)
+    liq_l_px = liquidation_price(pl0, "long", tab.maintenance[sl], margin.leverage)
+    liq_long = np.full(n, points)
+    if any_long_perp:
+        perp = np.flatnonzero(x.long_perp)
+        liq_long[perp] = _crossing(tab, "low", sl[perp], g0[perp], plan, liq_l_px[perp], False)
+    liq = np.minimum(liq_short, liq_long)
+    liq = np.where(plan.offsets[np.minimum(liq, points - 1)] <= x.room, liq, points)
+    hit_rows = np.flatnonzero(liq < points)
+    if len(hit_rows):
+        r, k = hit_rows, liq[hit_rows]
+        at = g0[r] + plan.offsets[k]
+        v = value[r, k]
+        lf = margin.liquidation_fee_rate
+        short_hit = liq_short[r] == k
+        long_hit = liq_long[r] == k
+        s_unit = tab.short_value[ss[r], at] + grid.cum_funding[ss[r], at]
+        v = v + np.where(short_hit, q_s[r] * (s_unit - liq_s_px[r] * (1.0 + lf)), 0.0)
+        l_unit = tab.long_value[sl[r], at] + grid.cum_funding[sl[r], at]
+        v = v + np.where(long_hit, q_l[r] * (liq_l_px[r] * (1.0 - lf) - l_unit), 0.0)
+        after = np.arange(points)[None, :] >= k[:, None]
+        value[r] = np.where(after, v[:, None], value[r])
+    if partial:
+        value[plan.offsets[None, :] > x.room[:, None]] = -np.inf
+    # signal exit: checked at the settlements of either perp leg (sparse: evaluated there only)
+    # (the cap exits at cap_index whatever the edge: settlements before it are checked)
+    r, k = _settlement_points(tab, ss, g0, plan, max(cap_index - 1, 0))
+    if any_long_perp and cap_index > 0:
+        perp = np.flatnonzero(x.long_perp)
+        rl, kl = _settlement_points(tab, sl[perp], g0[perp], plan, cap_index - 1)
+        r, k = np.concatenate([r, perp[rl]]), np.concatenate([k, kl])
+    if cap_index == 0:
+        r, k = r[:0], k[:0]
+    at = g0[r] + plan.offsets[k]
+    edge = tab.edge[ss[r], at] - np.where(x.long_perp[r], tab.edge[sl[r], at], 0.0)
+    go = should_exit(edge, plan.hours[k], signal, plan.hours[cap_index])
+    go &= plan.offsets[k] <= x.room[r]
+    sig = np.full(n, points)
+    np.minimum.at(sig, r[go], k[go])
+    cap_ok = plan.offsets[cap_index] <= x.room
+    sig = np.minimum(sig, np.where(cap_ok, cap_index, points))
+    sig = np.minimum(sig, liq)
+    sig = np.where(sig < points, sig, -1)
+    return {
+        "value": value,
+        "liq": liq,
+        "liq_short": liq_short,
+        "liq_long": liq_long,
+        "liq_s_px": liq_s_px,
+        "liq_l_px": liq_l_px,
+        "signal": sig,
+        "q_l": q_l,
+        "q_s": q_s,
+        "fl0": fl0,
+        "fs0": fs0,
+    }
+
+
+def exit_breakdown(
+    grid: MarketGrid,
+    tab: SeriesTables,
+    x: ChunkInputs,
+    plan: PathPlan,
+    size: float,
+    margin: MarginConfig,
+    p: dict[str, np.ndarray],
+    exit_index: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Funding, settlement count, fees and slippage (USD) of exits at path points
+    ``exit_index`` (n, k), frozen at the liquidation point where it comes first."""
+    liq = p["liq"][:, None]
+    e = np.minimum(exit_index, liq)
+    at = x.g0[:, None] + plan.offsets[np.minimum(e, len(plan.offsets) - 1)]
+    sl, ss = x.s_long[:, None], x.s_short[:, None]
+    q_l, q_s = p["q_l"][:, None], p["q_s"][:, None]
+    funding = q_s * (grid.cum_funding[ss, at] - p["fs0"][:, None]) - q_l * (
+        grid.cum_funding[sl, at] - p["fl0"][:, None]
+    )
+    g0 = x.g0[:, None]
+    count = (grid.cum_count[ss, at] - grid.cum_count[ss, g0]) + (
+        grid.cum_count[sl, at] - grid.cum_count[sl, g0]
+    )
+    liquidated = exit_index >= liq
+    short_liq = liquidated & (p["liq_short"][:, None] == liq)
+    long_liq = liquidated & (p["liq_long"][:, None] == liq)
+    exit_l, exit_s = q_l * grid.price[sl, at], q_s * grid.price[ss, at]
+    lf = margin.liquidation_fee_rate
+    fee_l = np.where(long_liq, q_l * p["liq_l_px"][:, None] * lf, exit_l * tab.exit_fee[sl])
+    fee_s = np.where(short_liq, q_s * p["liq_s_px"][:, None] * lf, exit_s * tab.exit_fee[ss])
+    slip_l = np.where(long_liq, 0.0, exit_l * tab.exit_slip[sl, at])
+    slip_s = np.where(short_liq, 0.0, exit_s * tab.exit_slip[ss, at])
+    fees = (size * x.entry_fee.sum(1))[:, None] + fee_l + fee_s
+    slippage = (size * x.entry_slip.sum(1))[:, None] + slip_l + slip_s
+    return {
+        "funding": funding,
+        "count": count.astype(np.int64),
+        "fees": fees,
+        "slippage": slippage,
+        "liquidated": liquidated,
+    }

@@ -1,0 +1,231 @@
+"""Hand-computed carry trades, checked to the cent: a two-week hold, a liquidation on a squeeze,
+an hourly-funded leg against an 8-hourly one (three fee modes), a signal exit, daily marks.
+
+The markets have hourly candles with $1e10 of quote volume a day (so the exit's own estimate is
+a 0.001 % spread: 0.1 % x (1e10 / 1e6) ^ -0.5, depth $10M, size 0.1 % of depth: tier x1, i.e.
+0.0005 % slippage = 0.05 USD per 10,000 of exit notional) and start a day before the entry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from builders import T0, every, frame, funding, klines, market, opportunity
+
+from arbscore.data_tools.costs import CostConfig, FeeSchedule
+from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
+from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
+
+H = pd.Timedelta(hours=1)
+DAILY = 1e10
+START = T0 - 25 * H  # first hourly candle opens here; one closes exactly at T0
+
+
+def hourly(exchange, symbol, mkt, closes, highs=None, lows=None):
+    k = klines(exchange, symbol, mkt, closes, START, 60, quote_volume=DAILY / 24)
+    if highs is not None:
+        k["high"] = highs
+    if lows is not None:
+        k["low"] = lows
+    return k
+
+
+def spot_perp_opp():
+    return frame(
+        [
+            opportunity(
+                T0,
+                "spot_perp",
+                "BTCUSDT",
+                ("binance", "spot"),
+                ("binance", "perp"),
+                spread_pct=(0.02, 0.01),
+            )
+        ]
+    )
+
+
+def test_a_two_week_spot_perp_hold():
+    """Long spot at 100.00, short perp at 100.10 for 336 h, 0.01 % every 8 h.
+
+    Funding: 42 settlements (08:00 .. day 14 00:00) x q_s x 100.10 x 0.0001 = 42 x 1.00.
+    Fees (taker): spot 10.00 in + 10.00 out, perp 5.00 + 5.00 (exit notional = 10,000 at
+    constant prices). Slippage: entry 1.00 + 0.50, exit 0.05 + 0.05. Net 42.00 - 30.00 - 1.60 =
+    10.40 USD = 0.104 %; capital 10,000 spot + 5,000 perp margin -> 0.069333 % on capital.
+    Daily mark d: 3d payments - 30.00 - 1.60.
+    """
+    n = 24 * 16
+    m = market(
+        [
+            hourly("binance", "BTCUSDT", "spot", np.full(n, 100.00)),
+            hourly("binance", "BTCUSDT", "perp", np.full(n, 100.10)),
+        ],
+        [funding("binance", "BTCUSDT", every(8, T0 - 72 * H, T0 + 352 * H), 0.0001, 8)],
+    )
+    config = SimulationConfig(holds_hours=(24, 168, 336), horizon_hours=336)
+    out, marks = simulate_executions(spot_perp_opp(), m, config, marks=True)
+    row = out.set_index("hold_hours").loc[336]
+    assert row["funding_payments_count"] == 42
+    assert row["total_funding_earned_usd"] == pytest.approx(42.00, abs=0.005)
+    assert row["total_fees_usd"] == pytest.approx(30.00, abs=0.005)
+    assert row["total_slippage_pct"] * 100 == pytest.approx(1.60, abs=0.005)
+    assert row["actual_profit_usd"] == pytest.approx(10.40, abs=0.005)
+    assert row["was_profitable"] and not row["liquidated"]
+    assert row["capital_usd"] == pytest.approx(15_000.00)
+    assert row["return_on_capital_pct"] == pytest.approx(0.069333, abs=1e-6)
+    # the value steps up at every settlement: the last point is the best, and the signal
+    # (edge always positive) holds to the cap, the largest hold
+    assert row["optimal_hold_hours"] == 336.0
+    assert row["best_profit_pct"] == pytest.approx(0.104, abs=0.00005)
+    assert row["signal_exit_hours"] == 336.0
+    assert row["signal_exit_profit_pct"] == pytest.approx(0.104, abs=0.00005)
+    assert out.set_index("hold_hours").loc[168, "actual_profit_usd"] == pytest.approx(
+        21.00 - 31.60, abs=0.005
+    )
+    marks = marks.set_index("day")
+    assert list(marks.index) == list(range(1, 15))
+    for day in (1, 7, 8, 14):
+        assert marks.loc[day, "mark_pct"] * 100 == pytest.approx(3 * day - 31.60, abs=0.005)
+        assert marks.loc[day, "funding_pct"] * 100 == pytest.approx(3 * day, abs=0.005)
+
+
+def test_a_squeeze_liquidates_the_short_perp():
+    """Spot and perp at 100; the candle closing at 30:00 squeezes the perp to a 160 high
+    (close 120) while spot closes at 110. 2x, Binance maintenance 0.5 %: the short is
+    liquidated at 100 x 1.5 / 1.005 = 149.253731 (margin 5,000 - loss 4,925.373134 = 0.5 % of
+    14,925.37 notional). Liquidation fee 0.5 % x 14,925.373134 = 74.626866 (no exit fee or
+    slippage on that leg); spot closed at 110: +1,000, fee 11.00, slippage 11,000 x 0.0005 % =
+    0.055. Funding 08, 16, 24: 3 x 100 x 100 x 0.0001 = 3.00. Entry fees 15.00, slippage 1.50.
+    Net = 1,000 - 4,925.373134 + 3.00 - 15.00 - 11.00 - 74.626866 - 1.50 - 0.055
+        = -4,024.555 USD, and every later hold realises the same.
+    """
+    n = 24 * 4
+    closes = np.full(n, 100.0)
+    squeeze = 25 + 29  # the candle opening 29:00 after T0 (candles open from T0 - 25 h)
+    perp, highs = closes.copy(), closes.copy()
+    perp[squeeze:], highs[squeeze] = 120.0, 160.0
+    highs[squeeze + 1 :] = 120.0
+    spot = closes.copy()
+    spot[squeeze:] = 110.0
+    m = market(
+        [
+            hourly("binance", "BTCUSDT", "spot", spot),
+            hourly("binance", "BTCUSDT", "perp", perp, highs=highs),
+        ],
+        [funding("binance", "BTCUSDT", every(8, T0 - 72 * H, T0 + 64 * H), 0.0001, 8)],
+    )
+    config = SimulationConfig(holds_hours=(24, 30, 48), horizon_hours=48)
+    out = simulate_executions(spot_perp_opp(), m, config).set_index("hold_hours")
+    assert not out.loc[24, "liquidated"]
+    net = 1_000 - 4_925.373134 + 3.00 - 15.00 - 11.00 - 74.626866 - 1.50 - 0.055
+    for hold in (30, 48):
+        row = out.loc[hold]
+        assert row["liquidated"]
+        assert row["actual_profit_usd"] == pytest.approx(net, abs=0.005)
+        assert row["funding_payments_count"] == 3
+        assert row["total_fees_usd"] == pytest.approx(15.00 + 11.00 + 74.626866, abs=0.005)
+        assert row["actual_profit_usd"] >= -row["capital_usd"]
+        assert row["return_on_capital_pct"] == pytest.approx(net / 15_000 * 100, abs=1e-4)
+    assert out.loc[48, "signal_exit_hours"] == 30.0  # the liquidation ends it
+    assert out.loc[48, "signal_exit_profit_pct"] == pytest.approx(net / 100, abs=0.00005)
+
+
+def _hourly_vs_8h_market():
+    n = 24 * 3
+    return market(
+        [
+            hourly("binance", "SOLUSDT", "perp", np.full(n, 50.0)),
+            hourly("hyperliquid", "SOLUSDT", "perp", np.full(n, 50.0)),
+        ],
+        [
+            funding("binance", "SOLUSDT", every(8, T0 - 72 * H, T0 + 40 * H), 0.00005, 8),
+            funding("hyperliquid", "SOLUSDT", every(1, T0 - 72 * H, T0 + 40 * H), 0.00002, 1),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "fees, expected_fees",
+    [
+        # taker: Binance 0.05 % x 2 = 10.00, Hyperliquid 0.045 % x 2 = 9.00
+        (FeeSchedule(), 19.00),
+        # maker entry + taker exit: 2.00 + 5.00 and 1.50 + 4.50
+        (FeeSchedule(entry_order="maker"), 13.00),
+        # BNB: Binance perps 10 % off (0.045 % taker): 9.00 + 9.00
+        (FeeSchedule(bnb_discount=True), 18.00),
+        # VIP 6 on Hyperliquid: 0.024 % taker x 2 = 4.80; Binance VIP 0
+        (FeeSchedule(venue_tiers={"hyperliquid": 6}), 14.80),
+    ],
+)
+def test_an_hourly_leg_against_an_8_hourly_leg(fees, expected_fees):
+    """Long Binance SOL perp (0.005 % / 8 h), short Hyperliquid (0.002 % every hour), at 50.
+
+    8 h hold: Hyperliquid pays 8 x 10,000 x 0.00002 = 1.60, Binance charges 0.50 at 08:00:
+    1.10 net, 9 settlements. Slippage: entry spread 0.01 % at depth 1e6 (1 % of depth: x1.5)
+    0.75 per fill; exits 0.05 each. Net = 1.10 - fees - 1.60. Capital 2 x 5,000.
+    """
+    m = _hourly_vs_8h_market()
+    opp = frame(
+        [
+            opportunity(
+                T0,
+                "perp_perp",
+                "SOLUSDT",
+                ("binance", "perp"),
+                ("hyperliquid", "perp"),
+                depth_usd=(1e6, 1e6),
+            )
+        ]
+    )
+    config = SimulationConfig(costs=CostConfig(fees=fees), holds_hours=(1, 8), horizon_hours=8)
+    out = simulate_executions(opp, m, config).set_index("hold_hours")
+    row = out.loc[8]
+    assert row["funding_payments_count"] == 9
+    assert row["total_funding_earned_usd"] == pytest.approx(1.10, abs=0.005)
+    assert row["total_fees_usd"] == pytest.approx(expected_fees, abs=0.005)
+    assert row["total_slippage_pct"] * 100 == pytest.approx(1.60, abs=0.005)
+    assert row["actual_profit_usd"] == pytest.approx(1.10 - expected_fees - 1.60, abs=0.005)
+    assert row["capital_usd"] == pytest.approx(10_000.0)
+    one = out.loc[1]
+    assert one["funding_payments_count"] == 1
+    assert one["actual_profit_usd"] == pytest.approx(0.20 - expected_fees - 1.60, abs=0.005)
+
+
+def test_the_signal_exit_leaves_when_the_trailing_edge_turns():
+    """Spot/perp at 100 (no basis), 0.01 % every 8 h until 48:00, then -0.03 %.
+
+    Trailing 72 h edge at the checks: 56:00 -> 8 x 0.01 - 0.03 = 0.05 %; 64:00 -> 7 x 0.01 -
+    0.06 = 0.01 %; 72:00 -> 6 x 0.01 - 0.09 = -0.03 % <= 0: exit at 72 h. Funding to then:
+    6 x 1.00 - 3 x 3.00 = -3.00; costs 30.00 fees + 1.50 + 0.10 slippage -> -34.60 USD,
+    -0.346 % of notional, -0.230667 % of the 15,000 capital.
+    """
+    n = 24 * 9
+    times = every(8, T0 - 72 * H, T0 + 200 * H)
+    rates = np.where(times <= T0 + 48 * H, 0.0001, -0.0003)
+    m = market(
+        [
+            hourly("binance", "BTCUSDT", "spot", np.full(n, 100.0)),
+            hourly("binance", "BTCUSDT", "perp", np.full(n, 100.0)),
+        ],
+        [funding("binance", "BTCUSDT", times, rates, 8)],
+    )
+    config = SimulationConfig(holds_hours=(24, 72, 168), horizon_hours=168)
+    out = simulate_executions(spot_perp_opp(), m, config).set_index("hold_hours")
+    row = out.loc[168]
+    assert row["signal_exit_hours"] == 72.0
+    assert row["signal_exit_profit_pct"] == pytest.approx(-0.346, abs=0.00005)
+    assert row["signal_exit_return_on_capital_pct"] == pytest.approx(-0.230667, abs=1e-6)
+    assert out.loc[72, "actual_profit_usd"] == pytest.approx(-34.60, abs=0.005)
+    # the same rule as a scalar function (what /exit-signal and the baselines call)
+    assert should_exit(-0.03, 72.0)
+    assert not should_exit(0.01, 64.0)
+    assert should_exit(0.01, 168.0, max_hold_hours=168.0)
+    # a stricter rule (exit once the edge is below 0.02 %) leaves at 64 h
+    strict = SimulationConfig(
+        holds_hours=(24, 72, 168),
+        horizon_hours=168,
+        signal_exit=SignalExitConfig(exit_edge_pct=0.02),
+    )
+    early = simulate_executions(spot_perp_opp(), m, strict)
+    assert early["signal_exit_hours"].iloc[0] == 64.0
