@@ -117,3 +117,35 @@ def test_camel_case_is_read_in_process(scorer):
     assert camel == snake and camel != other
     assert "fund_profit_24h_proj" in camel["filled_defaults"]
     assert "hour_of_day" not in camel["filled_defaults"]
+
+
+def test_health_and_models_describe_the_bundle(server, tmp_path):
+    from serve_helpers import start_serve, stop_serve
+
+    health = httpx.get(server.url + "/health").json()
+    manifest = httpx.get(server.url + "/models").json()
+    assert health["status"] == "healthy" and health["max_model_age_days"] is None
+    assert health["synthetic"] == manifest["training_data"].get("synthetic")  # None: unrecorded
+    assert health["created_at"] == manifest["created_at"] and health["age_days"] > 0
+    assert manifest["entry_rule"] == {
+        "min_success_probability": 0.5,
+        "min_expected_profit_pct": 0.0,
+    }
+    # a limit under the bundle's age: stale, still serving
+    limit = health["age_days"] / 2
+    old = start_serve(tmp_path, server.bundle, ["--max-model-age-days", str(limit)])
+    try:
+        stale = httpx.get(old.url + "/health")
+        assert stale.status_code == 200
+        assert stale.json()["status"] == "stale" and stale.json()["max_model_age_days"] == limit
+    finally:
+        stop_serve(old)
+
+
+def test_size_names_its_units(server):
+    body = {"bankroll_usd": 10_000.0, "success_probability": 0.6, "win_pct": 1.0, "loss_pct": 0.5}
+    got = httpx.post(server.url + "/size", json=body).json()
+    assert {"bankroll_fraction", "full_kelly_multiple", "notional_usd", "edge_pct"} <= set(got)
+    assert "kelly_full" not in got and "fraction" not in got
+    assert got["full_kelly_multiple"] == pytest.approx(0.6 / 0.005 - 0.4 / 0.01)
+    assert got["notional_usd"] == round(got["notional_usd"], 2)

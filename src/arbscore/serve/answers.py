@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 SIGNIFICANT_DIGITS = 6
@@ -89,3 +90,41 @@ def training_notional_usd(manifest: Mapping[str, Any]) -> float:
         if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
             return float(value)
     return DEFAULT_NOTIONAL_USD
+
+
+def bundle_facts(
+    manifest: Mapping[str, Any], now: datetime, max_age_days: float | None = None
+) -> dict[str, Any]:
+    """What ``/health`` and ``/models`` say about the served bundle: trained on synthetic or
+    real data, the training data's time range, when it was exported, its age in days, and
+    ``stale`` (age over ``max_age_days``; never stale without a limit, or with an unknown
+    age). FreqAI retires models past ``expiration_hours`` the same way."""
+    data = manifest.get("training_data") or {}
+    created = manifest.get("created_at")
+    age = None
+    if isinstance(created, str):
+        try:
+            when = datetime.fromisoformat(created)
+        except ValueError:
+            when = None
+        if when is not None:
+            when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            age = round((now - when).total_seconds() / 86400.0, 3)
+    synthetic = data.get("synthetic")
+    sources = data.get("data_source")
+    if not isinstance(synthetic, bool):  # older bundles: the run's data sources, if recorded
+        synthetic = (
+            any("synthetic" in str(s) for s in sources) if isinstance(sources, list) else None
+        )
+    return {
+        "synthetic": synthetic,
+        "data_source": sources,
+        "training_start": data.get("start"),
+        "training_end": data.get("end"),
+        "created_at": created,
+        "age_days": age,
+        "max_model_age_days": max_age_days,
+        "stale": bool(max_age_days is not None and age is not None and age > max_age_days),
+        "entry_rule": EntryRule.from_manifest(manifest).to_dict(),
+        "notional_usd": training_notional_usd(manifest),
+    }

@@ -11,6 +11,7 @@ import dataclasses
 from datetime import datetime, timezone
 
 from arbscore.data_tools.costs import FeeSchedule
+from arbscore.serve.answers import rounded, usd
 from arbscore.serve.errors import BadRequest
 from arbscore.serve.exits import ExitConfig, PositionState, exit_signal
 from arbscore.serve.requests import parse_opportunity
@@ -76,10 +77,14 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
         p, win, loss = req.success_probability, req.win_pct, req.loss_pct
     result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)
     return {
-        **result.__dict__,
-        "success_probability": p,
-        "win_pct": win,
-        "loss_pct": loss,
+        "notional_usd": usd(result.notional_usd),
+        "bankroll_fraction": rounded(result.fraction),
+        "full_kelly_multiple": rounded(result.kelly_full),
+        "edge_pct": rounded(result.edge_pct),
+        "limited_by": result.limited_by,
+        "success_probability": rounded(p),
+        "win_pct": rounded(win),
+        "loss_pct": rounded(loss),
         "model_version": version,
     }
 
@@ -118,6 +123,6 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
     return {
         "action": decision.action,
         "reason": decision.reason,
-        "details": decision.details,
+        "details": {k: rounded(v) for k, v in decision.details.items()},
         "model_version": version,
     }

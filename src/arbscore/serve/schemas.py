@@ -186,11 +186,31 @@ class Prediction(BaseModel):
     filled_defaults: list[str] = Field(description="optional fields the server filled in")
 
 
+#: the bundle facts (``answers.bundle_facts``) ``/health`` repeats
+HEALTH_FACTS = (
+    "synthetic",
+    "training_start",
+    "training_end",
+    "created_at",
+    "age_days",
+    "max_model_age_days",
+)
+
+
 class Health(BaseModel):
-    status: Literal["healthy"]
+    """``status`` is "stale" once the bundle is older than ``--max-model-age-days`` (it still
+    serves: a bot decides whether to trust it; the answer stays 200)."""
+
+    status: Literal["healthy", "stale"]
     service: Literal["ml-api"]
     version: str
     model_version: str
+    synthetic: bool | None = Field(description="trained on synthetic data (None: not recorded)")
+    training_start: str | None
+    training_end: str | None
+    created_at: str | None
+    age_days: float | None = Field(description="days since the bundle was exported")
+    max_model_age_days: float | None
 
 
 Probability = Annotated[float, Strict(), Field(ge=0, le=1)]
@@ -245,14 +265,20 @@ class SizeRequest(BaseModel):
 
 
 class SizeResponse(BaseModel):
-    notional_usd: float
-    fraction: float
-    kelly_full: float
-    edge_pct: float
-    limited_by: str
+    """Units in the names: USD, fractions of bankroll (0..1 after caps), a multiple of
+    bankroll (full Kelly may stake many bankrolls before the caps), percents of notional."""
+
+    notional_usd: float = Field(description="USD per leg to enter")
+    bankroll_fraction: float = Field(description="notional_usd / bankroll_usd, after the caps")
+    full_kelly_multiple: float = Field(
+        description="f*: full Kelly stake as a multiple of bankroll, before the fractional "
+        "multiplier and caps (may be negative: no edge)"
+    )
+    edge_pct: float = Field(description="p * win_pct - (1 - p) * loss_pct, % of notional")
+    limited_by: Literal["kelly", "no_edge", "max_fraction", "liquidity"]
     success_probability: float
-    win_pct: float
-    loss_pct: float
+    win_pct: float = Field(description="% of notional won when the trade succeeds")
+    loss_pct: float = Field(description="% of notional lost when it does not")
     model_version: str | None
 
 
