@@ -179,6 +179,25 @@ class Scorer:
         )
         return build_rows([without_hold(r) for r in records], self.spec), hold
 
+    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Score pipeline rows (:meth:`features`: the feature layer's fill values, no request
+        validation or defaults, unrounded): the semantics of the raw-input ONNX graph. The
+        four predictions and ``model_version`` per row, in order."""
+        if not rows:
+            return []
+        X, hold = self.features(rows)
+        p = self.predict_matrix(X, hold)
+        return [
+            {
+                "predicted_profit_pct": float(p.profit_pct[i]),
+                "success_probability": float(p.success_probability[i]),
+                "predicted_hold_hours": float(p.hold_hours[i]),
+                "composite_score": float(p.composite[i]),
+                "model_version": self.model_version,
+            }
+            for i in range(len(rows))
+        ]
+
     def parse(
         self,
         records: Sequence[Any],
