@@ -303,6 +303,7 @@ def main() -> None:
     parser.add_argument("--scoring-threads", type=int, default=4, help="its --scoring-threads")
     parser.add_argument("--only-concurrency", action="store_true", help="needs --bundle")
     parser.add_argument("--no-http", action="store_true", help="in-process and per-head only")
+    parser.add_argument("--no-concurrency", action="store_true", help="skip serve_load.py's part")
     parser.add_argument("--server-src", type=Path, help="arbscore sources the server imports")
     args = parser.parse_args()
     if args.only_concurrency:
@@ -338,7 +339,11 @@ def main() -> None:
             load = {}
         else:
             http = time_http(Path(bundle), scorer, args.http_n, args.load_n, args.clients)
-            load = time_concurrency(Path(bundle), args.serve_workers, args.scoring_threads)
+            load = (
+                {}
+                if args.no_concurrency
+                else time_concurrency(Path(bundle), args.serve_workers, args.scoring_threads)
+            )
     result = {
         "inproc_p50_us": float(np.percentile(single, 50)),
         "inproc_p99_us": float(np.percentile(single, 99)),
