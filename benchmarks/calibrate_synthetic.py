@@ -3,9 +3,10 @@
     nice .venv/bin/python benchmarks/calibrate_synthetic.py            # writes calibration.json
     nice .venv/bin/python benchmarks/calibrate_synthetic.py --quick    # fewer optimiser steps
 
-Measures on Binance perp+spot and Bybit perp 1 h bars and funding from 2024-12-31 (the embedded
-default's sources) and OKX funding (05, 2025-10 on): funding mean/std/autocorrelation/share
-positive/share at the 0.01 % interest rate per exchange, perp-spot basis level, std and
+Measures on Binance perp+spot and Bybit perp 1 h bars and funding from 2024-12-31, Hyperliquid
+hourly funding (01, 2025-08-21 on; the embedded default's sources) and OKX funding (05, 2025-10
+on): funding mean/std/autocorrelation/share positive/share at the 0.01 % interest rate per
+exchange, the perp_perp funding edge between each venue pair, perp-spot basis level, std and
 half-life, cross-exchange perp spread, hourly return volatility and BTC beta, volume level and
 intraday profile. Then fits the generator's parameters by simulation (Nelder-Mead on common
 random numbers, using the generator itself) and writes our fitted numbers, the measured targets
@@ -35,14 +36,18 @@ from arbscore.data_tools.sources import (
     load_shared_market,
 )
 from arbscore.data_tools.sources import stats as st
+from arbscore.data_tools.sources.embedded import DEFAULT_SYMBOLS, REAL_VENUE_START
 from arbscore.data_tools.sources.params import BUILTIN_SYMBOLS, CALIBRATION_FILE
 from arbscore.data_tools.sources.real import require_shared_data
 
 REF = ("BTCUSDT", "ETHUSDT")
-SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT", "WIFUSDT")
-EXCHANGES = ("binance", "bybit")
+SYMBOLS = DEFAULT_SYMBOLS  # every symbol of the embedded default (13)
+EXCHANGES = ("binance", "bybit")  # the premium process (stage B) is fitted on these
+VENUES = ("binance", "bybit", "hyperliquid")
+PAIRS = (("binance", "bybit"), ("binance", "hyperliquid"), ("bybit", "hyperliquid"))
 START = "2024-12-31"
 SIM_DAYS = 1095  # long simulated runs so the fit chases the model, not its sampling noise
+SYMBOL_SIM_DAYS = 730  # stage C: 13 symbols x ~80 evaluations; two years keep it ~15 min
 OUT = Path(__file__).resolve().parents[1] / "src/arbscore/data_tools/sources" / CALIBRATION_FILE
 
 
@@ -86,6 +91,7 @@ def measure(funding: pd.DataFrame, klines: pd.DataFrame, ref=REF, core: bool = F
         "cross_ref": {k: _mean(cross[s][k] for s in ref if s in cross) for k in ("std", "ar1")},
         "price_binance": st.price_stats(closes, "binance"),
         "volume": st.volume_stats(klines),
+        "funding_edges": {f"{a}/{b}": st.funding_edge_stats(funding, a, b) for a, b in PAIRS},
     }
 
 
@@ -169,7 +175,10 @@ def fit_prices_volumes(real, targets: dict, base: SyntheticParams) -> tuple[Synt
             vol = float(r.std())
             beta = float(np.cov(both.iloc[:, 0], both.iloc[:, 1])[0, 1] / both.iloc[:, 1].var())
         volume = perp[s] or vols[f"bybit:perp:{s}"]["mean_usd_per_hour"] / bybit_share
-        intervals = real.funding[real.funding["symbol"] == s]["interval_hours"]
+        own = real.funding[
+            (real.funding["symbol"] == s) & (real.funding["exchange"] != "hyperliquid")
+        ]
+        intervals = own["interval_hours"]  # Hyperliquid's hourly interval is the venue's own
         profiles[s] = SymbolProfile(
             price0=float(median_close[(ex, "perp", s)]),
             hourly_vol=float(vol),
@@ -332,10 +341,19 @@ def fit_symbol(
     symbol: str,
     real_series: pd.DataFrame,
     basis_t: dict | None,
+    edges_t: dict,
     maxiter: int,
 ) -> tuple[SymbolProfile, float]:
+    """One symbol's premium scale/bias, basis scale and spread scale.
+
+    Matched: per venue funding mean/std/share positive/lag-1 autocorrelation, the Binance
+    basis, and per venue pair
+    the perp_perp funding edge (std, share above 1 bp): the edge is what perp_perp trades.
+    """
     exchanges = tuple(real_series["exchange"])
     tgt = real_series.set_index("exchange")
+    pairs = [(a, b) for a, b in PAIRS if a in exchanges and b in exchanges]
+    pairs = [(a, b) for a, b in pairs if symbol in edges_t.get(f"{a}/{b}", {})]
 
     def with_theta(theta):
         prof = replace(
@@ -343,6 +361,7 @@ def fit_symbol(
             premium_scale=math.exp(theta[0]),
             premium_bias=theta[1] * 1e-4,
             basis_scale=math.exp(theta[2]),
+            spread_scale=math.exp(theta[3]),
         )
         syms = dict(base.symbols)
         syms[symbol] = prof
@@ -350,17 +369,26 @@ def fit_symbol(
 
     def objective(theta):
         _, p = with_theta(theta)
-        m = _simulate(p, (symbol,), exchanges, ("binance",) if "binance" in exchanges else ())
+        spot = ("binance",) if "binance" in exchanges else ()
+        m = _simulate(p, (symbol,), exchanges, spot, days=SYMBOL_SIM_DAYS)
         s = st.funding_series_stats(m.funding).set_index("exchange")
         loss = 0.0
         for ex in exchanges:
             a, b = s.loc[ex], tgt.loc[ex]
             loss += ((a["mean"] - b["mean"]) / b["std"]) ** 2 + math.log(a["std"] / b["std"]) ** 2
             loss += ((a["pos_share"] - b["pos_share"]) / 0.1) ** 2
+            # persistence too: without it a small slow premium plus fast noise matches the
+            # level and spread but halves the autocorrelation
+            loss += ((a["ac1"] - b["ac1"]) / 0.1) ** 2
         if basis_t is not None:
             bs = st.basis_stats(st.hourly_closes(m.klines), "binance")[symbol]
             loss += ((bs["mean"] - basis_t["mean"]) / basis_t["std"]) ** 2
             loss += math.log(bs["std"] / basis_t["std"]) ** 2
+        for a, b in pairs:
+            got = st.funding_edge_stats(m.funding, a, b)[symbol]
+            want = edges_t[f"{a}/{b}"][symbol]
+            loss += math.log(max(got["std"], 1e-9) / want["std"]) ** 2
+            loss += ((got["abs_gt_1bp"] - want["abs_gt_1bp"]) / 0.1) ** 2
         return loss
 
     old = base.symbols[symbol]
@@ -369,15 +397,82 @@ def fit_symbol(
             math.log(max(old.premium_scale, 0.1)),
             old.premium_bias * 1e4,
             math.log(max(old.basis_scale, 0.1)),
+            math.log(max(old.spread_scale, 0.05)),
         ]
     )
     res = minimize(
         objective,
         theta0,
         method="Nelder-Mead",
-        options={"maxiter": maxiter, "xatol": 1e-3, "fatol": 1e-3},
+        options={
+            "maxiter": maxiter,
+            "xatol": 1e-3,
+            "fatol": 1e-3,
+            "initial_simplex": _simplex(theta0),
+        },
     )
     return with_theta(res.x)[0], float(res.fun)
+
+
+# --- stage B2: Hyperliquid's level and scale against Binance over its window -------------------
+def fit_hyperliquid(
+    base: SyntheticParams, tgt: dict, maxiter: int
+) -> tuple[SyntheticParams, float]:
+    """Hyperliquid premium bias and scale: its funding (BTC+ETH, per 8 h) minus Binance's mean,
+    std ratio, share at the interest rate and share positive, as in the common real window."""
+    want = tgt["hyperliquid_window_funding"]
+
+    def with_theta(theta):
+        bias = dict(base.exchange_premium_bias)
+        scale = dict(base.exchange_premium_scale)
+        bias["hyperliquid"] = theta[0] * 1e-4
+        scale["hyperliquid"] = math.exp(theta[1])
+        return replace(
+            base,
+            exchange_premium_bias=MappingProxyType(bias),
+            exchange_premium_scale=MappingProxyType(scale),
+        )
+
+    def objective(theta):
+        p = with_theta(theta)
+        loss = 0.0
+        for seed in (11, 12):
+            m = _simulate(p, REF, ("binance", "hyperliquid"), ("binance",), days=365, seed=seed)
+            got = st.funding_exchange_stats(m.funding)
+            wb, wh, gb, gh = (
+                want["binance"],
+                want["hyperliquid"],
+                got["binance"],
+                got["hyperliquid"],
+            )
+            loss += (((gh["mean"] - gb["mean"]) - (wh["mean"] - wb["mean"])) / wb["std"]) ** 2 / 2
+            loss += math.log((gh["std"] / gb["std"]) / (wh["std"] / wb["std"])) ** 2 / 2
+            loss += ((gh["at_interest"] - wh["at_interest"]) / 0.05) ** 2 / 2
+            loss += ((gh["pos_share"] - wh["pos_share"]) / 0.1) ** 2 / 2
+        return loss
+
+    old_bias = float(base.exchange_premium_bias.get("hyperliquid", 0.0))
+    old_scale = float(base.exchange_premium_scale.get("hyperliquid", 1.0))
+    theta0 = np.array([old_bias * 1e4, math.log(old_scale)])
+    res = minimize(
+        objective,
+        theta0,
+        method="Nelder-Mead",
+        options={
+            "maxiter": maxiter,
+            "xatol": 1e-3,
+            "fatol": 1e-3,
+            "initial_simplex": _simplex(theta0),
+        },
+    )
+    return with_theta(res.x), float(res.fun)
+
+
+def _simplex(theta0: np.ndarray, step: float = 0.3) -> np.ndarray:
+    """Nelder-Mead's first simplex: ``step`` along each axis. SciPy's default steps 0.00025
+    from a zero coordinate, so a warm start at 0 (a log-scale of 1, a bias of 0) stopped at
+    once within xatol; these parameters live on unit scales (logs, 1e-4 units)."""
+    return np.vstack([theta0, theta0 + step * np.eye(len(theta0))])
 
 
 def _jsonable(obj):
@@ -398,11 +493,25 @@ def main() -> None:
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--quick", action="store_true", help="fewer optimiser iterations")
     ap.add_argument("--init", default=None, help="warm start from this calibration.json")
+    ap.add_argument(
+        "--keep-premium",
+        action="store_true",
+        help="with --init: keep its basis tail and premium process (stage B) instead of refitting",
+    )
     args = ap.parse_args()
+    if args.keep_premium and not args.init:
+        ap.error("--keep-premium needs --init")
     t0 = time.perf_counter()
     root = require_shared_data(args.root)
-    real = load_shared_market(root, exchanges=EXCHANGES, symbols=SYMBOLS, start=START)
+    real = load_shared_market(root, exchanges=VENUES, symbols=SYMBOLS, start=START)
     targets = measure(real.funding, real.klines)
+    hl_start = REAL_VENUE_START["hyperliquid"]
+    window = real.funding[
+        (real.funding["funding_time"] >= pd.Timestamp(hl_start, tz="UTC"))
+        & real.funding["symbol"].isin(REF)
+        & real.funding["exchange"].isin(["binance", "hyperliquid"])
+    ]
+    targets["hyperliquid_window_funding"] = st.funding_exchange_stats(window)
     okx = load_shared_market(
         root,
         exchanges=("okx", "binance"),
@@ -424,10 +533,38 @@ def main() -> None:
         init = SyntheticParams.from_dict(json.loads(Path(args.init).read_text())["params"])
     if init is not None:
         params = replace(params, basis_tail_df=init.basis_tail_df)
-    params = fit_tail(params if init is None else _with_premium(init, params), targets)
-    print(f"basis tail df {params.basis_tail_df} ({time.perf_counter() - t0:.0f}s)", flush=True)
-    params, loss_b = fit_premium(params, targets, maxiter=60 if args.quick else 250, init=init)
-    print(f"stage B loss {loss_b:.3f} ({time.perf_counter() - t0:.0f}s)", flush=True)
+        syms = dict(params.symbols)
+        for sym, old in init.symbols.items():  # warm-start stage C from the previous profiles
+            if sym in syms and sym in SYMBOLS:
+                syms[sym] = replace(
+                    syms[sym],
+                    premium_scale=old.premium_scale,
+                    premium_bias=old.premium_bias,
+                    basis_scale=old.basis_scale,
+                    spread_scale=old.spread_scale,
+                )
+        params = replace(params, symbols=MappingProxyType(syms))
+        for key in ("exchange_premium_bias", "exchange_premium_scale"):
+            if "hyperliquid" in getattr(init, key):
+                merged = dict(getattr(params, key))
+                merged["hyperliquid"] = getattr(init, key)["hyperliquid"]
+                params = replace(params, **{key: MappingProxyType(merged)})
+    if args.keep_premium:
+        params = _with_premium(init, params)
+        loss_b = None
+        print("stage B kept from --init (basis tail and premium process)", flush=True)
+    else:
+        params = fit_tail(params if init is None else _with_premium(init, params), targets)
+        print(f"basis tail df {params.basis_tail_df} ({time.perf_counter() - t0:.0f}s)", flush=True)
+        params, loss_b = fit_premium(params, targets, maxiter=60 if args.quick else 250, init=init)
+        print(f"stage B loss {loss_b:.3f} ({time.perf_counter() - t0:.0f}s)", flush=True)
+    params, loss_hl = fit_hyperliquid(params, targets, maxiter=30 if args.quick else 80)
+    print(
+        f"Hyperliquid bias {params.exchange_premium_bias['hyperliquid']:.2e} scale "
+        f"{params.exchange_premium_scale['hyperliquid']:.2f} loss {loss_hl:.3f} "
+        f"({time.perf_counter() - t0:.0f}s)",
+        flush=True,
+    )
     series = pd.DataFrame(targets["funding_series"])
     symbol_loss = {}
     for s in SYMBOLS:
@@ -436,19 +573,21 @@ def main() -> None:
             s,
             series[series["symbol"] == s],
             targets["basis_binance"].get(s),
-            maxiter=30 if args.quick else 80,
+            targets["funding_edges"],
+            maxiter=20 if args.quick else 45,
         )
         syms = dict(params.symbols)
         syms[s] = prof
         params = replace(params, symbols=MappingProxyType(syms))
         symbol_loss[s] = loss
         print(
-            f"  {s}: loss {loss:.3f} scale {prof.premium_scale:.2f} bias {prof.premium_bias:.2e}",
+            f"  {s}: loss {loss:.3f} scale {prof.premium_scale:.2f} bias {prof.premium_bias:.2e}"
+            f" spread {prof.spread_scale:.2f} ({time.perf_counter() - t0:.0f}s)",
             flush=True,
         )
 
     check = _simulate(
-        params, ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"), EXCHANGES, ("binance",), seed=0
+        params, ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"), VENUES, ("binance",), seed=0
     )
     sim = measure(check.funding, check.klines)
     out = {
@@ -456,15 +595,17 @@ def main() -> None:
         "numbers; no market data). Written by benchmarks/calibrate_synthetic.py.",
         "command": "nice .venv/bin/python benchmarks/calibrate_synthetic.py"
         + (" --quick" if args.quick else "")
-        + (" --init <previous calibration.json> (warm start)" if args.init else ""),
+        + (" --init <previous calibration.json> (warm start)" if args.init else "")
+        + (" --keep-premium" if args.keep_premium else ""),
         "data": {
             "window_start": START,
             "window_end": str(real.details["end"]),
-            "exchanges": list(EXCHANGES),
+            "exchanges": list(VENUES),
             "symbols": list(SYMBOLS),
             "sources": [
                 "02_harthor_marketlab_binance",
                 "03_mohsenjfar_trade_bybit",
+                "01_zushen168_funding_rate_data (Hyperliquid funding, 2025-08-21 on)",
                 "05_huckhuck12_okx (funding std ratio only)",
             ],
         },
@@ -473,6 +614,7 @@ def main() -> None:
         "targets_funding_series": targets["funding_series"],
         "fit": {
             "stage_b_loss": loss_b,
+            "hyperliquid_loss": loss_hl,
             "symbol_loss": symbol_loss,
             "seconds": round(time.perf_counter() - t0, 1),
         },

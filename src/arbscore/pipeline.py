@@ -365,11 +365,13 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
             "details": {},
         }
     else:
+        embedded = None
         if config.data == "embedded":
             load = need("arbscore.data_tools.sources.embedded", "load_embedded_market", "data")
             cfg_cls = need("arbscore.data_tools.sources.embedded", "EmbeddedDataConfig", "data")
             forward("loading the embedded market data")
-            md = load(config.embedded or cfg_cls(), progress=_relay(forward))
+            embedded = config.embedded or cfg_cls()
+            md = load(embedded, progress=_relay(forward))
         else:
             gen = need("arbscore.data_tools.sources.synthetic", "generate_synthetic_market", "data")
             cfg_cls = need("arbscore.data_tools.sources.synthetic", "SyntheticMarketConfig", "data")
@@ -377,13 +379,19 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
             md = gen(config.synthetic or cfg_cls())
         build = need("arbscore.data_tools.training_set", "build_training_set", "data")
         ts_cls = need("arbscore.data_tools.training_set", "TrainingSetConfig", "data")
-        forward(f"building the training set from {md.source}")
         ts_config = config.training_set or ts_cls()
+        stride = getattr(embedded, "entry_stride_minutes", None)
+        if config.training_set is None and stride:  # the embedded market's default, sized to budget
+            opp = dataclasses.replace(ts_config.opportunities, entry_stride_minutes=stride)
+            ts_config = dataclasses.replace(ts_config, opportunities=opp)
+        stride = ts_config.opportunities.entry_stride_minutes
+        forward(f"building the training set from {md.source} (entry stride {stride} min)")
         frame, marks = build(md, ts_config, progress=_relay(forward), marks=True)
         fees = ts_config.simulation.costs.fees.to_dict()
         market = {
             "source": md.source,
             "synthetic": bool(md.synthetic),
+            "entry_stride_minutes": stride,
             "details": jsonable(md.details),
             **_market_ranges(md),
         }
@@ -410,7 +418,8 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
     if "timestamp" in frame and len(frame):
         ts = pd.to_datetime(frame["timestamp"], utc=True)
         span = f", {ts.min():%Y-%m-%d} .. {ts.max():%Y-%m-%d}"
-    return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span})"
+    sampling = f", entry stride {stride} min" if not config.data_is_file else ""
+    return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span}{sampling})"
 
 
 def _market_ranges(md: Any) -> dict:
@@ -432,13 +441,26 @@ def _read_training_set(config: RunConfig) -> Any:
     return pd.read_parquet(config.workdir / "training_data.parquet")
 
 
+def _read_marks(workdir: Path) -> Any:
+    """The set's daily marks when the data stage wrote them (a training-data file has none)."""
+    import pandas as pd
+
+    path = workdir / MARKS_FILE_NAME
+    return pd.read_parquet(path) if path.exists() else None
+
+
 def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
     evaluate = need("arbscore.evaluation", "evaluate", "evaluate")
     cfg_cls = need("arbscore.evaluation", "EvaluationConfig", "evaluate")
     frame = _read_training_set(config)
+    marks = _read_marks(config.workdir)
     forward(f"walk-forward evaluation of {', '.join(config.families)}")
     result = evaluate(
-        frame, family_args(config), config.evaluation or cfg_cls(), progress=_relay(forward)
+        frame,
+        family_args(config),
+        config.evaluation or cfg_cls(),
+        progress=_relay(forward),
+        marks=marks,
     )
     write = getattr(result, "write", None)
     if write is None:

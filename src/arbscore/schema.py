@@ -105,6 +105,12 @@ MIN_PREDICTED_HOLD_HOURS: float = SNAPSHOT_MINUTES / 60
 FINE_PATH_HOURS: int = 168
 
 
+def hold_clip_bounds(*, grid: bool = False) -> tuple[float, float]:
+    """(low, high) hours of :func:`clip_hold_hours` (an ONNX graph clips with the same pair)."""
+    lo = float(min(HOLD_GRID_HOURS)) if grid else MIN_PREDICTED_HOLD_HOURS
+    return lo, float(MAX_HOLD_HOURS)
+
+
 def clip_hold_hours(hours, *, grid: bool = False):
     """A hold (or array of holds) clipped to the range the stages agree on, in hours.
 
@@ -114,8 +120,7 @@ def clip_hold_hours(hours, *, grid: bool = False):
     export, the composite score). The one clip every stage uses. Floats in, float out; numpy
     arrays in, arrays out (no numpy import here: arrays clip through their own method).
     """
-    lo = float(min(HOLD_GRID_HOURS)) if grid else MIN_PREDICTED_HOLD_HOURS
-    hi = float(MAX_HOLD_HOURS)
+    lo, hi = hold_clip_bounds(grid=grid)
     if hasattr(hours, "clip"):
         return hours.clip(lo, hi)
     return min(max(float(hours), lo), hi)

@@ -39,6 +39,10 @@ def test_calm_position_holds():
         ({"unrealized_pnl_pct": -1.2, "peak_pnl_pct": 0.0}, "drawdown_stop"),
         ({"unrealized_pnl_pct": 0.4, "peak_pnl_pct": 2.0}, "drawdown_stop"),
         ({"current_bid_ask_spread": 0.07}, "spread_blowout"),
+        ({"trailing_edge_pct": 0.0}, "signal_exit"),
+        ({"trailing_edge_pct": -0.02}, "signal_exit"),
+        ({"elapsed_hours": 720.0, "trailing_edge_pct": 0.3}, "max_hold_reached"),
+        ({"elapsed_hours": 720.0}, "max_hold_reached"),
         ({"current_fund_profit_8h": -0.01}, "funding_flipped"),
         ({"elapsed_hours": 96.0}, "optimal_hold_reached"),
         ({"current_fund_profit_8h": 0.0005}, "remaining_below_exit_cost"),
@@ -66,7 +70,20 @@ def test_order_risk_before_economics():
         decide(current_fund_profit_8h=-0.1, current_bid_ask_spread=1.0).reason == "spread_blowout"
     )
     assert decide(current_fund_profit_8h=-0.1, elapsed_hours=200).reason == "funding_flipped"
+    assert decide(current_fund_profit_8h=-0.1, trailing_edge_pct=-0.1).reason == "signal_exit"
     assert RULES[0] == "drawdown_stop"
+
+
+def test_signal_exit_is_the_simulators_rule():
+    """/exit-signal decides with data_tools.exit_rule.should_exit, the function behind the
+    signal_exit labels: same inputs, same answer, on both sides of its threshold."""
+    from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
+
+    for edge in (-0.5, -1e-9, 0.0, 1e-9, 0.03, 0.4):
+        fired = decide(trailing_edge_pct=edge).reason == "signal_exit"
+        assert fired == should_exit(edge, CALM["elapsed_hours"], SignalExitConfig(), 720.0)
+    assert decide(trailing_edge_pct=0.05).action == "hold"
+    assert decide(trailing_edge_pct=0.05).details["trailing_edge_pct"] == 0.05
 
 
 def test_bad_state_is_refused():

@@ -210,3 +210,22 @@ def test_openapi_document_is_complete(server):
     assert {"401", "403", "404"} <= set(doc["paths"]["/reload"]["post"]["responses"])
     batch = doc["paths"]["/predict/batch"]["post"]["requestBody"]["content"]
     assert batch["application/json"]["schema"]["maxItems"] == server.max_batch
+
+
+def test_exit_signal_applies_the_signal_rule_over_http(server):
+    """``current.trailing_edge_pct`` <= 0 exits by the simulator's signal rule; > 0 holds."""
+    flipped = _post(
+        server,
+        "/exit-signal",
+        EXIT | {"current": {"fund_profit_8h": 0.05, "trailing_edge_pct": -0.01}},
+    )
+    assert flipped.status_code == 200, flipped.text
+    assert (flipped.json()["action"], flipped.json()["reason"]) == ("exit", "signal_exit")
+    earning = _post(
+        server,
+        "/exit-signal",
+        EXIT | {"current": {"fund_profit_8h": 0.05, "trailing_edge_pct": 0.2}},
+    )
+    assert earning.status_code == 200, earning.text
+    assert earning.json()["reason"] != "signal_exit"
+    assert earning.json()["details"]["trailing_edge_pct"] == 0.2

@@ -218,8 +218,8 @@ def test_embedded_real_set_has_the_planned_size():
 
     if find_shared_data() is None:
         pytest.skip("real data (../shared/data or $ARBSCORE_SHARED_DATA) is absent")
-    ts = build_training_set(
-        load_embedded_market(EmbeddedDataConfig(source="real")), TrainingSetConfig()
-    )
+    embedded = EmbeddedDataConfig(source="real")  # the run uses the embedded entry stride
+    stride = OpportunityConfig(entry_stride_minutes=embedded.entry_stride_minutes)
+    ts = build_training_set(load_embedded_market(embedded), TrainingSetConfig(opportunities=stride))
     assert 200_000 <= len(ts) <= 400_000
     assert set(ts["data_source"]) == {"real"}

@@ -41,7 +41,7 @@ def test_schema_window_and_layout(market: MarketData) -> None:
     series = set(zip(k["exchange"], k["market"], k["symbol"], strict=True))
     assert ("binance", "spot", "BTCUSDT") in series and ("bybit", "perp", "WIFUSDT") in series
     assert not any(ex == "bybit" and m == "spot" for ex, m, _ in series)
-    assert market.details["missing"] == {"binance": ["WIFUSDT"]}
+    assert market.details["missing"] == {}  # Binance WIF perp: 03's binance_futures folder
     assert not k.duplicated(["exchange", "symbol", "market", "open_time"]).any()
     assert (k["quote_volume"] > 0).mean() > 0.99
     btc = k[(k["exchange"] == "binance") & (k["symbol"] == "BTCUSDT") & (k["market"] == "perp")]
@@ -164,6 +164,78 @@ def test_bad_input_names_the_problem(shared_root: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="after start"):
         load_shared_market(shared_root, start="2025-02-01", end="2025-01-01")
     with pytest.raises(ValueError, match="missing"):
-        load_shared_market(shared_root, symbols=("WIFUSDT", "BTCUSDT"), require_all=True)
+        load_shared_market(shared_root, symbols=("XRPUSDT", "BTCUSDT"), require_all=True)
     with pytest.raises(FileNotFoundError, match="ARBSCORE_SHARED_DATA"):
         load_shared_market(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def hyperliquid(shared_root: Path) -> MarketData:
+    return load_shared_market(
+        shared_root, exchanges=("hyperliquid",), symbols=("BTCUSDT", "ETHUSDT", "LINKUSDT")
+    )
+
+
+def test_hyperliquid_funding_hourly_on_whole_hours(hyperliquid: MarketData) -> None:
+    f = hyperliquid.funding
+    assert set(f["exchange"]) == {"hyperliquid"} and set(f["interval_hours"]) == {1}
+    assert (f["funding_time"].dt.second == 0).all() and (
+        f["funding_time"].dt.microsecond == 0
+    ).all()
+    assert f["funding_time"].min() >= pd.Timestamp("2025-08-21", tz="UTC")
+    for _, g in f.groupby("symbol"):
+        gaps = g["funding_time"].diff().dropna()
+        assert (gaps == pd.Timedelta(hours=1)).mean() > 0.999  # hourly, not the 8 h of CEXs
+    # 0.01 %/8 h interest paid hourly: 1/8 of it is the most common rate
+    assert np.isclose(f["rate"], 1e-4 / 8, rtol=0, atol=1e-12).mean() > 0.3
+
+
+def test_hyperliquid_prices_are_named_estimates(hyperliquid: MarketData, shared_root: Path) -> None:
+    """No Hyperliquid prices in the data: Binance's perp bars stand in, and say so."""
+    m = hyperliquid
+    assert "estimated from binance perp" in m.source
+    assert set(m.details["estimates"]) == {"hyperliquid:perp:BTCUSDT", "hyperliquid:perp:ETHUSDT"}
+    assert "binance:perp:BTCUSDT" in m.details["estimates"]["hyperliquid:perp:BTCUSDT"]
+    series = m.details["kline_series"]["hyperliquid:perp:BTCUSDT"]
+    assert series["price_source"] == "estimate: binance:perp:BTCUSDT"
+    assert m.details["funding_without_price"] == {"hyperliquid": ["LINKUSDT"]}
+    assert "LINKUSDT" not in set(m.funding["symbol"])  # funding without any price is left out
+    k = m.klines[m.klines["symbol"] == "BTCUSDT"].set_index("open_time")
+    raw = pd.read_feather(
+        shared_root / "02_harthor_marketlab_binance/futures/BTC_USDT_USDT-1h-futures.feather"
+    ).set_index("date")
+    np.testing.assert_allclose(k["close"].to_numpy(), raw["close"].reindex(k.index).to_numpy())
+    f = m.funding[m.funding["symbol"] == "BTCUSDT"]
+    np.testing.assert_allclose(
+        f["mark_price"].to_numpy(), raw["open"].reindex(pd.DatetimeIndex(f["funding_time"]))
+    )
+    # the stand-in covers the Hyperliquid funding window only
+    assert k.index.min() >= f["funding_time"].min() - pd.Timedelta(hours=2)
+
+
+def test_pepe_spot_rescaled_to_the_1000pepe_contract(shared_root: Path) -> None:
+    m = load_shared_market(shared_root, symbols=("1000PEPEUSDT",), exchanges=("binance",))
+    k = m.klines.pivot_table(index="open_time", columns="market", values="close")
+    ratio = (k["perp"] / k["spot"]).dropna()
+    assert len(ratio) > 8000 and abs(ratio.median() - 1.0) < 0.002  # same unit on both legs
+    assert "binance:spot:1000PEPEUSDT" in m.details["rescaled"]
+    raw = pd.read_feather(shared_root / "02_harthor_marketlab_binance/spot/PEPE_USDT-1h.feather")
+    spot = m.klines[m.klines["market"] == "spot"].set_index("open_time")
+    raw = raw.set_index("date").reindex(spot.index)
+    np.testing.assert_allclose(spot["close"], raw["close"] * 1000)
+    np.testing.assert_allclose(
+        spot["quote_volume"],
+        raw["volume"] * (raw["high"] + raw["low"] + raw["close"]) / 3,
+        rtol=1e-9,
+    )
+
+
+def test_binance_wif_perp_from_the_bybit_repo(shared_root: Path) -> None:
+    m = load_shared_market(
+        shared_root, symbols=("WIFUSDT",), exchanges=("binance", "bybit"), start="2024-10-01"
+    )
+    perp = m.klines[(m.klines["exchange"] == "binance") & (m.klines["market"] == "perp")]
+    assert perp["open_time"].min() == pd.Timestamp("2024-10-01", tz="UTC")
+    assert perp["open_time"].max() < pd.Timestamp("2025-02-21", tz="UTC")
+    f = m.funding[m.funding["exchange"] == "binance"]
+    assert set(f["interval_hours"]) == {4}  # the file says 8h; the settlements say 4 h

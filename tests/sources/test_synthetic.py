@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -167,3 +168,79 @@ def test_config_from_json_values() -> None:
     assert not np.isclose(per8, 1e-4, rtol=0, atol=1e-12).any()
     with pytest.raises(ValueError, match="unknown"):
         SyntheticMarketConfig(params={"not_a_param": 1})
+
+
+def test_listings_and_venue_start_filter_the_market() -> None:
+    base = SyntheticMarketConfig(
+        seed=2,
+        days=4,
+        kline_minutes=60,
+        exchanges=("binance", "bybit", "hyperliquid"),
+        symbols=("BTCUSDT", "ETHUSDT"),
+        spot_exchanges=("binance",),
+        interval_overrides=(),
+    )
+    listed = (
+        ("binance", "perp", "BTCUSDT"),
+        ("binance", "spot", "BTCUSDT"),
+        ("hyperliquid", "perp", "BTCUSDT"),
+        ("bybit", "perp", "ETHUSDT"),
+    )
+    cfg = dataclasses.replace(base, listings=listed, venue_start=(("hyperliquid", "2025-01-03"),))
+    full, m = generate_synthetic_market(base), generate_synthetic_market(cfg)
+    k, f = m.klines, m.funding
+    assert set(zip(k["exchange"], k["market"], k["symbol"], strict=True)) == set(listed)
+    assert set(zip(f["exchange"], f["symbol"], strict=True)) == {
+        ("binance", "BTCUSDT"),
+        ("hyperliquid", "BTCUSDT"),
+        ("bybit", "ETHUSDT"),
+    }
+    hl = k[k["exchange"] == "hyperliquid"]
+    assert hl["open_time"].min() == pd.Timestamp("2025-01-03", tz="UTC")
+    assert f.loc[f["exchange"] == "hyperliquid", "funding_time"].min() >= hl["open_time"].min()
+    # a filter, not another market: the kept series are the full market's
+    keys = ["exchange", "symbol", "market", "open_time"]
+    same = k.merge(full.klines, on=keys, suffixes=("", "_full"))
+    assert len(same) == len(k)
+    np.testing.assert_array_equal(same["close"], same["close_full"])
+    with pytest.raises(ValueError, match="listings"):
+        dataclasses.replace(base, listings=(("okx", "perp", "BTCUSDT"),))
+    with pytest.raises(ValueError, match="venue_start"):
+        dataclasses.replace(base, venue_start=(("hyperliquid", "soon"),))
+
+
+def test_hyperliquid_settles_hourly_whatever_the_symbol() -> None:
+    cfg = SyntheticMarketConfig(
+        seed=4, days=2, exchanges=("binance", "hyperliquid"), symbols=("BTCUSDT", "WIFUSDT")
+    )
+    f = generate_synthetic_market(cfg).funding
+    per = f.groupby(["exchange", "symbol"])["interval_hours"].first()
+    assert per[("hyperliquid", "BTCUSDT")] == per[("hyperliquid", "WIFUSDT")] == 1
+    assert per[("binance", "WIFUSDT")] == 4 and per[("binance", "BTCUSDT")] == 8
+    assert f.groupby(["exchange", "symbol"]).size()[("hyperliquid", "BTCUSDT")] == 48
+
+
+def test_spread_scale_narrows_the_cross_exchange_edge_only() -> None:
+    """spread_scale shrinks the per-venue premium part: edges narrow, funding stays wide."""
+    from arbscore.data_tools.sources import SyntheticParams
+    from arbscore.data_tools.sources import stats as st
+
+    p = SyntheticParams.calibrated()
+    stds = {}
+    for scale in (1.0, 0.2):
+        prof = dataclasses.replace(p.profile("SOLUSDT"), spread_scale=scale)
+        params = dataclasses.replace(p, symbols={**p.symbols, "SOLUSDT": prof})
+        cfg = SyntheticMarketConfig(
+            seed=9,
+            days=180,
+            kline_minutes=60,
+            exchanges=("binance", "bybit"),
+            symbols=("SOLUSDT",),
+            interval_overrides=(),
+            params=params,
+        )
+        f = generate_synthetic_market(cfg).funding
+        edge = st.funding_edge_stats(f, "binance", "bybit")["SOLUSDT"]["std"]
+        stds[scale] = (edge, f.loc[f["exchange"] == "binance", "rate"].std())
+    assert stds[0.2][0] < 0.8 * stds[1.0][0]  # the fast basis and venue scales remain
+    assert stds[0.2][1] > 0.6 * stds[1.0][1]

@@ -91,11 +91,17 @@ def load_data(data: Path):
 
 
 def _run_evaluate(frame, data: Path, out: Path, names, cfg) -> dict:
+    from arbscore.data_tools.training_set import load_marks, marks_path
     from arbscore.evaluation import evaluate
 
     console.print(f"[bold]{len(frame):,}[/] rows from {data}")
+    marks = load_marks(data)
+    if marks is not None:
+        console.print(f"daily marks from {marks_path(data)} ({len(marks):,} rows)")
     with _progress() as progress:
-        result = evaluate(frame, names, cfg, progress=_ticker(progress, "walk-forward"))
+        result = evaluate(
+            frame, names, cfg, progress=_ticker(progress, "walk-forward"), marks=marks
+        )
     result.write(out)
     for table in summary_tables(result.metrics):
         console.print(table)

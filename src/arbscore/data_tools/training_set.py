@@ -139,6 +139,12 @@ def marks_path(path: str | Path) -> Path:
     return Path(path).parent / MARKS_FILE_NAME
 
 
+def load_marks(path: str | Path) -> pd.DataFrame | None:
+    """The daily marks beside the set at ``path`` (:func:`marks_path`), or None when absent."""
+    where = marks_path(path)
+    return pd.read_parquet(where) if where.is_file() else None
+
+
 def write_training_set(
     frame: pd.DataFrame, path: str | Path, marks: pd.DataFrame | None = None
 ) -> Path:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from arbscore.schema import HOLD_COLUMN, clip_hold_hours
+from arbscore.schema import HOLD_COLUMN, clip_hold_hours, hold_clip_bounds
 
 
 def hold_index(feature_names: Sequence[str]) -> int:
@@ -58,7 +58,4 @@ def two_pass(
 
 
 #: (lowest, highest) served hold in hours, from :func:`arbscore.schema.clip_hold_hours`
-SERVED_HOLD_RANGE: tuple[float, float] = (
-    float(clip_hold_hours(0.0, grid=True)),
-    float(clip_hold_hours(float("inf"), grid=True)),
-)
+SERVED_HOLD_RANGE: tuple[float, float] = hold_clip_bounds(grid=True)

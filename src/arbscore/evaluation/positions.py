@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 
 from arbscore.evaluation.config import EvaluationConfig
+from arbscore.schema import MARK_COLUMNS
 
 HOUR_MS = 3_600_000
-#: the daily marks' columns (``schema.MARK_COLUMNS`` of #11, spelled here until it lands)
-MARK_COLUMNS: tuple[str, ...] = ("opportunity_id", "day", "mark_pct", "funding_pct")
 #: one position a strategy would open: what the portfolio needs to book it
 POSITION_COLUMNS: tuple[str, ...] = (
     "opportunity_id",

@@ -28,7 +28,7 @@ from onnx import TensorProto
 from arbscore.data_tools.feature_spec import FeatureSpec
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph, Sym, asinh, clip_range
-from arbscore.schema import HEADS, HOLD_COLUMN, MAX_HOLD_HOURS
+from arbscore.schema import HEADS, HOLD_COLUMN, hold_clip_bounds
 
 RAW_FILE = "raw_input.onnx"
 #: the standard opset: 20 for RegexFullMatch (onnxruntime >= 1.17, so -node 1.20 and C#)
@@ -57,9 +57,9 @@ def _with_hold(g: Graph, base: Sym, hold: Sym) -> Sym:
 
 
 def _composite(profit: Sym, success: Sym, hold: Sym, scale: float, penalty: float) -> Sym:
-    """serve/composite.py's ``composite_score`` (its hold clip: [1, MAX_HOLD_HOURS] h)."""
+    """serve/composite.py's ``composite_score`` (its hold clip: schema's served range)."""
     g = profit.g
-    r = profit * 24.0 / clip_range(hold, 1.0, float(MAX_HOLD_HOURS))
+    r = profit * 24.0 / clip_range(hold, *hold_clip_bounds(grid=True))
     p = clip_range(success, 0.0, 1.0)
     u = 4.0 * p * (1.0 - p)
     adj = r - penalty * u * g.op("Abs", r)
@@ -77,7 +77,6 @@ def raw_input_model(
     """The raw-input model. ``heads``: head -> (file, output) as in the manifest; ``graphs``:
     file -> the head graph (input ``features``); ``composite``: a ``CompositeConfig`` (default
     the server's)."""
-    from arbscore.data_tools.two_pass import SERVED_HOLD_RANGE
     from arbscore.serve.composite import CompositeConfig
 
     config = composite or CompositeConfig()
@@ -96,7 +95,7 @@ def raw_input_model(
     file, output = heads["duration"]
     duration = _flat_double(g, g.inline(graphs[file], "pass1_", {"features": X1})[output])
     given = numbers[HOLD_COLUMN]
-    served = clip_range(duration, *SERVED_HOLD_RANGE)
+    served = clip_range(duration, *hold_clip_bounds(grid=True))  # as serve/scorer.py clips
     hold = g.op("Where", g.op("IsNaN", given), served, given)
     # pass 2: profit and success at that hold, one copy of each graph they use
     X2 = _with_hold(g, base, hold)

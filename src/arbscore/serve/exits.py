@@ -6,9 +6,16 @@ Rules, checked in this order (risk first, then economics, then schedule):
                             ``-stop_loss_pct`` outright.
 2. ``spread_blowout``       the bid-ask spread is ``spread_blowout_mult`` x its entry value and
                             above ``spread_floor_pct`` (exit costs exploding; leave while possible).
-3. ``funding_flipped``      the position's funding income per 8 h turned negative (it now pays).
-4. ``optimal_hold_reached`` elapsed hours >= the predicted optimal hold.
-5. ``remaining_below_exit_cost``  expected remaining funding until the predicted exit, at the
+3. ``signal_exit``          the simulator's signal exit rule (``data_tools.exit_rule``, the same
+                            function the labels and the carry baselines use): the trailing
+                            ``window_hours`` (72 h) funding edge of the position's own legs is
+                            <= ``exit_edge_pct`` (0). Checked when the request carries
+                            ``current.trailing_edge_pct``.
+4. ``max_hold_reached``     elapsed hours >= the largest simulated hold (schema.MAX_HOLD_HOURS):
+                            the labels never hold longer, so the models know nothing beyond it.
+5. ``funding_flipped``      the position's funding income per 8 h turned negative (it now pays).
+6. ``optimal_hold_reached`` elapsed hours >= the predicted optimal hold.
+7. ``remaining_below_exit_cost``  expected remaining funding until the predicted exit, at the
                             current rate, is below the cost of exiting: staying carries price risk
                             for less than the exit costs anyway.
 
@@ -22,10 +29,14 @@ import math
 from dataclasses import dataclass, field
 
 from arbscore.data_tools.costs import CostConfig, FeeSchedule, round_trip_cost_pct
+from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
+from arbscore.schema import MAX_HOLD_HOURS
 
 RULES = (
     "drawdown_stop",
     "spread_blowout",
+    "signal_exit",
+    "max_hold_reached",
     "funding_flipped",
     "optimal_hold_reached",
     "remaining_below_exit_cost",
@@ -43,6 +54,7 @@ class ExitConfig:
     # the exit fills' fees (the bundle's manifest "fees" when it has one) and the venue charged
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     venue: str = "binance"
+    signal: SignalExitConfig = field(default_factory=SignalExitConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.fees, FeeSchedule):
@@ -67,9 +79,13 @@ class PositionState:
     current_bid_ask_spread: float
     unrealized_pnl_pct: float = 0.0
     peak_pnl_pct: float = 0.0
+    #: the trailing-window funding edge of the position's legs (signal rule), None: not known
+    trailing_edge_pct: float | None = None
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():
+            if value is None and name == "trailing_edge_pct":
+                continue
             if not math.isfinite(float(value)):
                 raise ValueError(f"{name}={value!r}: must be a finite number")
         if self.elapsed_hours < 0:
@@ -130,6 +146,14 @@ def exit_signal(
         >= config.spread_blowout_mult * max(state.entry_bid_ask_spread, 1e-12)
     ):
         return ExitDecision("exit", "spread_blowout", details)
+    cap = config.signal.max_hold_hours or float(MAX_HOLD_HOURS)
+    if state.trailing_edge_pct is not None:
+        details["trailing_edge_pct"] = state.trailing_edge_pct
+        if should_exit(state.trailing_edge_pct, state.elapsed_hours, config.signal, cap):
+            reason = "max_hold_reached" if state.elapsed_hours >= cap else "signal_exit"
+            return ExitDecision("exit", reason, details)
+    if state.elapsed_hours >= cap:
+        return ExitDecision("exit", "max_hold_reached", details)
     if state.current_fund_profit_8h < 0:
         return ExitDecision("exit", "funding_flipped", details)
     if state.elapsed_hours >= predicted_hold_hours:

@@ -32,6 +32,16 @@ def bundle_fees(scorer: Scorer, default: FeeSchedule) -> FeeSchedule:
     return cached[0] if cached else default
 
 
+def bundle_calibration_error(scorer: Scorer) -> float:
+    """The success head's out-of-sample calibration error recorded in the bundle: the larger of
+    ``metrics.success.ece`` and ``metrics.success.worst_bin_gap`` (0 when the bundle has
+    neither, as older bundles)."""
+    success = (getattr(scorer, "manifest", {}).get("metrics") or {}).get("success") or {}
+    values = [success.get(k) for k in ("ece", "worst_bin_gap")]
+    finite = [float(v) for v in values if isinstance(v, int | float) and v == v]
+    return min(max(finite, default=0.0), 1.0)
+
+
 def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dict:
     """``POST /size``: per-request overrides of the sizing limits, then :func:`size`; the
     default loss size is charged at the bundle's fees."""
@@ -73,6 +83,8 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
         )
         depth = depth if depth is not None else record.get("orderbook_depth")
         version = pred["model_version"]
+        if req.success_probability is None:  # the model's p: shrink by its calibration error
+            cfg = dataclasses.replace(cfg, calibration_error=bundle_calibration_error(scorer))
     else:  # SizeRequest checked that all three are given
         p, win, loss = req.success_probability, req.win_pct, req.loss_pct
     result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)
@@ -82,6 +94,7 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
         "full_kelly_multiple": rounded(result.kelly_full),
         "edge_pct": rounded(result.edge_pct),
         "limited_by": result.limited_by,
+        "calibration_shrink_fraction": rounded(result.calibration_shrink_fraction),
         "success_probability": rounded(p),
         "win_pct": rounded(win),
         "loss_pct": rounded(loss),
@@ -117,12 +130,15 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
         peak_pnl_pct=max(0.0, cur.unrealized_pnl_pct)
         if cur.peak_pnl_pct is None
         else cur.peak_pnl_pct,
+        trailing_edge_pct=cur.trailing_edge_pct,
     )
     exits = dataclasses.replace(exits, fees=bundle_fees(scorer, exits.fees))
     decision = exit_signal(state, hold, exits, str(record.get("strategy", "perp_perp")))
     return {
         "action": decision.action,
         "reason": decision.reason,
-        "details": {k: rounded(v) for k, v in decision.details.items()},
+        "details": {
+            k: rounded(v) if isinstance(v, float) else v for k, v in decision.details.items()
+        },
         "model_version": version,
     }

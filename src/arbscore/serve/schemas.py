@@ -276,6 +276,7 @@ class SizeResponse(BaseModel):
     )
     edge_pct: float = Field(description="p * win_pct - (1 - p) * loss_pct, % of notional")
     limited_by: Literal["kelly", "no_edge", "max_fraction", "liquidity"]
+    calibration_shrink_fraction: float
     success_probability: float
     win_pct: float = Field(description="% of notional won when the trade succeeds")
     loss_pct: float = Field(description="% of notional lost when it does not")
@@ -291,6 +292,12 @@ class CurrentState(BaseModel):
     bid_ask_spread: NonNeg | None = Field(None, description="default: entry spread")
     unrealized_pnl_pct: Num = 0.0
     peak_pnl_pct: Num | None = Field(None, description="default: max(0, unrealized_pnl_pct)")
+    trailing_edge_pct: Num | None = Field(
+        None,
+        description="the funding the position's legs earned over the trailing 72 h of settled "
+        "rates (short leg received minus long leg paid), % of notional: the signal exit rule's "
+        "input (exit when <= 0); without it the signal rule is not checked",
+    )
 
 
 class ExitRequest(BaseModel):

@@ -13,6 +13,17 @@ aggressive when p, W and L are estimates), then capped:
 
 The depth cap keeps each leg inside the cheapest slippage tier (< 1 % of depth by default).
 
+Calibration shrink: when ``p`` comes from the success head, the Kelly multiplier is shrunk by
+how badly that head was calibrated out of sample (the bundle's ``metrics.success``: the larger of
+its ECE and its worst populated calibration bin's |predicted - observed| gap):
+
+    kelly_fraction_used = kelly_fraction * max(0, 1 - calibration_error / calibration_tolerance)
+
+so a perfectly calibrated head keeps the full multiplier, a gap of half the tolerance halves it
+and a gap at the tolerance (0.5 by default: "predicts 0.96, observes 0.46") sizes 0
+(``limited_by`` = "calibration"). A caller who sends its own ``success_probability`` is not
+shrunk.
+
 Where W and L come from at serve time: L is the caller's loss size or, by default, the round-trip
 cost (four fills at the bundle's fee schedule plus crossing the spread twice), and W is solved
 from the model's expected profit ``E = p*W - q*L``, i.e. ``W = (E + q*L) / p``, so the sizing
@@ -44,6 +55,9 @@ class SizingConfig:
     # the fee schedule of the default loss size (the bundle's manifest "fees" when it has one)
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     venue: str = "binance"  # the exchange a request's legs are charged at (requests name none)
+    # out-of-sample calibration error of the p being sized (0: trusted as is; see the docstring)
+    calibration_error: float = 0.0
+    calibration_tolerance: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 < self.kelly_fraction <= 1:
@@ -52,6 +66,12 @@ class SizingConfig:
             raise ValueError(f"max_fraction={self.max_fraction}: must be in (0, 10]")
         if not 0 < self.max_depth_share <= 1:
             raise ValueError(f"max_depth_share={self.max_depth_share}: must be in (0, 1]")
+        if not (math.isfinite(self.calibration_error) and 0 <= self.calibration_error <= 1):
+            raise ValueError(f"calibration_error={self.calibration_error}: must be in [0, 1]")
+        if not 0 < self.calibration_tolerance <= 1:
+            raise ValueError(
+                f"calibration_tolerance={self.calibration_tolerance}: must be in (0, 1]"
+            )
         if not isinstance(self.fees, FeeSchedule):
             object.__setattr__(self, "fees", FeeSchedule.from_dict(self.fees, "sizing.fees"))
 
@@ -64,7 +84,13 @@ class SizeResult:
     fraction: float  # of bankroll, after caps
     kelly_full: float  # f*, before the fractional multiplier and caps (may be negative)
     edge_pct: float  # expected profit p*W - q*L, % of notional
-    limited_by: str  # "kelly" | "no_edge" | "max_fraction" | "liquidity"
+    limited_by: str  # "kelly" | "no_edge" | "calibration" | "max_fraction" | "liquidity"
+    calibration_shrink_fraction: float = 1.0  # multiplier applied to kelly_fraction
+
+
+def calibration_shrink(config: SizingConfig) -> float:
+    """The factor on ``kelly_fraction`` for ``config.calibration_error`` (module docstring)."""
+    return max(0.0, 1.0 - config.calibration_error / config.calibration_tolerance)
 
 
 def _check(
@@ -126,12 +152,15 @@ def size(
     edge = p * w - q * loss
     kelly = (-math.inf if q > 0 else 0.0) if w == 0.0 else p / loss - q / w
     kelly = min(max(kelly, -KELLY_LIMIT), KELLY_LIMIT)  # q / w overflows for a tiny w
+    shrink = calibration_shrink(config)
     if edge <= 0 or kelly <= 0:
-        return SizeResult(0.0, 0.0, kelly, 100 * edge, "no_edge")
-    fraction, limited = config.kelly_fraction * kelly, "kelly"
+        return SizeResult(0.0, 0.0, kelly, 100 * edge, "no_edge", shrink)
+    if shrink == 0.0:
+        return SizeResult(0.0, 0.0, kelly, 100 * edge, "calibration", shrink)
+    fraction, limited = config.kelly_fraction * shrink * kelly, "kelly"
     if fraction > config.max_fraction:
         fraction, limited = config.max_fraction, "max_fraction"
     notional = fraction * bankroll
     if depth is not None and notional > config.max_depth_share * depth:
         notional, limited = config.max_depth_share * depth, "liquidity"
-    return SizeResult(notional, notional / bankroll, kelly, 100 * edge, limited)
+    return SizeResult(notional, notional / bankroll, kelly, 100 * edge, limited, shrink)

@@ -24,7 +24,9 @@ class SymbolProfile:
 
     ``hourly_vol``: std of hourly log returns; ``beta``: loading on the BTC factor;
     ``premium_scale``: multiplier of the premium's regimes and slow noise (SOL swings more than
-    BTC); ``premium_bias``: shift of its mean premium; ``basis_scale``: multiplier of the fast
+    BTC); ``spread_scale``: multiplier of the per-exchange part of that noise alone, so a symbol
+    whose funding swings widely everywhere (BNB) need not have wide cross-exchange funding
+    edges; ``premium_bias``: shift of its mean premium; ``basis_scale``: multiplier of the fast
     basis noise; ``volume_usd_per_hour``: mean perp quote volume on the reference exchange;
     ``funding_interval_hours``: settlement interval unless overridden per exchange.
     """
@@ -37,8 +39,11 @@ class SymbolProfile:
     basis_scale: float = 1.0
     volume_usd_per_hour: float = 5e7
     funding_interval_hours: int = 8
+    spread_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.spread_scale < 0:
+            raise ValueError(f"SymbolProfile.spread_scale must be >= 0: {self}")
         if self.price0 <= 0 or self.hourly_vol <= 0 or self.volume_usd_per_hour <= 0:
             raise ValueError(f"SymbolProfile needs positive price0/hourly_vol/volume: {self}")
         if self.premium_scale < 0 or self.basis_scale < 0:
@@ -99,8 +104,16 @@ class SyntheticParams:
     premium_std: float = 6e-5
     premium_half_life_hours: float = 10.0
     premium_exchange_corr: float = 0.7
+    #: shift of a venue's premium (Hyperliquid's sits nearer the interest rate than Binance's)
+    exchange_premium_bias: Any = field(default_factory=lambda: MappingProxyType({}))
     exchange_premium_scale: Any = field(
-        default_factory=lambda: MappingProxyType({"binance": 1.0, "bybit": 1.2, "okx": 1.0})
+        default_factory=lambda: MappingProxyType(
+            {"binance": 1.0, "bybit": 1.2, "okx": 1.0, "hyperliquid": 1.0}
+        )
+    )
+    # a venue's own settlement interval, over the symbol's (Hyperliquid settles every hour)
+    exchange_interval_hours: Any = field(
+        default_factory=lambda: MappingProxyType({"hyperliquid": 1})
     )
     # funding formula, per 8 h (scaled by interval / 8)
     interest_8h: float = 1e-4
@@ -120,7 +133,9 @@ class SyntheticParams:
     volume_return_coef: float = 0.3  # volume rises with |return|/vol
     spot_volume_ratio: float = 0.25
     exchange_volume_share: Any = field(
-        default_factory=lambda: MappingProxyType({"binance": 1.0, "bybit": 0.45, "okx": 0.35})
+        default_factory=lambda: MappingProxyType(
+            {"binance": 1.0, "bybit": 0.45, "okx": 0.35, "hyperliquid": 0.3}
+        )
     )
     symbols: Any = field(default_factory=lambda: BUILTIN_SYMBOLS)
 
@@ -137,6 +152,9 @@ class SyntheticParams:
             raise ValueError(
                 f"basis_tail_df must be > 2 (finite variance), got {self.basis_tail_df}"
             )
+        bad = {e: h for e, h in dict(self.exchange_interval_hours).items() if h not in (1, 2, 4, 8)}
+        if bad:
+            raise ValueError(f"SyntheticParams.exchange_interval_hours must be 1, 2, 4 or 8: {bad}")
         for name in ("premium_half_life_hours", "basis_half_life_hours", "vol_half_life_hours"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"SyntheticParams.{name} must be > 0")
@@ -155,9 +173,13 @@ class SyntheticParams:
         kw = dict(raw)
         if "regime_hours" in kw:
             kw["regime_hours"] = tuple(float(x) for x in kw["regime_hours"])
-        for key in ("exchange_premium_scale", "exchange_volume_share"):
+        for key in ("exchange_premium_scale", "exchange_volume_share", "exchange_premium_bias"):
             if key in kw:
                 kw[key] = MappingProxyType({str(k): float(v) for k, v in kw[key].items()})
+        if "exchange_interval_hours" in kw:
+            kw["exchange_interval_hours"] = MappingProxyType(
+                {str(k): int(v) for k, v in kw["exchange_interval_hours"].items()}
+            )
         if "symbols" in kw:
             merged = dict(BUILTIN_SYMBOLS)
             merged.update({s: SymbolProfile(**p) for s, p in kw["symbols"].items()})

@@ -1,10 +1,19 @@
 """The real market data under ``../shared/data``, read in place, as :class:`MarketData`.
 
-The default set is the best overlapping window the data holds (see MANIFEST.md there and
-docs/data.md): Binance USDT-M perp + spot 1 h klines and funding (02_harthor_marketlab_binance)
-and Bybit USDT perp 1 h klines and funding (03_mohsenjfar_trade_bybit), from 2024-12-31 on.
-OKX (05_huckhuck12_okx) has only mark-price bars and three months of funding: it is loaded only
-when asked for, with NaN volume so nothing treats mark bars as liquidity.
+The sets with prices and funding for the same symbols (see MANIFEST.md there and docs/data.md):
+
+- Binance USDT-M perp + spot 1 h klines and funding (02_harthor_marketlab_binance, from
+  2024-12-31), plus Binance WIF perp 1 h + funding (03_mohsenjfar_trade_bybit/binance_futures,
+  2024-10-01 -> 2025-02-20). Binance spot ``PEPE_USDT`` is rescaled to the perp's
+  ``1000PEPEUSDT`` contract (price x 1000, base volume / 1000) so both legs trade one unit;
+- Bybit USDT perp 1 h klines and funding (03_mohsenjfar_trade_bybit/futures);
+- Hyperliquid hourly funding (01_zushen168_funding_rate_data, from 2025-08-21). The data holds
+  no Hyperliquid prices: the perp price of another venue (Binance, else Bybit) stands in for
+  them, marked as an estimate in ``details["estimates"]``, in the series' ``price_source``
+  (``details["kline_series"]``) and in ``source``;
+- OKX (05_huckhuck12_okx) has only mark-price bars and three months of funding: it is loaded
+  only when asked for, with NaN volume so nothing treats mark bars as liquidity.
+
 Older/other sets with time-zone quirks are read by :mod:`arbscore.data_tools.sources.legacy`.
 """
 
@@ -18,6 +27,7 @@ import pandas as pd
 
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.sources.freqtrade import attach_mark, read_funding, read_klines
+from arbscore.data_tools.sources.legacy import ZUSHEN_DIR, read_zushen_funding
 from arbscore.schema import FUNDING_COLUMNS, KLINE_COLUMNS
 
 ENV_VAR = "ARBSCORE_SHARED_DATA"
@@ -25,13 +35,28 @@ BINANCE_DIR = "02_harthor_marketlab_binance"
 BYBIT_DIR = "03_mohsenjfar_trade_bybit"
 OKX_DIR = "05_huckhuck12_okx"
 DEFAULT_START = "2024-12-31"
-REAL_EXCHANGES = ("binance", "bybit", "okx")
+REAL_EXCHANGES = ("binance", "bybit", "okx", "hyperliquid")
+#: per exchange, its freqtrade folders: (futures folder, spot folder or None)
+VENUE_FOLDERS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "binance": (
+        (f"{BINANCE_DIR}/futures", f"{BINANCE_DIR}/spot"),
+        (f"{BYBIT_DIR}/binance_futures", None),
+    ),
+    "bybit": ((f"{BYBIT_DIR}/futures", None),),
+    "okx": ((f"{OKX_DIR}/futures", None),),
+}
+#: spot pairs quoted per coin whose perp trades a 1000-coin contract: (perp symbol, multiplier)
+SPOT_ALIASES: dict[str, tuple[str, float]] = {"PEPEUSDT": ("1000PEPEUSDT", 1000.0)}
+#: venues whose perp price stands in for Hyperliquid's (no Hyperliquid prices in the data)
+HYPERLIQUID_PRICE_FROM: tuple[str, ...] = ("binance", "bybit")
 
 Progress = Callable[[str, int, int], None]
 
 
 def _has_real_data(path: Path) -> bool:
-    return path.is_dir() and any((path / d).is_dir() for d in (BINANCE_DIR, BYBIT_DIR, OKX_DIR))
+    return path.is_dir() and any(
+        (path / d).is_dir() for d in (BINANCE_DIR, BYBIT_DIR, OKX_DIR, ZUSHEN_DIR)
+    )
 
 
 def find_shared_data(root: str | os.PathLike | None = None) -> Path | None:
@@ -82,35 +107,87 @@ def _files(folder: Path, pattern: str, symbols: set[str] | None) -> list[tuple[s
 
 def _venue_frames(
     root: Path, exchange: str, symbols: set[str] | None, spot: bool
-) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-    """Funding and kline frames of one exchange's freqtrade folder."""
-    folder = root / {"binance": BINANCE_DIR, "bybit": BYBIT_DIR, "okx": OKX_DIR}[exchange]
-    fut = folder / "futures"
-    funding, klines = [], []
-    perp_bars: dict[str, pd.DataFrame] = {}
-    price_glob = "*-1h-mark.feather" if exchange == "okx" else "*-1h-futures.feather"
-    for symbol, path in _files(fut, price_glob, symbols):
-        bars = read_klines(path, exchange, "perp", 60, symbol)
-        if exchange == "okx":  # mark bars: no traded volume
-            bars["volume"] = float("nan")
-            bars["quote_volume"] = float("nan")
-        perp_bars[symbol] = bars
-        klines.append(bars)
-    marks = {
-        s: read_klines(p, exchange, "perp", 60, s)
-        for s, p in _files(fut, "*-1h-mark.feather", symbols)
-    }
-    for symbol, path in _files(fut, "*-funding_rate.feather", symbols):
-        events = read_funding(path, exchange, symbol)
-        if symbol in perp_bars:
-            events = attach_mark(events, perp_bars[symbol])  # fallback: perp price
-        if symbol in marks:
-            events = attach_mark(events, marks[symbol])  # preferred: the mark price
-        funding.append(events)
-    if spot and (folder / "spot").is_dir():
-        for symbol, path in _files(folder / "spot", "*-1h.feather", symbols):
-            klines.append(read_klines(path, exchange, "spot", 60, symbol))
-    return funding, klines
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame], dict[str, str]]:
+    """Funding and kline frames of one exchange's freqtrade folders, and rescaled spot series."""
+    funding, klines, rescaled = [], [], {}
+    for fut_dir, spot_dir in VENUE_FOLDERS[exchange]:
+        fut = root / fut_dir
+        if not fut.is_dir():
+            continue
+        perp_bars: dict[str, pd.DataFrame] = {}
+        price_glob = "*-1h-mark.feather" if exchange == "okx" else "*-1h-futures.feather"
+        for symbol, path in _files(fut, price_glob, symbols):
+            bars = read_klines(path, exchange, "perp", 60, symbol)
+            if exchange == "okx":  # mark bars: no traded volume
+                bars["volume"] = float("nan")
+                bars["quote_volume"] = float("nan")
+            perp_bars[symbol] = bars
+            klines.append(bars)
+        marks = {
+            s: read_klines(p, exchange, "perp", 60, s)
+            for s, p in _files(fut, "*-1h-mark.feather", symbols)
+        }
+        for symbol, path in _files(fut, "*-funding_rate.feather", symbols):
+            events = read_funding(path, exchange, symbol)
+            if symbol in perp_bars:
+                events = attach_mark(events, perp_bars[symbol])  # fallback: perp price
+            if symbol in marks:
+                events = attach_mark(events, marks[symbol])  # preferred: the mark price
+            funding.append(events)
+        if spot and spot_dir is not None and (root / spot_dir).is_dir():
+            for symbol, path in _files(root / spot_dir, "*-1h.feather", None):
+                target, factor = SPOT_ALIASES.get(symbol, (symbol, 1.0))
+                if symbols is not None and target not in symbols:
+                    continue
+                bars = read_klines(path, exchange, "spot", 60, target)
+                if factor != 1.0:
+                    bars[["open", "high", "low", "close"]] *= factor
+                    bars["volume"] /= factor
+                    rescaled[f"{exchange}:spot:{target}"] = (
+                        f"{path.name} x {factor:g} (price), / {factor:g} (base volume)"
+                    )
+                klines.append(bars)
+    return funding, klines, rescaled
+
+
+def _hyperliquid_frames(
+    root: Path, symbols: set[str] | None, perps: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], list[str]]:
+    """Hyperliquid funding (01, hourly) and its stand-in perp bars.
+
+    ``perps``: perp klines of the venues in HYPERLIQUID_PRICE_FROM. Each Hyperliquid symbol
+    takes the first of those venues that has its bars, over the Hyperliquid funding window
+    only; funding ``mark_price`` is that stand-in bar's open at settlement. Returns
+    (funding, klines, {series: the series it was estimated from}, symbols with no price).
+    """
+    if not (root / ZUSHEN_DIR / "funding_hyperliquid.parquet").is_file():
+        return _concat([], FUNDING_COLUMNS), _concat([], KLINE_COLUMNS), {}, []
+    funding = read_zushen_funding(root, venues=("hyperliquid",))
+    if symbols is not None:
+        funding = funding[funding["symbol"].isin(symbols)]
+    f_parts, k_parts, estimates, no_price = [], [], {}, []
+    for symbol, events in funding.groupby("symbol", sort=True):
+        lo = events["funding_time"].min().floor("h") - pd.Timedelta(hours=1)
+        hi = events["funding_time"].max()
+        for venue in HYPERLIQUID_PRICE_FROM:
+            bars = perps[(perps["exchange"] == venue) & (perps["symbol"] == symbol)]
+            bars = bars[(bars["open_time"] >= lo) & (bars["open_time"] <= hi)]
+            if len(bars):
+                break
+        else:
+            no_price.append(str(symbol))
+            continue
+        bars = bars.assign(exchange="hyperliquid")
+        estimates[f"hyperliquid:perp:{symbol}"] = f"{venue}:perp:{symbol}"
+        events = events.assign(mark_price=float("nan"))
+        k_parts.append(bars)
+        f_parts.append(attach_mark(events.reset_index(drop=True), bars))
+    return (
+        _concat(f_parts, FUNDING_COLUMNS),
+        _concat(k_parts, KLINE_COLUMNS),
+        estimates,
+        no_price,
+    )
 
 
 def load_shared_market(
@@ -124,7 +201,8 @@ def load_shared_market(
     require_all: bool = False,
     progress: Progress | None = None,
 ) -> MarketData:
-    """Load the hourly real set (Binance perp+spot, Bybit perp; OKX mark on request).
+    """Load the hourly real set (Binance perp+spot, Bybit perp, Hyperliquid funding with
+    stand-in prices; OKX mark on request).
 
     ``symbols`` are canonical (``BTCUSDT``); None loads every symbol found. ``start``/``end``
     bound times (end exclusive). ``require_all`` makes a symbol missing on one of the
@@ -138,13 +216,27 @@ def load_shared_market(
     if lo is not None and hi is not None and hi <= lo:
         raise ValueError(f"end {hi} must be after start {lo}")
     wanted = {s.upper() for s in symbols} if symbols is not None else None
-    funding_parts, kline_parts = [], []
-    for i, exchange in enumerate(exchanges):
+    funding_parts, kline_parts, rescaled = [], [], {}
+    venues = [e for e in exchanges if e != "hyperliquid"]
+    for i, exchange in enumerate(venues):
         if progress:
             progress(exchange, i, len(exchanges))
-        f, k = _venue_frames(base, exchange, wanted, spot)
+        f, k, r = _venue_frames(base, exchange, wanted, spot)
         funding_parts += f
         kline_parts += k
+        rescaled.update(r)
+    estimates: dict[str, str] = {}
+    no_price: list[str] = []
+    if "hyperliquid" in exchanges:
+        if progress:
+            progress("hyperliquid", len(venues), len(exchanges))
+        perps = [k for k in kline_parts if k["market"].iloc[:1].eq("perp").all()]
+        for venue in HYPERLIQUID_PRICE_FROM:  # stand-in prices from venues not asked for
+            if venue not in venues:
+                perps += [k for k in _venue_frames(base, venue, wanted, False)[1]]
+        f, k, estimates, no_price = _hyperliquid_frames(base, wanted, _concat(perps, KLINE_COLUMNS))
+        funding_parts.append(f)
+        kline_parts.append(k)
     if progress:
         progress("done", len(exchanges), len(exchanges))
     funding = _window(_concat(funding_parts, FUNDING_COLUMNS), "funding_time", lo, hi)
@@ -161,13 +253,29 @@ def load_shared_market(
         if require_all and missing:
             raise ValueError(f"symbols missing in the real data: {missing}")
     details = describe(funding, klines)
-    details.update({"kind": "real", "root": str(base), "missing": missing})
+    for key, origin in estimates.items():
+        if key in details["kline_series"]:
+            details["kline_series"][key]["price_source"] = f"estimate: {origin}"
+    details.update(
+        {
+            "kind": "real",
+            "root": str(base),
+            "missing": missing,
+            "estimates": {
+                k: f"no Hyperliquid prices in the data: {v} bars (and funding mark price) stand in"
+                for k, v in estimates.items()
+                if k in details["kline_series"]
+            },
+            "rescaled": rescaled,
+            "funding_without_price": {"hyperliquid": no_price} if no_price else {},
+        }
+    )
+    source = f"real(shared data: {', '.join(exchanges)}"
+    if details["estimates"]:
+        origins = sorted({v.split(":")[0] for v in estimates.values()})
+        source += f"; hyperliquid prices estimated from {'/'.join(origins)} perp"
     return MarketData(
-        funding=funding,
-        klines=klines,
-        source=f"real(shared data: {', '.join(exchanges)})",
-        synthetic=False,
-        details=details,
+        funding=funding, klines=klines, source=source + ")", synthetic=False, details=details
     )
 
 
@@ -180,7 +288,8 @@ def _concat(parts: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame
             if c in columns:
                 empty[c] = pd.Series(dtype="object")
         return empty[list(columns)]
-    return pd.concat(parts, ignore_index=True)[list(columns)]
+    out = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    return out[list(columns)]
 
 
 def _window(

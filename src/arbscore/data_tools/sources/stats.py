@@ -184,3 +184,40 @@ def volume_stats(klines: pd.DataFrame) -> dict[str, dict]:
             "intraday_amplitude": float((profile.max() - profile.min()) / 2.0),
         }
     return out
+
+
+def funding_edge_stats(funding: pd.DataFrame, a: str, b: str) -> dict[str, dict]:
+    """Per symbol listed on both: the perp_perp funding edge between ``a`` and ``b``.
+
+    On the hourly grid where both have settled, the last settled rate of each, per hour and
+    scaled to 8 h (so 1 h and 8 h venues compare); edge = b - a. Returns its std, mean and the
+    share of hours with |edge| above 0.01 % / 8 h (1 bp). This is what a perp_perp entry sees:
+    the generator must not make it wider than the data does.
+    """
+    f = funding.assign(rh=funding["rate"] / funding["interval_hours"] * 8.0)
+    out: dict[str, dict] = {}
+    for sym in sorted(
+        set(f.loc[f["exchange"] == a, "symbol"]) & set(f.loc[f["exchange"] == b, "symbol"])
+    ):
+        sides = []
+        for ex in (a, b):
+            g = f[(f["exchange"] == ex) & (f["symbol"] == sym)]
+            s = g.set_index(g["funding_time"].dt.floor("h"))["rh"]
+            sides.append(s[~s.index.duplicated(keep="last")])
+        lo = max(s.index.min() for s in sides)
+        hi = min(s.index.max() for s in sides)
+        if hi <= lo:
+            continue
+        hours = pd.date_range(lo, hi, freq="h")
+        ra, rb = (s.reindex(s.index.union(hours)).ffill().reindex(hours) for s in sides)
+        edge = (rb - ra).to_numpy()
+        edge = edge[np.isfinite(edge)]
+        if len(edge) < 48:
+            continue
+        out[str(sym)] = {
+            "n_hours": len(edge),
+            "mean": float(edge.mean()),
+            "std": float(edge.std()),
+            "abs_gt_1bp": float((np.abs(edge) > 1e-4).mean()),
+        }
+    return out

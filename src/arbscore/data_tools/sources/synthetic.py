@@ -40,8 +40,14 @@ class SyntheticMarketConfig:
     """What to generate. ``params=None`` means the calibrated defaults (calibration.json).
 
     ``interval_overrides`` are ``(exchange, symbol, hours)``: the default gives Bybit SOLUSDT a
-    4 h interval while the other venues settle it every 8 h, so perp_perp legs are misaligned.
+    4 h interval while the other venues settle it every 8 h, so perp_perp legs are misaligned;
+    a venue's own interval (``SyntheticParams.exchange_interval_hours``: Hyperliquid settles
+    hourly) comes next, then the symbol's profile.
     ``spot_exchanges=None`` lists spot markets on every exchange.
+    ``listings`` (``(exchange, market, symbol)`` triples), when given, keeps only those series
+    (and the funding of the listed perps), so a market can mirror a real layout where not every
+    venue lists every symbol; ``venue_start`` (``(exchange, date)``) drops a venue's rows before
+    its first day. Both filter the generated market, so the other series stay the same.
     """
 
     seed: int = 0
@@ -53,6 +59,8 @@ class SyntheticMarketConfig:
     spot_exchanges: tuple[str, ...] | None = None
     interval_overrides: tuple[tuple[str, str, int], ...] = (("bybit", "SOLUSDT", 4),)
     params: SyntheticParams | None = None
+    listings: tuple[tuple[str, str, str], ...] | None = None
+    venue_start: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # JSON config files give lists and a dict of params: normalise them once here
@@ -63,6 +71,9 @@ class SyntheticMarketConfig:
         )
         if self.spot_exchanges is not None:
             object.__setattr__(self, "spot_exchanges", tuple(self.spot_exchanges))
+        if self.listings is not None:
+            object.__setattr__(self, "listings", tuple(tuple(x) for x in self.listings))
+        object.__setattr__(self, "venue_start", tuple(tuple(x) for x in self.venue_start))
         if isinstance(self.params, dict):
             object.__setattr__(self, "params", SyntheticParams.from_dict(self.params))
         if self.days <= 0 or self.days * 24 < 1:
@@ -100,6 +111,25 @@ class SyntheticMarketConfig:
             start = start.tz_localize("UTC")
         if start != start.floor("h"):
             raise ValueError(f"start must be on a whole UTC hour, got {self.start}")
+        for listing in self.listings or ():
+            if (
+                len(listing) != 3
+                or listing[0] not in self.exchanges
+                or listing[2] not in self.symbols
+            ):
+                raise ValueError(
+                    f"listings entries are (exchange, market, symbol) of the configured "
+                    f"exchanges and symbols: {listing}"
+                )
+            if listing[1] not in ("spot", "perp"):
+                raise ValueError(f"listings {listing}: market must be spot or perp")
+        for entry in self.venue_start:
+            if len(entry) != 2 or entry[0] not in self.exchanges:
+                raise ValueError(f"venue_start entries are (exchange, date): {entry}")
+            try:
+                pd.Timestamp(entry[1])
+            except ValueError as exc:
+                raise ValueError(f"venue_start {entry}: not a date") from exc
 
     def start_utc(self) -> pd.Timestamp:
         start = pd.Timestamp(self.start)
@@ -109,6 +139,8 @@ class SyntheticMarketConfig:
         for ex, sym, hours in self.interval_overrides:
             if ex == exchange and sym == symbol:
                 return int(hours)
+        if exchange in params.exchange_interval_hours:
+            return int(params.exchange_interval_hours[exchange])
         return params.profile(symbol).funding_interval_hours
 
 
@@ -225,6 +257,7 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
 
     klines = pd.concat(kl_parts, ignore_index=True)[list(KLINE_COLUMNS)]
     funding = pd.concat(fu_parts, ignore_index=True)[list(FUNDING_COLUMNS)]
+    klines, funding, intervals = _apply_layout(config, klines, funding, intervals)
     klines = klines.sort_values(["exchange", "symbol", "market", "open_time"], ignore_index=True)
     funding = funding.sort_values(["exchange", "symbol", "funding_time"], ignore_index=True)
     end = start + pd.Timedelta(hours=n_hours)
@@ -233,7 +266,13 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
         "seed": config.seed,
         "exchanges": list(exchanges),
         "symbols": list(symbols),
-        "spot_exchanges": sorted(spot_ex),
+        "spot_exchanges": sorted(spot_ex)
+        if config.listings is None
+        else sorted({e for e, m, _ in config.listings if m == "spot"}),
+        "series": sorted(f"{e}:{m}:{s}" for e, m, s in config.listings)
+        if config.listings is not None
+        else None,
+        "venue_start": dict(config.venue_start),
         "start": start.isoformat(),
         "end": end.isoformat(),
         "kline_minutes": config.kline_minutes,
@@ -249,6 +288,29 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
     )
 
 
+def _apply_layout(
+    config: SyntheticMarketConfig,
+    klines: pd.DataFrame,
+    funding: pd.DataFrame,
+    intervals: dict[str, int],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Keep the listed series only and drop each venue's rows before its first day."""
+    if config.listings is not None:
+        listed = pd.MultiIndex.from_tuples(config.listings)
+        keys = pd.MultiIndex.from_arrays([klines["exchange"], klines["market"], klines["symbol"]])
+        klines = klines[keys.isin(listed)]
+        perps = {(e, s) for e, m, s in config.listings if m == "perp"}
+        fkeys = pd.MultiIndex.from_arrays([funding["exchange"], funding["symbol"]])
+        funding = funding[fkeys.isin(pd.MultiIndex.from_tuples(sorted(perps)))]
+        intervals = {k: v for k, v in intervals.items() if tuple(k.split(":")) in perps}
+    for ex, day in config.venue_start:
+        first = pd.Timestamp(day)
+        first = first.tz_localize("UTC") if first.tz is None else first.tz_convert("UTC")
+        klines = klines[(klines["exchange"] != ex) | (klines["open_time"] >= first)]
+        funding = funding[(funding["exchange"] != ex) | (funding["funding_time"] >= first)]
+    return klines, funding, intervals
+
+
 def latent_premium(
     rng: np.random.Generator,
     n_hours: int,
@@ -259,7 +321,8 @@ def latent_premium(
     """Hourly premium index per exchange, shape (len(exchanges), n_hours).
 
     One regime path and one AR(1) part shared by all exchanges (they arbitrage each other),
-    plus an AR(1) part of each exchange's own; the exchange scale stretches its swings.
+    plus an AR(1) part of each exchange's own (times the symbol's ``spread_scale``); the
+    exchange scale stretches its swings and the exchange bias shifts its level.
     """
     state = _regimes(rng, n_hours, p)
     excess = np.array([0.0, p.hot_excess, p.neg_excess])[state]
@@ -267,9 +330,11 @@ def latent_premium(
     common = ar1(rng, (n_hours,), phi, p.premium_std)
     own = ar1(rng, (len(exchanges), n_hours), phi, p.premium_std)
     c = p.premium_exchange_corr
-    swings = excess + np.sqrt(c) * common + np.sqrt(1.0 - c) * own
+    swings = excess + np.sqrt(c) * common + np.sqrt(1.0 - c) * prof.spread_scale * own
     scale = np.array([float(p.exchange_premium_scale.get(ex, 1.0)) for ex in exchanges])
-    return p.premium_mean + prof.premium_bias + prof.premium_scale * scale[:, None] * swings
+    bias = np.array([float(p.exchange_premium_bias.get(ex, 0.0)) for ex in exchanges])
+    level = p.premium_mean + prof.premium_bias + bias[:, None]
+    return level + prof.premium_scale * scale[:, None] * swings
 
 
 def funding_formula(premium_8h: np.ndarray, p: SyntheticParams) -> np.ndarray:
