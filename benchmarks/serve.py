@@ -6,7 +6,8 @@ Without --bundle it fits one family on the synthetic demo rows (``arbscore.expor
 exports it. Before timing anything it checks that the bundle's outputs equal the native model's
 (within 1e-4) and that the HTTP server returns the in-process numbers. The last line printed is
 JSON: {"inproc_p50_us", "inproc_p99_us", "batch1000_ms", "http_rps", "http_p50_ms", ...,
-"c32_p50_ms", "c32_p99_ms", "batch_load_health_p50_ms", "batch_load_health_p99_ms", ...}.
+"c32_p50_ms", "c32_p99_ms", "batch_load_health_p50_ms", "batch_load_health_p99_ms", ...,
+"per_head": {head: {"trees", "p50_us", "p99_us"}}}; ``--no-http`` skips the servers.
 
 What is timed:
 - inproc: ``Scorer.predict_matrix`` on one prebuilt feature row (all three heads: duration, then
@@ -117,6 +118,44 @@ def time_inproc(scorer, X: np.ndarray, n: int) -> tuple[list[float], list[float]
         scorer.predict_matrix(big)
         batch.append((time.perf_counter() - t) * 1000)
     return single, record_times, statistics.median(batch)
+
+
+def tree_count(model_file: Path) -> int | None:
+    """Trees in a graph's tree-ensemble nodes (None: no tree ensemble, e.g. the MLX net)."""
+    import onnx
+
+    total, found = 0, False
+    for node in onnx.load(str(model_file)).graph.node:
+        if not node.op_type.startswith("TreeEnsemble"):
+            continue
+        found = True
+        attrs = {a.name: a for a in node.attribute}
+        if "nodes_treeids" in attrs:
+            total += len(set(attrs["nodes_treeids"].ints))
+        elif "tree_roots" in attrs:  # ai.onnx.ml opset 5 TreeEnsemble
+            total += len(attrs["tree_roots"].ints)
+    return total if found else None
+
+
+def time_heads(scorer, X: np.ndarray, n: int) -> dict[str, dict]:
+    """Per head: its graph's tree count and one ONNX run on a single row (p50/p99 us)."""
+    rows = [np.ascontiguousarray(X[i : i + 1]) for i in range(256)]
+    out = {}
+    for head, (file, output) in scorer._heads.items():  # noqa: SLF001 - a benchmark's view
+        sess = scorer._sessions[file]  # noqa: SLF001
+        for r in rows[:50]:
+            sess.run([output], {"features": r})
+        times = []
+        for i in range(n):
+            t = time.perf_counter_ns()
+            sess.run([output], {"features": rows[i % 256]})
+            times.append((time.perf_counter_ns() - t) / 1000)
+        out[head] = {
+            "trees": tree_count(Path(scorer.bundle_dir) / file),
+            "p50_us": round(float(np.percentile(times, 50)), 1),
+            "p99_us": round(float(np.percentile(times, 99)), 1),
+        }
+    return out
 
 
 BODY = {
@@ -263,6 +302,8 @@ def main() -> None:
     parser.add_argument("--serve-workers", type=int, default=1, help="--workers of the server")
     parser.add_argument("--scoring-threads", type=int, default=4, help="its --scoring-threads")
     parser.add_argument("--only-concurrency", action="store_true", help="needs --bundle")
+    parser.add_argument("--no-http", action="store_true", help="in-process and per-head only")
+    parser.add_argument("--no-concurrency", action="store_true", help="skip serve_load.py's part")
     parser.add_argument("--server-src", type=Path, help="arbscore sources the server imports")
     args = parser.parse_args()
     if args.only_concurrency:
@@ -290,8 +331,19 @@ def main() -> None:
             X = probe_matrix(scorer.spec, 2000)
         err = check_native(scorer, model, X) if model is not None else None
         single, records, batch_ms = time_inproc(scorer, X, args.n)
-        http = time_http(Path(bundle), scorer, args.http_n, args.load_n, args.clients)
-        load = time_concurrency(Path(bundle), args.serve_workers, args.scoring_threads)
+        per_head = time_heads(scorer, X, args.n)
+        if args.no_http:
+            http = dict.fromkeys(
+                ("http_rps", "http_p50_ms", "http_p99_ms", "http_clients", "http_server_mean_ms")
+            )
+            load = {}
+        else:
+            http = time_http(Path(bundle), scorer, args.http_n, args.load_n, args.clients)
+            load = (
+                {}
+                if args.no_concurrency
+                else time_concurrency(Path(bundle), args.serve_workers, args.scoring_threads)
+            )
     result = {
         "inproc_p50_us": float(np.percentile(single, 50)),
         "inproc_p99_us": float(np.percentile(single, 99)),
@@ -304,6 +356,7 @@ def main() -> None:
         "family": args.family if not args.bundle else "bundle",
         "heads": {h: e["family"] for h, e in scorer.manifest["heads"].items()},
         "native_max_abs_diff": err,
+        "per_head": per_head,
         **load,
     }
     print(json.dumps(result))

@@ -88,7 +88,7 @@ def main() -> None:
         "X": Xg.tolist(),
         "hold": [None if np.isnan(h) else h for h in hold],
         "graphs": raw,
-        "predictions": scorer.predict_records(records),
+        "predictions": scorer.predict_rows(records),
         "model_version": manifest["model_version"],
     }
     (HERE / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
@@ -139,7 +139,7 @@ def write_raw_golden() -> None:
     golden = json.loads((HERE / "golden.json").read_text())
     records = [{camel.get(k, k): v for k, v in r.items()} for r in golden["records"]]
     records += RAW_EXTRA
-    predictions = Scorer(HERE / "bundle").predict_records([normalise_keys(r) for r in records])
+    predictions = Scorer(HERE / "bundle").predict_rows([normalise_keys(r) for r in records])
     out = {"records": [{k: _json_value(v) for k, v in r.items()} for r in records]}
     out["predictions"] = predictions
     (HERE / "golden_raw.json").write_text(json.dumps(out, indent=1, allow_nan=False) + "\n")

@@ -136,7 +136,7 @@ def test_golden_bundle_reproduces_golden_predictions():
     scorer = Scorer(GOLDEN / "bundle")
     X, hold = scorer.features(golden["records"])
     np.testing.assert_allclose(X, np.array(golden["X"], np.float32), rtol=1e-6, atol=1e-6)
-    got = scorer.predict_records(golden["records"])
+    got = scorer.predict_rows(golden["records"])
     for g, w in zip(got, golden["predictions"], strict=True):
         for key in (
             "predicted_profit_pct",

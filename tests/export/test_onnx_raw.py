@@ -114,7 +114,7 @@ def test_standalone_client_imports_no_arbscore(scorer):
     got = run_client(BUNDLE, [{"fundProfit8h": 0.01, "fundApr": 10.95}])
     assert got["arbscore_modules"] == []
     assert_close(
-        got["predictions"], scorer.predict_records([{"fund_profit_8h": 0.01, "fund_apr": 10.95}])
+        got["predictions"], scorer.predict_rows([{"fund_profit_8h": 0.01, "fund_apr": 10.95}])
     )
 
 
@@ -122,7 +122,7 @@ def test_standalone_client_imports_no_arbscore(scorer):
 @given(st.lists(record(FeatureSpec()), min_size=1, max_size=25))
 def test_fresh_interpreter_matches_scorer(scorer, records):
     got = run_client(BUNDLE, records)["predictions"]
-    want = scorer.predict_records([normalise_keys(r) for r in records])
+    want = scorer.predict_rows([normalise_keys(r) for r in records])
     assert_close(got, want)
     # the composite is serve/composite.py's, from the graph's own three predictions
     p = {k: np.array([g[k] for g in got]) for k in PREDICTIONS}
@@ -180,9 +180,7 @@ def test_golden_raw_records_reproduce(scorer):
         for r in golden["records"]
     ]
     assert_close(run_client(BUNDLE, records)["predictions"], golden["predictions"])
-    assert_close(
-        scorer.predict_records([normalise_keys(r) for r in records]), golden["predictions"]
-    )
+    assert_close(scorer.predict_rows([normalise_keys(r) for r in records]), golden["predictions"])
 
 
 def test_docs_csharp_example_uses_a_fresh_bundles_input_names_and_types(demo, tmp_path):

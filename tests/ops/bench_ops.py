@@ -38,7 +38,9 @@ def _bundle(tmp: Path) -> Path:
 
     fams, spec, X = fit_demo_families(("xgboost",), n_opportunities=300, seed=3)
     winners = {h: ("xgboost", fams["xgboost"]) for h in ("profit", "success", "duration")}
-    ref = reference_from_matrix(X, spec.feature_names, served_outputs(winners, X))
+    ref = reference_from_matrix(
+        X, spec.feature_names, served_outputs(winners, X, spec.feature_names)
+    )
     export_families(winners, spec, tmp / "bundle", reference=ref)
     return tmp / "bundle"
 

@@ -55,7 +55,9 @@ def ops_bundle(tmp_path_factory) -> Path:
 
     fams, spec, X = fit_demo_families(("xgboost",), n_opportunities=300, seed=3)
     winners = {h: ("xgboost", fams["xgboost"]) for h in ("profit", "success", "duration")}
-    reference = reference_from_matrix(X, spec.feature_names, served_outputs(winners, X))
+    reference = reference_from_matrix(
+        X, spec.feature_names, served_outputs(winners, X, spec.feature_names)
+    )
     out = tmp_path_factory.mktemp("bundle") / "bundle"
     export_families(winners, spec, out, reference=reference)
     return out

@@ -66,7 +66,7 @@ def test_size_response_reads_the_bundles_calibration_error(tmp_path):
     assert a["success_probability"] == b["success_probability"]  # same model, same p
     assert b["calibration_shrink_fraction"] == pytest.approx(1 - 0.3 / 0.5)
     if a["limited_by"] == "kelly":
-        assert b["fraction"] == pytest.approx(a["fraction"] * 0.4 / 0.98)
+        assert b["bankroll_fraction"] == pytest.approx(a["bankroll_fraction"] * 0.4 / 0.98)
     # the caller's own probability is not shrunk
     own = SizeRequest(
         bankroll_usd=100_000,

@@ -34,6 +34,10 @@ def register(app: typer.Typer) -> None:
         scoring_threads: Annotated[
             int, typer.Option(help="threads per worker that decode, validate and score")
         ] = 4,
+        max_model_age_days: Annotated[
+            float | None,
+            typer.Option(help="/health says 'stale' once the bundle is older (days since export)"),
+        ] = None,
         allow_reload: Annotated[
             bool,
             typer.Option(
@@ -96,6 +100,7 @@ def register(app: typer.Typer) -> None:
             max_batch=max_batch,
             max_body_bytes=max_body_bytes,
             scoring_threads=scoring_threads,
+            max_model_age_days=max_model_age_days,
             reload=policy,
             prediction_sink=ops.sink if ops else None,
         )
@@ -119,6 +124,7 @@ def register(app: typer.Typer) -> None:
                     max_batch=max_batch,
                     max_body_bytes=max_body_bytes,
                     scoring_threads=scoring_threads,
+                    max_model_age_days=max_model_age_days,
                 )
                 # a restarted worker loads the bundle before it is "ready": give it time
                 # (uvicorn's default of 5 s aborts a SIGHUP restart on a busy machine)

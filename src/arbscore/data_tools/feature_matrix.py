@@ -99,7 +99,7 @@ def build_matrix(
             code = vocab.column(columns[name], n).astype(np.intp)
             rows = np.nonzero(code >= 0)[0]
             X[rows, start + code[rows]] = 1.0
-    X[:, -1] = raw[HOLD_COLUMN]
+    X[:, spec.feature_names.index(HOLD_COLUMN)] = raw[HOLD_COLUMN]
     assert start + plan.n_onehot + 1 == spec.n_features, (start, spec.n_features)
     return finite(X, m).astype(np.float32)
 

@@ -24,6 +24,7 @@ import onnx
 
 from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
+from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
 from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
 
@@ -91,7 +92,7 @@ def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
         if name.startswith(("strategy_", "market_regime_"))
     ]
     X[:, onehot] = rng.integers(0, 2, (n, len(onehot)))
-    X[:, -1] = rng.choice(HOLD_GRID_HOURS, n)
+    X[:, hold_index(spec.feature_names)] = rng.choice(HOLD_GRID_HOURS, n)
     return X.astype(np.float32)
 
 

@@ -15,7 +15,7 @@ import lightgbm as lgb
 import numpy as np
 
 from arbscore.gbdt.base import GBDTFamily
-from arbscore.gbdt.config import GBDTConfig
+from arbscore.gbdt.config import GBDTConfig, min_delta
 
 
 def lgb_params(head: str, cfg: GBDTConfig) -> dict[str, Any]:
@@ -61,7 +61,15 @@ class LightGBMFamily(GBDTFamily):
             dtrain,
             num_boost_round=cfg.n_estimators,
             valid_sets=[dvalid],
-            callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
+            callbacks=[
+                lgb.early_stopping(
+                    cfg.early_stopping_rounds,
+                    verbose=False,
+                    min_delta=min_delta(
+                        head, y_va, cfg.early_stopping_min_improvement, squared=True
+                    ),
+                )
+            ],
         )
         n_trees = int(booster.best_iteration or booster.current_iteration())
         kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=n_trees))

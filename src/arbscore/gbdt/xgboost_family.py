@@ -17,7 +17,7 @@ import numpy as np
 import xgboost as xgb
 
 from arbscore.gbdt.base import GBDTFamily, base_score
-from arbscore.gbdt.config import GBDTConfig
+from arbscore.gbdt.config import GBDTConfig, min_delta
 
 #: log-loss hessians are p(1-p) (about 0.05 when most trades lose), so a success leaf with
 #: ``min_samples_leaf`` rows carries about this fraction of that many hessian units
@@ -67,7 +67,15 @@ class XGBoostFamily(GBDTFamily):
             dtrain,
             num_boost_round=cfg.n_estimators,
             evals=[(dvalid, "valid")],
-            early_stopping_rounds=cfg.early_stopping_rounds,
+            callbacks=[
+                xgb.callback.EarlyStopping(
+                    rounds=cfg.early_stopping_rounds,
+                    min_delta=min_delta(
+                        head, y_va, cfg.early_stopping_min_improvement, squared=False
+                    ),
+                    save_best=False,
+                )
+            ],
             verbose_eval=False,
         )
         n_trees = int(trained.best_iteration) + 1

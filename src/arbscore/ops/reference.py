@@ -4,36 +4,45 @@ Called by ``export_bundle`` when the run directory has ``training_data.parquet``
 per opportunity (the training set repeats each opportunity once per simulated hold, which would
 weight the hold grid, not the market), at most ``max_rows`` of them, the newest kept. Outputs are
 computed the way the server computes them: duration first, then profit and success at the
-predicted hold clipped to the hold grid's range
-(schema.clip_hold_hours), so live prediction drift compares like with like.
+predicted hold clipped to the labelled holds, so live prediction drift compares like with like.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from arbscore.data_tools.features import FeatureSpec, build_matrix
+from arbscore.data_tools.two_pass import hold_index, two_pass
 from arbscore.ops.drift import reference_from_matrix
-from arbscore.schema import clip_hold_hours
 
 
-def served_outputs(winners: Mapping[str, tuple[str, Any]], X: np.ndarray) -> dict[str, np.ndarray]:
-    """head -> outputs of the fitted winners on ``X`` in the server's two passes."""
-    duration = np.asarray(winners["duration"][1].predict(X).duration, np.float64)
-    X2 = np.array(X, np.float32, copy=True)
-    X2[:, -1] = clip_hold_hours(duration, grid=True)
-    cache: dict[int, Any] = {}
-    out = {"duration": duration}
-    for head in ("profit", "success"):
-        family = winners[head][1]
-        if id(family) not in cache:
-            cache[id(family)] = family.predict(X2)
-        out[head] = np.asarray(getattr(cache[id(family)], head), np.float64)
-    return out
+def served_outputs(
+    winners: Mapping[str, tuple[str, Any]], X: np.ndarray, feature_names: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """head -> outputs of the fitted winners on ``X`` (columns ``feature_names``) in the
+    server's two passes (:func:`arbscore.data_tools.two_pass.two_pass`)."""
+
+    def at_hold(X2: np.ndarray) -> dict[str, np.ndarray]:
+        cache: dict[int, Any] = {}
+        got = {}
+        for head in ("profit", "success"):
+            family = winners[head][1]
+            if id(family) not in cache:
+                cache[id(family)] = family.predict(X2)
+            got[head] = np.asarray(getattr(cache[id(family)], head), np.float64)
+        return got
+
+    duration, _, out = two_pass(
+        np.asarray(X, np.float32),
+        hold_index(feature_names),
+        lambda X1: winners["duration"][1].predict(X1).duration,
+        at_hold,
+    )
+    return {"duration": duration, **out}
 
 
 def bundle_reference(
@@ -51,7 +60,7 @@ def bundle_reference(
     frame = frame.sort_values("timestamp", kind="mergesort")
     frame = frame.drop_duplicates("opportunity_id", keep="first").tail(max_rows)
     X = build_matrix(feature_columns(frame), spec)
-    outputs = served_outputs(winners, X)
+    outputs = served_outputs(winners, X, spec.feature_names)
     source = {
         "file": Path(training_file).name,
         "start": frame["timestamp"].min().isoformat() if len(frame) else None,

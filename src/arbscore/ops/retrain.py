@@ -138,7 +138,7 @@ def champion_family(bundle_dir: Path) -> type:
             Xc = np.empty((X.shape[0], scorer.n_features), np.float32)
             for j, name in enumerate(scorer.spec.feature_names):
                 Xc[:, j] = X[:, col[name]] if name in col else fills.get(name, 0.0)
-            p = scorer.predict_matrix(Xc, Xc[:, -1].astype(np.float64))
+            p = scorer.predict_matrix(Xc, Xc[:, scorer.hold_col].astype(np.float64))
             return HeadOutputs(p.profit_pct, p.success_probability, p.hold_hours)
 
         def save(self, path: Path) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -29,6 +30,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic.json_schema import models_json_schema
 
 from arbscore.serve import handlers
+from arbscore.serve.answers import bundle_facts
 from arbscore.serve.composite import CompositeConfig
 from arbscore.serve.errors import BadRequest, error_responses, install_error_handlers
 from arbscore.serve.exits import ExitConfig
@@ -36,6 +38,7 @@ from arbscore.serve.metrics import Metrics, MetricsAndLimits
 from arbscore.serve.provider import ModelProvider, ReloadPolicy
 from arbscore.serve.requests import decode_json, validate
 from arbscore.serve.schemas import (
+    HEALTH_FACTS,
     OPPORTUNITY_MARK,
     CurrentState,
     ExitRequest,
@@ -86,6 +89,8 @@ class ServeConfig:
     #: JSON objects as sent (legs, ids the model ignores). It runs in the scoring thread and
     #: must not block.
     prediction_sink: Callable[[Scorer, list[dict], list[dict], list], None] | None = None
+    #: ``/health`` says "stale" once the bundle is older than this (days since its export)
+    max_model_age_days: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_batch < 1:
@@ -94,6 +99,10 @@ class ServeConfig:
             raise ValueError(f"ServeConfig.max_body_bytes={self.max_body_bytes}: must be >= 1024")
         if not 1 <= self.scoring_threads <= 64:
             raise ValueError(f"ServeConfig.scoring_threads={self.scoring_threads}: must be 1..64")
+        if self.max_model_age_days is not None and not self.max_model_age_days > 0:
+            raise ValueError(
+                f"ServeConfig.max_model_age_days={self.max_model_age_days}: must be > 0"
+            )
 
 
 def _body(name: str) -> dict:
@@ -188,11 +197,15 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
 
     @app.get("/health", response_model=Health)
     async def health() -> dict:
+        facts = bundle_facts(
+            provider.scorer.manifest, datetime.now(timezone.utc), config.max_model_age_days
+        )
         return {
-            "status": "healthy",
+            "status": "stale" if facts["stale"] else "healthy",
             "service": "ml-api",
             "version": __version__,
             "model_version": provider.scorer.model_version,
+            **{k: facts[k] for k in HEALTH_FACTS},
         }
 
     @app.post(
@@ -239,9 +252,13 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
 
     @app.get("/models")
     async def models() -> dict:
+        facts = bundle_facts(
+            provider.scorer.manifest, datetime.now(timezone.utc), config.max_model_age_days
+        )
         return {
             "bundle": str(provider.bundle_dir),
             "reloads": provider.reloads,
+            **facts,
             **provider.scorer.manifest,
         }
 

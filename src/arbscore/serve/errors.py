@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from arbscore.serve.records import RecordError, pydantic_errors
+
 log = logging.getLogger("arbscore.serve")
 
 
@@ -57,18 +59,6 @@ def field_path(loc: tuple | list) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
 
-def pydantic_errors(errors: list[dict], prefix: tuple = ("body",)) -> list[dict]:
-    """Pydantic errors without the offending input (it may be NaN, which JSON cannot carry)."""
-    return [
-        {
-            "loc": [*prefix, *e.get("loc", ())],
-            "msg": str(e.get("msg", "")),
-            "type": str(e.get("type", "value_error")),
-        }
-        for e in errors
-    ]
-
-
 def error_body(errors: list[dict]) -> dict:
     """The error shape: the errors and one line naming every field."""
     message = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in errors)
@@ -105,6 +95,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BadRequest)
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
         return problem(exc.status, exc.errors, exc.headers)
+
+    @app.exception_handler(RecordError)
+    async def _record(_: Request, exc: RecordError) -> JSONResponse:
+        return problem(exc.status, exc.errors)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -40,10 +40,10 @@ def ensure_finite(row: dict[str, Any], loc: list) -> None:
 def predict_one(scorer: Scorer, raw: bytes, sink: Sink | None) -> dict[str, Any]:
     """``POST /predict``."""
     body = decode_json(raw)
-    record = parse_opportunity(body, ["body"], scorer, datetime.now(timezone.utc))
-    predictions = scorer.predict_records([record])
+    parsed = parse_opportunity(body, ["body"], scorer, datetime.now(timezone.utc))
+    predictions = scorer.answer([parsed])
     ensure_finite(predictions[0], ["body"])
-    _sink(sink, scorer, [record], predictions, [body])
+    _sink(sink, scorer, [parsed.record], predictions, [body])
     return predictions[0]
 
 
@@ -65,11 +65,11 @@ def predict_batch(scorer: Scorer, raw: bytes, max_batch: int, sink: Sink | None)
             "too_long",
         )
     now = datetime.now(timezone.utc)
-    records = [parse_opportunity(item, ["body", i], scorer, now) for i, item in enumerate(items)]
-    predictions = scorer.predict_records(records)
+    parsed = scorer.parse(items, now=now, loc=("body",))
+    predictions = scorer.answer(parsed)
     for i, row in enumerate(predictions):
         ensure_finite(row, ["body", i])
-    _sink(sink, scorer, records, predictions, items)
+    _sink(sink, scorer, [p.record for p in parsed], predictions, items)
     return predictions
 
 

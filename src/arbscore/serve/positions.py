@@ -11,6 +11,7 @@ import dataclasses
 from datetime import datetime, timezone
 
 from arbscore.data_tools.costs import FeeSchedule
+from arbscore.serve.answers import rounded, usd
 from arbscore.serve.errors import BadRequest
 from arbscore.serve.exits import ExitConfig, PositionState, exit_signal
 from arbscore.serve.requests import parse_opportunity
@@ -62,10 +63,11 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
     depth = req.orderbook_depth_usd
     version = None
     if req.opportunity is not None:
-        record = parse_opportunity(
+        parsed = parse_opportunity(
             req.opportunity, ["body", "opportunity"], scorer, datetime.now(timezone.utc)
         )
-        pred = scorer.predict_records([record])[0]
+        record = parsed.record
+        pred = scorer.answer([parsed])[0]
         p = (
             pred["success_probability"]
             if req.success_probability is None
@@ -87,17 +89,23 @@ def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dic
         p, win, loss = req.success_probability, req.win_pct, req.loss_pct
     result = size(p, win, loss, req.bankroll_usd, depth, config=cfg)
     return {
-        **result.__dict__,
-        "success_probability": p,
-        "win_pct": win,
-        "loss_pct": loss,
+        "notional_usd": usd(result.notional_usd),
+        "bankroll_fraction": rounded(result.fraction),
+        "full_kelly_multiple": rounded(result.kelly_full),
+        "edge_pct": rounded(result.edge_pct),
+        "limited_by": result.limited_by,
+        "calibration_shrink_fraction": rounded(result.calibration_shrink_fraction),
+        "success_probability": rounded(p),
+        "win_pct": rounded(win),
+        "loss_pct": rounded(loss),
         "model_version": version,
     }
 
 
 def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
     """``POST /exit-signal``: the position state from the request, then :func:`exit_signal`."""
-    record = parse_opportunity(req.entry, ["body", "entry"], scorer, req.entry_time)
+    parsed = parse_opportunity(req.entry, ["body", "entry"], scorer, req.entry_time)
+    record = parsed.record
     now = req.now or datetime.now(timezone.utc)
     entry_time = (
         req.entry_time if req.entry_time.tzinfo else req.entry_time.replace(tzinfo=timezone.utc)
@@ -108,7 +116,7 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
         raise BadRequest(422, ["body", "entry_time"], "entry_time is after now")
     hold, version = req.predicted_hold_hours, None
     if hold is None:
-        pred = scorer.predict_records([record])[0]
+        pred = scorer.answer([parsed])[0]
         hold, version = pred["predicted_hold_hours"], pred["model_version"]
     entry_spread = float(record.get("bid_ask_spread", 0.0))
     cur = req.current
@@ -129,6 +137,8 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
     return {
         "action": decision.action,
         "reason": decision.reason,
-        "details": decision.details,
+        "details": {
+            k: rounded(v) if isinstance(v, float) else v for k, v in decision.details.items()
+        },
         "model_version": version,
     }

@@ -13,10 +13,11 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from arbscore.data_tools.features import normalise_keys
-from arbscore.serve.errors import BadRequest, pydantic_errors
-from arbscore.serve.schemas import Opportunity
+from arbscore.serve.errors import BadRequest
+from arbscore.serve.records import Parsed, json_type, opportunity_record, pydantic_errors
 from arbscore.serve.scorer import Scorer
+
+__all__ = ["decode_json", "json_type", "parse_opportunity", "validate"]
 
 #: integers longer than this are read as floats: no field takes one that large, so the
 #: field's own check refuses it by name (instead of Python's digit limit failing the parse)
@@ -54,30 +55,7 @@ def validate(model: type, data: Any, loc: tuple = ("body",)) -> Any:
         raise RequestValidationError(pydantic_errors(exc.errors(), loc)) from exc
 
 
-def parse_opportunity(data: Any, loc: list, scorer: Scorer, now: datetime) -> dict[str, Any]:
-    """Validate one opportunity JSON object into a snake_case record (defaults applied)."""
-    if not isinstance(data, dict):
-        raise BadRequest(422, loc, f"expected a JSON object, got {json_type(data)}", "dict_type")
-    opp = validate(Opportunity, normalise_keys(data), tuple(loc))
-    if not scorer.known_strategy(opp.strategy):
-        raise BadRequest(
-            422,
-            [*loc, "strategy"],
-            f"unknown strategy {opp.strategy!r}; this bundle knows {list(scorer.spec.strategies)}",
-        )
-    return opp.to_record(now)
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type (what the client sent, in its words)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+def parse_opportunity(data: Any, loc: list, scorer: Scorer, now: datetime) -> Parsed:
+    """Validate one opportunity JSON object (:func:`arbscore.serve.records.opportunity_record`,
+    the in-process scorer's parser too); a RecordError is the 422 it carries."""
+    return opportunity_record(data, scorer.spec, now, tuple(loc))

@@ -15,7 +15,10 @@ curl example sends). Defaults for the rest, documented per field:
   (no regime one-hot set); both matched case-insensitively;
 - ``hour_of_day`` / ``day_of_week``: from ``timestamp`` (UTC) when given, else the server's UTC
   clock (an opportunity is scored when it is seen);
-- ``hold_hours``: the duration head's predicted optimal hold.
+- ``hold_hours``: the duration head's predicted optimal hold;
+- ``notional_usd`` (not a feature; sizes ``expected_pnl_usd``): the training position size.
+Each answer lists the fields it filled in as ``filled_defaults``. The same parsing serves the
+in-process ``Scorer.predict_records`` (``serve/records.py``).
 Unknown extra keys are ignored (the C# DTO carries many display fields).
 
 Numbers are strict: a JSON number, finite, within +-:data:`NUMBER_LIMIT` (1e12; no funding
@@ -148,6 +151,12 @@ class Opportunity(BaseModel):
     hold_hours: Annotated[float, Strict()] | None = Field(
         None, gt=0, le=MAX_HOLD_HOURS, description="evaluate profit/success at this hold"
     )
+    notional_usd: Annotated[float, Strict()] | None = Field(
+        None,
+        gt=0,
+        le=NUMBER_LIMIT,
+        description="per-leg position size for expected_pnl_usd; default: the training size",
+    )
 
     def to_record(self, now: datetime | None = None) -> dict[str, Any]:
         """The snake_case record ``build_matrix`` reads, with the documented defaults applied."""
@@ -158,24 +167,50 @@ class Opportunity(BaseModel):
         rec.setdefault("hour_of_day", hour)
         rec.setdefault("day_of_week", weekday)
         rec.pop("timestamp", None)
+        rec.pop("notional_usd", None)
         return rec
 
 
 class Prediction(BaseModel):
-    """The contract users' clients already parse."""
+    """The contract users' clients already parse (the first five fields), then what a bot
+    acts on: the entry decision, expected PnL at a notional, and the defaulted inputs."""
 
-    predicted_profit_pct: float
-    success_probability: float
-    predicted_hold_hours: float
-    composite_score: float
+    predicted_profit_pct: float = Field(description="% of one leg's notional, net of costs")
+    success_probability: float = Field(description="0..1")
+    predicted_hold_hours: float = Field(description="the duration head's optimal hold")
+    composite_score: float = Field(description="0..100")
     model_version: str
+    decision: Literal["enter", "skip"] = Field(description="the bundle's entry rule")
+    notional_usd: float = Field(description="per-leg position size the PnL is for")
+    expected_pnl_usd: float = Field(description="predicted_profit_pct / 100 * notional_usd")
+    filled_defaults: list[str] = Field(description="optional fields the server filled in")
+
+
+#: the bundle facts (``answers.bundle_facts``) ``/health`` repeats
+HEALTH_FACTS = (
+    "synthetic",
+    "training_start",
+    "training_end",
+    "created_at",
+    "age_days",
+    "max_model_age_days",
+)
 
 
 class Health(BaseModel):
-    status: Literal["healthy"]
+    """``status`` is "stale" once the bundle is older than ``--max-model-age-days`` (it still
+    serves: a bot decides whether to trust it; the answer stays 200)."""
+
+    status: Literal["healthy", "stale"]
     service: Literal["ml-api"]
     version: str
     model_version: str
+    synthetic: bool | None = Field(description="trained on synthetic data (None: not recorded)")
+    training_start: str | None
+    training_end: str | None
+    created_at: str | None
+    age_days: float | None = Field(description="days since the bundle was exported")
+    max_model_age_days: float | None
 
 
 Probability = Annotated[float, Strict(), Field(ge=0, le=1)]
@@ -230,15 +265,21 @@ class SizeRequest(BaseModel):
 
 
 class SizeResponse(BaseModel):
-    notional_usd: float
-    fraction: float
-    kelly_full: float
-    edge_pct: float
-    limited_by: str
+    """Units in the names: USD, fractions of bankroll (0..1 after caps), a multiple of
+    bankroll (full Kelly may stake many bankrolls before the caps), percents of notional."""
+
+    notional_usd: float = Field(description="USD per leg to enter")
+    bankroll_fraction: float = Field(description="notional_usd / bankroll_usd, after the caps")
+    full_kelly_multiple: float = Field(
+        description="f*: full Kelly stake as a multiple of bankroll, before the fractional "
+        "multiplier and caps (may be negative: no edge)"
+    )
+    edge_pct: float = Field(description="p * win_pct - (1 - p) * loss_pct, % of notional")
+    limited_by: Literal["kelly", "no_edge", "max_fraction", "liquidity"]
     calibration_shrink_fraction: float
     success_probability: float
-    win_pct: float
-    loss_pct: float
+    win_pct: float = Field(description="% of notional won when the trade succeeds")
+    loss_pct: float = Field(description="% of notional lost when it does not")
     model_version: str | None
 
 

@@ -3,17 +3,24 @@
 Tuned for single-opportunity latency: one InferenceSession per graph file (the MLX net's three
 outputs share one), one intra-op thread (a tree ensemble of one row gains nothing from a pool
 and pays its wake-up cost), sequential execution, full graph optimisation, float32 C-contiguous
-inputs. Two passes per call: the duration head first, then profit and success at the predicted
-optimal hold (clipped to the grid's range,
-schema.clip_hold_hours) unless the caller gives the hold.
+inputs. Two passes per call (:func:`arbscore.data_tools.two_pass.two_pass`): the duration head
+first, then profit and success at the predicted optimal hold (clipped to the labelled holds)
+unless the caller gives the hold.
 
-Imports only numpy, onnxruntime and arbscore's light modules (schema, features, manifest).
+``predict_records`` takes the same records as ``POST /predict`` through the same parser
+(:func:`arbscore.serve.records.opportunity_record`: camelCase or snake_case, required fields,
+defaults, the same errors as :class:`~arbscore.serve.records.RecordError`) and returns the same
+answers, rounded the same way (``serve/answers.py``): one request path, bit for bit.
+
+Imports only numpy, onnxruntime, pydantic and arbscore's light modules (schema, features,
+manifest).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +28,12 @@ import numpy as np
 import onnxruntime as ort
 
 from arbscore.data_tools.features import FeatureSpec, build_rows
+from arbscore.data_tools.two_pass import hold_index, two_pass
 from arbscore.export.manifest import read_manifest
-from arbscore.schema import HEADS, HOLD_COLUMN, clip_hold_hours
+from arbscore.schema import HEADS, HOLD_COLUMN
+from arbscore.serve.answers import EntryRule, rounded, training_notional_usd, usd
 from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
+from arbscore.serve.records import Parsed, opportunity_record, without_hold
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,12 @@ class Scorer:
         self.model_version = str(self.manifest["model_version"])
         self.composite_config = composite or CompositeConfig()
         self.n_features = self.spec.n_features
+        try:
+            self.hold_col = hold_index(self.spec.feature_names)
+            self.entry_rule = EntryRule.from_manifest(self.manifest)
+        except ValueError as exc:
+            raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
+        self.notional_usd = training_notional_usd(self.manifest)
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._heads: dict[str, tuple[str, str]] = {}
         for head in HEADS:
@@ -120,18 +136,22 @@ class Scorer:
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"X has shape {X.shape}; expected (rows, {self.n_features})")
         file, output = self._heads["duration"]
-        duration = self._run(file, [output], X)[0].reshape(-1).astype(np.float64)
-        hold = clip_hold_hours(duration, grid=True)
-        if hold_hours is not None:
-            given = np.asarray(hold_hours, np.float64)
-            hold = np.where(np.isnan(given), hold, given)
-        X2 = X.copy()
-        X2[:, -1] = hold
-        result: dict[str, np.ndarray] = {}
-        for file, pairs in self._second.items():
-            values = self._run(file, [o for _, o in pairs], X2)
-            for (head, _), v in zip(pairs, values, strict=False):
-                result[head] = v.reshape(-1).astype(np.float64)
+
+        def at_hold(X2: np.ndarray) -> dict[str, np.ndarray]:
+            got: dict[str, np.ndarray] = {}
+            for f, pairs in self._second.items():
+                values = self._run(f, [o for _, o in pairs], X2)
+                for (head, _), v in zip(pairs, values, strict=False):
+                    got[head] = v.reshape(-1).astype(np.float64)
+            return got
+
+        duration, _, result = two_pass(
+            X,
+            self.hold_col,
+            lambda X1: self._run(file, [output], X1)[0],
+            at_hold,
+            None if hold_hours is None else np.asarray(hold_hours, np.float64),
+        )
         if len(duration) == 1:
             one = composite_score_one(
                 float(result["profit"][0]),
@@ -147,7 +167,9 @@ class Scorer:
         return Predictions(result["profit"], result["success"], duration, composite)
 
     def features(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """(X, hold) for snake_case records; hold is NaN where the record gives none.
+        """(X, hold) for snake_case records already in the feature layer's form (a pipeline's
+        rows: no validation, no request defaults; missing fields take the spec's fill values);
+        hold is NaN where the record gives none. Requests go through :meth:`parse`.
 
         The hold column of X is the spec's fill value (the duration head's first pass must
         not see a caller's hold); ``predict_matrix`` sets it for the second pass."""
@@ -155,17 +177,15 @@ class Scorer:
             [np.nan if r.get(HOLD_COLUMN) is None else float(r[HOLD_COLUMN]) for r in records],
             np.float64,
         )
-        rows = [
-            {k: v for k, v in r.items() if k != HOLD_COLUMN} if HOLD_COLUMN in r else r
-            for r in records
-        ]
-        return build_rows(rows, self.spec), hold
+        return build_rows([without_hold(r) for r in records], self.spec), hold
 
-    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Score snake_case opportunity dicts; returns the HTTP contract's dicts, in order."""
-        if not records:
+    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Score pipeline rows (:meth:`features`: the feature layer's fill values, no request
+        validation or defaults, unrounded): the semantics of the raw-input ONNX graph. The
+        four predictions and ``model_version`` per row, in order."""
+        if not rows:
             return []
-        X, hold = self.features(records)
+        X, hold = self.features(rows)
         p = self.predict_matrix(X, hold)
         return [
             {
@@ -175,8 +195,61 @@ class Scorer:
                 "composite_score": float(p.composite[i]),
                 "model_version": self.model_version,
             }
-            for i in range(len(records))
+            for i in range(len(rows))
         ]
+
+    def parse(
+        self,
+        records: Sequence[Any],
+        *,
+        now: datetime | None = None,
+        loc: Sequence = (),
+        index: bool = True,
+    ) -> list[Parsed]:
+        """Validate raw records (camelCase or snake_case) the way ``POST /predict`` does.
+
+        ``now``: the clock for hour/day when a record has no ``timestamp`` (default: now, UTC).
+        Error paths start with ``loc``, then the record's index when ``index``. Raises
+        :class:`~arbscore.serve.records.RecordError` naming the first bad record's fields."""
+        now = now or datetime.now(timezone.utc)
+        return [
+            opportunity_record(r, self.spec, now, (*loc, i) if index else tuple(loc))
+            for i, r in enumerate(records)
+        ]
+
+    def answer(self, parsed: Sequence[Parsed]) -> list[dict[str, Any]]:
+        """Score parsed records: the answer dicts of ``POST /predict``, in order."""
+        if not parsed:
+            return []
+        X, hold = self.features([p.record for p in parsed])
+        p = self.predict_matrix(X, hold)
+        out = []
+        for i, item in enumerate(parsed):
+            profit = rounded(p.profit_pct[i])
+            success = rounded(p.success_probability[i])
+            notional = self.notional_usd if item.notional_usd is None else item.notional_usd
+            out.append(
+                {
+                    "predicted_profit_pct": profit,
+                    "success_probability": success,
+                    "predicted_hold_hours": rounded(p.hold_hours[i]),
+                    "composite_score": rounded(p.composite[i]),
+                    "model_version": self.model_version,
+                    "decision": self.entry_rule.decide(profit, success),
+                    "notional_usd": usd(notional),
+                    "expected_pnl_usd": usd(profit / 100.0 * notional),
+                    "filled_defaults": list(item.filled),
+                }
+            )
+        return out
+
+    def predict_records(
+        self, records: Sequence[Any], *, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Score raw opportunity records (camelCase or snake_case) exactly as ``POST
+        /predict/batch`` does: same validation, defaults, errors (``RecordError``, a
+        ``ValueError``; paths ``[index, field]``) and rounded answers."""
+        return self.answer(self.parse(records, now=now))
 
     def known_strategy(self, value: str) -> bool:
         """Whether ``value`` names a strategy this bundle was trained on."""

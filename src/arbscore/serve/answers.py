@@ -1,0 +1,130 @@
+"""What one prediction answers a bot: rounding, the entry decision, expected PnL in USD.
+
+Every figure is rounded once, here, before it leaves the scorer (in-process and HTTP alike):
+percents, probabilities, hours and the composite score to :data:`SIGNIFICANT_DIGITS`
+significant digits (the heads compute in float32, whose ~7 digits beyond that are noise: no
+``62.71743392944336``), US dollars to cents.
+
+The entry rule (:class:`EntryRule`, one definition): **enter** when ``success_probability >=
+min_success_probability`` and ``predicted_profit_pct > min_expected_profit_pct``, else
+**skip**: the rule the evaluation's threshold baselines and backtest use
+(``EvaluationConfig``'s defaults 0.5 and 0.0 %). A bundle may carry its own thresholds in
+``manifest["serve"]["entry_rule"]``; the server applies those.
+
+Expected PnL: ``predicted_profit_pct / 100 * notional_usd`` (profits are percent of one leg's
+notional, net of the round trip's costs); ``notional_usd`` defaults to the position size the
+training set was simulated at (``manifest["training_data"]["position_size_usd"]``, else
+the cost model's default, 10,000 USD).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+SIGNIFICANT_DIGITS = 6
+#: the position size the cost model simulates when a bundle does not say (USD per leg)
+DEFAULT_NOTIONAL_USD = 10_000.0
+
+
+def rounded(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """``value`` to ``digits`` significant digits (non-finite values unchanged)."""
+    value = float(value)
+    return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+
+
+def usd(value: float) -> float:
+    """A US-dollar amount rounded to cents."""
+    value = float(value)
+    return round(value, 2) if math.isfinite(value) else value
+
+
+@dataclass(frozen=True)
+class EntryRule:
+    """Enter when ``success_probability >= min_success_probability`` and
+    ``predicted_profit_pct > min_expected_profit_pct`` (see the module docstring)."""
+
+    min_success_probability: float = 0.5
+    min_expected_profit_pct: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_success_probability <= 1.0:
+            raise ValueError(
+                f"entry rule: min_success_probability={self.min_success_probability} "
+                "must be within [0, 1]"
+            )
+        if not math.isfinite(self.min_expected_profit_pct):
+            raise ValueError("entry rule: min_expected_profit_pct must be finite")
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> EntryRule:
+        """The bundle's rule (``serve.entry_rule``), else the documented defaults."""
+        given = dict((manifest.get("serve") or {}).get("entry_rule") or {})
+        try:
+            return cls(**given)
+        except TypeError as exc:
+            raise ValueError(f"manifest serve.entry_rule: {exc}") from exc
+
+    def decide(self, profit_pct: float, success_probability: float) -> Literal["enter", "skip"]:
+        """``"enter"`` or ``"skip"`` for one prediction."""
+        ok = (
+            success_probability >= self.min_success_probability
+            and profit_pct > self.min_expected_profit_pct
+        )
+        return "enter" if ok else "skip"
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "min_success_probability": self.min_success_probability,
+            "min_expected_profit_pct": self.min_expected_profit_pct,
+        }
+
+
+def training_notional_usd(manifest: Mapping[str, Any]) -> float:
+    """The per-leg position size the bundle's labels were simulated at (USD)."""
+    for block in ("training_data", "fees"):
+        value = (manifest.get(block) or {}).get("position_size_usd")
+        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+            return float(value)
+    return DEFAULT_NOTIONAL_USD
+
+
+def bundle_facts(
+    manifest: Mapping[str, Any], now: datetime, max_age_days: float | None = None
+) -> dict[str, Any]:
+    """What ``/health`` and ``/models`` say about the served bundle: trained on synthetic or
+    real data, the training data's time range, when it was exported, its age in days, and
+    ``stale`` (age over ``max_age_days``; never stale without a limit, or with an unknown
+    age). FreqAI retires models past ``expiration_hours`` the same way."""
+    data = manifest.get("training_data") or {}
+    created = manifest.get("created_at")
+    age = None
+    if isinstance(created, str):
+        try:
+            when = datetime.fromisoformat(created)
+        except ValueError:
+            when = None
+        if when is not None:
+            when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            age = round((now - when).total_seconds() / 86400.0, 3)
+    synthetic = data.get("synthetic")
+    sources = data.get("data_source")
+    if not isinstance(synthetic, bool):  # older bundles: the run's data sources, if recorded
+        synthetic = (
+            any("synthetic" in str(s) for s in sources) if isinstance(sources, list) else None
+        )
+    return {
+        "synthetic": synthetic,
+        "data_source": sources,
+        "training_start": data.get("start"),
+        "training_end": data.get("end"),
+        "created_at": created,
+        "age_days": age,
+        "max_model_age_days": max_age_days,
+        "stale": bool(max_age_days is not None and age is not None and age > max_age_days),
+        "entry_rule": EntryRule.from_manifest(manifest).to_dict(),
+        "notional_usd": training_notional_usd(manifest),
+    }
