@@ -140,7 +140,7 @@ def test_retrain_cli_first_run_then_folds_the_champion_never_saw(tmp_path, tiny_
     assert "champion " not in text.replace("no champion yet", "")
     champion = json.loads((root / "current" / "manifest.json").read_text())
     champion_end = pd.Timestamp(champion["training_data"]["end"])
-    # 2) 13 more days of rows: the folds start after the champion's rows + the 168 h horizon
+    # 2) 13 more days of rows: the folds start after the champion's rows + the label horizon
     second = runner.invoke(app, [*args, "--data", str(full)])
     assert second.exit_code == 0, second.output
     assert "data the champion never saw" in _flat(second.output)
@@ -153,6 +153,7 @@ def test_retrain_cli_first_run_then_folds_the_champion_never_saw(tmp_path, tiny_
     assert log[1]["challenger"]["families"]["profit"] == "xgboost"
     run = root / "versions" / log[1]["challenger"]["run"]
     folds = json.loads((run / "metrics.json").read_text())["folds"]
-    embargo = pd.Timedelta(hours=EvaluationConfig().embargo_hours)
+    # the embargo the run used: the set's largest hold (EvaluationConfig's default)
+    embargo = pd.Timedelta(hours=EvaluationConfig().embargo_for(tiny_training["hold_hours"]))
     assert pd.Timestamp(folds[0]["test_start"]) >= champion_end + embargo
     assert log[1]["comparison"]["test_folds"][0] == folds[0]["test_start"]

@@ -34,7 +34,8 @@ def fresh_folds(
     champ_end = _champion_end(champion)
     if champ_end is None:
         return evaluation
-    unseen_from = champ_end + pd.Timedelta(hours=evaluation.embargo_hours)
+    embargo = evaluation.embargo_for(frame["hold_hours"].unique())  # as the folds will use
+    unseen_from = champ_end + pd.Timedelta(hours=embargo)
     data_end = pd.to_datetime(frame["timestamp"], utc=True).max()
     span_h = (data_end - unseen_from).total_seconds() / 3600 / evaluation.n_folds
     if span_h < 24:
@@ -65,7 +66,9 @@ def fold_provenance(
             "been trained on these test folds, which favours keeping it"
         )
         return out
-    unseen_from = champ_end + pd.Timedelta(hours=evaluation.embargo_hours)
+    embargo = metrics.get("embargo_hours")  # what the run used (the set's largest hold)
+    embargo = float(embargo) if embargo is not None else evaluation.embargo_for([])
+    unseen_from = champ_end + pd.Timedelta(hours=embargo)
     start = start.tz_localize("UTC") if start.tzinfo is None else start
     unseen = bool(start >= unseen_from)
     out["champion_unseen_folds"] = unseen
@@ -73,13 +76,13 @@ def fold_provenance(
     if unseen:
         out["folds_note"] = (
             f"test folds from {start:%Y-%m-%d %H:%M} UTC: after the champion's training rows "
-            f"(to {champ_end:%Y-%m-%d %H:%M}) and their {evaluation.embargo_hours:g} h label "
+            f"(to {champ_end:%Y-%m-%d %H:%M}) and their {embargo:g} h label "
             "horizon, data the champion never saw"
         )
     else:
         out["folds_note"] = (
             f"the champion was trained on rows up to {champ_end:%Y-%m-%d %H:%M} UTC (labels "
-            f"to +{evaluation.embargo_hours:g} h), but the test folds start at "
+            f"to +{embargo:g} h), but the test folds start at "
             f"{start:%Y-%m-%d %H:%M}: it is scored partly on data it was trained on, which "
             "favours keeping it (folds it never saw need "
             f"{evaluation.n_folds} x 24 h of rows after {unseen_from:%Y-%m-%d %H:%M})"
