@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from arbscore.cli.errors import UserInputError
 from arbscore.data_tools.features import (
     CATEGORICAL,
     KNOWN_EXTRA_NUMERIC,
@@ -24,6 +23,7 @@ from arbscore.data_tools.features import (
 )
 from arbscore.data_tools.file_errors import READ_ERRORS, read_error
 from arbscore.data_tools.market import to_epoch_ms
+from arbscore.errors import UserInputError
 from arbscore.families import Targets
 from arbscore.schema import (
     GUIDE_CSV_REQUIRED_COLUMNS,

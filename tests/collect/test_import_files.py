@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from arbscore.cli.errors import UserInputError
 from arbscore.data_tools.collect.importer import ImportOptions, import_files
 from arbscore.data_tools.store import FUNDING, KLINES
+from arbscore.errors import UserInputError
 
 H = 3_600_000
 T0 = 1_735_689_600_000  # 2025-01-01 ms

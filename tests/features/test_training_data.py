@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from arbscore.cli import app
-from arbscore.cli.errors import UserInputError
 from arbscore.data_tools.features import build_matrix, fit_feature_spec
+from arbscore.errors import UserInputError
 from arbscore.registry import DEFAULT_FAMILIES, get_family, parse_family_list
 from arbscore.schema import HOLD_COLUMN, LABEL_COLUMNS, OPPORTUNITY_KEY_COLUMNS
 from arbscore.training_data import (

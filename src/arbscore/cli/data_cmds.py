@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from arbscore.cli.errors import UserInputError, err_console, user_errors
+from arbscore.cli.errors import err_console, user_errors
+from arbscore.errors import UserInputError
 
 console = Console()
 

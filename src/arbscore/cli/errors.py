@@ -9,12 +9,11 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from arbscore.errors import UserInputError
+
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class UserInputError(ValueError):
-    """Input the user can fix (a bad flag, file or row). The CLI prints it and exits 2."""
+__all__ = ["UserInputError", "err_console", "fail", "user_errors"]
 
 
 def fail(message: str) -> typer.Exit:

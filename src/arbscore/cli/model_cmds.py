@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arbscore.cli.errors import UserInputError, err_console, user_errors
+from arbscore.cli.errors import err_console, user_errors
 from arbscore.cli.summary_tables import summary_tables
+from arbscore.errors import UserInputError
 
 console = Console()
 

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arbscore.cli.errors import UserInputError, user_errors
+from arbscore.cli.errors import user_errors
+from arbscore.errors import UserInputError
 
 
 def _console() -> Console:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from arbscore.cli.errors import UserInputError
+from arbscore.errors import UserInputError
 
 #: what a reader may raise on a file that is not the table it claims to be
 READ_ERRORS: tuple[type[BaseException], ...] = (

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from arbscore.cli.errors import UserInputError
 from arbscore.data_tools.collect.backfill import interval_hours
 from arbscore.data_tools.file_errors import READ_ERRORS, read_error
 from arbscore.data_tools.store import FUNDING, KLINES, MarketStore, TableSpec
+from arbscore.errors import UserInputError
 from arbscore.schema import EXCHANGES, FUNDING_COLUMNS, KLINE_COLUMNS, MARKETS
 
 BINANCE_KLINE_COLUMNS = (
