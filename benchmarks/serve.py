@@ -207,11 +207,13 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def time_concurrency(bundle: Path, workers: int, threads: int) -> dict:
+def time_concurrency(bundle: Path, workers: int, threads: int, src: Path | None = None) -> dict:
     """serve_load's bounded runs on a server with ``--workers`` and ``--scoring-threads``."""
     from serve_load import concurrency
 
-    proc, port = start_server(bundle, "--workers", str(workers), "--scoring-threads", str(threads))
+    proc, port = start_server(
+        bundle, "--workers", str(workers), "--scoring-threads", str(threads), src=src
+    )
     try:
         figures = concurrency(port, BODY, pid=proc.pid)
         return {**figures, "serve_workers": workers, "scoring_threads": threads}
@@ -300,7 +302,7 @@ def main() -> None:
     parser.add_argument("--load-n", type=int, default=4000, help="requests under concurrent load")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--serve-workers", type=int, default=1, help="--workers of the server")
-    parser.add_argument("--scoring-threads", type=int, default=4, help="its --scoring-threads")
+    parser.add_argument("--scoring-threads", type=int, default=2, help="its --scoring-threads")
     parser.add_argument("--only-concurrency", action="store_true", help="needs --bundle")
     parser.add_argument("--no-http", action="store_true", help="in-process and per-head only")
     parser.add_argument("--no-concurrency", action="store_true", help="skip serve_load.py's part")

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         ] = 1,
         scoring_threads: Annotated[
             int, typer.Option(help="threads per worker that decode, validate and score")
-        ] = 4,
+        ] = 2,
         max_model_age_days: Annotated[
             float | None,
             typer.Option(help="/health says 'stale' once the bundle is older (days since export)"),
