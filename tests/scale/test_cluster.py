@@ -62,9 +62,11 @@ def _families():
 
 
 def _without_clock(metrics: dict) -> dict:
-    """metrics.json less what is a clock reading (fit/predict timings, created_at)."""
+    """metrics.json less what is a clock reading: fit/predict timings, created_at, and the
+    winner among near-tied families (``evaluation.winner`` breaks ties by measured latency)."""
     out = json.loads(json.dumps(metrics, default=str))
-    out.pop("created_at")
+    out.pop("created_at"), out.pop("winner"), out.pop("winner_metrics")
+    out["recommended_family"].pop("differs_from_head_winners")
     for fam in out["families"].values():
         fam.pop("timing"), fam.pop("timing_folds")
     return out

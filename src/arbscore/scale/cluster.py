@@ -16,6 +16,8 @@ Dask is imported only in :meth:`Cluster.__enter__`: without ``--cluster`` nothin
 from __future__ import annotations
 
 import os
+import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,22 +131,36 @@ class Cluster:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        """Submit one task per item (all at once), yield the results in the items' order."""
+        """One task per item, the results yielded in the items' order. At most ``window``
+        tasks (twice the workers, at least 4) are in flight, so the items (a partition's
+        market slice, a fold's matrices) are drawn and shipped only as workers free up."""
         task = BoundedTask(fn)
-        futures = [self.client.submit(task, item, pure=False) for item in items]
+        window = max(4, 2 * self.workers())
+        pending: deque[Any] = deque()
         try:
-            for future in futures:
-                try:
-                    yield future.result()
-                except Exception as exc:
-                    raise ClusterError(
-                        f"task {future.key} failed on {self.spec.describe()}: "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from exc
-                future.release()
+            for item in items:
+                with warnings.catch_warnings():
+                    # each task carries its inputs on purpose (rerun after a worker dies), so
+                    # Dask's "large graph" advice does not apply
+                    warnings.filterwarnings("ignore", message="Sending large graph")
+                    pending.append(self.client.submit(task, item, pure=False))
+                if len(pending) >= window:
+                    yield self._result(pending.popleft())
+            while pending:
+                yield self._result(pending.popleft())
         finally:
-            for future in futures:
+            for future in pending:
                 future.cancel()
+
+    def _result(self, future: Any) -> Any:
+        try:
+            value = future.result()
+        except Exception as exc:
+            raise ClusterError(
+                f"task {future.key} failed on {self.spec.describe()}: {type(exc).__name__}: {exc}"
+            ) from exc
+        future.release()
+        return value
 
 
 class Serial:
