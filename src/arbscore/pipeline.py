@@ -80,6 +80,10 @@ class RunConfig:
     #: families not listed use their defaults
     family_configs: tuple[tuple[str, Any], ...] = ()
     command: str | None = None  # the command line that made the run (shown in the report)
+    #: ``--cluster`` (local[:N] or tcp://HOST:PORT; None: ARBSCORE_DASK_SCHEDULER, else this
+    #: process): where the partitioned data stage and the (fold, family) fits run. Not part of
+    #: the stage keys: the answers are the same (docs/scaling.md)
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "workdir", Path(self.workdir))
@@ -386,7 +390,7 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
             ts_config = dataclasses.replace(ts_config, opportunities=opp)
         stride = ts_config.opportunities.entry_stride_minutes
         forward(f"building the training set from {md.source} (entry stride {stride} min)")
-        frame, marks = build(md, ts_config, progress=_relay(forward), marks=True)
+        frame, marks = _build_set(config, md, ts_config, build, forward)
         fees = ts_config.simulation.costs.fees.to_dict()
         market = {
             "source": md.source,
@@ -422,6 +426,20 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
     return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span}{sampling})"
 
 
+def _build_set(config: RunConfig, md: Any, ts_config: Any, build: Any, forward: Any) -> Any:
+    """The set in this process, or partition by partition on the run's cluster."""
+    from arbscore.scale.cluster import open_cluster
+
+    with open_cluster(config.cluster) as cluster:
+        if cluster.spec is None:
+            return build(md, ts_config, progress=_relay(forward), marks=True)
+        from arbscore.data_tools.partitioned import build_via_partitions
+
+        forward(f"building the set partition by partition on {cluster.spec.describe()}")
+        parts = config.workdir / "training_set.parts"
+        return build_via_partitions(md, ts_config, parts, mapper=cluster.map)
+
+
 def _market_ranges(md: Any) -> dict:
     out: dict[str, Any] = {}
     if len(md.funding):
@@ -455,13 +473,17 @@ def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
     frame = _read_training_set(config)
     marks = _read_marks(config.workdir)
     forward(f"walk-forward evaluation of {', '.join(config.families)}")
-    result = evaluate(
-        frame,
-        family_args(config),
-        config.evaluation or cfg_cls(),
-        progress=_relay(forward),
-        marks=marks,
-    )
+    from arbscore.scale.cluster import open_cluster
+
+    with open_cluster(config.cluster) as cluster:
+        result = evaluate(
+            frame,
+            family_args(config),
+            config.evaluation or cfg_cls(),
+            progress=_relay(forward),
+            marks=marks,
+            mapper=cluster.map,
+        )
     write = getattr(result, "write", None)
     if write is None:
         raise PipelineError("stage 'evaluate': EvaluationResult has no write(dir) method")

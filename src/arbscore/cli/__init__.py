@@ -2,7 +2,8 @@
 
 Each area registers its verbs from its own module so the command files stay small:
 data (backfill, live, import, data status), pipeline (snapshots, simulate), models (train,
-evaluate, export), serving (serve, size), run (run, benchmark), ops (drift, retrain, paper).
+evaluate, export), serving (serve, size), run (run, benchmark), ops (drift, retrain, paper),
+scale-out (score; ``--cluster``).
 Bad user input exits with code 2 and a message naming the field (see ``errors.py``).
 """
 
@@ -10,7 +11,15 @@ from __future__ import annotations
 
 import typer
 
-from arbscore.cli import data_cmds, model_cmds, ops_cmds, pipeline_cmds, run_cmds, serve_cmds
+from arbscore.cli import (
+    data_cmds,
+    model_cmds,
+    ops_cmds,
+    pipeline_cmds,
+    run_cmds,
+    scale_cmds,
+    serve_cmds,
+)
 
 
 def _print_version(value: bool) -> None:
@@ -47,7 +56,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _module in (data_cmds, pipeline_cmds, model_cmds, serve_cmds, run_cmds, ops_cmds):
+for _module in (data_cmds, pipeline_cmds, model_cmds, serve_cmds, run_cmds, ops_cmds, scale_cmds):
     _module.register(app)
 
 

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from arbscore.cli.errors import err_console, user_errors
+from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.cli.summary_tables import summary_tables
 from arbscore.errors import UserInputError
 
@@ -91,7 +92,7 @@ def load_data(data: Path):
     return frame
 
 
-def _run_evaluate(frame, data: Path, out: Path, names, cfg) -> dict:
+def _run_evaluate(frame, data: Path, out: Path, names, cfg, cluster: str | None = None) -> dict:
     from arbscore.data_tools.training_set import load_marks, marks_path
     from arbscore.evaluation import evaluate
 
@@ -99,9 +100,14 @@ def _run_evaluate(frame, data: Path, out: Path, names, cfg) -> dict:
     marks = load_marks(data)
     if marks is not None:
         console.print(f"daily marks from {marks_path(data)} ({len(marks):,} rows)")
-    with _progress() as progress:
+    with cluster_context(cluster) as where, _progress() as progress:
         result = evaluate(
-            frame, names, cfg, progress=_ticker(progress, "walk-forward"), marks=marks
+            frame,
+            names,
+            cfg,
+            progress=_ticker(progress, "walk-forward"),
+            marks=marks,
+            mapper=where.map,
         )
     result.write(out)
     for table in summary_tables(result.metrics):
@@ -142,10 +148,13 @@ def register(app: typer.Typer) -> None:
         folds: FoldsOpt = 4,
         test_span_hours: SpanOpt = None,
         top_k: TopKOpt = 3,
+        cluster: ClusterOpt = None,
     ) -> None:
-        """Walk-forward evaluation of each family beside the baselines -> OUT/metrics.json."""
+        """Walk-forward evaluation of each family beside the baselines -> OUT/metrics.json
+        (with --cluster: one task per (fold, family) on Dask)."""
         names, cfg = _families(families), _config(folds, test_span_hours, top_k)
-        _run_evaluate(load_data(data), data, out, names, cfg)
+        cluster_context(cluster)  # a malformed --cluster exits 2 before any work
+        _run_evaluate(load_data(data), data, out, names, cfg, cluster)
 
     @app.command()
     @user_errors

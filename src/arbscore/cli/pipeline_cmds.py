@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from arbscore.cli.errors import user_errors
+from arbscore.cli.scale_cmds import CLUSTER_HELP, cluster_context
 from arbscore.errors import UserInputError
 
 DATA_CHOICES = ("embedded", "synthetic", "store")
@@ -216,9 +217,11 @@ def simulate(
         help="comma-separated hold grid in hours (default 1,4,...,720); a short market "
         "needs a shorter grid",
     ),
+    cluster: str = typer.Option(None, "--cluster", help=CLUSTER_HELP),
 ) -> None:
     """Simulate every opportunity x hold (1..720 h) into the labelled training set; the daily
-    marks go beside it (training_marks.parquet)."""
+    marks go beside it (training_marks.parquet). With --cluster the set is built one task per
+    symbol partition (kept in OUTPUT.parts/, see docs/scaling.md)."""
     from arbscore.data_tools.costs import CostConfig, FeeSchedule
     from arbscore.data_tools.opportunities import OpportunityConfig
     from arbscore.data_tools.snapshots import SnapshotConfig
@@ -250,11 +253,19 @@ def simulate(
     console = Console()
     began = time.perf_counter()
     source = MarketSource(data, db, symbols, start, end, days, seed)
-    market, (frame, marks) = _load_and_build(
-        console,
-        source,
-        lambda market, progress: build_training_set(market, config, progress, marks=True),
-    )
+    with cluster_context(cluster) as where:
+        if where.spec is None:
+            build = lambda market, progress: build_training_set(  # noqa: E731
+                market, config, progress, marks=True
+            )
+        else:
+            from arbscore.data_tools.partitioned import build_via_partitions
+
+            parts = output.parent / f"{output.name}.parts"
+            build = lambda market, progress: build_via_partitions(  # noqa: E731
+                market, config, parts, mapper=where.map, progress=progress
+            )
+        market, (frame, marks) = _load_and_build(console, source, build)
     built = time.perf_counter() - began
     if frame.empty:
         raise UserInputError(

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from arbscore.cli.errors import user_errors
+from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.errors import UserInputError
 
 
@@ -217,6 +218,7 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="JSON file with stage configs: " + ", ".join(CONFIG_SECTIONS)),
         ] = None,
+        cluster: ClusterOpt = None,
     ) -> None:
         """Run everything: data, training set, evaluation, final models, bundle, report."""
         console = _console()
@@ -229,6 +231,7 @@ def register(app: typer.Typer) -> None:
         stage_configs["family_configs"] = tuple(
             (n, c) for n, c in stage_configs.get("family_configs", ()) if n in names
         )
+        cluster_context(cluster)  # a malformed --cluster / ARBSCORE_DASK_SCHEDULER: exit 2 now
         command = reproduce_command(workdir, data, names, _keep_config(config, workdir))
         cfg = RunConfig(
             workdir=workdir,
@@ -236,6 +239,7 @@ def register(app: typer.Typer) -> None:
             families=names,
             force=force,
             command=command,
+            cluster=cluster,
             **stage_configs,
         )
         columns = (

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ from arbscore.schema import HOLD_COLUMN
 from arbscore.training_data import feature_columns, normalise_training_frame, targets_from_frame
 
 Progress = Callable[[str, int, int], None]
+Mapper = Callable[[Callable, Iterable], Iterable]
 FamilyArg = str | Callable[[], ModelFamily]
 
 
@@ -90,6 +92,30 @@ def resolve_families(families: Sequence[FamilyArg]) -> list[tuple[str, Callable]
     if not out:
         raise ValueError("no model family to evaluate")
     return out
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """One (fold, family) fit: what ``run_fit_task`` needs, picklable for a cluster worker."""
+
+    factory: Callable[[], ModelFamily]
+    X_train: np.ndarray
+    targets: Any
+    feature_names: tuple[str, ...]
+    X_test: np.ndarray
+    latency_repeats: int
+
+
+def run_fit_task(task: FitTask) -> tuple[HeadOutputs, dict, dict | None]:
+    """Fit the family on the fold's training rows and predict its test rows."""
+    return _fit_predict(
+        task.factory,
+        task.X_train,
+        task.targets,
+        task.feature_names,
+        task.X_test,
+        task.latency_repeats,
+    )
 
 
 def _fit_predict(factory, X_tr, targets, names, X_te, repeats):
@@ -177,6 +203,7 @@ def evaluate(
     *,
     out_dir: Path | None = None,
     marks: pd.DataFrame | None = None,
+    mapper: Mapper = map,
 ) -> EvaluationResult:
     """Walk-forward evaluation of ``families`` on a training set (see module docstring).
 
@@ -184,7 +211,10 @@ def evaluate(
     ``marks``: the set's daily marks (``training_marks.parquet``, columns
     ``positions.MARK_COLUMNS``); without them the backtest marks open positions by linear
     interpolation between their hold rows. When ``out_dir`` is given the result is also
-    written there (metrics.json, evaluation/).
+    written there (metrics.json, evaluation/). ``mapper(fn, tasks)`` runs the (fold, family)
+    fits: the builtin ``map`` (default: lazily, one after another, one fold's matrices in
+    memory at a time) or a cluster's map (``arbscore.scale.cluster``); it must yield the
+    results in the tasks' order.
     """
     config = config or EvaluationConfig()
     resolved = resolve_families(families)
@@ -199,18 +229,28 @@ def evaluate(
     cands: dict[str, list[pd.DataFrame]] = {n: [] for n, _ in resolved}
     cands.update({b: [] for b in BASELINES})
     preds = []
+    prepared: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def fit_tasks():  # drawn lazily by ``map``: a fold's matrices are built when first needed
+        for fold in folds:
+            train, test = df.iloc[fold.train_idx], df.iloc[fold.test_idx]
+            prepared[fold.index] = (train, test)
+            spec = fit_feature_spec(feature_columns(train))
+            X_tr = build_matrix(feature_columns(train), spec, strict=True)
+            X_te = build_matrix(feature_columns(test), spec, strict=True)
+            targets = targets_from_frame(train)
+            for _, factory in resolved:
+                yield FitTask(
+                    factory, X_tr, targets, tuple(spec.feature_names), X_te, config.latency_repeats
+                )
+
+    fits = iter(mapper(run_fit_task, fit_tasks()))
     for fold in folds:
-        train, test = df.iloc[fold.train_idx], df.iloc[fold.test_idx]
-        spec = fit_feature_spec(feature_columns(train))
-        X_tr = build_matrix(feature_columns(train), spec, strict=True)
-        X_te = build_matrix(feature_columns(test), spec, strict=True)
-        targets = targets_from_frame(train)
-        for name, factory in resolved:
+        for name, _ in resolved:
             if progress:
                 progress(f"fold {fold.index + 1}/{len(folds)}: {name}", done, total)
-            pred, timing, imp = _fit_predict(
-                factory, X_tr, targets, spec.feature_names, X_te, config.latency_repeats
-            )
+            pred, timing, imp = next(fits)
+            train, test = prepared[fold.index]
             block = per_fam[name]
             y_profit = test["actual_profit_pct"].to_numpy()
             block["profit"].append(
@@ -248,6 +288,7 @@ def evaluate(
             progress(f"fold {fold.index + 1}/{len(folds)}: baselines", done, total)
         for b in BASELINES:
             cands[b].append(baseline_candidates(b, test, config, train).assign(fold=fold.index))
+        del prepared[fold.index]
         done += 1
     if progress:
         progress("backtest: pooled portfolio and bootstrap", done, total)

@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass, fields
 from arbscore.calibration import MIN_CALIBRATION_EVENTS
 from arbscore.schema import MAX_HOLD_HOURS, MIN_PREDICTED_HOLD_HOURS
 
+#: a thread bound for fits with n_jobs=0 (set per task by ``arbscore.scale.cluster``)
+THREADS_ENV = "ARBSCORE_THREADS"
+
 
 @dataclass(frozen=True)
 class GBDTConfig:
@@ -107,8 +110,10 @@ class GBDTConfig:
             raise ValueError(f"GBDTConfig.n_jobs must be >= 0 (0 = all cores), got {self.n_jobs}")
 
     def threads(self) -> int:
-        """The thread count to hand the libraries (``n_jobs`` with 0 resolved to all cores)."""
-        return self.n_jobs or (os.cpu_count() or 1)
+        """The thread count to hand the libraries (``n_jobs``; 0 = ``ARBSCORE_THREADS`` when
+        set, a cluster task's bound (``arbscore.scale.cluster``), else all cores)."""
+        bound = os.environ.get(THREADS_ENV, "")
+        return self.n_jobs or (int(bound) if bound.isdigit() else 0) or (os.cpu_count() or 1)
 
     def to_dict(self) -> dict:
         return asdict(self)

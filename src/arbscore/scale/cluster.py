@@ -1,0 +1,186 @@
+"""``--cluster local[:N]`` / ``--cluster tcp://HOST:8786`` / ``ARBSCORE_DASK_SCHEDULER``.
+
+:class:`Cluster` opens a Dask client (a ``LocalCluster`` of N worker processes, one thread
+each, or an existing scheduler) and offers :meth:`Cluster.map`, the ``mapper`` that
+``data_tools.partitioned.build_partitioned`` and ``evaluation.evaluate`` take: one task per
+item, the results yielded in the items' order. Each task runs with a bounded thread count
+(the worker's own ``nthreads``, handed to XGBoost/LightGBM through ``ARBSCORE_THREADS`` and
+to BLAS through ``OMP_NUM_THREADS`` on local workers), so a worker is not oversubscribed.
+Tasks carry their inputs (no scattered data), so a task whose worker dies is run again on
+another worker by the scheduler; a task that kills ``allowed-failures`` workers fails the run
+with a ``ClusterError``.
+
+Dask is imported only in :meth:`Cluster.__enter__`: without ``--cluster`` nothing imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from arbscore.gbdt.config import THREADS_ENV
+
+SCHEDULER_ENV = "ARBSCORE_DASK_SCHEDULER"
+DEFAULT_LOCAL_WORKERS = 2
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be reached, or a task failed on it."""
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Where to run: ``address`` of a scheduler, or ``workers`` local worker processes."""
+
+    workers: int | None = None
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.workers is None) == (self.address is None):
+            raise ValueError("ClusterSpec: give exactly one of workers (local) or address")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"--cluster local:{self.workers}: expected at least 1 worker")
+
+    def describe(self) -> str:
+        return f"LocalCluster({self.workers} workers)" if self.address is None else self.address
+
+
+def parse_cluster(text: str | None, environ: Mapping[str, str] = os.environ) -> ClusterSpec | None:
+    """``--cluster`` (else ``ARBSCORE_DASK_SCHEDULER``) as a spec; None when neither is set."""
+    where = "--cluster"
+    if not text:
+        text, where = environ.get(SCHEDULER_ENV, "").strip(), SCHEDULER_ENV
+    if not text:
+        return None
+    if text == "local" or text.startswith("local:"):
+        count = text.partition(":")[2] or str(DEFAULT_LOCAL_WORKERS)
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"{where} {text!r}: expected local:N with N a whole number >= 1")
+        return ClusterSpec(workers=int(count))
+    if text.startswith(("tcp://", "tls://")) and len(text.split("://", 1)[1]) > 0:
+        return ClusterSpec(address=text)
+    raise ValueError(f"{where} {text!r}: expected local, local:N or tcp://HOST:PORT")
+
+
+class BoundedTask:
+    """``fn`` run with the worker's thread count exported, so fits inside use that many."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, item: Any) -> Any:
+        from distributed import get_worker
+
+        worker = get_worker()
+        threads = getattr(worker, "nthreads", None) or worker.state.nthreads
+        os.environ[THREADS_ENV] = str(max(1, int(threads)))
+        return self.fn(item)
+
+
+class Cluster:
+    """A Dask client for the life of a ``with`` block; :meth:`map` runs tasks on it."""
+
+    def __init__(self, spec: ClusterSpec, *, threads_per_worker: int = 1, timeout_s: float = 30):
+        self.spec = spec
+        self.threads_per_worker = threads_per_worker
+        self.timeout_s = timeout_s
+        self.client: Any = None
+        self._local: Any = None
+
+    def __enter__(self) -> Cluster:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ClusterError(
+                "--cluster needs Dask: pip install 'arbscore[dask]' (dask + distributed)"
+            ) from exc
+        try:
+            if self.spec.address is None:
+                threads = str(self.threads_per_worker)
+                self._local = LocalCluster(
+                    n_workers=self.spec.workers,
+                    threads_per_worker=self.threads_per_worker,
+                    processes=True,
+                    dashboard_address=":0",  # any free port: never clash with a running one
+                    env={"OMP_NUM_THREADS": threads, THREADS_ENV: threads},
+                )
+                self.client = Client(self._local, timeout=self.timeout_s)
+            else:
+                self.client = Client(self.spec.address, timeout=self.timeout_s)
+        except OSError as exc:  # a scheduler that does not answer: TimeoutError is an OSError
+            self.close()
+            raise ClusterError(f"--cluster {self.spec.describe()}: cannot connect ({exc})") from exc
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+    def workers(self) -> int:
+        return len(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """One task per item, the results yielded in the items' order. At most ``window``
+        tasks (twice the workers, at least 4) are in flight, so the items (a partition's
+        market slice, a fold's matrices) are drawn and shipped only as workers free up."""
+        task = BoundedTask(fn)
+        window = max(4, 2 * self.workers())
+        pending: deque[Any] = deque()
+        try:
+            for item in items:
+                with warnings.catch_warnings():
+                    # each task carries its inputs on purpose (rerun after a worker dies), so
+                    # Dask's "large graph" advice does not apply
+                    warnings.filterwarnings("ignore", message="Sending large graph")
+                    pending.append(self.client.submit(task, item, pure=False))
+                if len(pending) >= window:
+                    yield self._result(pending.popleft())
+            while pending:
+                yield self._result(pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _result(self, future: Any) -> Any:
+        try:
+            value = future.result()
+        except Exception as exc:
+            raise ClusterError(
+                f"task {future.key} failed on {self.spec.describe()}: {type(exc).__name__}: {exc}"
+            ) from exc
+        future.release()
+        return value
+
+
+class Serial:
+    """No cluster: the builtin ``map`` in this process (imports nothing)."""
+
+    spec = None
+
+    def __enter__(self) -> Serial:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    @staticmethod
+    def map(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        return map(fn, items)
+
+
+def open_cluster(text: str | None, environ: Mapping[str, str] = os.environ) -> Cluster | Serial:
+    """A context giving ``.map``: a :class:`Cluster` for ``--cluster``/the environment variable,
+    else :class:`Serial`. ``ValueError`` for a malformed value (the CLI's exit 2)."""
+    spec = parse_cluster(text, environ)
+    return Serial() if spec is None else Cluster(spec)
