@@ -69,7 +69,7 @@ def test_folds_must_be_time_ordered(train_data):
 
 def test_default_folds_come_from_the_harness_splitter(fast_config):
     X, t, names = make_synthetic_matrix(600, seed=6, days=60)
-    folds = inner_folds(X, t, 2)
+    folds = inner_folds(X, t, 2, names)
     assert len(folds) == 2
     for fold in folds:
         # harness purge + embargo: every training label ends a week before the fold's test
@@ -83,3 +83,16 @@ def test_default_folds_come_from_the_harness_splitter(fast_config):
         base_config=replace(fast_config, n_estimators=50),
     )
     assert np.isfinite(result.score)
+
+
+def test_inner_folds_find_the_hold_by_name_not_position():
+    X, t, names = make_synthetic_matrix(600, seed=6, days=60)
+    last = list(names).index("hold_hours")
+    order = [last, *[i for i in range(len(names)) if i != last]]  # hold moved to column 0
+    moved = inner_folds(X[:, order], t, 2, [names[i] for i in order])
+    for a, b in zip(inner_folds(X, t, 2, names), moved, strict=True):
+        np.testing.assert_array_equal(a.train_idx, b.train_idx)
+        np.testing.assert_array_equal(a.test_idx, b.test_idx)
+        assert (a.purged_rows, a.embargoed_rows) == (b.purged_rows, b.embargoed_rows)
+    with pytest.raises(ValueError, match="hold_hours"):
+        inner_folds(X, t, 2, [f"f{i}" for i in range(len(names))])

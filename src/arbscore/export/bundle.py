@@ -211,7 +211,7 @@ def export_families(
             "name": "features",
             "dtype": "float32",
             "shape": [None, n_features],
-            "hold_column": n_features - 1,
+            "hold_column": hold_index(spec.feature_names),
         },
         "heads": heads,
         "raw_input": raw_input,

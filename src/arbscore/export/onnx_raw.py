@@ -26,6 +26,7 @@ import onnx
 from onnx import TensorProto
 
 from arbscore.data_tools.feature_spec import FeatureSpec
+from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph, Sym, asinh, clip_range
 from arbscore.schema import HEADS, HOLD_COLUMN, hold_clip_bounds
@@ -50,10 +51,22 @@ def _flat_double(g: Graph, v: Sym) -> Sym:
 
 
 def _with_hold(g: Graph, base: Sym, hold: Sym) -> Sym:
+    """``base`` (every feature but the hold, in the spec's order) with the hold appended:
+    :func:`_hold_last` has checked, by name, that the spec puts it last."""
     col = g.op(
         "Unsqueeze", g.op("Cast", hold, to=TensorProto.FLOAT), g.const(np.array([1], np.int64))
     )
     return g.op("Concat", base, col, axis=1)
+
+
+def _hold_last(spec: FeatureSpec) -> None:
+    """``FeatureSpec`` derives its names with the hold last; refuse a spec that does not."""
+    at = hold_index(spec.feature_names)
+    if at != spec.n_features - 1:
+        raise ValueError(
+            f"feature spec: {HOLD_COLUMN!r} is column {at} of {spec.n_features}; the raw-input "
+            "graph needs it last (as FeatureSpec derives it)"
+        )
 
 
 def _composite(profit: Sym, success: Sym, hold: Sym, scale: float, penalty: float) -> Sym:
@@ -90,6 +103,7 @@ def raw_input_model(
     base, hold_fill = feature_matrix(g, spec, numbers, categories)
     ref = numbers[HOLD_COLUMN]
     fill = g.op("Expand", g.const(hold_fill), g.op("Shape", ref))
+    _hold_last(spec)
     X1 = _with_hold(g, base, fill)
     # pass 1: the duration head
     file, output = heads["duration"]

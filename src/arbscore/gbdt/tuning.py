@@ -72,13 +72,17 @@ def check_folds(folds: Iterable, timestamp_ms: np.ndarray) -> list[Fold]:
     return out
 
 
-def inner_folds(X: np.ndarray, targets: Targets, n_folds: int) -> list:
+def inner_folds(
+    X: np.ndarray, targets: Targets, n_folds: int, feature_names: Sequence[str]
+) -> list:
     """Walk-forward folds inside one training window, cut by the evaluation harness's own
-    splitter (``hold_hours`` is the last column of ``X``)."""
+    splitter (the hold column found by name in ``feature_names``)."""
+    from arbscore.data_tools.two_pass import hold_index
     from arbscore.evaluation import EvaluationConfig, walk_forward_folds
 
     cfg = EvaluationConfig(n_folds=n_folds)
-    return walk_forward_folds(np.asarray(targets.timestamp_ms), np.asarray(X)[:, -1], cfg)
+    hold = np.asarray(X)[:, hold_index(feature_names)]
+    return walk_forward_folds(np.asarray(targets.timestamp_ms), hold, cfg)
 
 
 def fold_score(model: GBDTFamily, X: np.ndarray, targets: Targets) -> float:
@@ -140,7 +144,7 @@ def tune(
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     base = base_config if base_config is not None else GBDTConfig()
     if folds is None:
-        folds = inner_folds(X, targets, n_folds)
+        folds = inner_folds(X, targets, n_folds, feature_names)
     fold_list = check_folds(folds, targets.timestamp_ms)
     names = list(feature_names)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
