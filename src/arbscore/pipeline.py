@@ -358,7 +358,7 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
 
     workdir = config.workdir
     if config.data_is_file:
-        load = need("arbscore.training_data", "load_training_data", "data")
+        load = need("arbscore.data_tools.dataset_files", "load_training_data", "data")
         forward(f"reading {config.data}")
         frame = load(Path(config.data))
         marks = fees = None
@@ -494,7 +494,7 @@ def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
 
 
 def _stage_train(config: RunConfig, forward: Callable[..., None]) -> str:
-    train_final = need("arbscore.training", "train_final", "train")
+    train_final = need("arbscore.final_fit", "train_final", "train")
     frame = _read_training_set(config)
     forward(f"fitting {', '.join(config.families)} on all {len(frame):,} rows")
     train_final(frame, family_args(config), config.workdir, progress=_relay(forward))

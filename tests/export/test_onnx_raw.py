@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from onnx import TensorProto
 from raw_helpers import BUNDLE, HERE, assert_close, run_client, spelling
 
-from arbscore.data_tools.feature_columns import KNOWN_EXTRA_NUMERIC, RAW_NUMERIC
-from arbscore.data_tools.feature_keys import _STRATEGY_ALIASES, normalise_key, normalise_keys
 from arbscore.data_tools.features import FeatureSpec, build_rows
+from arbscore.data_tools.features.columns import KNOWN_EXTRA_NUMERIC, RAW_NUMERIC
+from arbscore.data_tools.features.keys import _STRATEGY_ALIASES, normalise_key, normalise_keys
 from arbscore.export.manifest import read_manifest
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from arbscore.families import Targets
+from arbscore.data_tools.targets import Targets
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
 from arbscore.gbdt.synthetic import make_synthetic_matrix
 from arbscore.gbdt.tuning import check_folds, inner_folds, tune

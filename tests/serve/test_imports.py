@@ -23,7 +23,9 @@ FORBIDDEN = (
     "arbscore.gbdt",
     "arbscore.mlx_models",
     "arbscore.registry",
-    "arbscore.training_data",
+    "arbscore.data_tools.dataset_files",
+    "arbscore.data_tools.dataset_checks",
+    "arbscore.final_fit",
     "arbscore.export.bundle",
     "arbscore.evaluation",
 )

@@ -83,7 +83,7 @@ def _families(values: list[str] | None) -> tuple[str, ...]:
 def load_data(data: Path):
     """The training set at ``data``, its notes (values kept, rows dropped) printed as warnings;
     refused values raise ``UserInputError`` (exit 2) before any work."""
-    from arbscore.training_data import load_training_data
+    from arbscore.data_tools.dataset_files import load_training_data
 
     notes: list[str] = []
     frame = load_training_data(data, notes=notes)
@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
         top_k: TopKOpt = 3,
     ) -> None:
         """Fit each family on all rows -> OUT/models/<family>/ and OUT/models/feature_spec.json."""
-        from arbscore.training import train_final
+        from arbscore.final_fit import train_final
 
         names = _families(families)
         cfg = _config(folds, test_span_hours, top_k)

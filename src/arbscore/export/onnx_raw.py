@@ -25,7 +25,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
-from arbscore.data_tools.feature_spec import FeatureSpec
+from arbscore.data_tools.features.spec import FeatureSpec
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph, Sym, asinh, clip_range

@@ -22,7 +22,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from arbscore.calibration import apply_platt, fit_platt
-from arbscore.families import HeadOutputs, Targets, first_row_per_opportunity
+from arbscore.data_tools.targets import Targets, first_row_per_opportunity
+from arbscore.families import HeadOutputs
 from arbscore.gbdt.config import GBDTConfig
 from arbscore.gbdt.slices import inner_slices
 from arbscore.schema import HEADS, HOLD_COLUMN

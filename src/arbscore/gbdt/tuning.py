@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from arbscore.families import Targets, first_row_per_opportunity
+from arbscore.data_tools.targets import Targets, first_row_per_opportunity
 from arbscore.gbdt.base import GBDTFamily
 from arbscore.gbdt.config import GBDTConfig
 

@@ -23,7 +23,8 @@ import mlx.core as mx
 import numpy as np
 
 from arbscore.calibration import fit_platt
-from arbscore.families import HeadOutputs, Targets
+from arbscore.data_tools.targets import Targets
+from arbscore.families import HeadOutputs
 from arbscore.mlx_models import io
 from arbscore.mlx_models.blas import describe_device
 from arbscore.mlx_models.config import MLXConfig

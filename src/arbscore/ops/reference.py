@@ -54,7 +54,7 @@ def bundle_reference(
     max_rows: int = 20_000,
 ) -> dict[str, Any]:
     """The manifest's ``reference`` block from a run's training set (see module docstring)."""
-    from arbscore.training_data import feature_columns, load_training_data
+    from arbscore.data_tools.dataset_files import feature_columns, load_training_data
 
     frame = load_training_data(training_file)
     frame = frame.sort_values("timestamp", kind="mergesort")

@@ -212,7 +212,7 @@ def retrain(
     from arbscore.evaluation import evaluate
     from arbscore.export.bundle import export_bundle
     from arbscore.export.manifest import read_manifest
-    from arbscore.training import train_final
+    from arbscore.final_fit import train_final
 
     say = progress or (lambda _msg: None)
     root = Path(config.root)

@@ -10,19 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arbscore.data_tools.feature_columns import (
+from arbscore.data_tools.features.columns import (
     BREAK_EVEN_CAP,
     CATEGORICAL,
     RAW_NUMERIC,
     UNKNOWN_LIQUIDITY_SCORE,
     VALUE_CLIP,
 )
-from arbscore.data_tools.feature_keys import canonical_strategy
-from arbscore.data_tools.feature_ops import Vocab
+from arbscore.data_tools.features.keys import canonical_strategy
+from arbscore.data_tools.features.ops import Vocab
 from arbscore.schema import HOLD_COLUMN
 
 if TYPE_CHECKING:
-    from arbscore.data_tools.feature_spec import FeatureSpec
+    from arbscore.data_tools.features.spec import FeatureSpec
 
 
 def case_insensitive(vocab) -> Any:

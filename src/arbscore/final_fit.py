@@ -15,9 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from arbscore.data_tools.dataset_files import (
+    feature_columns,
+    normalise_training_frame,
+    targets_from_frame,
+)
 from arbscore.data_tools.features import FeatureSpec, build_matrix, fit_feature_spec
 from arbscore.evaluation.run import FamilyArg, resolve_families
-from arbscore.training_data import feature_columns, normalise_training_frame, targets_from_frame
 
 Progress = Callable[[str, int, int], None]
 
