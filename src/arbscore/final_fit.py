@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +22,7 @@ from arbscore.data_tools.dataset_files import (
 )
 from arbscore.data_tools.features import FeatureSpec, build_matrix, fit_feature_spec
 from arbscore.evaluation.run import FamilyArg, resolve_families
-
-Progress = Callable[[str, int, int], None]
+from arbscore.progress import Progress
 
 
 @dataclass(frozen=True)

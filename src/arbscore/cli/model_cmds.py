@@ -18,6 +18,7 @@ from arbscore.cli.errors import err_console, user_errors
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.cli.summary_tables import summary_tables
 from arbscore.errors import UserInputError
+from arbscore.progress import Progress as ProgressFn
 
 console = Console()
 
@@ -46,10 +47,10 @@ def _progress() -> Progress:
     )
 
 
-def _ticker(progress: Progress, title: str):
+def _ticker(progress: Progress, title: str) -> ProgressFn:
     task = progress.add_task(title, total=None)
 
-    def tick(description: str, done: int, total: int) -> None:
+    def tick(description: str, done: int | None = None, total: int | None = None) -> None:
         progress.update(task, description=description, completed=done, total=total)
 
     return tick

@@ -47,10 +47,10 @@ from arbscore.evaluation.splits import Fold, walk_forward_folds
 from arbscore.evaluation.trading import pooled_backtest
 from arbscore.evaluation.winner import pick_winners
 from arbscore.families import HeadOutputs, ModelFamily
+from arbscore.progress import Progress
 from arbscore.registry import get_family
 from arbscore.schema import HOLD_COLUMN
 
-Progress = Callable[[str, int, int], None]
 Mapper = Callable[[Callable, Iterable], Iterable]
 FamilyArg = str | Callable[[], ModelFamily]
 

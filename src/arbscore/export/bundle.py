@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,9 +26,8 @@ from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
+from arbscore.progress import Progress
 from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ hours / its variance, so no head dominates because of its units.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy as np
 from arbscore.data_tools.targets import Targets, first_row_per_opportunity
 from arbscore.gbdt.base import GBDTFamily
 from arbscore.gbdt.config import GBDTConfig
+from arbscore.progress import Progress
 
 Fold = tuple[np.ndarray, np.ndarray]
 
@@ -130,13 +131,14 @@ def tune(
     n_trials: int = 20,
     base_config: GBDTConfig | None = None,
     seed: int = 0,
-    progress: Callable[[int, int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> TuningResult:
     """Search hyperparameters with Optuna's TPE sampler (seeded) on the given training folds.
 
     Only rows named in ``folds`` are read; ``folds=None`` makes ``n_folds`` walk-forward folds
-    of the given rows with :func:`inner_folds`. ``progress(trial_number, n_trials, best_score)`` is
-    called after each trial. Returns the best config (``base_config`` with the tuned fields).
+    of the given rows with :func:`inner_folds`. ``progress(message, trial_number, n_trials)``
+    is called after each trial (the message holds the best score so far). Returns the best
+    config (``base_config`` with the tuned fields).
     """
     import optuna
 
@@ -161,7 +163,13 @@ def tune(
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     callbacks = []
     if progress is not None:
-        callbacks.append(lambda st, tr: progress(tr.number + 1, n_trials, st.best_value))
+        callbacks.append(
+            lambda st, tr: progress(
+                f"trial {tr.number + 1}/{n_trials}: best {st.best_value:.4g}",
+                tr.number + 1,
+                n_trials,
+            )
+        )
     study.optimize(objective, n_trials=n_trials, callbacks=callbacks)
     best = suggest_config(optuna.trial.FixedTrial(study.best_params), family_cls.name, base)
     trials = [(dict(t.params), float(t.value)) for t in study.trials if t.value is not None]

@@ -46,7 +46,8 @@ from arbscore.mlx_models.prepare import (
     time_split,
 )
 from arbscore.mlx_models.reference import fit_ple_bins
-from arbscore.mlx_models.train import ProgressCallback, TrainArrays, loss_weights, train_net
+from arbscore.mlx_models.train import TrainArrays, loss_weights, train_net
+from arbscore.progress import Progress
 from arbscore.schema import HOLD_COLUMN, clip_hold_hours
 
 PREDICT_CHUNK = 65_536
@@ -66,7 +67,7 @@ class MLXFamily:
         X: np.ndarray,
         targets: Targets,
         feature_names: list[str],
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
     ) -> MLXFamily:
         """Train all three heads; returns self."""
         config = self.config or MLXConfig()

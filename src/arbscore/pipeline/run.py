@@ -27,10 +27,12 @@ from arbscore.pipeline.markers import (
 )
 from arbscore.pipeline.stages import STAGE_FUNCTIONS
 
-Progress = Callable[[StageEvent], None]
+#: what ``run_pipeline`` reports to: each stage's start, done and reuse, and (kind ``update``)
+#: every call the stage makes to its :class:`arbscore.progress.Progress`
+StageListener = Callable[[StageEvent], None]
 
 
-def run_pipeline(config: RunConfig, progress: Progress | None = None) -> RunResult:
+def run_pipeline(config: RunConfig, progress: StageListener | None = None) -> RunResult:
     """Run (or reuse) every stage into ``config.workdir``; returns what ran and where it is."""
     emit = progress or (lambda event: None)
     workdir = config.workdir
@@ -51,7 +53,9 @@ def run_pipeline(config: RunConfig, progress: Progress | None = None) -> RunResu
         started = time.perf_counter()
         marker_path(workdir, stage).unlink(missing_ok=True)  # a failure leaves no stale marker
 
-        def forward(message: str, completed=None, total=None, _stage=stage) -> None:
+        def forward(
+            message: str, completed: int | None = None, total: int | None = None, _stage=stage
+        ) -> None:
             emit(StageEvent(_stage, "update", message, completed, total))
 
         try:

@@ -11,21 +11,11 @@ from typing import Any
 
 from arbscore.pipeline.config import PipelineError, RunConfig, family_args
 from arbscore.pipeline.markers import jsonable
+from arbscore.progress import Progress
 from arbscore.schema import FEES_FILE_NAME, MARKS_FILE_NAME
 
 
-def _relay(forward: Callable[..., None]) -> Callable[..., None]:
-    """Adapt the stages' own progress callbacks (message, i, n) / (i, n) / (message) to ours."""
-
-    def callback(*args: Any, **_: Any) -> None:
-        words = [str(a) for a in args if isinstance(a, str)]
-        nums = [float(a) for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-        forward(" ".join(words), nums[0] if nums else None, nums[1] if len(nums) > 1 else None)
-
-    return callback
-
-
-def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
+def _stage_data(config: RunConfig, forward: Progress) -> str:
     import pandas as pd
 
     workdir = config.workdir
@@ -51,7 +41,7 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
 
             forward("loading the embedded market data")
             embedded = config.embedded or EmbeddedDataConfig()
-            md = load_embedded_market(embedded, progress=_relay(forward))
+            md = load_embedded_market(embedded, progress=forward)
         else:
             from arbscore.data_tools.sources.synthetic import (
                 SyntheticMarketConfig,
@@ -105,14 +95,14 @@ def _stage_data(config: RunConfig, forward: Callable[..., None]) -> str:
     return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span}{sampling})"
 
 
-def build_set(config: RunConfig, md: Any, ts_config: Any, forward: Any) -> Any:
+def build_set(config: RunConfig, md: Any, ts_config: Any, forward: Progress) -> Any:
     """The set in this process, or partition by partition on the run's cluster."""
     from arbscore.data_tools.training_set import build_training_set
     from arbscore.scale.cluster import open_cluster
 
     with open_cluster(config.cluster) as cluster:
         if cluster.spec is None:
-            return build_training_set(md, ts_config, progress=_relay(forward), marks=True)
+            return build_training_set(md, ts_config, progress=forward, marks=True)
         from arbscore.data_tools.partitioned import build_via_partitions
 
         forward(f"building the set partition by partition on {cluster.spec.describe()}")
@@ -147,7 +137,7 @@ def _read_marks(workdir: Path) -> Any:
     return pd.read_parquet(path) if path.exists() else None
 
 
-def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
+def _stage_evaluate(config: RunConfig, forward: Progress) -> str:
     from arbscore.evaluation import EvaluationConfig, evaluate
     from arbscore.scale.cluster import open_cluster
 
@@ -159,7 +149,7 @@ def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
             frame,
             family_args(config),
             config.evaluation or EvaluationConfig(),
-            progress=_relay(forward),
+            progress=forward,
             marks=marks,
             mapper=cluster.map,
         )
@@ -169,28 +159,26 @@ def _stage_evaluate(config: RunConfig, forward: Callable[..., None]) -> str:
     return "winners: " + ", ".join(f"{h} {f}" for h, f in winners.items())
 
 
-def _stage_train(config: RunConfig, forward: Callable[..., None]) -> str:
+def _stage_train(config: RunConfig, forward: Progress) -> str:
     from arbscore.final_fit import train_final
 
     frame = _read_training_set(config)
     forward(f"fitting {', '.join(config.families)} on all {len(frame):,} rows")
-    train_final(frame, family_args(config), config.workdir, progress=_relay(forward))
+    train_final(frame, family_args(config), config.workdir, progress=forward)
     return f"models in {config.workdir / 'models'}"
 
 
-def _stage_export(config: RunConfig, forward: Callable[..., None]) -> str:
+def _stage_export(config: RunConfig, forward: Progress) -> str:
     from arbscore.export.bundle import ExportConfig, export_bundle
 
     out = config.workdir / "bundle"
     forward("exporting the winners to ONNX")
-    manifest = export_bundle(
-        config.workdir, out, config.export or ExportConfig(), progress=_relay(forward)
-    )
+    manifest = export_bundle(config.workdir, out, config.export or ExportConfig(), progress=forward)
     heads = manifest.get("heads", {}) if isinstance(manifest, dict) else {}
     return f"bundle {out} ({', '.join(heads) or 'heads'})"
 
 
-def _stage_report(config: RunConfig, forward: Callable[..., None]) -> str:
+def _stage_report(config: RunConfig, forward: Progress) -> str:
     from arbscore.report import build_report
 
     forward("writing the report")
@@ -198,7 +186,7 @@ def _stage_report(config: RunConfig, forward: Callable[..., None]) -> str:
     return str(html_path)
 
 
-STAGE_FUNCTIONS: dict[str, Callable[[RunConfig, Callable[..., None]], str]] = {
+STAGE_FUNCTIONS: dict[str, Callable[[RunConfig, Progress], str]] = {
     "data": _stage_data,
     "evaluate": _stage_evaluate,
     "train": _stage_train,
