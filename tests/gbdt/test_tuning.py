@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from arbscore.data_tools.targets import Targets
+from arbscore.evaluation.tuning import check_folds, inner_folds, tune
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
 from arbscore.gbdt.synthetic import make_synthetic_matrix
-from arbscore.gbdt.tuning import check_folds, inner_folds, tune
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 
 FAMILIES = {"xgboost": XGBoostFamily, "lightgbm": LightGBMFamily}

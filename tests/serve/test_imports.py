@@ -47,7 +47,7 @@ def test_server_and_scorer_import_no_training_modules():
         f"app = create_app({str(GOLDEN)!r})\n"
         f"Scorer({str(GOLDEN)!r}).predict_records([{{'symbol': 'X', 'fund_profit_8h': 0.01,"
         f" 'fund_apr': 10.0}}])\n"
-        f"import arbscore; arbscore.size"
+        f"import arbscore.serve; arbscore.serve.size"
     )
     assert _loaded_after(code) == []
 

@@ -211,7 +211,7 @@ def export_coreml(
     ``{head: {"file", "output", "transform"} | {"skipped": reason}}``."""
     import coremltools as ct
 
-    from arbscore.export.bundle import net_weights
+    from arbscore.export.onnx_mlp import net_weights
 
     section: dict[str, Any] = {}
     names = _coreml_names(spec)

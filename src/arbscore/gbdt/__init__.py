@@ -22,7 +22,6 @@ _LAZY = {
     "XGBoostFamily": "arbscore.gbdt.xgboost_family",
     "LightGBMFamily": "arbscore.gbdt.lightgbm_family",
     "ShapValues": "arbscore.gbdt.base",
-    "tune": "arbscore.gbdt.tuning",
 }
 
 __all__ = sorted(_LAZY)

@@ -15,7 +15,7 @@ _LAZY = {
     "size": "arbscore.serve.sizing",
     "SizingConfig": "arbscore.serve.sizing",
     "exit_signal": "arbscore.serve.exits",
-    "composite_score": "arbscore.serve.composite",
+    "composite_score": "arbscore.composite",
 }
 
 __all__ = sorted(_LAZY)

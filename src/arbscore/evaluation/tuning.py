@@ -1,7 +1,9 @@
 """Optional Optuna search of GBDT hyperparameters, inside walk-forward training folds only.
 
+Model selection, so it sits in the evaluation stage beside the splitter it reuses.
+
 Call it with the rows of one walk-forward *training* window only. Without ``folds`` it cuts
-that window with the harness's own ``arbscore.evaluation.walk_forward_folds`` (purge by label
+that window with the harness's own ``arbscore.evaluation.splits.walk_forward_folds`` (purge by label
 window, 168 h embargo); or pass ``Fold`` objects or time-ordered ``(train_idx, valid_idx)``
 pairs. Either way the search never looks at the harness's test fold. Each trial fits the
 family on every fold's train rows (with its usual inner early-stopping/calibration slices)
@@ -20,6 +22,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from arbscore.data_tools.targets import Targets, first_row_per_opportunity
+from arbscore.data_tools.two_pass import hold_index
+from arbscore.evaluation.config import EvaluationConfig
+from arbscore.evaluation.splits import walk_forward_folds
 from arbscore.gbdt.base import GBDTFamily
 from arbscore.gbdt.config import GBDTConfig
 from arbscore.progress import Progress
@@ -78,9 +83,6 @@ def inner_folds(
 ) -> list:
     """Walk-forward folds inside one training window, cut by the evaluation harness's own
     splitter (the hold column found by name in ``feature_names``)."""
-    from arbscore.data_tools.two_pass import hold_index
-    from arbscore.evaluation import EvaluationConfig, walk_forward_folds
-
     cfg = EvaluationConfig(n_folds=n_folds)
     hold = np.asarray(X)[:, hold_index(feature_names)]
     return walk_forward_folds(np.asarray(targets.timestamp_ms), hold, cfg)
