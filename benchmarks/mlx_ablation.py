@@ -73,8 +73,8 @@ def subsample(frame, fraction: float, seed: int):
 
 
 def run(args: argparse.Namespace, log) -> None:
+    from arbscore.data_tools.dataset_files import load_training_data
     from arbscore.evaluation import EvaluationConfig, evaluate
-    from arbscore.training_data import load_training_data
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

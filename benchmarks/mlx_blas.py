@@ -32,7 +32,7 @@ N_FEATURES = 33  # as arbscore.data_tools.features.FEATURE_NAMES (hold_hours las
 
 def synthetic_rows(n_rows: int, seed: int = 0):
     """Deterministic (opportunity x hold) rows with a learnable structure."""
-    from arbscore.families import Targets
+    from arbscore.data_tools.targets import Targets
 
     n_opp = max(n_rows // len(HOLDS), 10)
     rng = np.random.default_rng(seed)

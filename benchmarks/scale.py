@@ -66,9 +66,9 @@ def simulate_and_features(task):
     import numpy as np
     import pandas as pd
 
+    from arbscore.data_tools.dataset_files import feature_columns
     from arbscore.data_tools.features import build_matrix
     from arbscore.data_tools.partitioned import run_partition_task
-    from arbscore.training_data import feature_columns
 
     result = run_partition_task(task)
     frame = pd.read_parquet(Path(task.out_dir) / f"part-{task.key}.parquet")

@@ -58,13 +58,17 @@ def preload_openblas() -> None:
 
 def pipeline_data(rows: int, days: float, seed: int, log) -> tuple:
     """(X, targets, feature_names, description) from the synthetic market pipeline."""
+    from arbscore.data_tools.dataset_files import (
+        feature_columns,
+        normalise_training_frame,
+        targets_from_frame,
+    )
     from arbscore.data_tools.features import build_matrix, fit_feature_spec
     from arbscore.data_tools.sources.synthetic import (
         SyntheticMarketConfig,
         generate_synthetic_market,
     )
     from arbscore.data_tools.training_set import TrainingSetConfig, build_training_set
-    from arbscore.training_data import feature_columns, normalise_training_frame, targets_from_frame
 
     for _ in range(4):
         t0 = time.perf_counter()
@@ -93,7 +97,7 @@ def pipeline_data(rows: int, days: float, seed: int, log) -> tuple:
 
 def matrix_data(rows: int, seed: int) -> tuple:
     """(X, targets, feature_names, description) from the documented plain generator."""
-    from arbscore.families import Targets
+    from arbscore.data_tools.targets import Targets
     from arbscore.gbdt.synthetic import make_synthetic_matrix
     from arbscore.schema import HOLD_GRID_HOURS
 

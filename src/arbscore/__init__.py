@@ -1,13 +1,7 @@
-"""arbscore: score crypto funding-rate arbitrage opportunities."""
+"""arbscore: score crypto funding-rate arbitrage opportunities.
+
+The package root is the base of the stage order (docs/architecture.md): it imports nothing.
+Position sizing is ``arbscore.serve.size`` (``arbscore.serve.sizing``).
+"""
 
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str):
-    """Lazy top-level helpers (importing ``arbscore`` stays free of numpy/onnxruntime):
-    ``arbscore.size(...)`` -- fractional-Kelly position size, see ``arbscore.serve.sizing``."""
-    if name == "size":
-        from arbscore.serve.sizing import size
-
-        return size
-    raise AttributeError(f"module 'arbscore' has no attribute {name!r}")

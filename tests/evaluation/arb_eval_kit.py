@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from arbscore.families import HeadOutputs, Targets, first_row_per_opportunity
+from arbscore.data_tools.targets import Targets, first_row_per_opportunity
+from arbscore.families import HeadOutputs
 from arbscore.schema import HOLD_COLUMN
 
 

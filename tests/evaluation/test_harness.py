@@ -12,10 +12,14 @@ from arb_eval_kit import MeanFamily, SlowMeanFamily, TreeFamily, make_training_f
 from typer.testing import CliRunner
 
 from arbscore.cli import app
+from arbscore.data_tools.dataset_files import (
+    feature_columns,
+    normalise_training_frame,
+    targets_from_frame,
+)
 from arbscore.data_tools.features import FeatureSpec, build_matrix, fit_feature_spec
 from arbscore.evaluation import EvaluationConfig, evaluate
 from arbscore.evaluation.metrics import roc_auc
-from arbscore.training_data import feature_columns, normalise_training_frame, targets_from_frame
 
 GUIDE_CSV = Path(__file__).parents[1] / "features" / "data" / "guide_training_data.csv"
 KIT = "arb_eval_kit"

@@ -178,7 +178,8 @@ def test_bad_layer_is_refused():
 
 @pytest.mark.skipif(not HAS_MLX, reason="mlx is not installed")
 def test_graph_matches_the_fitted_mlx_family(demo):
-    from arbscore.export.bundle import net_weights, probe_matrix
+    from arbscore.export.bundle import probe_matrix
+    from arbscore.export.onnx_mlp import net_weights
 
     families, spec, X = demo
     net = families["mlx"]
@@ -202,8 +203,9 @@ MLX_VARIANTS = [
 @pytest.mark.parametrize("variant", MLX_VARIANTS)
 def test_graph_matches_fitted_mlx_family_variants(variant):
     """Each input stage the config can select, beyond the defaults the demo family uses."""
-    from arbscore.export.bundle import net_weights, probe_matrix
+    from arbscore.export.bundle import probe_matrix
     from arbscore.export.demo import training_matrix
+    from arbscore.export.onnx_mlp import net_weights
     from arbscore.mlx_models import MLXConfig, MLXFamily
 
     X, targets, spec = training_matrix(120, seed=5)

@@ -21,15 +21,15 @@ from hypothesis import strategies as st
 from onnx import TensorProto
 from raw_helpers import BUNDLE, HERE, assert_close, run_client, spelling
 
-from arbscore.data_tools.feature_columns import KNOWN_EXTRA_NUMERIC, RAW_NUMERIC
-from arbscore.data_tools.feature_keys import _STRATEGY_ALIASES, normalise_key, normalise_keys
+from arbscore.composite import composite_score
 from arbscore.data_tools.features import FeatureSpec, build_rows
+from arbscore.data_tools.features.columns import KNOWN_EXTRA_NUMERIC, RAW_NUMERIC
+from arbscore.data_tools.features.keys import _STRATEGY_ALIASES, normalise_key, normalise_keys
 from arbscore.export.manifest import read_manifest
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph
 from arbscore.export.onnx_raw import PREDICTIONS, RAW_FILE
 from arbscore.schema import HEADS, HOLD_COLUMN, LIQUIDITY_STATUSES, MARKET_REGIMES, STRATEGIES
-from arbscore.serve.composite import composite_score
 from arbscore.serve.scorer import Scorer
 
 ANGLE_FIELDS = ("hour_of_day", "day_of_week")  # |v| <= 1e6: onnx_trig's exact range
@@ -124,7 +124,7 @@ def test_fresh_interpreter_matches_scorer(scorer, records):
     got = run_client(BUNDLE, records)["predictions"]
     want = scorer.predict_rows([normalise_keys(r) for r in records])
     assert_close(got, want)
-    # the composite is serve/composite.py's, from the graph's own three predictions
+    # the composite is arbscore/composite.py's, from the graph's own three predictions
     p = {k: np.array([g[k] for g in got]) for k in PREDICTIONS}
     ref = composite_score(
         p["predicted_profit_pct"], p["success_probability"], p["predicted_hold_hours"]

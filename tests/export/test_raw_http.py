@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from raw_helpers import BUNDLE, assert_close, run_client, spelling
 
-from arbscore.data_tools.feature_keys import _STRATEGY_ALIASES
+from arbscore.data_tools.features.keys import _STRATEGY_ALIASES
 from arbscore.schema import LIQUIDITY_STATUSES, MARKET_REGIMES, MAX_HOLD_HOURS, STRATEGIES
 
 

@@ -11,16 +11,16 @@ import pytest
 from typer.testing import CliRunner
 
 from arbscore.cli import app
-from arbscore.data_tools.features import build_matrix, fit_feature_spec
-from arbscore.errors import UserInputError
-from arbscore.registry import DEFAULT_FAMILIES, get_family, parse_family_list
-from arbscore.schema import HOLD_COLUMN, LABEL_COLUMNS, OPPORTUNITY_KEY_COLUMNS
-from arbscore.training_data import (
+from arbscore.data_tools.dataset_files import (
     feature_columns,
     load_training_data,
     normalise_training_frame,
     targets_from_frame,
 )
+from arbscore.data_tools.features import build_matrix, fit_feature_spec
+from arbscore.errors import UserInputError
+from arbscore.registry import DEFAULT_FAMILIES, get_family, parse_family_list
+from arbscore.schema import HOLD_COLUMN, LABEL_COLUMNS, OPPORTUNITY_KEY_COLUMNS
 
 GUIDE_CSV = Path(__file__).parent / "data" / "guide_training_data.csv"
 

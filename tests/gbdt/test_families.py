@@ -12,7 +12,7 @@ from onnxmltools.convert.common.data_types import FloatTensorType
 from sklearn.metrics import roc_auc_score
 
 from arbscore.calibration import sigmoid
-from arbscore.families import first_row_per_opportunity
+from arbscore.data_tools.targets import first_row_per_opportunity
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from arbscore.families import Targets
+from arbscore.data_tools.targets import Targets
+from arbscore.evaluation.tuning import check_folds, inner_folds, tune
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
 from arbscore.gbdt.synthetic import make_synthetic_matrix
-from arbscore.gbdt.tuning import check_folds, inner_folds, tune
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 
 FAMILIES = {"xgboost": XGBoostFamily, "lightgbm": LightGBMFamily}
@@ -50,9 +50,10 @@ def test_tune_reads_only_fold_rows(name, fast_config):
         folds,
         n_trials=2,
         base_config=replace(fast_config, n_estimators=80),
-        progress=lambda i, n, best: calls.append((i, n, best)),
+        progress=lambda message, done=None, total=None: calls.append((message, done, total)),
     )
-    assert len(result.trials) == 2 and [c[0] for c in calls] == [1, 2]
+    assert len(result.trials) == 2 and [c[1:] for c in calls] == [(1, 2), (2, 2)]
+    assert calls[-1][0].startswith("trial 2/2: best ")
     assert np.isfinite(result.score) and result.score == min(v for _, v in result.trials)
     assert result.config.n_estimators == 80
     assert result.config.learning_rate != fast_config.learning_rate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arbscore.families import Targets
+from arbscore.data_tools.targets import Targets
 
 from .synthetic import make_dataset, tiny_config
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arbscore.families import Targets
+from arbscore.data_tools.targets import Targets
 from arbscore.mlx_models.config import MLXConfig
 from arbscore.schema import HOLD_GRID_HOURS, MAX_HOLD_HOURS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlx.core as mx
 import numpy as np
 
-from arbscore.families import Targets
+from arbscore.data_tools.targets import Targets
 from arbscore.mlx_models.losses import Batch, LossWeights, bce_with_logits, head_losses, huber
 from arbscore.mlx_models.model import NetOutputs
 from arbscore.mlx_models.prepare import duration_mask, duration_target

@@ -33,8 +33,7 @@ from tests.support.replay_exchange import ReplayExchange, World  # noqa: E402
 def _bundle(tmp: Path) -> Path:
     from arbscore.export.bundle import export_families
     from arbscore.export.demo import fit_demo_families
-    from arbscore.ops.drift import reference_from_matrix
-    from arbscore.ops.reference import served_outputs
+    from arbscore.export.reference import reference_from_matrix, served_outputs
 
     fams, spec, X = fit_demo_families(("xgboost",), n_opportunities=300, seed=3)
     winners = {h: ("xgboost", fams["xgboost"]) for h in ("profit", "success", "duration")}

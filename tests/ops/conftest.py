@@ -50,8 +50,7 @@ def ops_bundle(tmp_path_factory) -> Path:
     """A real bundle (XGBoost on the export demo set) with a drift reference in its manifest."""
     from arbscore.export.bundle import export_families
     from arbscore.export.demo import fit_demo_families
-    from arbscore.ops.drift import reference_from_matrix
-    from arbscore.ops.reference import served_outputs
+    from arbscore.export.reference import reference_from_matrix, served_outputs
 
     fams, spec, X = fit_demo_families(("xgboost",), n_opportunities=300, seed=3)
     winners = {h: ("xgboost", fams["xgboost"]) for h in ("profit", "success", "duration")}

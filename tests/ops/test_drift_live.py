@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from arbscore.data_tools.costs import CostConfig
+from arbscore.export.reference import reference_from_matrix
 from arbscore.ops.drift import (
     DriftConfig,
     DriftMonitor,
     bin_shares,
     drift_report,
     psi,
-    reference_from_matrix,
 )
 from arbscore.ops.live_opps import live_opportunities, realise, realised_optimal_hold, records
 

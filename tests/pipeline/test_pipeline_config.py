@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from arbscore.cli import app
-from arbscore.pipeline import PipelineError, RunConfig, jsonable, need, write_run_config
+from arbscore.pipeline import PipelineError, RunConfig, jsonable, run_pipeline, write_run_config
+from arbscore.pipeline import run as pipeline_run
 
 runner = CliRunner()
 
@@ -24,11 +25,15 @@ def test_bad_data_is_named(tmp_path):
         RunConfig(workdir=tmp_path, families=())
 
 
-def test_missing_stage_function_is_a_clear_error():
-    with pytest.raises(PipelineError, match="stage 'export' needs arbscore.nothing_here.f"):
-        need("arbscore.nothing_here", "f", "export")
-    with pytest.raises(PipelineError, match="does not exist"):
-        need("arbscore.pipeline", "no_such_function", "report")
+def test_a_stage_that_cannot_import_is_a_clear_error(tmp_path, monkeypatch):
+    def broken(config, progress):
+        raise ImportError("No module named 'onnxmltools'")
+
+    monkeypatch.setitem(pipeline_run.STAGE_FUNCTIONS, "data", broken)
+    cfg = RunConfig(workdir=tmp_path, data="synthetic", families=("xgboost",))
+    with pytest.raises(PipelineError, match="stage 'data' could not import .*onnxmltools"):
+        run_pipeline(cfg)
+    assert not (tmp_path / ".stages" / "data.json").exists()
 
 
 def test_run_config_json_records_the_command(tmp_path):

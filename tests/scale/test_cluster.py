@@ -259,10 +259,10 @@ from pathlib import Path
 from arbscore.cli import app
 from arbscore.data_tools import partitioned as part
 from arbscore.evaluation import EvaluationConfig, evaluate
-from arbscore.pipeline import RunConfig, _build_set
+from arbscore.pipeline import RunConfig
+from arbscore.pipeline.stages import build_set
 from arbscore.scale.cluster import open_cluster
 from arbscore.scale.score import score_dataset
-from arbscore.data_tools.training_set import build_training_set
 from tests.scale.conftest import tiny_config, tiny_market
 with open_cluster(None) as where:
     part.build_partitioned(tiny_market(), tiny_config(), {str(tmp_path / "ds")!r}, mapper=where.map)
@@ -270,7 +270,7 @@ frame, marks = part.read_partitioned({str(tmp_path / "ds")!r})
 evaluate(frame, ["xgboost"], EvaluationConfig(n_folds=2), marks=marks)
 score_dataset({str(serial_set)!r}, {str(BUNDLE)!r}, {str(tmp_path / "scored")!r})
 cfg = RunConfig(workdir=Path({str(tmp_path)!r}), data="synthetic")
-_build_set(cfg, tiny_market(), tiny_config(), build_training_set, lambda *a, **k: None)
+build_set(cfg, tiny_market(), tiny_config(), lambda *a, **k: None)
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed"))
 print("DASK_MODULES", loaded)
 """

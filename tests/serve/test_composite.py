@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
+from arbscore.composite import CompositeConfig, composite_score, composite_score_one
 
 finite = st.floats(-50, 50)
 prob = st.floats(0, 1)

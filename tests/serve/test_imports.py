@@ -23,7 +23,9 @@ FORBIDDEN = (
     "arbscore.gbdt",
     "arbscore.mlx_models",
     "arbscore.registry",
-    "arbscore.training_data",
+    "arbscore.data_tools.dataset_files",
+    "arbscore.data_tools.dataset_checks",
+    "arbscore.final_fit",
     "arbscore.export.bundle",
     "arbscore.evaluation",
 )
@@ -45,7 +47,7 @@ def test_server_and_scorer_import_no_training_modules():
         f"app = create_app({str(GOLDEN)!r})\n"
         f"Scorer({str(GOLDEN)!r}).predict_records([{{'symbol': 'X', 'fund_profit_8h': 0.01,"
         f" 'fund_apr': 10.0}}])\n"
-        f"import arbscore; arbscore.size"
+        f"import arbscore.serve; arbscore.serve.size"
     )
     assert _loaded_after(code) == []
 

@@ -173,7 +173,7 @@ def test_several_workers_serve_and_reload_on_sighup(tmp_path):
 
 
 def test_default_reload_root_is_the_parent_of_the_bundle_path_given(tmp_path):
-    from arbscore.serve.composite import CompositeConfig
+    from arbscore.composite import CompositeConfig
     from arbscore.serve.errors import BadRequest
     from arbscore.serve.provider import ModelProvider, ReloadPolicy
 

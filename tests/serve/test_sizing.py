@@ -6,14 +6,14 @@ import math
 
 import pytest
 
-import arbscore
+import arbscore.serve
 from arbscore.serve.sizing import SizingConfig, default_loss_pct, size, win_from_expected
 
 FULL = SizingConfig(kelly_fraction=1.0, max_fraction=10.0, max_depth_share=1.0)
 
 
-def test_package_level_size_is_the_sizing_function():
-    assert arbscore.size is size
+def test_serve_level_size_is_the_sizing_function():
+    assert arbscore.serve.size is size
 
 
 def test_p_zero_sizes_nothing():

@@ -110,7 +110,7 @@ def test_schema_units_and_per_opportunity_labels():
 
 
 def test_csv_round_trip_keeps_the_guide_columns(tmp_path):
-    from arbscore.training_data import load_training_data
+    from arbscore.data_tools.dataset_files import load_training_data
 
     ts = _set()
     csv = write_training_set(ts, tmp_path / "training_data.csv")

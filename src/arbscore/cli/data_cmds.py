@@ -81,7 +81,7 @@ def backfill(
         retry=RetryPolicy(max_retries=max_retries),
     )
     client = make_exchange(config.exchange, api_base)
-    tasks: dict[tuple[str, str], int] = {}
+    tasks: dict[str, int] = {}
     with (
         open_store(db) as store,
         Progress(
@@ -93,11 +93,10 @@ def backfill(
         ) as bar,
     ):
 
-        def progress(symbol: str, label: str, fraction: float) -> None:
-            key = (symbol, label)
-            if key not in tasks:
-                tasks[key] = bar.add_task(f"{config.exchange} {symbol} {label}", total=1.0)
-            bar.update(tasks[key], completed=fraction)
+        def progress(message: str, completed: int | None = None, total: int | None = None) -> None:
+            if message not in tasks:
+                tasks[message] = bar.add_task(f"{config.exchange} {message}", total=total)
+            bar.update(tasks[message], completed=completed, total=total)
 
         try:
             results = run_backfill(store, client, config, progress=progress)

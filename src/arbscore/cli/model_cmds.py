@@ -18,6 +18,7 @@ from arbscore.cli.errors import err_console, user_errors
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.cli.summary_tables import summary_tables
 from arbscore.errors import UserInputError
+from arbscore.progress import Progress as ProgressFn
 
 console = Console()
 
@@ -46,10 +47,10 @@ def _progress() -> Progress:
     )
 
 
-def _ticker(progress: Progress, title: str):
+def _ticker(progress: Progress, title: str) -> ProgressFn:
     task = progress.add_task(title, total=None)
 
-    def tick(description: str, done: int, total: int) -> None:
+    def tick(description: str, done: int | None = None, total: int | None = None) -> None:
         progress.update(task, description=description, completed=done, total=total)
 
     return tick
@@ -83,7 +84,7 @@ def _families(values: list[str] | None) -> tuple[str, ...]:
 def load_data(data: Path):
     """The training set at ``data``, its notes (values kept, rows dropped) printed as warnings;
     refused values raise ``UserInputError`` (exit 2) before any work."""
-    from arbscore.training_data import load_training_data
+    from arbscore.data_tools.dataset_files import load_training_data
 
     notes: list[str] = []
     frame = load_training_data(data, notes=notes)
@@ -173,7 +174,7 @@ def register(app: typer.Typer) -> None:
         top_k: TopKOpt = 3,
     ) -> None:
         """Fit each family on all rows -> OUT/models/<family>/ and OUT/models/feature_spec.json."""
-        from arbscore.training import train_final
+        from arbscore.final_fit import train_final
 
         names = _families(families)
         cfg = _config(folds, test_span_hours, top_k)

@@ -204,6 +204,8 @@ def retrain_cmd(
         required_wins=required_wins,
         max_regression=max_regression,
     )
+    from arbscore.cli.progress_views import status_line
+
     console = _console()
     with console.status("loading data") as status:
         if data is not None:
@@ -215,10 +217,8 @@ def retrain_cmd(
             from arbscore.ops.retrain import training_frame_from_store
 
             with open_store(db) as store:
-                frame = training_frame_from_store(
-                    store, days, progress=lambda st, d, t: status.update(f"{st} {d}/{t}")
-                )
-        result = retrain(frame, config, progress=status.update)
+                frame = training_frame_from_store(store, days, progress=status_line(status))
+        result = retrain(frame, config, progress=status_line(status))
     _print_retrain(console, result)
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 from arbscore.cli.errors import user_errors
 from arbscore.cli.scale_cmds import CLUSTER_HELP, cluster_context
 from arbscore.errors import UserInputError
+from arbscore.progress import Progress as ProgressFn
 
 DATA_CHOICES = ("embedded", "synthetic", "store")
 DATA_HELP = (
@@ -74,7 +75,7 @@ def load_market(
     return market
 
 
-def _progress_bar(console: Console) -> tuple[Progress, Callable[[str, int, int], None]]:
+def _progress_bar(console: Console) -> tuple[Progress, ProgressFn]:
     bar = Progress(
         TextColumn("{task.description:<14}"),
         BarColumn(),
@@ -84,10 +85,12 @@ def _progress_bar(console: Console) -> tuple[Progress, Callable[[str, int, int],
     )
     tasks: dict[str, int] = {}
 
-    def progress(stage: str, done: int, total: int) -> None:
+    def progress(stage: str, done: int | None = None, total: int | None = None) -> None:
+        size = max(total or 0, 1)
         if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=max(total, 1))
-        bar.update(tasks[stage], completed=done, total=max(total, 1))
+            tasks[stage] = bar.add_task(stage, total=size)
+        if done is not None:
+            bar.update(tasks[stage], completed=done, total=size)
 
     return bar, progress
 

@@ -289,11 +289,11 @@ def register(app: typer.Typer) -> None:
         ) as progress:
             task = progress.add_task("benchmarks", total=None)
 
-            def tick(name: str, i: int, n: int) -> None:
+            def tick(name: str, i: int | None = None, n: int | None = None) -> None:
                 progress.update(
                     task,
                     description=f"benchmark {name} ({i + 1}/{n})"
-                    if name != "done"
+                    if name != "done" and i is not None
                     else "benchmarks done",
                 )
 

@@ -161,6 +161,7 @@ def register(app: typer.Typer) -> None:
         """Export the winning model of each head to an ONNX bundle with a manifest."""
         from rich.console import Console
 
+        from arbscore.cli.progress_views import status_line
         from arbscore.export.bundle import ExportConfig, export_bundle
 
         pairs = []
@@ -172,7 +173,7 @@ def register(app: typer.Typer) -> None:
         config = ExportConfig(families=tuple(pairs), coreml=coreml)
         console = Console()
         with console.status("exporting") as status:
-            manifest = export_bundle(run_dir, out, config, progress=status.update)
+            manifest = export_bundle(run_dir, out, config, progress=status_line(status))
         for head, entry in manifest["heads"].items():
             console.print(f"{head:9s} {entry['family']:9s} {entry['file']}")
         if manifest.get("coreml"):

@@ -41,6 +41,7 @@ from arbscore.data_tools.opportunities import detect_opportunities
 from arbscore.data_tools.simulate import simulate_executions
 from arbscore.data_tools.snapshots import build_snapshots, snapshot_times
 from arbscore.data_tools.training_set import TrainingSetConfig
+from arbscore.progress import Progress
 from arbscore.schema import HOLD_COLUMN, MARK_COLUMNS
 
 #: the single-frame build's row order (opportunities by time and candidate, holds ascending)
@@ -158,7 +159,7 @@ def build_partitioned(
     *,
     per_partition: int = 1,
     mapper: Mapper = map,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[PartitionResult]:
     """Build the set partition by partition into ``out_dir`` (see the module docstring)."""
     out = Path(out_dir)
@@ -235,7 +236,7 @@ def build_via_partitions(
     out_dir: str | Path,
     *,
     mapper: Mapper = map,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`build_partitioned` into ``out_dir``, read back as one frame and its marks: the
     drop-in for ``build_training_set(..., marks=True)`` when the stages run on a cluster."""

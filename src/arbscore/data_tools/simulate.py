@@ -31,7 +31,6 @@ from per-series tables in one go; there is no loop per position.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +49,7 @@ from arbscore.data_tools.simulate_path import (
     series_tables,
 )
 from arbscore.data_tools.snapshots import MINUTE_MS
+from arbscore.progress import Progress
 from arbscore.schema import (
     EXECUTION_LABEL_COLUMNS,
     HOLD_COLUMN,
@@ -60,7 +60,6 @@ from arbscore.schema import (
     SNAPSHOT_MINUTES,
 )
 
-ProgressFn = Callable[[str, int, int], None]
 LEG_INPUT_COLUMNS: tuple[str, ...] = (
     "timestamp",
     "symbol",
@@ -171,7 +170,7 @@ def simulate_executions(
     opportunities: pd.DataFrame,
     market: MarketData,
     config: SimulationConfig,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     *,
     marks: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:

@@ -17,13 +17,13 @@ Output (:func:`build_snapshots`): one row per (timestamp, exchange, symbol, mark
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from arbscore.data_tools.market import MarketData, to_epoch_ms
+from arbscore.progress import Progress
 from arbscore.schema import SNAPSHOT_MINUTES
 
 HOUR_MS = 3_600_000
@@ -50,8 +50,6 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "rate_hourly_8h_ago",  # last settled rate / interval, as known at t - 8 h
     "rate_hourly_24h_ago",
 )
-
-ProgressFn = Callable[[str, int, int], None]
 
 
 def snapshot_table():
@@ -230,7 +228,7 @@ def _funding_state(f: pd.DataFrame, t: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def build_snapshots(
-    market: MarketData, config: SnapshotConfig, progress: ProgressFn | None = None
+    market: MarketData, config: SnapshotConfig, progress: Progress | None = None
 ) -> pd.DataFrame:
     """As-of state of every (exchange, symbol, market) at each snapshot time (``SNAPSHOT_COLUMNS``).
 

@@ -8,7 +8,6 @@ written as true/false, ``timestamp`` as ISO 8601 UTC, floats exactly) so other t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,8 @@ from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.opportunities import OpportunityConfig, detect_opportunities
 from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
 from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
+from arbscore.progress import Progress
 from arbscore.schema import MARK_COLUMNS, MARKS_FILE_NAME
-
-ProgressFn = Callable[[str, int, int], None]
 
 
 def config_from_dict(cls: type, values: Any, where: str) -> Any:
@@ -115,7 +113,7 @@ class TrainingSetConfig:
 def build_training_set(
     market: MarketData,
     config: TrainingSetConfig,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     *,
     marks: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:

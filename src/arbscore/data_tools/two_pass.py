@@ -6,7 +6,7 @@
    :func:`arbscore.schema.clip_hold_hours` (``grid=True``: the holds the simulator labels).
 
 Used by the server's :class:`~arbscore.serve.scorer.Scorer` (ONNX sessions), the drift
-reference a bundle carries (``ops/reference.py``, fitted families) and the raw-input ONNX graph's
+reference a bundle carries (``export/reference.py``, fitted families) and the raw-input ONNX graph's
 documentation (``export/onnx_raw.py`` builds the same two passes as graph nodes). The hold's
 column is found by name (:data:`arbscore.schema.HOLD_COLUMN`), never by position.
 """

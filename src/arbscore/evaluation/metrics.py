@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from arbscore.families import first_row_per_opportunity
+from arbscore.data_tools.targets import first_row_per_opportunity
 
 
 def profit_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

@@ -19,6 +19,11 @@ import numpy as np
 import pandas as pd
 
 from arbscore import __version__
+from arbscore.data_tools.dataset_files import (
+    feature_columns,
+    normalise_training_frame,
+    targets_from_frame,
+)
 from arbscore.data_tools.features import build_matrix, fit_feature_spec
 from arbscore.data_tools.market import to_epoch_ms
 from arbscore.evaluation.baselines import BASELINES, baseline_candidates, model_candidates
@@ -42,11 +47,10 @@ from arbscore.evaluation.splits import Fold, walk_forward_folds
 from arbscore.evaluation.trading import pooled_backtest
 from arbscore.evaluation.winner import pick_winners
 from arbscore.families import HeadOutputs, ModelFamily
+from arbscore.progress import Progress
 from arbscore.registry import get_family
 from arbscore.schema import HOLD_COLUMN
-from arbscore.training_data import feature_columns, normalise_training_frame, targets_from_frame
 
-Progress = Callable[[str, int, int], None]
 Mapper = Callable[[Callable, Iterable], Iterable]
 FamilyArg = str | Callable[[], ModelFamily]
 

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from arbscore.families import first_row_per_opportunity
+from arbscore.data_tools.targets import first_row_per_opportunity
 
 
 def _skill(model: float, naive: float) -> float:

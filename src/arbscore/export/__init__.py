@@ -6,19 +6,31 @@ training library.
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING, Any
 
-_LAZY = {
-    "ExportConfig": "arbscore.export.bundle",
-    "export_bundle": "arbscore.export.bundle",
-    "export_families": "arbscore.export.bundle",
-    "read_manifest": "arbscore.export.manifest",
-}
+if TYPE_CHECKING:
+    from arbscore.export.bundle import ExportConfig, export_bundle, export_families
+    from arbscore.export.manifest import read_manifest
 
-__all__ = sorted(_LAZY)
+__all__ = ["ExportConfig", "export_bundle", "export_families", "read_manifest"]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+def __getattr__(name: str) -> Any:
+    """The public names, each imported on first use (plain imports, no strings)."""
+    if name == "ExportConfig":
+        from arbscore.export.bundle import ExportConfig
+
+        return ExportConfig
+    if name == "export_bundle":
+        from arbscore.export.bundle import export_bundle
+
+        return export_bundle
+    if name == "export_families":
+        from arbscore.export.bundle import export_families
+
+        return export_families
+    if name == "read_manifest":
+        from arbscore.export.manifest import read_manifest
+
+        return read_manifest
     raise AttributeError(f"module 'arbscore.export' has no attribute {name!r}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,9 +26,8 @@ from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
+from arbscore.progress import Progress
 from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,6 @@ def _head_graph(family: Any, head: str, n_features: int) -> onnx.ModelProto:
         "duration": Link("exp"),
     }[head]
     return booster_to_onnx(family.models_[head], head, n_features, link)
-
-
-def net_weights(family: Any):
-    """An MLX family's fitted state as :class:`arbscore.export.onnx_mlp.NetWeights`."""
-    from arbscore.export.onnx_mlp import from_family
-
-    return from_family(family)
 
 
 def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
@@ -139,7 +131,7 @@ def export_families(
 ) -> dict[str, Any]:
     """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest.
 
-    ``reference``: training histograms for drift detection (``arbscore.ops.reference``).
+    ``reference``: training histograms for drift detection (``arbscore.export.reference``).
     ``fees``: the fee schedule the labels were simulated with (``FeeSchedule.to_dict()``),
     written as the manifest's ``"fees"`` so the server sizes and exits at the same fees;
     ``None`` writes the default schedule and says so in ``"fees_source"``."""
@@ -171,7 +163,7 @@ def export_families(
                 onnx.save_model(graph, out / file)
                 heads[head] = {"family": name, "file": file, "output": head, "kind": "gbdt"}
         elif hasattr(family, "layer_params"):
-            from arbscore.export.onnx_mlp import mlp_to_onnx
+            from arbscore.export.onnx_mlp import mlp_to_onnx, net_weights
 
             graph = mlp_to_onnx(net_weights(family))
             parity.update(check_parity(family, graph, fam_heads, X, config.tolerance))
@@ -309,8 +301,8 @@ def export_bundle(
     if fallback:
         head_metrics["winner_fallback"] = fallback
     reference = None
-    if (run / "training_data.parquet").is_file():  # drift reference (arbscore.ops.reference)
-        from arbscore.ops.reference import bundle_reference
+    if (run / "training_data.parquet").is_file():  # drift reference (arbscore.export.reference)
+        from arbscore.export.reference import bundle_reference
 
         if progress:
             progress("drift reference")
@@ -355,6 +347,5 @@ __all__ = [
     "check_parity",
     "export_bundle",
     "export_families",
-    "net_weights",
     "probe_matrix",
 ]

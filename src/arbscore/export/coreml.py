@@ -16,15 +16,14 @@ evaluates a saved tree spec in numpy so tests can still compare it with native p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from arbscore.data_tools.features import FeatureSpec
-
-Progress = Callable[[str], None]
+from arbscore.progress import Progress
 
 
 def _coreml_names(spec: FeatureSpec) -> list[str]:
@@ -212,7 +211,7 @@ def export_coreml(
     ``{head: {"file", "output", "transform"} | {"skipped": reason}}``."""
     import coremltools as ct
 
-    from arbscore.export.bundle import net_weights
+    from arbscore.export.onnx_mlp import net_weights
 
     section: dict[str, Any] = {}
     names = _coreml_names(spec)

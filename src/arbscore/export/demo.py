@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from arbscore.data_tools.features import FeatureSpec, build_matrix
-from arbscore.families import Targets
+from arbscore.data_tools.targets import Targets
 from arbscore.schema import HOLD_GRID_HOURS
 
 

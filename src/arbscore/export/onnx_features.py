@@ -1,17 +1,17 @@
 """The feature layer as ONNX: raw opportunity fields in, the models' float32 matrix out.
 
-Generated from the very definitions training uses: ``feature_defs.clean`` / ``engineered`` /
+Generated from the very definitions training uses: ``features.defs.clean`` / ``engineered`` /
 ``finite`` evaluated over :func:`onnx_graph.onnx_ops` instead of numpy, with the fill values
 (training medians), vocabularies, liquidity scores and column order of the bundle's
 :class:`FeatureSpec`. Computed in float64 like numpy, cast to float32 at the end.
 
 Inputs are 1-D (one element per opportunity), named by the guide's camelCase keys
-(:func:`camel_key`, checked against ``feature_keys.normalise_key``): every number a float64
+(:func:`camel_key`, checked against ``features.keys.normalise_key``): every number a float64
 tensor where NaN means missing (the spec's fill value), every category a string tensor where
 ``""`` means none. Categories are matched by ``RegexFullMatch`` patterns derived from the
 spellings ``build_rows`` accepts: surrounding whitespace (Python's ``str.isspace`` set) is
 ignored, regime and liquidity words in any case (Python's ``str.lower``), strategies through
-``feature_keys``' alias table (``Cash-and-Carry``, ``perp perp``, ...) or else exactly.
+``features.keys``' alias table (``Cash-and-Carry``, ``perp perp``, ...) or else exactly.
 """
 
 from __future__ import annotations
@@ -24,18 +24,18 @@ from functools import cache
 import numpy as np
 from onnx import TensorProto
 
-from arbscore.data_tools.feature_columns import CATEGORICAL, UNKNOWN_LIQUIDITY_SCORE
-from arbscore.data_tools.feature_defs import clean, engineered, finite
-from arbscore.data_tools.feature_keys import _STRATEGY_ALIASES, normalise_key
-from arbscore.data_tools.feature_ops import SCALAR_OPS
-from arbscore.data_tools.feature_spec import FeatureSpec
+from arbscore.data_tools.features.columns import CATEGORICAL, UNKNOWN_LIQUIDITY_SCORE
+from arbscore.data_tools.features.defs import clean, engineered, finite
+from arbscore.data_tools.features.keys import _STRATEGY_ALIASES, normalise_key
+from arbscore.data_tools.features.ops import SCALAR_OPS
+from arbscore.data_tools.features.spec import FeatureSpec
 from arbscore.export.onnx_graph import Graph, Sym, onnx_ops
 from arbscore.schema import HOLD_COLUMN
 
 
 def camel_key(field: str) -> str:
     """``fund_profit_8h`` -> ``fundProfit8h``: the guide's camelCase key of one of our columns,
-    the inverse of ``feature_keys.normalise_key`` (checked)."""
+    the inverse of ``features.keys.normalise_key`` (checked)."""
     head, *rest = field.split("_")
     key = head + "".join(p[:1].upper() + p[1:] for p in rest)
     if normalise_key(key) != field:
@@ -144,7 +144,7 @@ def _or(*terms: Sym | None) -> Sym | None:
 
 
 def strategy_matches(text: Sym, spec: FeatureSpec) -> list[Sym | None]:
-    """Per spec strategy, whether ``text`` reads as it (``feature_keys.canonical_strategy``:
+    """Per spec strategy, whether ``text`` reads as it (``features.keys.canonical_strategy``:
     the alias of the spaced/hyphenated key, else of the compact key, else the stripped text)."""
     aliases = _STRATEGY_ALIASES
     by_key = _any(text, [_alias_key_body(k) for k in aliases], ws=True)
@@ -162,7 +162,7 @@ def strategy_matches(text: Sym, spec: FeatureSpec) -> list[Sym | None]:
 
 
 def word_matches(text: Sym, vocab: tuple[str, ...]) -> list[Sym | None]:
-    """Per word, whether ``text`` is it in any case (``feature_plan.case_insensitive``: the
+    """Per word, whether ``text`` is it in any case (``features.plan.case_insensitive``: the
     last word of a case-insensitive duplicate wins)."""
     last = {w.lower(): w for w in vocab}
     return [

@@ -2,8 +2,8 @@
 
 :class:`Sym` is a symbolic 1-D tensor: ``a + b``, ``a / 3.0``, ``a < 0``, ``c & d`` append the
 ONNX node and return the result's :class:`Sym`, so an expression written for numpy (the
-feature definitions of :mod:`arbscore.data_tools.feature_defs`) emits the same computation as a
-graph. :func:`onnx_ops` is the third ``ops`` namespace next to ``feature_ops.ARRAY_OPS`` and
+feature definitions of :mod:`arbscore.data_tools.features.defs`) emits the same computation as a
+graph. :func:`onnx_ops` is the third ``ops`` namespace next to ``features.ops.ARRAY_OPS`` and
 ``SCALAR_OPS``: the same operation names, numpy's semantics (NaN propagation of ``maximum`` /
 ``minimum`` / ``clip``, ``safe_div``'s zero and finite guards), written with standard ONNX ops.
 Python numbers in an expression become float64 scalar constants (numpy's float64 promotion).

@@ -125,9 +125,9 @@ class NetWeights:
         )
 
 
-def from_family(family) -> NetWeights:
-    """A fitted MLX family (``layer_params()``, ``input_params()``, ``calibration_``) as
-    :class:`NetWeights`."""
+def net_weights(family) -> NetWeights:
+    """A fitted MLX family's state (``layer_params()``, ``input_params()``, ``calibration_``)
+    as :class:`NetWeights`, the input of the ONNX and Core ML writers."""
     layers = tuple(
         Dense(
             p.block, np.asarray(p.weight, np.float32), np.asarray(p.bias, np.float32), p.activation

@@ -6,7 +6,7 @@ from the training definitions), then the served two passes of ``serve/scorer.py`
 duration head on the features with the hold column at its fill value; the hold = the caller's
 ``holdHours`` where it is not NaN, else the predicted duration clipped to the served range;
 profit and success on the features at that hold; ``composite_score`` of
-``serve/composite.py``. The head graphs are the bundle's own files, inlined under a prefix per
+``arbscore/composite.py``. The head graphs are the bundle's own files, inlined under a prefix per
 pass (the MLX net, serving several heads, appears once per pass).
 
 Outputs (float64, one per opportunity): ``predicted_profit_pct``, ``success_probability``,
@@ -25,7 +25,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
-from arbscore.data_tools.feature_spec import FeatureSpec
+from arbscore.composite import CompositeConfig
+from arbscore.data_tools.features.spec import FeatureSpec
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph, Sym, asinh, clip_range
@@ -70,7 +71,7 @@ def _hold_last(spec: FeatureSpec) -> None:
 
 
 def _composite(profit: Sym, success: Sym, hold: Sym, scale: float, penalty: float) -> Sym:
-    """serve/composite.py's ``composite_score`` (its hold clip: schema's served range)."""
+    """arbscore/composite.py's ``composite_score`` (its hold clip: schema's served range)."""
     g = profit.g
     r = profit * 24.0 / clip_range(hold, *hold_clip_bounds(grid=True))
     p = clip_range(success, 0.0, 1.0)
@@ -90,8 +91,6 @@ def raw_input_model(
     """The raw-input model. ``heads``: head -> (file, output) as in the manifest; ``graphs``:
     file -> the head graph (input ``features``); ``composite``: a ``CompositeConfig`` (default
     the server's)."""
-    from arbscore.serve.composite import CompositeConfig
-
     config = composite or CompositeConfig()
     g = Graph("arbscore_raw_input")
     numbers: dict[str, Sym] = {}
@@ -138,8 +137,6 @@ def raw_input_model(
 
 def manifest_entry(spec: FeatureSpec, composite: Any = None) -> dict[str, Any]:
     """The manifest's ``raw_input`` section (the file's contract for other runtimes)."""
-    from arbscore.serve.composite import CompositeConfig
-
     outputs = [{"name": n, "type": "double"} for n in PREDICTIONS]
     outputs.append({"name": FEATURES_OUTPUT, "type": "float", "shape": ["N", spec.n_features]})
     return {

@@ -12,10 +12,11 @@ only the low bits' accuracy of that reduction (the inputs there are not hours an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from arbscore.export.onnx_graph import Sym
+#: a tensor of :mod:`arbscore.export.onnx_graph` (its ``Sym``: arithmetic operators, ``.eq``,
+#: ``.g.op`` and ``.name``). Not imported: onnx_graph imports this module for its ops namespace.
+Sym = Any
 
 _INVPIO2 = 6.36619772367581382433e-01
 _PIO2 = (

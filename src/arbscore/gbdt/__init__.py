@@ -7,8 +7,8 @@ training libraries; the registry names ``arbscore.gbdt.xgboost_family.XGBoostFam
 
 from __future__ import annotations
 
-import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 # XGBoost and LightGBM run on OpenMP, whose idle threads spin by default. When the cores are
 # shared (other programs, tests in parallel, a busy laptop) a 2-thread fit measured 13x slower
@@ -17,18 +17,31 @@ import os
 # explicit user setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-_LAZY = {
-    "GBDTConfig": "arbscore.gbdt.config",
-    "XGBoostFamily": "arbscore.gbdt.xgboost_family",
-    "LightGBMFamily": "arbscore.gbdt.lightgbm_family",
-    "ShapValues": "arbscore.gbdt.base",
-    "tune": "arbscore.gbdt.tuning",
-}
+if TYPE_CHECKING:
+    from arbscore.gbdt.base import ShapValues
+    from arbscore.gbdt.config import GBDTConfig
+    from arbscore.gbdt.lightgbm_family import LightGBMFamily
+    from arbscore.gbdt.xgboost_family import XGBoostFamily
 
-__all__ = sorted(_LAZY)
+__all__ = ["GBDTConfig", "LightGBMFamily", "ShapValues", "XGBoostFamily"]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+def __getattr__(name: str) -> Any:
+    """The public names, each imported on first use (plain imports, no strings)."""
+    if name == "GBDTConfig":
+        from arbscore.gbdt.config import GBDTConfig
+
+        return GBDTConfig
+    if name == "XGBoostFamily":
+        from arbscore.gbdt.xgboost_family import XGBoostFamily
+
+        return XGBoostFamily
+    if name == "LightGBMFamily":
+        from arbscore.gbdt.lightgbm_family import LightGBMFamily
+
+        return LightGBMFamily
+    if name == "ShapValues":
+        from arbscore.gbdt.base import ShapValues
+
+        return ShapValues
     raise AttributeError(f"module 'arbscore.gbdt' has no attribute {name!r}")

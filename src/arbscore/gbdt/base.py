@@ -14,7 +14,6 @@ Heads (all trees predict a *margin*):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,17 +21,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from arbscore.calibration import apply_platt, fit_platt
-from arbscore.families import HeadOutputs, Targets, first_row_per_opportunity
+from arbscore.data_tools.targets import Targets, first_row_per_opportunity
+from arbscore.families import HeadOutputs
 from arbscore.gbdt.config import GBDTConfig
 from arbscore.gbdt.slices import inner_slices
+from arbscore.progress import Progress
 from arbscore.schema import HEADS, HOLD_COLUMN
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "family.json"
 #: how the duration head's margin maps to hours (the exporter rebuilds it: an Exp node)
 DURATION_TRANSFORM = "exp"
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arbscore.families import Targets
+from arbscore.data_tools.targets import Targets
 from arbscore.schema import HOLD_COLUMN, HOLD_GRID_HOURS
 
 _BASE_FEATURES = (

@@ -25,7 +25,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from arbscore.data_tools.feature_columns import CATEGORICAL
+from arbscore.data_tools.features.columns import CATEGORICAL
 from arbscore.schema import HOLD_COLUMN
 
 

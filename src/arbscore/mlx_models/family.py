@@ -23,7 +23,8 @@ import mlx.core as mx
 import numpy as np
 
 from arbscore.calibration import fit_platt
-from arbscore.families import HeadOutputs, Targets
+from arbscore.data_tools.targets import Targets
+from arbscore.families import HeadOutputs
 from arbscore.mlx_models import io
 from arbscore.mlx_models.blas import describe_device
 from arbscore.mlx_models.config import MLXConfig
@@ -45,7 +46,8 @@ from arbscore.mlx_models.prepare import (
     time_split,
 )
 from arbscore.mlx_models.reference import fit_ple_bins
-from arbscore.mlx_models.train import ProgressCallback, TrainArrays, loss_weights, train_net
+from arbscore.mlx_models.train import TrainArrays, loss_weights, train_net
+from arbscore.progress import Progress
 from arbscore.schema import HOLD_COLUMN, clip_hold_hours
 
 PREDICT_CHUNK = 65_536
@@ -65,7 +67,7 @@ class MLXFamily:
         X: np.ndarray,
         targets: Targets,
         feature_names: list[str],
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
     ) -> MLXFamily:
         """Train all three heads; returns self."""
         config = self.config or MLXConfig()

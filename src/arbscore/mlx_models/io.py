@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mlx.core as mx
 import numpy as np
@@ -23,16 +23,14 @@ from arbscore.mlx_models.config import MLXConfig
 from arbscore.mlx_models.embeddings import input_layout
 from arbscore.mlx_models.model import MultiHeadNet
 
-if TYPE_CHECKING:
-    from arbscore.mlx_models.family import MLXFamily
-
 FORMAT = "arbscore-mlx/2"  # 2: embeddings + ensembled heads (1 = plain MLP, retrain it)
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "mlx_config.json"
 _INPUT_KEYS = ("input.mean", "input.scale")
 
 
-def save_family(family: MLXFamily, directory: Path) -> None:
+def save_family(family: Any, directory: Path) -> None:
+    """Write a fitted ``MLXFamily`` (the family module calls this; it is not imported here)."""
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {
         name: np.array(value, dtype=np.float32)
@@ -54,7 +52,8 @@ def save_family(family: MLXFamily, directory: Path) -> None:
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
 
 
-def load_family(cls: type[MLXFamily], directory: Path) -> MLXFamily:
+def load_family(cls: type, directory: Path) -> Any:
+    """An instance of ``cls`` (``MLXFamily``) with the state :func:`save_family` wrote."""
     config_path = directory / CONFIG_FILE
     weights_path = directory / WEIGHTS_FILE
     for p in (config_path, weights_path):

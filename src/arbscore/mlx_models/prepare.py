@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arbscore.families import Targets, first_row_per_opportunity
+from arbscore.data_tools.targets import Targets, first_row_per_opportunity
 from arbscore.mlx_models.config import MLXConfig
 from arbscore.schema import MAX_HOLD_HOURS
 

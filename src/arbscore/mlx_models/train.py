@@ -31,8 +31,7 @@ from mlx.utils import tree_map
 from arbscore.mlx_models.config import MLXConfig
 from arbscore.mlx_models.losses import Batch, LossWeights, head_losses, total_loss
 from arbscore.mlx_models.model import MultiHeadNet, NetOutputs
-
-ProgressCallback = Callable[[int, int], None]
+from arbscore.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -191,7 +190,7 @@ def train_net(
     train: TrainArrays,
     val: TrainArrays | None,
     config: MLXConfig,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> TrainReport:
     """Fit ``net`` in place; restores the weights of the best validation epoch."""
     t0 = time.perf_counter()
@@ -264,7 +263,7 @@ def train_net(
         report.history.append({k: float(v) for k, v in row.items()})
         report.epochs_run = epoch
         if progress is not None:
-            progress(epoch, epochs)
+            progress(f"epoch {epoch}/{epochs}", epoch, epochs)
         if val is not None and bad_epochs >= config.patience:
             break
     if best_params is not None:

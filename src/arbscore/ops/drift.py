@@ -1,7 +1,8 @@
 """Drift: per-feature population stability index (PSI) and prediction-distribution drift
 against the bundle's training reference.
 
-The reference (``manifest["reference"]``, written at export by :func:`reference_from_matrix`)
+The reference (``manifest["reference"]``, written at export by
+:func:`arbscore.export.reference.reference_from_matrix`)
 holds, per model input and per head output, quantile bin edges fitted on the training rows and
 the share of training rows in each bin. Live rows are binned on the same edges, so PSI compares
 like with like: ``PSI = sum((a - e) * ln(a / e))`` over bins, shares floored at ``EPS`` so an
@@ -34,7 +35,6 @@ EPS = 1e-4
 MIN_DRIFT_ROWS = 50
 #: the status of a report below the minimum sample
 NOT_ENOUGH_ROWS = "not enough rows"
-REFERENCE_VERSION = 1
 PREDICTION_KEYS = {
     "profit": "predicted_profit_pct",
     "success": "success_probability",
@@ -71,18 +71,6 @@ class DriftConfig:
         return "alert" if value >= self.alert_psi else "warn" if value >= self.warn_psi else "ok"
 
 
-def _histogram(values: np.ndarray, bins: int) -> dict[str, list[float]]:
-    """Quantile edges (unique, so a one-hot column gets two bins) and the shares per bin."""
-    v = np.asarray(values, np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {"edges": [], "shares": [1.0]}
-    edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)[1:-1]))
-    edges = edges[edges > v.min()]  # an edge at the minimum only makes an always-empty bin
-    counts = np.bincount(np.searchsorted(edges, v, side="right"), minlength=edges.size + 1)
-    return {"edges": edges.tolist(), "shares": (counts / v.size).tolist()}
-
-
 def bin_shares(edges: Sequence[float], values: np.ndarray) -> np.ndarray:
     """Share of ``values`` (finite ones) in each bin of ``edges`` (len(edges) + 1 bins)."""
     v = np.asarray(values, np.float64)
@@ -104,29 +92,6 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
         return math.nan
     a = np.maximum(a, EPS)
     return float(np.sum((a - e) * np.log(a / e)))
-
-
-def reference_from_matrix(
-    X: np.ndarray,
-    feature_names: Sequence[str],
-    predictions: Mapping[str, np.ndarray],
-    *,
-    bins: int = 10,
-    source: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The manifest's ``reference`` block from training rows ``X`` and the bundle's outputs on
-    them (``predictions``: head -> values, computed the way the server computes them)."""
-    X = np.asarray(X, np.float64)
-    if X.ndim != 2 or X.shape[1] != len(feature_names):
-        raise ValueError(f"X has shape {X.shape}; expected (rows, {len(feature_names)})")
-    return {
-        "version": REFERENCE_VERSION,
-        "rows": int(X.shape[0]),
-        "bins": int(bins),
-        "source": dict(source or {}),
-        "features": {n: _histogram(X[:, i], bins) for i, n in enumerate(feature_names)},
-        "predictions": {h: _histogram(np.asarray(v), bins) for h, v in predictions.items()},
-    }
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,9 +51,9 @@ from arbscore.evaluation.metrics import json_safe
 from arbscore.evaluation.winner import resolve_metric
 from arbscore.families import HeadOutputs
 from arbscore.ops.retrain_folds import fold_provenance, fresh_folds
+from arbscore.progress import Progress, no_progress
 from arbscore.schema import HEADS
 
-Progress = Callable[[str], None]
 CHAMPION = "champion"
 
 
@@ -98,7 +98,7 @@ class RetrainResult:
 
 
 def training_frame_from_store(
-    store: Any, days: float, config: Any = None, progress: Callable | None = None
+    store: Any, days: float, config: Any = None, progress: Progress | None = None
 ) -> pd.DataFrame:
     """The labelled training set of the last ``days`` of market history in ``store`` (counted
     back from the newest funding event, not the wall clock: a store that stopped updating still
@@ -212,9 +212,9 @@ def retrain(
     from arbscore.evaluation import evaluate
     from arbscore.export.bundle import export_bundle
     from arbscore.export.manifest import read_manifest
-    from arbscore.training import train_final
+    from arbscore.final_fit import train_final
 
-    say = progress or (lambda _msg: None)
+    say = progress or no_progress
     root = Path(config.root)
     current = root / "current"
     root.mkdir(parents=True, exist_ok=True)
@@ -235,8 +235,7 @@ def retrain(
         if champion_dir:
             families.append(champion_family(champion_dir))
         say(f"evaluating {', '.join(config.families)} vs {champion_version or 'no champion'}")
-        fwd = (lambda msg, *_: say(msg)) if progress else None
-        result = evaluate(frame, families, evaluation, fwd, out_dir=run_dir)
+        result = evaluate(frame, families, evaluation, progress, out_dir=run_dir)
         comparison = {
             **compare(result.metrics, config),
             **fold_provenance(result.metrics, champion, evaluation),

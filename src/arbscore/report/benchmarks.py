@@ -15,8 +15,9 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from arbscore.progress import Progress
 
 DEFAULT_SCRIPTS: tuple[str, ...] = ("simulate", "train", "serve")
 
@@ -65,7 +66,7 @@ def run_benchmarks(
     bench_dir: Path | None = None,
     script_args: dict[str, tuple[str, ...]] | None = None,
     timeout_s: float = 1800.0,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Run each ``benchmarks/<name>.py`` and write ``workdir/benchmarks.json``; returns its path.
 

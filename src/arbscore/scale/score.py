@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from arbscore.data_tools.dataset_files import feature_columns
 from arbscore.data_tools.features import build_matrix
 from arbscore.data_tools.partitioned import is_partitioned, partition_files
 from arbscore.schema import HOLD_COLUMN
 from arbscore.serve.scorer import Scorer
-from arbscore.training_data import feature_columns
 
 #: row keys copied from the input when present
 KEY_COLUMNS: tuple[str, ...] = ("opportunity_id", "timestamp", "symbol", "strategy", HOLD_COLUMN)

@@ -31,9 +31,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic.json_schema import models_json_schema
 
+from arbscore.composite import CompositeConfig
 from arbscore.serve import handlers
 from arbscore.serve.answers import bundle_facts
-from arbscore.serve.composite import CompositeConfig
 from arbscore.serve.errors import BadRequest, error_responses, install_error_handlers
 from arbscore.serve.exits import ExitConfig
 from arbscore.serve.metrics import Metrics, MetricsAndLimits

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from fastapi.concurrency import run_in_threadpool
 
+from arbscore.composite import CompositeConfig
 from arbscore.export.manifest import MANIFEST_FILE
-from arbscore.serve.composite import CompositeConfig
 from arbscore.serve.errors import BadRequest
 from arbscore.serve.scorer import Scorer
 

@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from arbscore.composite import CompositeConfig, composite_score, composite_score_one
 from arbscore.data_tools.features import FeatureSpec, build_rows
 from arbscore.data_tools.two_pass import hold_index, two_pass
 from arbscore.export.manifest import read_manifest
 from arbscore.schema import HEADS, HOLD_COLUMN
 from arbscore.serve.answers import EntryRule, rounded, training_notional_usd, usd
-from arbscore.serve.composite import CompositeConfig, composite_score, composite_score_one
 from arbscore.serve.records import Parsed, opportunity_record, without_hold
 
 

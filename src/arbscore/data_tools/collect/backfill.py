@@ -33,6 +33,7 @@ from arbscore.data_tools.collect.exchange import (
     with_retries,
 )
 from arbscore.data_tools.store import FUNDING, INGEST_LOG, KLINES, PREMIUM_INDEX, MarketStore
+from arbscore.progress import Progress, no_progress
 
 
 @dataclass(frozen=True)
@@ -97,21 +98,17 @@ class SeriesResult:
     resumed_from: pd.Timestamp | None = None
 
 
-#: progress(symbol, dataset/market label, fraction done 0..1)
-ProgressFn = Callable[[str, str, float], None]
-
-
 def backfill(
     store: MarketStore,
     client: Any,
     config: BackfillConfig,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> list[SeriesResult]:
     """Fetch every configured series of every symbol into ``store``; returns one result each."""
     import time
 
-    job = _Job(store, client, config, progress or (lambda *a: None), sleep or time.sleep)
+    job = _Job(store, client, config, progress or no_progress, sleep or time.sleep)
     results: list[SeriesResult] = []
     for symbol in config.symbols:
         markets = resolve_markets(client, symbol, config.retry)
@@ -181,8 +178,9 @@ class _Job:
                 write(rows)  # one transaction per page/window, in time order (resume-safe)
                 result.rows += len(rows)
             cursor = next_cursor
-            self.progress(result.symbol, label, min(1.0, (cursor - origin) / total))
-        self.progress(result.symbol, label, 1.0)
+            done = min(cursor - origin, total)
+            self.progress(f"{result.symbol} {label}", done, total)  # ms of the range
+        self.progress(f"{result.symbol} {label}", total, total)
         return result
 
     @staticmethod

@@ -16,7 +16,6 @@ under 15 minutes on two CPU cores (docs/data.md: rows per stride, measured).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,6 +23,7 @@ import pandas as pd
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.sources.real import ENV_VAR, find_shared_data, load_shared_market
 from arbscore.data_tools.sources.synthetic import SyntheticMarketConfig, generate_synthetic_market
+from arbscore.progress import Progress
 
 SOURCES = ("auto", "real", "synthetic")
 #: Binance spot + perp (spot_perp); the majors also on Bybit/Hyperliquid (perp_perp)
@@ -149,7 +149,7 @@ class EmbeddedDataConfig:
 
 def load_embedded_market(
     config: EmbeddedDataConfig | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> MarketData:
     """Load the default market; ``details['embedded']`` says which source and why."""
     config = config or EmbeddedDataConfig()

@@ -20,7 +20,7 @@ Older/other sets with time-zone quirks are read by :mod:`arbscore.data_tools.sou
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +28,7 @@ import pandas as pd
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.sources.freqtrade import attach_mark, read_funding, read_klines
 from arbscore.data_tools.sources.legacy import ZUSHEN_DIR, read_zushen_funding
+from arbscore.progress import Progress
 from arbscore.schema import FUNDING_COLUMNS, KLINE_COLUMNS
 
 ENV_VAR = "ARBSCORE_SHARED_DATA"
@@ -49,8 +50,6 @@ VENUE_FOLDERS: dict[str, tuple[tuple[str, str | None], ...]] = {
 SPOT_ALIASES: dict[str, tuple[str, float]] = {"PEPEUSDT": ("1000PEPEUSDT", 1000.0)}
 #: venues whose perp price stands in for Hyperliquid's (no Hyperliquid prices in the data)
 HYPERLIQUID_PRICE_FROM: tuple[str, ...] = ("binance", "bybit")
-
-Progress = Callable[[str, int, int], None]
 
 
 def _has_real_data(path: Path) -> bool:

@@ -16,7 +16,8 @@ shows (see docs/data.md):
   exchanges), so basis and funding co-move; spot venues differ from the index by a small OU;
 - volume: intraday seasonality, persistent noise and a rise with |return|.
 
-The output is labelled synthetic (``MarketData.synthetic`` and ``source``).
+The processes (AR(1), regimes, premium, settlement) are in :mod:`.synthetic_processes`. The
+output is labelled synthetic (``MarketData.synthetic`` and ``source``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from arbscore.data_tools.market import MarketData
-from arbscore.data_tools.sources.params import SymbolProfile, SyntheticParams
+from arbscore.data_tools.sources.params import SyntheticParams
+from arbscore.data_tools.sources.synthetic_processes import (
+    ar1,
+    ar1_coefficient,
+    latent_premium,
+    settle,
+)
 from arbscore.schema import EXCHANGES, FUNDING_COLUMNS, KLINE_COLUMNS
 
 _KLINE_MINUTES = (1, 5, 15, 30, 60)
@@ -144,48 +150,6 @@ class SyntheticMarketConfig:
         return params.profile(symbol).funding_interval_hours
 
 
-def ar1(
-    rng: np.random.Generator,
-    shape: tuple[int, ...],
-    phi: float,
-    std: float,
-    tail_df: float | None = None,
-) -> np.ndarray:
-    """Stationary AR(1) paths along the last axis (stationary std ``std``), via lfilter.
-
-    ``tail_df`` draws the innovations from a unit-variance Student t (fat tails: basis spikes).
-    """
-    if tail_df is None or not np.isfinite(tail_df):
-        z = rng.standard_normal(shape)
-    else:
-        z = rng.standard_t(tail_df, shape) / np.sqrt(tail_df / (tail_df - 2.0))
-    e = z * std * np.sqrt(max(1.0 - phi * phi, 0.0))
-    e[..., 0] = rng.standard_normal(shape[:-1]) * std
-    return lfilter([1.0], [1.0, -phi], e, axis=-1)
-
-
-def _phi(step_hours: float, half_life_hours: float) -> float:
-    return float(0.5 ** (step_hours / half_life_hours))
-
-
-def _regimes(rng: np.random.Generator, n: int, p: SyntheticParams) -> np.ndarray:
-    """Markov regime path on the hourly grid: 0 calm, 1 hot, 2 negative (geometric sojourns)."""
-    out = np.empty(n, dtype=np.int8)
-    probs = np.array([1.0 / h for h in p.regime_hours])
-    stationary = np.array(p.regime_hours) * np.array(
-        [1.0, p.calm_to_hot_share, 1.0 - p.calm_to_hot_share]
-    )
-    state = int(rng.choice(3, p=stationary / stationary.sum()))
-    t = 0
-    while t < n:
-        dur = int(rng.geometric(probs[state]))
-        out[t : t + dur] = state
-        t += dur
-        # calm exits to hot or negative; both hot and negative fall back to calm
-        state = (1 if rng.random() < p.calm_to_hot_share else 2) if state == 0 else 0
-    return out
-
-
 def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
     """Generate a deterministic synthetic market (same config -> identical frames)."""
     p = config.params or SyntheticParams.calibrated()
@@ -201,7 +165,7 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
     step_hour = np.minimum(step_hour, n_hours)
 
     # market factor with slow vol clustering, fat tails (t5 scaled to unit variance)
-    log_vol = ar1(rng, (n_hours + 1,), _phi(1.0, p.vol_half_life_hours), p.vol_of_vol)
+    log_vol = ar1(rng, (n_hours + 1,), ar1_coefficient(1.0, p.vol_half_life_hours), p.vol_of_vol)
     vol_mult = np.exp(log_vol - p.vol_of_vol**2)[step_hour[:-1]]
     z_btc = rng.standard_t(5, n) / np.sqrt(5.0 / 3.0)
     r_btc = p.btc_hourly_vol * np.sqrt(dt) * vol_mult * z_btc
@@ -227,13 +191,13 @@ def generate_synthetic_market(config: SyntheticMarketConfig) -> MarketData:
         wick_lo = np.abs(rng.standard_normal(n)) * sig_step * 0.6
 
         premium = latent_premium(rng, n_hours + 1, p, prof, exchanges)
-        phi_b = _phi(dt, p.basis_half_life_hours)
+        phi_b = ar1_coefficient(dt, p.basis_half_life_hours)
         b_std = p.basis_std * prof.basis_scale
         common_b = ar1(rng, (n + 1,), phi_b, b_std, p.basis_tail_df)
         own_b = ar1(rng, (len(exchanges), n + 1), phi_b, b_std, p.basis_tail_df)
-        phi_v = _phi(dt, p.spot_venue_half_life_hours)
+        phi_v = ar1_coefficient(dt, p.spot_venue_half_life_hours)
         venue = ar1(rng, (len(exchanges), n + 1), phi_v, p.spot_venue_std)
-        vol_noise = ar1(rng, (len(exchanges), 2, n), _phi(dt, 6.0), p.volume_noise_std)
+        vol_noise = ar1(rng, (len(exchanges), 2, n), ar1_coefficient(dt, 6.0), p.volume_noise_std)
         ret_boost = np.exp(p.volume_return_coef * (np.abs(r) / sig_step - 0.8))
         c_b = p.basis_exchange_corr
         for k, ex in enumerate(exchanges):
@@ -309,53 +273,6 @@ def _apply_layout(
         klines = klines[(klines["exchange"] != ex) | (klines["open_time"] >= first)]
         funding = funding[(funding["exchange"] != ex) | (funding["funding_time"] >= first)]
     return klines, funding, intervals
-
-
-def latent_premium(
-    rng: np.random.Generator,
-    n_hours: int,
-    p: SyntheticParams,
-    prof: SymbolProfile,
-    exchanges: tuple[str, ...],
-) -> np.ndarray:
-    """Hourly premium index per exchange, shape (len(exchanges), n_hours).
-
-    One regime path and one AR(1) part shared by all exchanges (they arbitrage each other),
-    plus an AR(1) part of each exchange's own (times the symbol's ``spread_scale``); the
-    exchange scale stretches its swings and the exchange bias shifts its level.
-    """
-    state = _regimes(rng, n_hours, p)
-    excess = np.array([0.0, p.hot_excess, p.neg_excess])[state]
-    phi = _phi(1.0, p.premium_half_life_hours)
-    common = ar1(rng, (n_hours,), phi, p.premium_std)
-    own = ar1(rng, (len(exchanges), n_hours), phi, p.premium_std)
-    c = p.premium_exchange_corr
-    swings = excess + np.sqrt(c) * common + np.sqrt(1.0 - c) * prof.spread_scale * own
-    scale = np.array([float(p.exchange_premium_scale.get(ex, 1.0)) for ex in exchanges])
-    bias = np.array([float(p.exchange_premium_bias.get(ex, 0.0)) for ex in exchanges])
-    level = p.premium_mean + prof.premium_bias + bias[:, None]
-    return level + prof.premium_scale * scale[:, None] * swings
-
-
-def funding_formula(premium_8h: np.ndarray, p: SyntheticParams) -> np.ndarray:
-    """Per-8 h funding from the interval's mean premium: P + clamp(I - P, -c, c)."""
-    return premium_8h + np.clip(p.interest_8h - premium_8h, -p.clamp_8h, p.clamp_8h)
-
-
-def settle(
-    x: np.ndarray, hours: int, start_epoch_h: int, n_hours: int, p: SyntheticParams
-) -> tuple[np.ndarray, np.ndarray]:
-    """Settlements on the UTC ``hours`` grid within the window: (hour offsets, rates).
-
-    The rate is the funding formula of the mean premium over the interval ending at the
-    settlement, scaled to the interval (hours / 8), as exchanges do for 1 h / 4 h symbols.
-    """
-    j = np.arange(n_hours)
-    j = j[(start_epoch_h + j) % hours == 0]
-    csum = np.concatenate([[0.0], np.cumsum(x[:n_hours])])
-    lo = np.maximum(j - hours + 1, 0)
-    mean = (csum[j + 1] - csum[lo]) / (j + 1 - lo)
-    return j, funding_formula(mean, p) * hours / 8.0
 
 
 def _funding_frame(

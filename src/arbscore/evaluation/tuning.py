@@ -1,7 +1,9 @@
 """Optional Optuna search of GBDT hyperparameters, inside walk-forward training folds only.
 
+Model selection, so it sits in the evaluation stage beside the splitter it reuses.
+
 Call it with the rows of one walk-forward *training* window only. Without ``folds`` it cuts
-that window with the harness's own ``arbscore.evaluation.walk_forward_folds`` (purge by label
+that window with the harness's own ``arbscore.evaluation.splits.walk_forward_folds`` (purge by label
 window, 168 h embargo); or pass ``Fold`` objects or time-ordered ``(train_idx, valid_idx)``
 pairs. Either way the search never looks at the harness's test fold. Each trial fits the
 family on every fold's train rows (with its usual inner early-stopping/calibration slices)
@@ -14,14 +16,18 @@ hours / its variance, so no head dominates because of its units.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from arbscore.families import Targets, first_row_per_opportunity
+from arbscore.data_tools.targets import Targets, first_row_per_opportunity
+from arbscore.data_tools.two_pass import hold_index
+from arbscore.evaluation.config import EvaluationConfig
+from arbscore.evaluation.splits import walk_forward_folds
 from arbscore.gbdt.base import GBDTFamily
 from arbscore.gbdt.config import GBDTConfig
+from arbscore.progress import Progress
 
 Fold = tuple[np.ndarray, np.ndarray]
 
@@ -77,9 +83,6 @@ def inner_folds(
 ) -> list:
     """Walk-forward folds inside one training window, cut by the evaluation harness's own
     splitter (the hold column found by name in ``feature_names``)."""
-    from arbscore.data_tools.two_pass import hold_index
-    from arbscore.evaluation import EvaluationConfig, walk_forward_folds
-
     cfg = EvaluationConfig(n_folds=n_folds)
     hold = np.asarray(X)[:, hold_index(feature_names)]
     return walk_forward_folds(np.asarray(targets.timestamp_ms), hold, cfg)
@@ -130,13 +133,14 @@ def tune(
     n_trials: int = 20,
     base_config: GBDTConfig | None = None,
     seed: int = 0,
-    progress: Callable[[int, int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> TuningResult:
     """Search hyperparameters with Optuna's TPE sampler (seeded) on the given training folds.
 
     Only rows named in ``folds`` are read; ``folds=None`` makes ``n_folds`` walk-forward folds
-    of the given rows with :func:`inner_folds`. ``progress(trial_number, n_trials, best_score)`` is
-    called after each trial. Returns the best config (``base_config`` with the tuned fields).
+    of the given rows with :func:`inner_folds`. ``progress(message, trial_number, n_trials)``
+    is called after each trial (the message holds the best score so far). Returns the best
+    config (``base_config`` with the tuned fields).
     """
     import optuna
 
@@ -161,7 +165,13 @@ def tune(
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     callbacks = []
     if progress is not None:
-        callbacks.append(lambda st, tr: progress(tr.number + 1, n_trials, st.best_value))
+        callbacks.append(
+            lambda st, tr: progress(
+                f"trial {tr.number + 1}/{n_trials}: best {st.best_value:.4g}",
+                tr.number + 1,
+                n_trials,
+            )
+        )
     study.optimize(objective, n_trials=n_trials, callbacks=callbacks)
     best = suggest_config(optuna.trial.FixedTrial(study.best_params), family_cls.name, base)
     trials = [(dict(t.params), float(t.value)) for t in study.trials if t.value is not None]

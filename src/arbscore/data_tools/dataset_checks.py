@@ -1,9 +1,9 @@
 """The value rules of the training-data loader: what it refuses, what it keeps and reports.
 
-:func:`arbscore.training_data.normalise_training_frame` calls these on the parsed columns; its
-docstring and docs/architecture.md ("Training set") state the rules. Each problem names the
-column, the number of rows and the first few of them: ``line N`` of a CSV file (its header is
-line 1), ``row N`` (counted from 1) of a Parquet file or an in-memory frame.
+:func:`arbscore.data_tools.dataset_files.normalise_training_frame` calls these on the parsed
+columns; its docstring and docs/architecture.md ("Training set") state the rules. Each problem
+names the column, the number of rows and the first few of them: ``line N`` of a CSV file (its
+header is line 1), ``row N`` (counted from 1) of a Parquet file or an in-memory frame.
 """
 
 from __future__ import annotations

@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from arbscore.data_tools.feature_columns import (
+from arbscore.data_tools.features.columns import (
     DEFAULT_FILL_VALUES,
     KNOWN_EXTRA_NUMERIC,
     RAW_NUMERIC,
 )
-from arbscore.data_tools.feature_keys import canonical_strategy
-from arbscore.data_tools.feature_matrix import as_float, row_count
-from arbscore.data_tools.feature_ops import category_text
-from arbscore.data_tools.feature_plan import case_insensitive
-from arbscore.data_tools.feature_spec import FeatureSpec
+from arbscore.data_tools.features.keys import canonical_strategy
+from arbscore.data_tools.features.matrix import as_float, row_count
+from arbscore.data_tools.features.ops import category_text
+from arbscore.data_tools.features.plan import case_insensitive
+from arbscore.data_tools.features.spec import FeatureSpec
 from arbscore.schema import HOLD_COLUMN, MARKET_REGIMES, STRATEGIES
 
 

@@ -2,7 +2,7 @@
 
 ``build_matrix`` evaluates a :class:`FeatureSpec` on whole columns (training, large batches);
 ``build_rows`` evaluates it on a few records' Python floats (the server), bit-identical and
-~20x faster for one row. Both call the same definitions (:mod:`feature_defs`). numpy only.
+~20x faster for one row. Both call the same definitions (:mod:`features.defs`). numpy only.
 """
 
 from __future__ import annotations
@@ -12,22 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from arbscore.data_tools.feature_columns import (
+from arbscore.data_tools.features.columns import (
     CATEGORICAL,
     RAW_NUMERIC,
     UNKNOWN_LIQUIDITY_SCORE,
     VALUE_CLIP,
 )
-from arbscore.data_tools.feature_defs import clean, engineered, finite
-from arbscore.data_tools.feature_ops import ARRAY_OPS, SCALAR_OPS, to_float
-from arbscore.data_tools.feature_plan import Plan
-from arbscore.data_tools.feature_spec import DEFAULT_FEATURE_SPEC, FeatureSpec
+from arbscore.data_tools.features.defs import clean, engineered, finite
+from arbscore.data_tools.features.ops import ARRAY_OPS, SCALAR_OPS, to_float
+from arbscore.data_tools.features.plan import Plan
+from arbscore.data_tools.features.spec import DEFAULT_FEATURE_SPEC, FeatureSpec
 from arbscore.schema import HOLD_COLUMN
 
 
 def as_float(values: Any) -> np.ndarray:
     """1-D float64 array; None, empty strings and non-numbers become NaN (each value read as
-    :func:`feature_ops.to_float` reads it, so a row and a column give the same number)."""
+    :func:`features.ops.to_float` reads it, so a row and a column give the same number)."""
     arr = np.asarray(values)
     if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
         # a list mixing strings with numbers: numpy would turn True into 'True' (NaN), not 1.0
@@ -139,7 +139,7 @@ def build_rows(
     A key a record lacks is a missing value. Small lists are computed with Python floats (a
     numpy call on a 1-element array costs more than the arithmetic: ~20 µs per row instead of
     ~400), larger ones through ``build_matrix`` on their columns; the definitions are the same
-    functions either way (``clean``, ``engineered``, ``finite`` of :mod:`feature_defs`).
+    functions either way (``clean``, ``engineered``, ``finite`` of :mod:`features.defs`).
     """
     plan = spec._plan
     if len(records) > ROWS_FAST_MAX:

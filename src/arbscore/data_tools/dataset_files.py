@@ -5,7 +5,7 @@ hold), tz-aware UTC ``timestamp``, ``hold_hours``, the labels, an int64 ``opport
 The guide's layout is accepted as it is: ``hold_hours := actual_hold_hours``, per-opportunity
 labels derived from the hold rows, identifiers made up, strategy spellings canonicalised.
 The value rules (what is refused, what is kept with a note) are in
-:func:`normalise_training_frame` and :mod:`arbscore.training_checks`.
+:func:`normalise_training_frame` and :mod:`arbscore.data_tools.dataset_checks`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from arbscore.data_tools.dataset_checks import (
+    category_notes,
+    count_rows,
+    identity_problems,
+    resolve_duplicates,
+    rows_text,
+    value_problems,
+)
 from arbscore.data_tools.features import (
     CATEGORICAL,
     KNOWN_EXTRA_NUMERIC,
@@ -23,8 +31,8 @@ from arbscore.data_tools.features import (
 )
 from arbscore.data_tools.file_errors import READ_ERRORS, read_error
 from arbscore.data_tools.market import to_epoch_ms
+from arbscore.data_tools.targets import Targets
 from arbscore.errors import UserInputError
-from arbscore.families import Targets
 from arbscore.schema import (
     GUIDE_CSV_REQUIRED_COLUMNS,
     HOLD_COLUMN,
@@ -33,14 +41,6 @@ from arbscore.schema import (
     MARKET_REGIMES,
     OPPORTUNITY_KEY_COLUMNS,
     PROFIT_TARGET,
-)
-from arbscore.training_checks import (
-    category_notes,
-    count_rows,
-    identity_problems,
-    resolve_duplicates,
-    rows_text,
-    value_problems,
 )
 
 #: columns that identify an opportunity when the file has no opportunity_id

@@ -8,21 +8,34 @@ caches its plan (``FeatureSpec._plan``), so the server compiles once per bundle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from arbscore.data_tools.feature_columns import (
+from arbscore.data_tools.features.columns import (
     BREAK_EVEN_CAP,
     CATEGORICAL,
     RAW_NUMERIC,
     UNKNOWN_LIQUIDITY_SCORE,
     VALUE_CLIP,
 )
-from arbscore.data_tools.feature_keys import canonical_strategy
-from arbscore.data_tools.feature_ops import Vocab
+from arbscore.data_tools.features.keys import canonical_strategy
+from arbscore.data_tools.features.ops import Vocab
 from arbscore.schema import HOLD_COLUMN
 
-if TYPE_CHECKING:
-    from arbscore.data_tools.feature_spec import FeatureSpec
+
+class SpecFields(Protocol):
+    """What a plan is compiled from: the fields of :class:`~.spec.FeatureSpec` (which imports
+    this module to cache its plan, so the spec is not imported here)."""
+
+    @property
+    def fill_values(self) -> tuple[tuple[str, float], ...]: ...
+    @property
+    def extra_numeric(self) -> tuple[str, ...]: ...
+    @property
+    def strategies(self) -> tuple[str, ...]: ...
+    @property
+    def market_regimes(self) -> tuple[str, ...]: ...
+    @property
+    def liquidity_scores(self) -> tuple[tuple[str, float], ...]: ...
 
 
 def case_insensitive(vocab) -> Any:
@@ -45,7 +58,7 @@ class Plan:
     n_onehot: int
 
 
-def compile_plan(spec: FeatureSpec) -> Plan:
+def compile_plan(spec: SpecFields) -> Plan:
     fills = dict(spec.fill_values)
     raw_names = (*RAW_NUMERIC, *spec.extra_numeric)
     numeric = []

@@ -1,7 +1,7 @@
-"""The feature definitions, each written once over ``feature_ops`` operations.
+"""The feature definitions, each written once over ``features.ops`` operations.
 
-``m`` is :data:`feature_ops.ARRAY_OPS` (whole columns, ``build_matrix``) or
-:data:`feature_ops.SCALAR_OPS` (one row's Python floats, ``build_rows``); the same expression
+``m`` is :data:`features.ops.ARRAY_OPS` (whole columns, ``build_matrix``) or
+:data:`features.ops.SCALAR_OPS` (one row's Python floats, ``build_rows``); the same expression
 on either gives the same bits, which is what keeps the server's rows equal to training's X.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from arbscore.data_tools.feature_columns import (
+from arbscore.data_tools.features.columns import (
     BREAK_EVEN_CAP,
     RATIO_CLIP,
     SPREAD_RATIO_CLIP,

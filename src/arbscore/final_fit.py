@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from arbscore.data_tools.dataset_files import (
+    feature_columns,
+    normalise_training_frame,
+    targets_from_frame,
+)
 from arbscore.data_tools.features import FeatureSpec, build_matrix, fit_feature_spec
 from arbscore.evaluation.run import FamilyArg, resolve_families
-from arbscore.training_data import feature_columns, normalise_training_frame, targets_from_frame
-
-Progress = Callable[[str, int, int], None]
+from arbscore.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from arbscore.data_tools.feature_columns import (
+from arbscore.data_tools.features.columns import (
     DEFAULT_FILL_VALUES,
     DEFAULT_LIQUIDITY_SCORES,
     ENGINEERED,
     RAW_NUMERIC,
 )
-from arbscore.data_tools.feature_plan import Plan, compile_plan
+from arbscore.data_tools.features.plan import Plan, compile_plan
 from arbscore.schema import HOLD_COLUMN, MARKET_REGIMES, STRATEGIES
 
 

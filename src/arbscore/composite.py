@@ -1,5 +1,8 @@
 """composite_score: one 0-100 number a bot can sort opportunities by.
 
+A formula over the three heads' predictions (numpy only): the server scores with it and the
+exported raw-input graph (``export/onnx_raw.py``) computes the same inside ONNX.
+
 Definition (vectorised; all three predictions are per row):
 
     r   = predicted_profit_pct * 24 / clip_hold_hours(hold, grid=True)   # % of capital per day
