@@ -148,6 +148,12 @@ def _btc_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataF
     )
 
 
+def regime_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
+    """The BTC context (``timestamp``, ``btc_price``, ``market_regime``) that
+    :func:`detect_opportunities` joins to every candidate, from the regime symbol's snapshots."""
+    return _btc_context(snapshots, config)
+
+
 def market_regime(return_7d_pct: np.ndarray, threshold_pct: float) -> np.ndarray:
     """Bull / Bear beyond +/- ``threshold_pct`` of BTC's 7-day return, else Ranging (objects).
 
@@ -158,11 +164,15 @@ def market_regime(return_7d_pct: np.ndarray, threshold_pct: float) -> np.ndarray
     return np.where(ret > thr, bull, np.where(ret < -thr, bear, ranging)).astype(object)
 
 
-def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
+def detect_opportunities(
+    snapshots: pd.DataFrame, config: OpportunityConfig, context: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Candidates at each entry time that clear the thresholds, with ``OPPORTUNITY_COLUMNS``.
 
     ``snapshots`` is the output of :func:`~arbscore.data_tools.snapshots.build_snapshots`; the
     rolling statistics use every snapshot row, entries are then thinned to the stride.
+    ``context`` is the BTC context (:func:`regime_context`) when it was computed once for a
+    universe cut into partitions; by default it comes from ``snapshots``' own regime-symbol rows.
     """
     missing = [
         c for c in ("timestamp", "exchange", "symbol", "market", "price") if c not in snapshots
@@ -199,7 +209,9 @@ def detect_opportunities(snapshots: pd.DataFrame, config: OpportunityConfig) -> 
     pairs = pairs[t_ms % stride_ms == 0]
     opp = orient_pairs(pairs)
     opp = _features(opp, config)
-    opp = opp.merge(_btc_context(snapshots, config), on="timestamp", how="left")
+    if context is None:
+        context = _btc_context(snapshots, config)
+    opp = opp.merge(context, on="timestamp", how="left")
     opp["market_regime"] = opp["market_regime"].fillna("Ranging")  # no BTC price known: neutral
     keep = np.zeros(len(opp), dtype=bool)
     for strategy in config.strategies:

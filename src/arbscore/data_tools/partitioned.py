@@ -4,9 +4,11 @@ A partition is a group of symbols (one symbol by default). Every stage that buil
 (snapshots -> opportunities -> simulation, ``training_set.build_training_set``'s stages) is
 independent across symbols except one feature: the BTC context (``btc_price``,
 ``market_regime``, from ``OpportunityConfig.regime_symbol``) that every symbol's rows carry.
-So each partition is built from its own symbols' market data plus the regime symbol's, and
-its opportunities are then cut down to its own symbols. Two more things are pinned from the
-whole market so a partition sees the same clock as the single-frame build: the snapshot grid
+So the context is computed once, from the regime symbol's snapshots
+(:func:`~arbscore.data_tools.opportunities.regime_context`: one small frame of time, price and
+regime), and each partition is built from its own symbols' market data and that frame. One
+more thing is pinned from the whole market so a partition sees the same clock as the
+single-frame build: the snapshot grid
 (its start is the warm-up after the *universe's* first closed candle) and nothing else -- the
 simulator's path tables are cumulated over each series' own history, so a partition's
 simulation window does not change a label. The result, concatenated and stably sorted by
@@ -37,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from arbscore.data_tools.market import MarketData
-from arbscore.data_tools.opportunities import detect_opportunities
+from arbscore.data_tools.opportunities import detect_opportunities, regime_context
 from arbscore.data_tools.simulate import simulate_executions
 from arbscore.data_tools.snapshots import build_snapshots, snapshot_times
 from arbscore.data_tools.training_set import TrainingSetConfig
@@ -67,6 +69,7 @@ class PartitionTask:
     market: MarketData
     config: TrainingSetConfig
     out_dir: str
+    context: pd.DataFrame | None = None  # the universe's BTC context (regime_context)
 
 
 @dataclass(frozen=True)
@@ -117,26 +120,43 @@ def pinned_config(market: MarketData, config: TrainingSetConfig) -> TrainingSetC
 def partition_tasks(
     market: MarketData, config: TrainingSetConfig, out_dir: str | Path, per_partition: int = 1
 ) -> Iterator[PartitionTask]:
-    """The tasks of a build, lazily (each cuts its market slice when it is drawn)."""
+    """The tasks of a build, lazily (each cuts its market slice when it is drawn); the BTC
+    context is computed here, once, from the regime symbol's snapshots."""
     pinned = pinned_config(market, config)
-    regime = config.opportunities.regime_symbol
+    context = universe_context(market, pinned)
     for symbols in symbol_groups(market, per_partition):
         yield PartitionTask(
             key=partition_key(symbols),
             symbols=symbols,
-            market=market_slice(market, {*symbols, regime}),
+            market=market_slice(market, symbols),
             config=pinned,
             out_dir=str(out_dir),
+            context=context,
         )
 
 
+def universe_context(market: MarketData, pinned: TrainingSetConfig) -> pd.DataFrame | None:
+    """The BTC context of the whole ``market`` (``pinned``: :func:`pinned_config`), from the
+    regime symbol's slice alone (its snapshots do not depend on the other symbols'); None
+    when the market lacks the regime symbol (every row's regime is then neutral, as in the
+    single-frame build)."""
+    regime = market_slice(market, {pinned.opportunities.regime_symbol})
+    if regime.klines.empty:
+        return None
+    return regime_context(build_snapshots(regime, pinned.snapshots), pinned.opportunities)
+
+
 def build_partition(
-    market: MarketData, symbols: tuple[str, ...], config: TrainingSetConfig
+    market: MarketData,
+    symbols: tuple[str, ...],
+    config: TrainingSetConfig,
+    context: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows (and daily marks) of ``symbols``; ``market`` holds them and the regime symbol,
-    ``config`` is :func:`pinned_config` of the whole market."""
+    """The rows (and daily marks) of ``symbols``; ``config`` is :func:`pinned_config` of the
+    whole market, ``context`` its :func:`universe_context` (None: ``market`` must then hold
+    the regime symbol too, and the context comes from it)."""
     snapshots = build_snapshots(market, config.snapshots)
-    opportunities = detect_opportunities(snapshots, config.opportunities)
+    opportunities = detect_opportunities(snapshots, config.opportunities, context)
     mine = opportunities["symbol"].isin(set(symbols)).to_numpy()
     opportunities = opportunities[mine].reset_index(drop=True)
     return simulate_executions(opportunities, market, config.simulation, marks=True)
@@ -144,7 +164,7 @@ def build_partition(
 
 def run_partition_task(task: PartitionTask) -> PartitionResult:
     """Build one partition and write it (and its marks) under ``task.out_dir``."""
-    frame, marks = build_partition(task.market, task.symbols, task.config)
+    frame, marks = build_partition(task.market, task.symbols, task.config, task.context)
     out = Path(task.out_dir)
     (out / MARKS_DIR).mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out / f"part-{task.key}.parquet", index=False)
