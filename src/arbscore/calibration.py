@@ -39,7 +39,8 @@ def fit_platt(
     ``y`` is 0/1. Returns the identity (1.0, 0.0) when there is nothing to fit (no rows).
     With fewer than ``min_events`` positives (or negatives) the slope cannot be estimated: a
     slice without a single profitable row drives it to 0 and every probability to the same
-    value. Then only the intercept is fitted (a = 1), which keeps the ranking of the margin.
+    value. Then only the intercept is fitted (a = 1), which keeps the ranking of the margin;
+    the same when the fitted slope comes out negative (the calibration is monotone increasing).
     """
     m = np.asarray(margin, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
@@ -49,6 +50,24 @@ def fit_platt(
         return 1.0, 0.0
     n_pos = float(y.sum())
     n_neg = float(y.size - n_pos)
+    a, b = _newton(m, y, n_pos, n_neg, min(n_pos, n_neg) < min_events, l2, max_iter)
+    if a < 0.0:
+        # a calibration must not turn the ranking over: a slice on which higher margins win
+        # less often (a regime the training rows did not see) would make the model's best
+        # candidates its worst. Keep the ranking and fit the intercept only.
+        a, b = _newton(m, y, n_pos, n_neg, True, l2, max_iter)
+    return a, b
+
+
+def _newton(
+    m: np.ndarray,
+    y: np.ndarray,
+    n_pos: float,
+    n_neg: float,
+    intercept_only: bool,
+    l2: float,
+    max_iter: int,
+) -> tuple[float, float]:
     # Platt (1999): targets pulled off 0/1 by the class counts, so the optimum is finite
     t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
     design = np.column_stack([m, np.ones_like(m)])
@@ -59,8 +78,8 @@ def fit_platt(
         grad = design.T @ (p - t) + l2 * w
         hess = (design * (p * (1.0 - p))[:, None]).T @ design + l2 * np.eye(2)
         step = np.linalg.solve(hess + 1e-12 * np.eye(2), grad)
-        if min(n_pos, n_neg) < min_events:
-            step = np.array([0.0, grad[1] / (hess[1, 1] + 1e-12)])  # intercept only
+        if intercept_only:
+            step = np.array([0.0, grad[1] / (hess[1, 1] + 1e-12)])
         # step halving keeps Newton monotone on badly scaled margins
         scale = 1.0
         loss = _loss(design, w, t, l2)

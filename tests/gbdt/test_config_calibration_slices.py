@@ -96,9 +96,29 @@ def test_platt_with_too_few_positives_fits_the_intercept_only_and_keeps_the_rank
     y = np.zeros(2000)
     y[np.argsort(margin)[-3:]] = 1  # three winners, at the top of the margin
     a_free, _ = fit_platt(margin, np.zeros(2000))
-    assert abs(a_free) < 0.05  # with no winner at all the free slope collapses: p is constant
+    # with no winner at all the free slope collapses to about 0 (p constant) or, when it dips
+    # below 0, is replaced by the ranking-keeping intercept-only fit: never negative
+    assert a_free == 1.0 or 0.0 <= a_free < 0.05
     a, b = fit_platt(margin, y, min_events=20)
     assert a == 1.0 and np.isfinite(b)
     p = apply_platt(margin, (a, b))
     assert np.corrcoef(np.argsort(np.argsort(p)), np.argsort(np.argsort(margin)))[0, 1] > 0.999
     assert abs(float(p.mean()) - y.mean()) < 0.01  # the intercept still matches the base rate
+
+
+def test_platt_never_turns_the_ranking_over():
+    # a calibration slice on which higher margins win less often: the unconstrained slope is
+    # negative; the fit keeps the margin's ranking (a = 1) and fits the intercept only
+    rng = np.random.default_rng(5)
+    margin = rng.normal(size=4000)
+    y = (rng.random(4000) < sigmoid(-2.0 * margin - 1.0)).astype(float)
+    a, b = fit_platt(margin, y, min_events=20)
+    assert a == 1.0
+    p = apply_platt(margin, (a, b))
+    assert np.all(np.diff(p[np.argsort(margin)]) >= 0)
+    # the intercept still matches the base rate roughly
+    assert abs(float(p.mean()) - float(y.mean())) < 0.15
+    # a positive relation is fitted as before
+    y2 = (rng.random(4000) < sigmoid(2.0 * margin - 1.0)).astype(float)
+    a2, _ = fit_platt(margin, y2, min_events=20)
+    assert 1.7 < a2 < 2.3

@@ -66,7 +66,8 @@ def test_early_stopping_restores_best_epoch() -> None:
         targets.opportunity_id,
         targets.timestamp_ms,
     )
-    fam = MLXFamily(tiny_config(max_epochs=30, patience=2, learning_rate=2e-2)).fit(x, noisy, names)
+    cfg = tiny_config(max_epochs=30, patience=2, learning_rate=2e-2, checkpoint="best")
+    fam = MLXFamily(cfg).fit(x, noisy, names)
     rep = fam.fit_report_
     assert rep["epochs_run"] < 30
     assert rep["epochs_run"] >= rep["best_epoch"] + 2
@@ -88,7 +89,8 @@ def test_training_continues_while_any_head_still_improves() -> None:
     # the report history lets us replay the rule: every epoch after the best one that is not
     # the last `patience` improved some head (else training would have stopped there)
     x, targets, names = make_dataset(n_opp=300, seed=4)
-    fam = MLXFamily(tiny_config(max_epochs=12, patience=1)).fit(x, targets, names)
+    cfg = tiny_config(max_epochs=12, patience=1, checkpoint="best")
+    fam = MLXFamily(cfg).fit(x, targets, names)
     rep = fam.fit_report_
     skill = np.array(
         [[h[f"val_{k}"] for k in ("profit", "success", "duration")] for h in rep["history"]]
@@ -161,3 +163,15 @@ def test_skill_score_weighs_heads_relative_to_the_constant_predictor() -> None:
     a = skill_score(np.array([0.25, 0.001, 0.4]), base, w)
     b = skill_score(np.array([0.5, 0.0005, 0.4]), base, w)
     assert abs(a - b) < 1e-12
+
+
+def test_last_checkpoint_trains_the_whole_schedule_and_keeps_its_weights() -> None:
+    # the default: no early stop even on noise, and the report names the final epoch
+    x, targets, names = make_dataset(n_opp=200, seed=3)
+    fam = MLXFamily(tiny_config(max_epochs=6, patience=1, learning_rate=2e-2)).fit(
+        x, targets, names
+    )
+    rep = fam.fit_report_
+    assert fam.config.checkpoint == "last"
+    assert rep["epochs_run"] == rep["planned_epochs"] == rep["best_epoch"]
+    assert rep["best_val_score"] == rep["history"][-1]["val_score"]

@@ -22,6 +22,7 @@ ACTIVATIONS: tuple[str, ...] = ("relu", "silu")
 NUMERIC_EMBEDDINGS: tuple[str, ...] = ("none", "ple", "periodic")
 SCALINGS: tuple[str, ...] = ("standard", "robust")
 LOSS_BALANCES: tuple[str, ...] = ("none", "baseline")
+CHECKPOINTS: tuple[str, ...] = ("last", "best")
 
 
 def numpy_activation(x: np.ndarray, name: str) -> np.ndarray:
@@ -85,7 +86,10 @@ class MLXConfig:
     min_steps_per_epoch: int = 20  # small data sets get smaller batches (never below 64 rows)
     max_epochs: int = 30
     max_steps: int = 2000  # caps epochs on big data
-    patience: int = 4
+    patience: int = 4  # checkpoint="best" only
+    # "last": the weights at the end of the planned schedule (the validation slice reports
+    # and calibrates); "best": early stopping, the best validation epoch's weights restored
+    checkpoint: str = "last"
     grad_clip: float = 1.0  # global gradient-norm clip; 0 disables it
     # time-ordered validation slice (early stopping + probability calibration)
     val_fraction: float = 0.15
@@ -104,6 +108,7 @@ class MLXConfig:
             ("numeric_embedding", NUMERIC_EMBEDDINGS),
             ("scaling", SCALINGS),
             ("loss_balance", LOSS_BALANCES),
+            ("checkpoint", CHECKPOINTS),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")

@@ -10,9 +10,13 @@ loss is tiny (a rare-event log loss) still pulls on the shared trunk as its weig
 stopping watches the heads' validation losses relative to a constant predictor
 (:func:`skill_score`) on the time-ordered validation slice; an epoch counts as progress when the
 summed score improves or any single head beats its own best, so one head that has stopped
-learning never stops another that still does. The best summed-score epoch's weights are
-restored. Shuffling uses a seeded numpy generator and the
-weights a seeded MLX key, so the same data and seed give the same weights.
+learning never stops another that still does. With ``checkpoint="best"`` the best
+summed-score epoch's weights are restored; the default ``"last"`` trains the whole planned
+schedule and keeps its final weights (the validation slice then only reports and calibrates):
+on the real set's small first fold a lucky validation epoch 2 restored an undertrained net
+(success AUC 0.48, profit MAE 2.91 for seed 2, against 0.92 and 0.84 with the final
+weights). Shuffling uses a seeded numpy generator and the weights a seeded MLX key, so the
+same data and seed give the same weights.
 """
 
 from __future__ import annotations
@@ -229,6 +233,7 @@ def train_net(
     baseline = baseline_losses(train, val, weights) if val is not None else None
     report.val_baseline = None if baseline is None else [float(b) for b in baseline]
     bad_epochs = 0
+    restore_best = config.checkpoint == "best"
     head_best = np.full(3, np.inf)
     w_heads = np.array([weights.profit, weights.success, weights.duration])
     for epoch in range(1, epochs + 1):
@@ -264,13 +269,16 @@ def train_net(
         report.epochs_run = epoch
         if progress is not None:
             progress(f"epoch {epoch}/{epochs}", epoch, epochs)
-        if val is not None and bad_epochs >= config.patience:
+        if restore_best and val is not None and bad_epochs >= config.patience:
             break
-    if best_params is not None:
+    if restore_best and best_params is not None:
         net.update(best_params)
         mx.eval(net.parameters())
         report.best_val_score = float(best_score)
-    else:
+    else:  # the final weights are kept: report their epoch and validation score
         report.best_epoch = report.epochs_run
+        if report.history and "val_score" in report.history[-1]:
+            report.best_val_score = report.history[-1]["val_score"]
+            report.best_val_loss = report.history[-1]["val_loss"]
     report.seconds = time.perf_counter() - t0
     return report
