@@ -8,15 +8,27 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import brier_score_loss, f1_score, mean_absolute_error, r2_score, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    brier_score_loss,
+    f1_score,
+    mean_absolute_error,
+    precision_score,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 
 from arbscore.evaluation import EvaluationConfig
 from arbscore.evaluation.backtest import backtest, select_trades
 from arbscore.evaluation.baselines import model_candidates
 from arbscore.evaluation.metrics import (
     calibration_table,
+    duration_metrics,
     json_safe,
     profit_metrics,
+    roc_auc,
     success_metrics,
     summarise_folds,
 )
@@ -40,6 +52,49 @@ def test_metrics_match_sklearn():
     assert s["brier"] == pytest.approx(brier_score_loss(yb, prob))
     assert s["f1"] == pytest.approx(f1_score(yb, prob >= 0.5))
     assert math.isnan(success_metrics(np.ones(5), np.full(5, 0.7))["auc"])  # one class
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_metrics_equal_sklearn_on_random_data_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 300))
+    y = rng.normal(size=n)
+    p = np.round(y + rng.normal(scale=1.0, size=n), 0)  # coarse: many tied predictions
+    m = profit_metrics(y, p)
+    assert m["mae"] == mean_absolute_error(y, p)
+    assert m["rmse"] == root_mean_squared_error(y, p)
+    assert m["r2"] == r2_score(y, p)
+    yb = rng.random(n) < 0.3
+    prob = np.round(rng.random(n), 1)  # 11 distinct scores over up to 300 rows
+    s = success_metrics(yb, prob, threshold=0.4)
+    hat = prob >= 0.4
+    assert s["auc"] == roc_auc_score(yb, prob) == roc_auc(yb, prob)
+    assert s["brier"] == brier_score_loss(yb, prob)
+    assert s["accuracy"] == accuracy_score(yb, hat)
+    assert s["precision"] == precision_score(yb, hat)
+    assert s["recall"] == recall_score(yb, hat)
+    assert s["f1"] == f1_score(yb, hat)
+    ids = rng.integers(0, n // 3, size=n)
+    first = np.sort(np.unique(ids, return_index=True)[1])
+    assert duration_metrics(y, p, ids)["mae_hours"] == mean_absolute_error(y[first], p[first])
+
+
+def test_metric_edge_cases_are_nan_not_sklearn_errors():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no UndefinedMetricWarning either
+        assert math.isnan(roc_auc(np.zeros(4), np.arange(4.0)))  # one class
+        one_class = success_metrics(np.zeros(4), np.full(4, 0.2))
+        assert math.isnan(one_class["auc"]) and math.isnan(one_class["precision"])
+        assert math.isnan(one_class["recall"]) and math.isnan(one_class["f1"])
+        assert one_class["accuracy"] == 1.0 and one_class["brier"] == pytest.approx(0.04)
+        assert math.isnan(profit_metrics(np.ones(3), np.array([1.0, 2.0, 3.0]))["r2"])  # constant
+        assert all(math.isnan(v) for v in profit_metrics(np.array([]), np.array([])).values())
+        empty = success_metrics(np.array([]), np.array([]))
+        assert all(math.isnan(v) for v in empty.values())
+        assert math.isnan(profit_metrics(np.ones(2), np.array([1.0, np.nan]))["mae"])
+        assert math.isnan(duration_metrics(np.array([]), np.array([]), np.array([]))["mae_hours"])
 
 
 def test_calibration_table_and_fold_summary():

@@ -9,6 +9,7 @@ import time
 
 import httpx
 from ops_helpers import free_port, start_server, stop
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from arbscore.cli import app
@@ -75,6 +76,9 @@ def test_server_metrics_and_dashboard_wait_for_the_same_minimum(
         assert found and 3 <= int(found.group(1)) < MIN_DRIFT_ROWS, summary["drift_note"]
         metrics = httpx.get(url + "/metrics", timeout=30).text
         assert "arbscore_drift_status -1" in metrics and "arbscore_feature_psi{" not in metrics
+        # the request families and ops' drift gauges make one parseable scrape
+        names = {f.name for f in text_string_to_metric_families(metrics)}
+        assert {"arbscore_requests", "arbscore_drift_status", "arbscore_drift_rows"} <= names
         page = httpx.get(url + "/dashboard", timeout=120).text
         assert "not enough rows (" in page and f"&lt; {MIN_DRIFT_ROWS})" in page
     finally:

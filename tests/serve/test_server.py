@@ -9,6 +9,7 @@ import subprocess
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 CONTRACT = {
     "predicted_profit_pct",
@@ -102,10 +103,33 @@ def test_models_metrics_openapi(server):
     manifest = httpx.get(server.url + "/models").json()
     assert set(manifest["heads"]) == {"profit", "success", "duration"} and manifest["files"]
     httpx.post(server.url + "/predict", content=b"{oops")
-    text = httpx.get(server.url + "/metrics").text
-    assert 'arbscore_requests_total{path="/predict",method="POST",status="200"}' in text
-    assert 'arbscore_request_errors_total{path="/predict",status="400"}' in text
-    assert 'arbscore_request_duration_seconds_bucket{path="/predict",le="+Inf"}' in text
+    httpx.get(server.url + "/no-such-path")
+    reply = httpx.get(server.url + "/metrics")
+    assert reply.headers["content-type"].startswith("text/plain")
+    # the scrape parses with Prometheus' own parser, and every promised family is in it
+    families = {f.name: f for f in text_string_to_metric_families(reply.text)}
+    assert families["arbscore_requests"].type == "counter"
+    assert families["arbscore_request_errors"].type == "counter"
+    assert families["arbscore_request_duration_seconds"].type == "histogram"
+    requests = {
+        tuple(s.labels[k] for k in ("path", "method", "status")): s.value
+        for s in families["arbscore_requests"].samples
+        if s.name == "arbscore_requests_total"
+    }
+    assert requests[("/predict", "POST", "200")] >= 1
+    assert requests[("other", "GET", "404")] >= 1  # unknown paths never become labels
+    errors = {
+        (s.labels["path"], s.labels["status"])
+        for s in families["arbscore_request_errors"].samples
+        if s.name == "arbscore_request_errors_total"
+    }
+    assert ("/predict", "400") in errors
+    buckets = [
+        s
+        for s in families["arbscore_request_duration_seconds"].samples
+        if s.name.endswith("_bucket") and s.labels["path"] == "/predict"
+    ]
+    assert buckets[-1].labels["le"] == "+Inf" and buckets[-1].value >= 2
     paths = httpx.get(server.url + "/openapi.json").json()["paths"]
     assert {"/predict", "/predict/batch", "/size", "/exit-signal", "/reload", "/models"} <= set(
         paths

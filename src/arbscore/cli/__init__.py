@@ -39,10 +39,27 @@ app = typer.Typer(
 )
 
 
+def _set_log_level(value: str) -> str:
+    from arbscore.cli.logs import configure_logging
+
+    try:
+        configure_logging(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return value
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+    log_level: str = typer.Option(
+        "WARNING",
+        "--log-level",
+        envvar="ARBSCORE_LOG_LEVEL",
+        callback=_set_log_level,
+        help="Diagnostics on stderr: DEBUG, INFO, WARNING or ERROR.",
     ),
 ) -> None:
     """Train, compare and serve models that score funding-rate arbitrage opportunities."""

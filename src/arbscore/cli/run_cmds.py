@@ -7,6 +7,7 @@ import importlib
 import json
 import shlex
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,12 +38,12 @@ CONFIG_SECTIONS: dict[str, tuple[str, str]] = {
 
 
 def _build_config(cls: type, values: dict, where: str) -> Any:
-    """A frozen config dataclass from a JSON object; unknown keys are an error, not ignored."""
+    """A frozen config dataclass from a TOML table / JSON object; unknown keys are an error."""
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise UserInputError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
-    # JSON has no tuples: lists become tuples (nested too) where the field is a tuple
+    # TOML and JSON have no tuples: lists become tuples (nested too)
     kwargs = {k: _tuples(v) if isinstance(v, list) else v for k, v in values.items()}
     try:
         return cls(**kwargs)
@@ -78,19 +79,51 @@ def _family_configs(values: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
-def load_stage_configs(path: Path | None) -> dict[str, Any]:
-    """``--config FILE``: JSON with optional sections named as in CONFIG_SECTIONS, plus
-    ``families``: {family: {its config's fields}} (e.g. {"xgboost": {"n_estimators": 200}})."""
-    if path is None:
-        return {}
+CONFIG_SUFFIXES = (".toml", ".json")
+
+
+def read_config_file(path: Path) -> dict:
+    """A ``--config`` file as a dict, parsed by its suffix: ``.toml`` (stdlib ``tomllib``) or
+    ``.json``. Any other suffix, a missing file, a parse error (with its line and column) or a
+    top level that is not a table/object is a ``UserInputError`` (exit 2) naming the file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in CONFIG_SUFFIXES:
+        raise UserInputError(
+            f"--config: {path} is neither .toml nor .json (the suffix picks the parser)"
+        )
     try:
-        raw = json.loads(Path(path).read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise UserInputError(f"--config: no such file {path}") from exc
-    except json.JSONDecodeError as exc:
-        raise UserInputError(f"--config: {path} is not valid JSON ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise UserInputError(f"--config: {path} must hold a JSON object")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"--config: cannot read {path} ({exc})") from exc
+    if suffix == ".toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10 only
+            import tomli as tomllib
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UserInputError(f"--config: {path} is not valid TOML ({exc})") from exc
+    else:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"--config: {path} is not valid JSON ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise UserInputError(f"--config: {path} must hold a JSON object")
+    return raw
+
+
+def load_stage_configs(path: Path | None) -> dict[str, Any]:
+    """``--config FILE`` (TOML or JSON, by suffix): optional sections named as in
+    CONFIG_SECTIONS, plus ``families``: {family: {its config's fields}} (e.g. TOML
+    ``[families.xgboost]`` / ``n_estimators = 200``, JSON {"xgboost": {"n_estimators": 200}})."""
+    if path is None:
+        return {}
+    raw = read_config_file(path)
     unknown = sorted(set(raw) - set(CONFIG_SECTIONS) - {"families"})
     if unknown:
         raise UserInputError(
@@ -114,7 +147,7 @@ def _keep_config(config: Path | None, workdir: Path) -> Path | None:
     """Copy --config into the run directory so the recorded command still works later."""
     if config is None:
         return None
-    kept = workdir / "config.json"
+    kept = workdir / f"config{Path(config).suffix.lower()}"  # config.toml or config.json
     workdir.mkdir(parents=True, exist_ok=True)
     if not (kept.exists() and kept.resolve() == Path(config).resolve()):
         shutil.copyfile(config, kept)
@@ -216,7 +249,10 @@ def register(app: typer.Typer) -> None:
         ] = False,
         config: Annotated[
             Path | None,
-            typer.Option(help="JSON file with stage configs: " + ", ".join(CONFIG_SECTIONS)),
+            typer.Option(
+                help="TOML or JSON file (by suffix) with stage configs: "
+                + ", ".join([*CONFIG_SECTIONS, "families"])
+            ),
         ] = None,
         cluster: ClusterOpt = None,
     ) -> None:

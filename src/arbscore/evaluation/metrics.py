@@ -2,6 +2,10 @@
 
 Undefined values (AUC on a one-class fold, win rate with no trades) are NaN here and ``null``
 in metrics.json, never a made-up number.
+
+The metrics themselves are ``sklearn.metrics``'; the wrappers here only fix the edge cases
+(empty input, one class, constant target) to NaN. sklearn is imported inside the functions:
+it costs about a second, and ``json_safe`` / ``calibration_table`` users need none of it.
 """
 
 from __future__ import annotations
@@ -15,52 +19,67 @@ from arbscore.data_tools.targets import first_row_per_opportunity
 
 
 def profit_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """MAE, RMSE and R² of predicted net profit (percent)."""
+    """MAE, RMSE and R² of predicted net profit (percent), by ``sklearn.metrics``.
+
+    Empty input or a non-finite prediction gives NaN for all three (sklearn would raise); R² is
+    NaN (not sklearn's 0 or 1) when ``y_true`` is constant: no variance, nothing to explain.
+    """
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
     y, p = np.asarray(y_true, float), np.asarray(y_pred, float)
-    err = p - y
-    ss_tot = float(np.sum((y - y.mean()) ** 2)) if y.size else 0.0
-    r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else math.nan
+    if not y.size or not np.isfinite(p).all():
+        return {"mae": math.nan, "rmse": math.nan, "r2": math.nan}
+    constant = bool(np.all(y == y[0]))
     return {
-        "mae": float(np.mean(np.abs(err))) if y.size else math.nan,
-        "rmse": float(np.sqrt(np.mean(err**2))) if y.size else math.nan,
-        "r2": r2,
+        "mae": float(mean_absolute_error(y, p)),
+        "rmse": float(root_mean_squared_error(y, p)),
+        "r2": math.nan if constant else float(r2_score(y, p)),
     }
 
 
 def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve (ties count half); NaN when only one class is present."""
+    """``sklearn.metrics.roc_auc_score`` (ties count half); NaN when only one class is present
+    (sklearn warns and returns NaN there too; checked here so no warning is raised) or when a
+    score is not finite."""
+    from sklearn.metrics import roc_auc_score
+
     y = np.asarray(y_true, float) > 0.5
     s = np.asarray(score, float)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
+    if y.all() or not y.any() or not np.isfinite(s).all():
         return math.nan
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(s.size, dtype=float)
-    sorted_s = s[order]
-    # average ranks over ties
-    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
-    avg = first + (counts - 1) / 2.0 + 1.0
-    ranks[order] = np.repeat(avg, counts)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return float(roc_auc_score(y, s))
 
 
 def success_metrics(y_true: np.ndarray, prob: np.ndarray, threshold: float = 0.5) -> dict:
-    """AUC, accuracy, precision, recall, F1 (at ``threshold``) and Brier score."""
+    """AUC, accuracy, precision, recall, F1 (at ``threshold``) and Brier score, by
+    ``sklearn.metrics``. Probabilities are clipped to [0, 1]; a ratio with a zero denominator
+    (no predicted or no actual positives) is NaN, and empty input or a non-finite probability is
+    NaN throughout (``positive_rate`` aside, which needs no probability)."""
+    from sklearn.metrics import (
+        accuracy_score,
+        brier_score_loss,
+        f1_score,
+        precision_score,
+        recall_score,
+    )
+
     y = np.asarray(y_true, float) > 0.5
     p = np.clip(np.asarray(prob, float), 0.0, 1.0)
+    if not y.size or not np.isfinite(p).all():
+        names = ("auc", "accuracy", "precision", "recall", "f1", "brier")
+        return dict.fromkeys(names, math.nan) | {
+            "positive_rate": float(np.mean(y)) if y.size else math.nan
+        }
     hat = p >= threshold
-    tp, fp, fn = int((hat & y).sum()), int((hat & ~y).sum()), int((~hat & y).sum())
-    precision = tp / (tp + fp) if tp + fp else math.nan
-    recall = tp / (tp + fn) if tp + fn else math.nan
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan
+    nan = {"zero_division": np.nan}
     return {
         "auc": roc_auc(y, p),
-        "accuracy": float(np.mean(hat == y)) if y.size else math.nan,
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "brier": float(np.mean((p - y) ** 2)) if y.size else math.nan,
-        "positive_rate": float(np.mean(y)) if y.size else math.nan,
+        "accuracy": float(accuracy_score(y, hat)),
+        "precision": float(precision_score(y, hat, **nan)),
+        "recall": float(recall_score(y, hat, **nan)),
+        "f1": float(f1_score(y, hat, **nan)),
+        "brier": float(brier_score_loss(y, p, pos_label=True)),
+        "positive_rate": float(np.mean(y)),
     }
 
 
@@ -91,8 +110,14 @@ def duration_metrics(
 ) -> dict[str, float]:
     """MAE in hours of the predicted optimal hold, one row per opportunity."""
     idx = first_row_per_opportunity(np.asarray(opportunity_id))
-    err = np.abs(np.asarray(predicted, float)[idx] - np.asarray(optimal_hold, float)[idx])
-    return {"mae_hours": float(err.mean()) if err.size else math.nan}
+    if not idx.size:
+        return {"mae_hours": math.nan}
+    from sklearn.metrics import mean_absolute_error
+
+    y, p = np.asarray(optimal_hold, float)[idx], np.asarray(predicted, float)[idx]
+    if not np.isfinite(p).all():
+        return {"mae_hours": math.nan}
+    return {"mae_hours": float(mean_absolute_error(y, p))}
 
 
 def summarise_folds(per_fold: Sequence[dict[str, float]]) -> dict:

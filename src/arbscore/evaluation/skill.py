@@ -30,19 +30,39 @@ def _skill(model: float, naive: float) -> float:
     return 1.0 - model / naive if naive > 0 and math.isfinite(model) else math.nan
 
 
+def _mae(y: np.ndarray, pred: np.ndarray | float) -> float:
+    """``sklearn.metrics.mean_absolute_error``; NaN on no rows (or a NaN naive guess)."""
+    from sklearn.metrics import mean_absolute_error
+
+    y = np.asarray(y, float)
+    pred = np.broadcast_to(np.asarray(pred, float), y.shape)
+    if not y.size or not np.isfinite(pred).all():
+        return math.nan
+    return float(mean_absolute_error(y, pred))
+
+
+def _brier(y: np.ndarray, prob: np.ndarray | float) -> float:
+    """``sklearn.metrics.brier_score_loss``; NaN on no rows (or a NaN naive guess)."""
+    from sklearn.metrics import brier_score_loss
+
+    y = np.asarray(y, bool)
+    prob = np.broadcast_to(np.clip(np.asarray(prob, float), 0, 1), y.shape)
+    if not y.size or not np.isfinite(prob).all():
+        return math.nan
+    return float(brier_score_loss(y, prob, pos_label=True))
+
+
 def profit_skill(y_train: np.ndarray, y_test: np.ndarray, pred: np.ndarray) -> dict:
     naive = float(np.median(y_train)) if len(y_train) else math.nan
-    naive_mae = float(np.mean(np.abs(np.asarray(y_test, float) - naive)))
-    mae = float(np.mean(np.abs(np.asarray(y_test, float) - np.asarray(pred, float))))
-    return {"naive_mae": naive_mae, "mae_skill": _skill(mae, naive_mae)}
+    naive_mae = _mae(y_test, naive)
+    return {"naive_mae": naive_mae, "mae_skill": _skill(_mae(y_test, pred), naive_mae)}
 
 
 def success_skill(y_train: np.ndarray, y_test: np.ndarray, prob: np.ndarray) -> dict:
     base = float(np.mean(np.asarray(y_train, float) > 0.5)) if len(y_train) else math.nan
     y = np.asarray(y_test, float) > 0.5
-    naive = float(np.mean((base - y) ** 2))
-    brier = float(np.mean((np.clip(np.asarray(prob, float), 0, 1) - y) ** 2))
-    return {"naive_brier": naive, "brier_skill": _skill(brier, naive)}
+    naive = _brier(y, base)
+    return {"naive_brier": naive, "brier_skill": _skill(_brier(y, prob), naive)}
 
 
 def duration_skill(
@@ -56,8 +76,8 @@ def duration_skill(
     idx = first_row_per_opportunity(np.asarray(test_ids))
     y = np.asarray(test_optimal, float)[idx]
     naive = float(np.median(tr)) if tr.size else math.nan
-    naive_mae = float(np.mean(np.abs(y - naive)))
-    mae = float(np.mean(np.abs(y - np.asarray(pred, float)[idx])))
+    naive_mae = _mae(y, naive)
+    mae = _mae(y, np.asarray(pred, float)[idx])
     return {"naive_mae_hours": naive_mae, "mae_hours_skill": _skill(mae, naive_mae)}
 
 

@@ -62,6 +62,11 @@ class GBDTFamily:
     def __init__(self, config: GBDTConfig | None = None) -> None:
         self.config = config
 
+    @classmethod
+    def fast_config(cls) -> GBDTConfig:
+        """Fast but real settings for ``arbscore.families.check_family`` (150 trees, 1 thread)."""
+        return GBDTConfig(n_estimators=150, early_stopping_rounds=20, min_samples_leaf=20, n_jobs=1)
+
     # --- scikit-learn style parameter access --------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {"config": self.config}

@@ -61,6 +61,11 @@ class MLXFamily:
     def __init__(self, config: MLXConfig | None = None) -> None:
         self.config = config
 
+    @classmethod
+    def fast_config(cls) -> MLXConfig:
+        """Fast but real settings for ``arbscore.families.check_family`` (3 epochs)."""
+        return MLXConfig(max_epochs=3, batch_size=512)
+
     # --- fit ----------------------------------------------------------------------------------
     def fit(
         self,

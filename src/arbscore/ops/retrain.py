@@ -35,6 +35,7 @@ it was promoted or not.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ from arbscore.progress import Progress, no_progress
 from arbscore.schema import HEADS
 
 CHAMPION = "champion"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,15 @@ def retrain(
             **compare(result.metrics, config),
             **fold_provenance(result.metrics, champion, evaluation),
         }
+        for head, c in comparison["heads"].items():
+            log.debug("retrain head %s: %s", head, c)
+        log.info(
+            "retrain: challenger won %d/%d heads, %d regressions (needs %d wins, 0 regressions)",
+            comparison["wins"],
+            len(HEADS),
+            comparison["regressions"],
+            config.required_wins,
+        )
         winners = {h: comparison["heads"][h]["challenger_family"] for h in HEADS}
         # a head no challenger could score (e.g. AUC with one class in every fold) takes the
         # family that won another head, else the first configured one
@@ -287,6 +298,7 @@ def retrain(
         except Exception as exc:
             if previous is not None:  # put the champion back; the server still serves it
                 _swap(current, (current.parent / previous))
+            log.warning("retrain: server reload failed, promotion rolled back: %s", exc)
             (run_dir / "FAILED").write_text(f"reload: {exc}\n")
             raise ValueError(f"promotion rolled back: {exc}") from exc
     _prune(root, config.keep_versions, keep=run_dir, champion=champion_dir)
@@ -320,6 +332,13 @@ def _prune(root: Path, keep_n: int, keep: Path, champion: Path | None) -> None:
 
 
 def _log(root: Path, result: RetrainResult) -> RetrainResult:
+    log.info(
+        "retrain decision: %s (champion %s, challenger %s, run %s)",
+        result.reason,
+        result.champion_version,
+        result.challenger_version,
+        result.run_dir,
+    )
     entry = {
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "promoted": result.promoted,

@@ -337,6 +337,8 @@ def accuracy_over_time(frame: pd.DataFrame, freq: str = "1D") -> pd.DataFrame:
         raise ValueError(f"--freq {freq!r}: not a pandas period such as 1h, 6h, 1D") from exc
     if frame.empty:
         return pd.DataFrame(columns=cols)
+    from sklearn.metrics import accuracy_score, brier_score_loss, mean_absolute_error
+
     f = frame.copy()
     f["period"] = pd.to_datetime(f["opportunity_time"], utc=True).dt.floor(freq)
     rows = []
@@ -351,17 +353,21 @@ def accuracy_over_time(frame: pd.DataFrame, freq: str = "1D") -> pd.DataFrame:
                 "model_version": version,
                 "predictions": len(g),
                 "realised": len(r),
-                "profit_mae": _mean(np.abs(r["predicted_profit_pct"] - r["realised_profit_pct"])),
-                "success_brier": _mean((p - y) ** 2),
-                "success_accuracy": _mean((p >= 0.5) == (y > 0.5)),
-                "duration_mae_hours": _mean(
-                    np.abs(d["predicted_hold_hours"] - d["realised_optimal_hold_hours"])
+                "profit_mae": _or_nan(
+                    mean_absolute_error, r["realised_profit_pct"], r["predicted_profit_pct"]
+                ),
+                "success_brier": _or_nan(brier_score_loss, y > 0.5, p),
+                "success_accuracy": _or_nan(accuracy_score, y > 0.5, p >= 0.5),
+                "duration_mae_hours": _or_nan(
+                    mean_absolute_error,
+                    d["realised_optimal_hold_hours"],
+                    d["predicted_hold_hours"],
                 ),
             }
         )
     return pd.DataFrame(rows, columns=cols)
 
 
-def _mean(values: Any) -> float:
-    v = np.asarray(values, float)
-    return float(v.mean()) if v.size else math.nan
+def _or_nan(metric: Any, y_true: Any, y_pred: Any) -> float:
+    """A ``sklearn.metrics`` score, NaN for a period with no rows (sklearn would raise)."""
+    return float(metric(np.asarray(y_true), np.asarray(y_pred))) if len(y_true) else math.nan

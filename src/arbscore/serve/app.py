@@ -36,7 +36,7 @@ from arbscore.serve import handlers
 from arbscore.serve.answers import bundle_facts
 from arbscore.serve.errors import BadRequest, error_responses, install_error_handlers
 from arbscore.serve.exits import ExitConfig
-from arbscore.serve.metrics import Metrics, MetricsAndLimits
+from arbscore.serve.metrics import CONTENT_TYPE, Metrics, MetricsAndLimits
 from arbscore.serve.provider import ModelProvider, ReloadPolicy
 from arbscore.serve.requests import decode_json, validate
 from arbscore.serve.schemas import (
@@ -295,7 +295,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(metrics.render(), media_type=CONTENT_TYPE)
 
     @app.post(
         "/size",

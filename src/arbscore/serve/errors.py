@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbscore.serve.records import RecordError, pydantic_errors
 
-log = logging.getLogger("arbscore.serve")
+log = logging.getLogger(__name__)
 
 
 class ErrorItem(BaseModel):

@@ -26,7 +26,7 @@ from arbscore.serve.requests import decode_json, json_type, parse_opportunity, v
 from arbscore.serve.schemas import ExitRequest, SizeRequest
 from arbscore.serve.scorer import Scorer
 
-log = logging.getLogger("arbscore.serve")
+log = logging.getLogger(__name__)
 Sink = Callable[[Scorer, list[dict], list[dict], list], None]
 
 

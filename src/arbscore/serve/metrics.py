@@ -1,9 +1,16 @@
-"""Request metrics in the Prometheus text format, and the body-size limit, as one ASGI wrapper.
+"""Request metrics for Prometheus, and the body-size limit, as one ASGI wrapper.
 
-Hand-written (no prometheus_client in the serving install): three families,
+Built on ``prometheus_client`` with a :class:`~prometheus_client.CollectorRegistry` per app (not
+the process-wide default registry), so several apps in one process (tests, a composite
+server) never share or collide on series. Three families:
 ``arbscore_requests_total{path,method,status}``, ``arbscore_request_errors_total{path,status}``
-(4xx and 5xx) and the histogram ``arbscore_request_duration_seconds{path}``. Paths outside the
+(4xx and 5xx) and the histogram ``arbscore_request_duration_seconds{path}`` (each counter and
+the histogram also have the client's standard ``*_created`` timestamps). Paths outside the
 API's own routes are counted as ``other`` so a scanner cannot blow up the label set.
+
+Cheap on both sides: a request updates cached labelled children (no ``labels()`` lookup after
+a series' first request), and a scrape is one ``generate_latest`` over the app's registry plus
+whatever text the extra collectors (ops' drift gauges) return.
 
 The size limit sits here because it must act before anything reads the body: a declared
 ``Content-Length`` over the limit is refused at once, and a chunked body is buffered only up to
@@ -13,11 +20,17 @@ the limit.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 from arbscore.serve.errors import error_body
 
@@ -27,18 +40,37 @@ Send = Callable[[dict], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST  # what ``generate_latest`` writes
 
 
 class Metrics:
-    """Counters and a latency histogram; thread-safe, cheap to update."""
+    """Counters and a latency histogram in this app's own registry; thread-safe."""
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.paths = frozenset(paths)
-        self._lock = threading.Lock()
-        self._requests: dict[tuple[str, str, int], int] = defaultdict(int)
-        self._errors: dict[tuple[str, int], int] = defaultdict(int)
-        self._hist: dict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
-        self._sum: dict[str, float] = defaultdict(float)
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "arbscore_requests_total",
+            "HTTP requests by path, method and status.",
+            ("path", "method", "status"),
+            registry=self.registry,
+        )
+        self._errors = Counter(
+            "arbscore_request_errors_total",
+            "HTTP responses with status >= 400.",
+            ("path", "status"),
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "arbscore_request_duration_seconds",
+            "Time from request start to response end.",
+            ("path",),
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        # (path, method, status) -> (requests child, errors child or None, histogram child);
+        # a dict read is atomic, and a racing first insert only builds the same children twice
+        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         self._collectors: list[Callable[[], str]] = []
 
     def add_collector(self, render: Callable[[], str]) -> None:
@@ -49,45 +81,27 @@ class Metrics:
         return path if path in self.paths else "other"
 
     def observe(self, path: str, method: str, status: int, seconds: float) -> None:
-        path = self.label(path)
-        with self._lock:
-            self._requests[(path, method, status)] += 1
-            if status >= 400:
-                self._errors[(path, status)] += 1
-            self._hist[path][bisect_left(BUCKETS, seconds)] += 1
-            self._sum[path] += seconds
+        key = (path, method, status)
+        children = self._children.get(key)
+        if children is None:
+            label = self.label(path)
+            children = (
+                self._requests.labels(label, method, str(status)),
+                self._errors.labels(label, str(status)) if status >= 400 else None,
+                self._duration.labels(label),
+            )
+            if path in self.paths:  # unknown paths share "other": not one cache entry each
+                self._children[key] = children
+        requests, errors, duration = children
+        requests.inc()
+        if errors is not None:
+            errors.inc()
+        duration.observe(seconds)
 
     def render(self) -> str:
-        """The exposition text (format 0.0.4)."""
-        out = [
-            "# HELP arbscore_requests_total HTTP requests by path, method and status.",
-            "# TYPE arbscore_requests_total counter",
-        ]
-        with self._lock:
-            for (path, method, status), n in sorted(self._requests.items()):
-                labels = f'path="{path}",method="{method}",status="{status}"'
-                out.append(f"arbscore_requests_total{{{labels}}} {n}")
-            out += [
-                "# HELP arbscore_request_errors_total HTTP responses with status >= 400.",
-                "# TYPE arbscore_request_errors_total counter",
-            ]
-            for (path, status), n in sorted(self._errors.items()):
-                out.append(f'arbscore_request_errors_total{{path="{path}",status="{status}"}} {n}')
-            out += [
-                "# HELP arbscore_request_duration_seconds Time from request start to response end.",
-                "# TYPE arbscore_request_duration_seconds histogram",
-            ]
-            for path, counts in sorted(self._hist.items()):
-                cumulative = 0
-                for bound, n in zip((*BUCKETS, float("inf")), counts, strict=False):
-                    cumulative += n
-                    le = "+Inf" if bound == float("inf") else repr(bound)
-                    labels = f'path="{path}",le="{le}"'
-                    out.append(f"arbscore_request_duration_seconds_bucket{{{labels}}} {cumulative}")
-                out.append(
-                    f'arbscore_request_duration_seconds_sum{{path="{path}"}} {self._sum[path]:.9f}'
-                )
-                out.append(f'arbscore_request_duration_seconds_count{{path="{path}"}} {cumulative}')
+        """The exposition text: ``generate_latest`` of this app's registry, then the extra
+        collectors' text (a failing one leaves a comment line, never a failed scrape)."""
+        out = [generate_latest(self.registry).decode().rstrip("\n")]
         for collect in self._collectors:
             try:
                 text = collect().rstrip("\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from arbscore.composite import CompositeConfig
 from arbscore.export.manifest import MANIFEST_FILE
 from arbscore.serve.errors import BadRequest
 from arbscore.serve.scorer import Scorer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,26 @@ class ModelProvider:
         """Load ``bundle_dir`` (default: the current one) off the event loop, then swap."""
         async with self._lock:
             target = Path(bundle_dir) if bundle_dir else self.bundle_dir
-            new = await run_in_threadpool(Scorer, target, composite=self.composite)
+            try:
+                new = await run_in_threadpool(Scorer, target, composite=self.composite)
+            except Exception as exc:
+                log.warning(
+                    "reload of %s failed, %s still served: %s",
+                    target,
+                    self.scorer.model_version,
+                    exc,
+                )
+                raise
+            old = self.scorer.model_version
             self.scorer, self.bundle_dir = new, target
             self.reloads += 1
+            log.info(
+                "reloaded %s: model %s -> %s (reload %d)",
+                target,
+                old,
+                new.model_version,
+                self.reloads,
+            )
             return new
 
     def check_access(self, authorization: str | None) -> None:

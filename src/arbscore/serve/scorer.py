@@ -18,6 +18,8 @@ manifest).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -46,6 +48,9 @@ class Predictions:
     composite: np.ndarray
 
 
+log = logging.getLogger(__name__)
+
+
 class Scorer:
     """Loads a bundle once; ``predict_matrix`` / ``predict_records`` are thread-safe."""
 
@@ -56,6 +61,7 @@ class Scorer:
         composite: CompositeConfig | None = None,
         verify: bool = True,
     ) -> None:
+        start = time.perf_counter()
         self.bundle_dir = Path(bundle_dir)
         self.manifest = read_manifest(self.bundle_dir, verify=verify)
         try:
@@ -91,6 +97,13 @@ class Scorer:
         for head in ("profit", "success"):
             file, output = self._heads[head]
             self._second.setdefault(file, []).append((head, output))
+        log.info(
+            "loaded bundle %s (model %s, %d ONNX graphs) in %.3fs",
+            self.bundle_dir,
+            self.model_version,
+            len(self._sessions),
+            time.perf_counter() - start,
+        )
 
     def _open(self, file: str) -> ort.InferenceSession:
         opts = ort.SessionOptions()

@@ -7,11 +7,14 @@ the store as it was before the batch. Collectors resume from :meth:`MarketStore.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -31,6 +34,7 @@ from arbscore.data_tools.store.tables import (
 #: where the store lives when neither ``--db`` nor ``ARBSCORE_DB`` says otherwise
 DEFAULT_STORE_PATH = Path("arbscore_data") / "market.duckdb"
 STORE_ENV = "ARBSCORE_DB"
+log = logging.getLogger(__name__)
 
 
 def default_store_url() -> str:
@@ -40,6 +44,7 @@ def default_store_url() -> str:
 
 def open_store(url_or_path: str | os.PathLike | None = None) -> MarketStore:
     """Open (creating tables if needed) the store at a DuckDB path or a ``postgresql://`` URL."""
+    start = time.perf_counter()
     target = str(url_or_path) if url_or_path is not None else default_store_url()
     if not target.strip():
         raise ValueError("--db: empty store location; give a DuckDB file path or postgresql://")
@@ -52,7 +57,25 @@ def open_store(url_or_path: str | os.PathLike | None = None) -> MarketStore:
         )
     else:
         backend = DuckDBBackend(target)
-    return MarketStore(backend)
+    store = MarketStore(backend)
+    log.info(
+        "opened %s store %s in %.3fs",
+        type(backend).__name__.removesuffix("Backend"),
+        _redacted(target),
+        time.perf_counter() - start,
+    )
+    return store
+
+
+def _redacted(target: str) -> str:
+    """A store location for a log line: a URL's password replaced by ``***``."""
+    if "://" not in target:
+        return target
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _prepare(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
