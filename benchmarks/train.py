@@ -8,7 +8,8 @@ Data (``--data auto``, the default): the real pipeline when it is importable, i.
 ``generate_synthetic_market`` -> ``build_training_set`` -> ``arbscore.data_tools.features``
 (the rows every family sees in ``arbscore train``); the market is grown until it yields
 ``--rows`` rows and the earliest ``--rows`` rows (in time order) are kept. Without the
-pipeline (or ``--data matrix``) it uses ``arbscore.gbdt.synthetic.make_synthetic_matrix``,
+pipeline (or ``--data matrix``) it uses
+``arbscore.data_tools.synthetic_matrix.make_synthetic_matrix``,
 whose generator is documented there. The JSON says which one ran.
 
 Each family is built with its default hyperparameters (as ``arbscore train`` does), fitted
@@ -97,15 +98,15 @@ def pipeline_data(rows: int, days: float, seed: int, log) -> tuple:
 
 def matrix_data(rows: int, seed: int) -> tuple:
     """(X, targets, feature_names, description) from the documented plain generator."""
+    from arbscore.data_tools.synthetic_matrix import make_synthetic_matrix
     from arbscore.data_tools.targets import Targets
-    from arbscore.gbdt.synthetic import make_synthetic_matrix
     from arbscore.schema import HOLD_GRID_HOURS
 
     n_opp = -(-rows // len(HOLD_GRID_HOURS))
     X, t, names = make_synthetic_matrix(n_opp, seed=seed, days=max(30.0, n_opp / 200))
     cut = Targets(*(np.asarray(getattr(t, f))[:rows] for f in Targets.__dataclass_fields__))
     desc = {
-        "data": "plain matrix (arbscore.gbdt.synthetic.make_synthetic_matrix)",
+        "data": "plain matrix (arbscore.data_tools.synthetic_matrix.make_synthetic_matrix)",
         "opportunities": n_opp,
     }
     return X[:rows], cut, names, desc

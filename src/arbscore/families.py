@@ -117,8 +117,8 @@ def check_family(
     """Check that ``cls`` keeps the :class:`ModelFamily` contract the harness, the exporter
     and the CLI rely on; raises ``AssertionError`` naming the rule it breaks.
 
-    Builds its own small synthetic matrix (``arbscore.gbdt.synthetic``: numpy only, about
-    ``n_rows`` rows of 9 holds per opportunity, drawn with ``seed``) and checks:
+    Builds its own small synthetic matrix (``arbscore.data_tools.synthetic_matrix``: numpy only,
+    about ``n_rows`` rows of 9 holds per opportunity, drawn with ``seed``) and checks:
 
     - ``cls(config=config)`` (or ``cls()`` without one) only stores hyperparameters: no
       learned ``*_`` attributes before ``fit``; ``predict`` before ``fit`` is a ``ValueError``;
@@ -140,7 +140,7 @@ def check_family(
     import tempfile
     from pathlib import Path
 
-    from arbscore.gbdt.synthetic import make_synthetic_matrix
+    from arbscore.data_tools.synthetic_matrix import make_synthetic_matrix
 
     check = _Check(getattr(cls, "__name__", repr(cls)))
     if n_rows < 90:

@@ -62,7 +62,7 @@ def test_real_process_stderr(tmp_path):
 def test_scorer_and_reload_log_through_their_module_loggers(caplog):
     import asyncio
 
-    from arbscore.serve.composite import CompositeConfig
+    from arbscore.composite import CompositeConfig
     from arbscore.serve.provider import ModelProvider
 
     with caplog.at_level(logging.INFO, logger="arbscore"):

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arbscore.families import HeadOutputs, Targets, check_family, first_row_per_opportunity
+from arbscore.data_tools.targets import Targets, first_row_per_opportunity
+from arbscore.families import HeadOutputs, check_family
 from arbscore.registry import family_names, get_family
 
 

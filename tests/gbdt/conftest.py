@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from arbscore.data_tools.synthetic_matrix import make_synthetic_matrix
 from arbscore.gbdt.config import GBDTConfig
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
-from arbscore.gbdt.synthetic import make_synthetic_matrix
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 
 FAST = GBDTConfig(n_estimators=300, early_stopping_rounds=30, min_samples_leaf=20, n_jobs=1)

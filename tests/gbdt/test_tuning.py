@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from arbscore.data_tools.synthetic_matrix import make_synthetic_matrix
 from arbscore.data_tools.targets import Targets
 from arbscore.evaluation.tuning import check_folds, inner_folds, tune
 from arbscore.gbdt.lightgbm_family import LightGBMFamily
-from arbscore.gbdt.synthetic import make_synthetic_matrix
 from arbscore.gbdt.xgboost_family import XGBoostFamily
 
 FAMILIES = {"xgboost": XGBoostFamily, "lightgbm": LightGBMFamily}
