@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 
@@ -31,6 +32,8 @@ from arbscore.pipeline.stages import STAGE_FUNCTIONS
 #: every call the stage makes to its :class:`arbscore.progress.Progress`
 StageListener = Callable[[StageEvent], None]
 
+log = logging.getLogger(__name__)
+
 
 def run_pipeline(config: RunConfig, progress: StageListener | None = None) -> RunResult:
     """Run (or reuse) every stage into ``config.workdir``; returns what ran and where it is."""
@@ -45,6 +48,7 @@ def run_pipeline(config: RunConfig, progress: StageListener | None = None) -> Ru
         keys[stage] = key
         outputs = stage_outputs(workdir, stage)
         if stage != "report" and not config.force and is_done(workdir, stage, key, outputs):
+            log.info("stage %s: reused (inputs unchanged, key %s)", stage, key)
             emit(StageEvent(stage, "reused", "reused (inputs unchanged)"))
             record = json.loads(marker_path(workdir, stage).read_text())
             results.append(StageResult(stage, "reused", 0.0, record.get("detail", "")))
@@ -66,6 +70,7 @@ def run_pipeline(config: RunConfig, progress: StageListener | None = None) -> Ru
             raise PipelineError(f"stage '{stage}' could not import what it needs: {exc}") from exc
         seconds = time.perf_counter() - started
         mark_done(workdir, stage, key, seconds, detail)
+        log.info("stage %s: %.1f s (%s)", stage, seconds, detail)
         emit(StageEvent(stage, "done", detail))
         results.append(StageResult(stage, "ran", seconds, detail))
     metrics = json.loads((workdir / "metrics.json").read_text())
