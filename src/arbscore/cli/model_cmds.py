@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from arbscore.cli.errors import err_console, user_errors
+from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.cli.summary_tables import summary_tables
 from arbscore.errors import UserInputError
@@ -150,12 +151,15 @@ def register(app: typer.Typer) -> None:
         test_span_hours: SpanOpt = None,
         top_k: TopKOpt = 3,
         cluster: ClusterOpt = None,
+        mlflow: MlflowOpt = None,
     ) -> None:
         """Walk-forward evaluation of each family beside the baselines -> OUT/metrics.json
         (with --cluster: one task per (fold, family) on Dask)."""
         names, cfg = _families(families), _config(folds, test_span_hours, top_k)
         cluster_context(cluster)  # a malformed --cluster exits 2 before any work
+        tracking = check_mlflow(mlflow)
         _run_evaluate(load_data(data), data, out, names, cfg, cluster)
+        log_to_mlflow(tracking, "log_evaluation", out, data, names)
 
     @app.command()
     @user_errors

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from arbscore.cli.errors import user_errors
+from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 
 DB_HELP = "store: DuckDB path or postgresql:// URL (default $ARBSCORE_DB)"
 DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]  # the --db of every ops command
@@ -190,6 +191,7 @@ def retrain_cmd(
     server: Annotated[
         str | None, typer.Option(help="server URL to POST /reload after a promotion")
     ] = None,
+    mlflow: MlflowOpt = None,
 ) -> None:
     """Train a challenger on the latest data; promote it only if it beats the champion."""
 
@@ -204,6 +206,7 @@ def retrain_cmd(
         required_wins=required_wins,
         max_regression=max_regression,
     )
+    tracking = check_mlflow(mlflow)
     from arbscore.cli.progress_views import status_line
 
     console = _console()
@@ -220,6 +223,8 @@ def retrain_cmd(
                 frame = training_frame_from_store(store, days, progress=status_line(status))
         result = retrain(frame, config, progress=status_line(status))
     _print_retrain(console, result)
+    settings = {k: v for k, v in vars(config).items() if k != "evaluation"}
+    log_to_mlflow(tracking, "log_retrain", result, settings)
 
 
 def _print_retrain(console, result) -> None:

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from arbscore.cli.errors import user_errors
+from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.errors import UserInputError
 
@@ -255,6 +256,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         cluster: ClusterOpt = None,
+        mlflow: MlflowOpt = None,
     ) -> None:
         """Run everything: data, training set, evaluation, final models, bundle, report."""
         console = _console()
@@ -268,6 +270,7 @@ def register(app: typer.Typer) -> None:
             (n, c) for n, c in stage_configs.get("family_configs", ()) if n in names
         )
         cluster_context(cluster)  # a malformed --cluster / ARBSCORE_DASK_SCHEDULER: exit 2 now
+        tracking = check_mlflow(mlflow)
         command = reproduce_command(workdir, data, names, _keep_config(config, workdir))
         cfg = RunConfig(
             workdir=workdir,
@@ -296,6 +299,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"total {result.seconds:.1f} s. Serve the winners with:")
         serve = f"arbscore serve --bundle {result.bundle_dir} --port 5250"
         console.print(f"  {serve}", highlight=False, soft_wrap=True)
+        log_to_mlflow(tracking, "log_run", result.workdir)
 
     @app.command("benchmark")
     @user_errors

@@ -9,6 +9,12 @@ From the as-of snapshots (``arbscore.data_tools.snapshots``) every snapshot time
 
 Every feature is computed from snapshot rows at or before the opportunity's time; the rolling
 statistics (spread CV, basis z-score) look back over earlier snapshots only.
+
+This is the one detector: the live scan (``ops.live_opps``) shapes its order-book rows into the
+same snapshot frame and calls :func:`detect_opportunities`. What live knows that history does
+not comes in as data: a frame with ``spread_pct`` / ``depth_usd`` columns (the measured book) is
+priced with them instead of the volume estimate; ``entry_stride_minutes=None`` and
+``neutral_unknowns=False`` are the live scan's settings.
 """
 
 from __future__ import annotations
@@ -64,11 +70,14 @@ class OpportunityConfig:
     must also be strictly above this (default 0: no zero- or negative-edge rows, which can
     only lose; ``None`` keeps them, e.g. for a benchmark's workload). ``stats_window_hours``:
     look-back of the spread CV and basis z-score. ``regime_*``: BTC 7-day return beyond +/-
-    threshold is Bull / Bear, else Ranging.
+    threshold is Bull / Bear, else Ranging. ``entry_stride_minutes=None``: every snapshot time
+    is an entry (the live scan). ``neutral_unknowns``: True (training) gives too short a history
+    the neutral values (spread CV at its cap, basis z-score 0, no BTC return: Ranging); False
+    (the live scan) leaves them missing (NaN / None) for the scorer's own missing-value rule.
     """
 
     strategies: tuple[str, ...] = STRATEGIES
-    entry_stride_minutes: int = 60
+    entry_stride_minutes: int | None = 60
     spot_perp_min_fund_profit_8h_pct: float = 0.0
     perp_perp_min_fund_profit_8h_pct: float = 0.0005
     min_volume_24h_usd: float = 0.0
@@ -78,6 +87,7 @@ class OpportunityConfig:
     min_edge: float | None = 0.0
     break_even_cap_hours: float = 10_000.0
     spread_cv_cap: float = 100.0
+    neutral_unknowns: bool = True
     costs: CostConfig = field(default_factory=CostConfig)
 
     def __post_init__(self) -> None:
@@ -87,7 +97,8 @@ class OpportunityConfig:
                 f"opportunities.strategies has {sorted(bad) or 'nothing'}; expected some of "
                 f"{STRATEGIES}"
             )
-        if self.entry_stride_minutes <= 0 or self.entry_stride_minutes % SNAPSHOT_MINUTES:
+        stride = self.entry_stride_minutes
+        if stride is not None and (stride <= 0 or stride % SNAPSHOT_MINUTES):
             raise ValueError(
                 f"opportunities.entry_stride_minutes is {self.entry_stride_minutes}; expected a "
                 f"positive multiple of {SNAPSHOT_MINUTES}"
@@ -127,9 +138,11 @@ def _leg_frame(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFra
         legs[name] = legs[name].fillna(legs["hourly"])
     for name in ("rate_hourly_8h_ago", "rate_hourly_24h_ago"):
         legs[name] = np.where(is_perp, legs[name].to_numpy(np.float64), 0.0)
-    spread, depth = estimate_spread_depth(legs["volume_24h"].to_numpy(), config.costs.liquidity)
-    legs["spread_pct"] = spread
-    legs["depth_usd"] = depth
+    if "spread_pct" not in legs or "depth_usd" not in legs:  # no measured book: estimate it
+        volume = legs["volume_24h"].to_numpy()
+        legs["spread_pct"], legs["depth_usd"] = estimate_spread_depth(
+            volume, config.costs.liquidity
+        )
     return legs
 
 
@@ -138,7 +151,8 @@ def _btc_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataF
     btc = snapshots[snapshots["symbol"] == config.regime_symbol]
     btc = btc.sort_values(["timestamp", "market", "exchange"], ascending=[True, False, True])
     btc = btc.drop_duplicates("timestamp")[["timestamp", "price", "return_7d_pct"]]
-    regime = market_regime(btc["return_7d_pct"].to_numpy(np.float64), config.regime_threshold_pct)
+    ret = btc["return_7d_pct"].to_numpy(np.float64)
+    regime = np.where(np.isfinite(ret), market_regime(ret, config.regime_threshold_pct), None)
     return pd.DataFrame(
         {
             "timestamp": btc["timestamp"].to_numpy(),
@@ -157,7 +171,7 @@ def regime_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.Dat
 def market_regime(return_7d_pct: np.ndarray, threshold_pct: float) -> np.ndarray:
     """Bull / Bear beyond +/- ``threshold_pct`` of BTC's 7-day return, else Ranging (objects).
 
-    Shared with the live candidates (``ops.live_opps``) so both label a regime the same way.
+    NaN returns give Ranging here; :func:`detect_opportunities` leaves them unknown first.
     """
     bull, bear, ranging = MARKET_REGIMES
     ret, thr = return_7d_pct, threshold_pct
@@ -197,22 +211,23 @@ def detect_opportunities(
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = stats["edge_std"] / np.abs(stats["edge_mean"])
         z = (pairs["basis_ab"].to_numpy() - stats["basis_ab_mean"]) / stats["basis_ab_std"]
+    cap, neutral = config.spread_cv_cap, config.neutral_unknowns
     pairs["spread_cv"] = np.clip(
-        np.nan_to_num(cv, nan=config.spread_cv_cap, posinf=config.spread_cv_cap),
-        0,
-        config.spread_cv_cap,
+        np.nan_to_num(cv, nan=cap if neutral else np.nan, posinf=cap), 0, cap
     )
-    pairs["basis_z_ab"] = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+    pairs["basis_z_ab"] = np.nan_to_num(z, nan=0.0 if neutral else np.nan, posinf=0.0, neginf=0.0)
 
-    stride_ms = config.entry_stride_minutes * 60_000
-    t_ms = pairs["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
-    pairs = pairs[t_ms % stride_ms == 0]
+    if config.entry_stride_minutes is not None:
+        stride_ms = config.entry_stride_minutes * 60_000
+        t_ms = pairs["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
+        pairs = pairs[t_ms % stride_ms == 0]
     opp = orient_pairs(pairs)
     opp = _features(opp, config)
     if context is None:
         context = _btc_context(snapshots, config)
     opp = opp.merge(context, on="timestamp", how="left")
-    opp["market_regime"] = opp["market_regime"].fillna("Ranging")  # no BTC price known: neutral
+    if config.neutral_unknowns:  # no BTC return known: neutral
+        opp["market_regime"] = opp["market_regime"].fillna("Ranging")
     keep = np.zeros(len(opp), dtype=bool)
     for strategy in config.strategies:
         keep |= (opp["strategy"] == strategy).to_numpy() & (
@@ -220,7 +235,8 @@ def detect_opportunities(
         )
     if config.min_edge is not None:
         keep &= opp["fund_profit_8h"].to_numpy() > config.min_edge
-    keep &= opp["volume_24h"].to_numpy() >= config.min_volume_24h_usd
+    if config.min_volume_24h_usd > 0:  # (an unknown volume passes no minimum)
+        keep &= opp["volume_24h"].to_numpy() >= config.min_volume_24h_usd
     opp = opp[keep].copy()
     opp["opportunity_id"] = candidate_key(opp) + ":" + opp["timestamp"].dt.strftime("%Y%m%dT%H%M")
     opp = opp.sort_values(["timestamp", "strategy", "symbol", "long_exchange", "short_exchange"])
@@ -260,7 +276,7 @@ def pair_features(
     hour, ``spread_pct``, and the stems ``volume``/``depth`` naming each side's 24 h volume and
     book depth in USD) and the round trip's cost in percent: funding edge per 8 h and per year,
     break-even hours (capped), the weaker leg's liquidity, hour and weekday. Used by
-    :func:`detect_opportunities` and ``ops.live_opps.live_opportunities``, so training and live
+    :func:`detect_opportunities` (history and, through it, the live scan), so training and live
     rows get the same numbers.
     """
     edge = (opp["short_hourly"] - opp["long_hourly"]).to_numpy(np.float64)
@@ -289,8 +305,9 @@ def _features(opp: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
         opp["short_market"].to_numpy(),
         opp["long_spread_pct"].to_numpy(np.float64),
         opp["short_spread_pct"].to_numpy(np.float64),
-        opp["long_depth_usd"].to_numpy(np.float64),
-        opp["short_depth_usd"].to_numpy(np.float64),
+        # an unmeasured live book (NaN depth) prices no size tier
+        np.nan_to_num(opp["long_depth_usd"].to_numpy(np.float64), nan=np.inf),
+        np.nan_to_num(opp["short_depth_usd"].to_numpy(np.float64), nan=np.inf),
     )
     cost = pd.Series(cost, index=opp.index)
     opp = pair_features(

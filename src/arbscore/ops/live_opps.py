@@ -1,11 +1,15 @@
 """Live snapshots (``arbscore live``) -> scored-ready opportunities, and their realised outcomes.
 
-``live_opportunities`` turns the order-book/funding rows of each slot into the same candidate
-trades the training pipeline detects (``spot_perp``: long spot, short perp on one exchange,
-positive funding; ``perp_perp``: long the lower-funded perp, short the higher across
-exchanges), with the SPEC's feature names in percent units. Live rows carry a real order book,
-so ``bid_ask_spread``/``orderbook_depth`` are measured, not estimated. Trailing projections
-(24 h, 3 d) and the spread CV use only earlier live rows of the same candidate (no look-ahead).
+``live_opportunities`` runs the one detector (``data_tools.opportunities.detect_opportunities``,
+priced by ``data_tools.costs.round_trip_cost_pct``) on the live rows: ``live_snapshot_frame``
+shapes them into the snapshot frame history builds, with what live knows as data, not as a
+second detector: the order book's measured ``spread_pct`` / ``depth_usd`` (so
+``bid_ask_spread``/``orderbook_depth`` are measured, not estimated), the funding rate column
+the config names (default the last settled ``funding_rate``, as history uses), and trailing
+values from earlier live rows of the same market only (no look-ahead): the 24 h / 3 d funding
+projections as means over the slots seen, the rate 8 h / 24 h ago, BTC's 7-day return.
+Every slot is an entry; too short a history leaves the spread CV, basis z-score and market
+regime missing (``neutral_unknowns=False``) rather than neutral.
 
 ``realise`` marks a trade entered at a slot and held ``h`` hours to market on later live rows:
 funding each perp leg actually settled in ``(entry, exit]`` (the settled ``funding_rate`` at its
@@ -24,28 +28,61 @@ import numpy as np
 import pandas as pd
 
 from arbscore.data_tools.costs import CostConfig, round_trip_cost_pct
-from arbscore.data_tools.opportunities import candidate_key, market_regime, pair_features
+from arbscore.data_tools.opportunities import (
+    OpportunityConfig,
+    candidate_key,
+    detect_opportunities,
+)
 from arbscore.schema import HOLD_GRID_HOURS, OPPORTUNITY_FEATURE_COLUMNS
 
 HOUR_NS = 3_600 * 10**9
 LEG_KEY = ("exchange", "symbol", "market")
+FUNDING_RATE_COLUMNS = ("funding_rate", "predicted_funding_rate")
 
 
 @dataclass(frozen=True)
 class LiveOpportunityConfig:
-    """Which candidates to build from live rows, and the costs that price them."""
+    """Which candidates to build from live rows, and the costs that price them.
+
+    ``funding_rate_column``: the perp rate the edge is measured with, ``funding_rate`` (last
+    settled, as the training data) or ``predicted_funding_rate`` (the exchange's estimate for
+    the next settlement).
+    """
 
     strategies: tuple[str, ...] = ("spot_perp", "perp_perp")
     min_fund_profit_8h_pct: float = 0.0
     regime_symbol: str = "BTCUSDT"
     regime_threshold_pct: float = 5.0
     break_even_cap_hours: float = 10_000.0
+    funding_rate_column: str = "funding_rate"
     costs: CostConfig = field(default_factory=CostConfig)
 
     def __post_init__(self) -> None:
         bad = set(self.strategies) - {"spot_perp", "perp_perp"}
         if bad or not self.strategies:
             raise ValueError(f"strategies {sorted(bad) or 'none'}: use spot_perp and/or perp_perp")
+        if self.funding_rate_column not in FUNDING_RATE_COLUMNS:
+            raise ValueError(
+                f"funding_rate_column {self.funding_rate_column!r}: use one of "
+                f"{FUNDING_RATE_COLUMNS}"
+            )
+
+    def detection(self) -> OpportunityConfig:
+        """The shared detector's settings for the live scan (a candidate needs an edge above
+        ``min_fund_profit_8h_pct``, every slot is an entry, unknowns stay unknown)."""
+        edge = self.min_fund_profit_8h_pct
+        return OpportunityConfig(
+            strategies=self.strategies,
+            entry_stride_minutes=None,
+            spot_perp_min_fund_profit_8h_pct=edge,
+            perp_perp_min_fund_profit_8h_pct=edge,
+            min_edge=edge,
+            regime_symbol=self.regime_symbol,
+            regime_threshold_pct=self.regime_threshold_pct,
+            break_even_cap_hours=self.break_even_cap_hours,
+            neutral_unknowns=False,
+            costs=self.costs,
+        )
 
 
 def _legs(live: pd.DataFrame) -> pd.DataFrame:
@@ -54,129 +91,76 @@ def _legs(live: pd.DataFrame) -> pd.DataFrame:
     mid = (legs["bid"] + legs["ask"]) / 2.0
     legs["mid"] = mid.where(mid > 0, legs["mark_price"].fillna(legs["last_price"]))
     legs["depth"] = np.fmin(legs["bid_depth_usd"], legs["ask_depth_usd"])
-    hourly = legs["funding_rate"] / legs["interval_hours"]
-    legs["hourly"] = np.where(legs["market"] == "perp", hourly, 0.0)
     return legs
 
 
-def _pairs(legs: pd.DataFrame, config: LiveOpportunityConfig) -> pd.DataFrame:
-    """One row per candidate and slot with ``long_*``/``short_*`` leg columns."""
-    cols = [
-        "snapshot_time",
-        "exchange",
-        "symbol",
-        "market",
-        "mid",
-        "spread_pct",
-        "depth",
-        "quote_volume_24h",
-        "hourly",
-        "funding_rate",
-        "next_funding_time",
-    ]
-    perp = legs.loc[legs["market"] == "perp", cols].dropna(subset=["hourly"])
-    spot = legs.loc[legs["market"] == "spot", cols]
-    out = []
-    if "spot_perp" in config.strategies:
-        sp = spot.merge(perp, on=["snapshot_time", "exchange", "symbol"], suffixes=("_l", "_s"))
-        sp = sp[sp["hourly_s"] > 0].assign(strategy="spot_perp")
-        out.append(sp)
-    if "perp_perp" in config.strategies:
-        pp = perp.merge(perp, on=["snapshot_time", "symbol"], suffixes=("_l", "_s"))
-        pp = pp[(pp["exchange_l"] != pp["exchange_s"]) & (pp["hourly_s"] > pp["hourly_l"])]
-        pp = pp.assign(strategy="perp_perp")
-        out.append(pp)
-    frame = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
-    if frame.empty:
-        return frame
-    # spot_perp rows share one exchange column (the join key); perp_perp rows have one per leg
-    one = frame["exchange"] if "exchange" in frame else pd.Series(None, index=frame.index)
-    for side in ("exchange_l", "exchange_s"):
-        frame[side] = frame[side].fillna(one) if side in frame else one
-    ren = {
-        f"{c}_{s}": f"{side}_{c}" for c in cols[1:] for s, side in (("l", "long"), ("s", "short"))
-    }
-    return frame.rename(columns=ren).drop(columns=["exchange"], errors="ignore")
+def _as_of(g: pd.DataFrame, column: str, hours: float) -> np.ndarray:
+    """``column`` of this leg's last row at or before ``t - hours`` (NaN before its history)."""
+    t = g["timestamp"]
+    past = pd.DataFrame({"at": t - pd.Timedelta(hours=hours)})
+    known = pd.DataFrame({"at": t, "value": g[column].to_numpy()})
+    return pd.merge_asof(past, known, on="at", direction="backward")["value"].to_numpy()
+
+
+def live_snapshot_frame(live: pd.DataFrame, rate_column: str = "funding_rate") -> pd.DataFrame:
+    """Live rows as the snapshot frame :func:`detect_opportunities` reads (one row per market
+    and slot), every value from that slot or earlier slots of the same market."""
+    legs = _legs(live).sort_values("snapshot_time", kind="mergesort")
+    perp = (legs["market"] == "perp").to_numpy()
+    to_next = (pd.to_datetime(legs["next_funding_time"], utc=True) - legs["snapshot_time"]) / (
+        pd.Timedelta(hours=1)
+    )
+    frame = pd.DataFrame(
+        {
+            "timestamp": legs["snapshot_time"],
+            "exchange": legs["exchange"],
+            "symbol": legs["symbol"],
+            "market": legs["market"],
+            "price": legs["mid"],
+            "funding_rate": legs[rate_column].where(perp),
+            "funding_interval_hours": legs["interval_hours"].where(perp),
+            "hours_to_next_funding": to_next.clip(lower=0).where(perp),
+            "volume_24h": legs["quote_volume_24h"],
+            "realised_vol_24h_pct": np.nan,  # not measured live
+            "spread_pct": legs["spread_pct"],  # the measured book, not the volume estimate
+            "depth_usd": legs["depth"],
+        }
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["hourly"] = frame["funding_rate"] / frame["funding_interval_hours"]
+    parts = []
+    for _, g in frame.groupby(list(LEG_KEY), sort=False):
+        g = g.drop_duplicates("timestamp", keep="last")
+        rolled = g.set_index("timestamp")["hourly"]
+        for name, window in (("24h", "24h"), ("3d", "72h")):
+            # mean hourly rate over the slots seen (history: over the settlements seen)
+            g[f"rate_sum_{name}"] = rolled.rolling(window).sum().to_numpy()
+            g[f"interval_sum_{name}"] = rolled.rolling(window).count().to_numpy()
+        g["rate_hourly_8h_ago"] = _as_of(g, "hourly", 8.0)
+        g["rate_hourly_24h_ago"] = _as_of(g, "hourly", 24.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g["return_7d_pct"] = (g["price"].to_numpy() / _as_of(g, "price", 168.0) - 1.0) * 100
+        parts.append(g)
+    return pd.concat(parts, ignore_index=True).drop(columns=["hourly"])
 
 
 def live_opportunities(
     live: pd.DataFrame, config: LiveOpportunityConfig = LiveOpportunityConfig()
 ) -> pd.DataFrame:
-    """Candidates of every slot in ``live`` (``live_snapshots`` rows) with their features."""
+    """Candidates of every slot in ``live`` (``live_snapshots`` rows) with their features: the
+    shared detector's columns plus ``opportunity_key`` and each leg's ``hourly`` rate."""
     if live.empty:
         return pd.DataFrame()
-    legs = _legs(live)
-    opp = _pairs(legs, config)
+    snapshots = live_snapshot_frame(live, config.funding_rate_column)
+    opp = detect_opportunities(snapshots, config.detection())
     if opp.empty:
-        return opp
-    edge = (opp["short_hourly"] - opp["long_hourly"]).to_numpy(np.float64)
-    opp["timestamp"] = opp["snapshot_time"]
-    opp["fund_profit_8h"] = edge * 8 * 100.0
-    opp = opp[opp["fund_profit_8h"] > config.min_fund_profit_8h_pct].copy()
-    # the one round trip (data_tools.costs): four fills, half the live spread on each
-    cost = pd.Series(
-        round_trip_cost_pct(
-            config.costs,
-            opp["long_exchange"].to_numpy(),
-            opp["long_market"].to_numpy(),
-            opp["short_exchange"].to_numpy(),
-            opp["short_market"].to_numpy(),
-            opp["long_spread_pct"].fillna(0).to_numpy(np.float64),
-            opp["short_spread_pct"].fillna(0).to_numpy(np.float64),
-        ),
-        index=opp.index,
-    )
-    opp = pair_features(
-        opp,
-        cost,
-        volume="quote_volume_24h",
-        depth="depth",
-        liquidity=config.costs.liquidity,
-        break_even_cap_hours=config.break_even_cap_hours,
-    )
-    opp["basis_pct"] = (opp["short_mid"] / opp["long_mid"] - 1.0) * 100.0
-    opp = _trailing(opp)
-    opp = _btc_context(opp, legs, config)
+        return pd.DataFrame()
+    for side in ("long", "short"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hourly = opp[f"{side}_funding_rate_pct"] / 100.0 / opp[f"{side}_interval_hours"]
+        opp[f"{side}_hourly"] = np.where(opp[f"{side}_market"] == "spot", 0.0, hourly)
     opp["opportunity_key"] = candidate_key(opp)
     return opp.sort_values(["timestamp", "opportunity_key"]).reset_index(drop=True)
-
-
-def _trailing(opp: pd.DataFrame) -> pd.DataFrame:
-    """24 h / 3 d projections from the candidate's own earlier slots; spread CV over 3 d."""
-    keys = ["strategy", "symbol", "long_exchange", "long_market", "short_exchange", "short_market"]
-    opp = opp.sort_values("timestamp", kind="mergesort")
-    parts = []
-    for _, g in opp.groupby(keys, sort=False):
-        g = g.set_index("timestamp", drop=False)
-        hourly = g["fund_profit_8h"] / 8.0
-        g["fund_profit_24h_proj"] = hourly.rolling("24h").mean().to_numpy() * 24.0
-        g["fund_profit_3d_proj"] = hourly.rolling("72h").mean().to_numpy() * 72.0
-        basis = g["basis_pct"].rolling("72h", min_periods=3)
-        g["spread_volatility_cv"] = (
-            (basis.std() / (basis.mean().abs() + 1e-9)).clip(0, 100).to_numpy()
-        )
-        parts.append(g.reset_index(drop=True))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _btc_context(
-    opp: pd.DataFrame, legs: pd.DataFrame, config: LiveOpportunityConfig
-) -> pd.DataFrame:
-    btc = legs[(legs["symbol"] == config.regime_symbol)].sort_values(
-        ["snapshot_time", "market", "exchange"], ascending=[True, False, True]
-    )
-    btc = btc.drop_duplicates("snapshot_time")[["snapshot_time", "mid"]].set_index("snapshot_time")
-    if btc.empty:
-        return opp
-    price = btc["mid"]
-    week_ago = price.reindex(price.index - pd.Timedelta(hours=168), method="pad")
-    ret = (price.to_numpy() / week_ago.to_numpy() - 1.0) * 100.0
-    regime = market_regime(ret, config.regime_threshold_pct)
-    regime = np.where(np.isfinite(ret), regime, None)
-    ctx = pd.DataFrame(
-        {"timestamp": price.index, "btc_price": price.to_numpy(), "market_regime": regime}
-    )
-    return opp.merge(ctx, on="timestamp", how="left")
 
 
 #: columns of a scored-ready record (what ``records`` hands the scorer / the HTTP API)
