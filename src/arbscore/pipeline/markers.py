@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from arbscore.export.manifest import sha256_file
 from arbscore.pipeline.config import RunConfig
 from arbscore.registry import DEFAULT_FAMILIES
 
@@ -40,11 +41,7 @@ def stage_hash(*parts: Any) -> str:
 
 def file_digest(path: Path) -> str:
     """sha256 of a file's bytes (so an edited input re-runs the stages after it)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def marker_path(workdir: Path, stage: str) -> Path:
