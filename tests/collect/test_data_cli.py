@@ -161,3 +161,22 @@ def test_backfill_live_import_into_postgres(replay, client_for, pg_url, tmp_path
         assert store.count(LIVE_SNAPSHOTS) == 2
         status = store.status()
         assert status["gaps"].sum() == 0 and "postgres" in store.kind
+
+
+def test_read_only_verbs_create_no_store(tmp_path):
+    missing = tmp_path / "nowhere" / "market.duckdb"
+    for args in (("data", "status"), ("data", "export", "klines", str(tmp_path / "k.parquet"))):
+        code, out = cli(*args, "--db", missing)
+        assert code == 2 and "no market store" in out, out
+    assert not missing.exists() and not missing.parent.exists()
+    assert not (tmp_path / "k.parquet").exists()
+
+
+def test_status_table_fits_80_columns(replay, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    db = tmp_path / "m.duckdb"
+    code, out = cli(*backfill_args(replay, db))
+    assert code == 0, out
+    code, out = cli("data", "status", "--db", db)
+    assert code == 0 and "BTCUSDT" in out, out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80, out

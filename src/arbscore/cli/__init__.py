@@ -36,6 +36,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's own help layout: booleans as --flag/--no-flag (rich panels print "<bool>"),
+    # option names never cut at 80 columns
+    rich_markup_mode=None,
 )
 
 

@@ -8,9 +8,10 @@ another host, e.g. the offline replay server in ``tests/support/replay_exchange.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -203,7 +204,9 @@ def import_cmd(
         )
 
 
-data_app = typer.Typer(help="Inspect and move the market store.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Inspect and move the market store.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @data_app.command("status")
@@ -211,31 +214,51 @@ data_app = typer.Typer(help="Inspect and move the market store.", no_args_is_hel
 def status(db: DbOpt = None) -> None:
     """Ranges, row counts and gaps per exchange, symbol and market."""
     from arbscore.data_tools.store import open_store
-    from arbscore.data_tools.store.status import STATUS_COLUMNS
 
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         frame = store.status()
         location = store.location
-    table = Table(title=f"market store {location}")
-    for column in STATUS_COLUMNS:
-        table.add_column(column, justify="right" if column in ("rows", "gaps") else "left")
-    for row in frame.itertuples(index=False):
-        gaps = f"[red]{row.gaps}[/]" if row.gaps else "0"
-        table.add_row(
-            row.dataset,
-            row.exchange,
-            row.symbol,
-            row.market,
-            row.interval,
-            f"{row.first:%Y-%m-%d %H:%M}",
-            f"{row.last:%Y-%m-%d %H:%M}",
-            str(row.rows),
-            gaps,
-        )
     if frame.empty:
         console.print(f"market store {location} is empty")
     else:
-        console.print(table)
+        console.print(status_table(frame, location))
+
+
+def status_table(frame: Any, location: str) -> Table:
+    """``data status`` as a table that fits 80 columns: one ``venue symbol market`` column,
+    times to the minute only where a series does not start or end at midnight."""
+    table = Table(
+        title=f"market store {location}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column, justify in (
+        ("data", "left"),
+        ("series", "left"),
+        ("every", "left"),
+        ("first", "left"),
+        ("last", "left"),
+        ("rows", "right"),
+        ("gaps", "right"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=column != "series")
+    for row in frame.itertuples(index=False):
+        gaps = f"[red]{row.gaps}[/]" if row.gaps else "0"
+        table.add_row(
+            str(row.dataset).replace("_klines", "").replace("_", " "),
+            f"{row.exchange} {row.symbol} {row.market}",
+            str(row.interval),
+            _when(row.first),
+            _when(row.last),
+            f"{int(row.rows):,}",
+            gaps,
+        )
+    return table
+
+
+def _when(t: Any) -> str:
+    return f"{t:%Y-%m-%d}" if (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
 
 
 @data_app.command("export")
@@ -248,7 +271,7 @@ def export(
     """Write one store table to a Parquet file."""
     from arbscore.data_tools.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         rows = store.export_parquet(table, path)
     console.print(f"{rows} rows -> {path}")
 

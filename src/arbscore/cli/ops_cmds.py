@@ -288,7 +288,9 @@ def register(app: typer.Typer) -> None:
     app.command("drift")(user_errors(drift_cmd))
     app.command("paper")(user_errors(paper_cmd))
     app.command("retrain")(user_errors(retrain_cmd))
-    track = typer.Typer(help="prediction tracking: outcomes, accuracy", no_args_is_help=True)
+    track = typer.Typer(
+        help="prediction tracking: outcomes, accuracy", no_args_is_help=True, rich_markup_mode=None
+    )
     track.command("outcomes")(user_errors(outcomes_cmd))
     track.command("accuracy")(user_errors(accuracy_cmd))
     app.add_typer(track, name="track")

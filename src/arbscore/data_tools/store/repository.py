@@ -42,12 +42,19 @@ def default_store_url() -> str:
     return os.environ.get(STORE_ENV) or str(DEFAULT_STORE_PATH)
 
 
-def open_store(url_or_path: str | os.PathLike | None = None) -> MarketStore:
-    """Open (creating tables if needed) the store at a DuckDB path or a ``postgresql://`` URL."""
+def open_store(
+    url_or_path: str | os.PathLike | None = None, *, must_exist: bool = False
+) -> MarketStore:
+    """Open (creating tables if needed) the store at a DuckDB path or a ``postgresql://`` URL.
+
+    ``must_exist``: a read-only use (``data status``, ``data export``) refuses a DuckDB path
+    that has no file yet with ``FileNotFoundError`` instead of creating an empty store."""
     start = time.perf_counter()
     target = str(url_or_path) if url_or_path is not None else default_store_url()
     if not target.strip():
         raise ValueError("--db: empty store location; give a DuckDB file path or postgresql://")
+    if must_exist and "://" not in target and not os.path.exists(target):
+        raise FileNotFoundError(f"--db: no market store at {target} (nothing was created)")
     if target.startswith(("postgresql://", "postgres://")):
         backend: Any = PostgresBackend(target)
     elif "://" in target:
