@@ -5,7 +5,7 @@ is written op by op and mirrors ``arbscore.mlx_models.model`` (see its docstring
 
     x_s    = clip((x - mean) / scale, -c, c)    scaling inside the graph: callers pass raw
     x_s    = x_s / sqrt(1 + (x_s / s)^2)         features, exactly like the GBDT graphs
-    emb    = relu(enc(x_s[:, num + hold])[:, m] @ W_m + b_m), per feature m   ple | periodic
+    emb    = relu(reshape(enc(x_s[:, num + hold])) @ blockdiag(W_m) + b)   ple | periodic
     categ  = x_s[:, cat] @ blockdiag(E_g)        (or the one-hot columns as they are)
     z      = trunk(concat(emb[:, numeric], categ))            never sees hold_hours
     zh     = concat(z, x_s[:, F-1:], emb[:, hold])            hold-conditioned heads
@@ -13,9 +13,9 @@ is written op by op and mirrors ``arbscore.mlx_models.model`` (see its docstring
     success= sigmoid(a * success_layers(zh) + b)                Platt calibration
     duration = clip(exp(duration_layers(z)) - 1, min_hold, max_hold)   log1p target
 
-The per-feature embedding layers become one batched MatMul, the ensembled heads arrive
+The per-feature embedding layers become one block-diagonal MatMul, the ensembled heads arrive
 folded into plain layers (``MLXFamily.layer_params``), so the graph needs only standard ops
-(Gather, Unsqueeze, Sub/Div/Clip or Mul/Sin/Cos, Transpose, Reshape, MatMul). One input
+(Gather, Unsqueeze, Sub/Div/Clip or Mul/Sin/Cos, Reshape, MatMul). One input
 ``features [N, F]``, three ``[N, 1]`` outputs named ``profit``, ``success``, ``duration``: one
 multi-output graph, one session. :func:`reference_forward` is the same computation in float64
 numpy (the oracle for tests that lack MLX; it shares the input stage with the MLX family's
@@ -227,16 +227,6 @@ class _Builder:
             x = self.dense(x, d)
         return x
 
-    def per_feature(self, enc: str, weight: np.ndarray, bias: np.ndarray) -> str:
-        """relu(enc[:, i, :] @ weight[i] + bias[i]) for each feature i, flattened feature-major:
-        ``enc [N, M, T]``, ``weight (M, T, d)``, ``bias (M, d)`` -> ``[N, M * d]`` (what
-        :func:`block_diagonal` computes, without its zeros)."""
-        perm = self.op("Transpose", [enc], perm=[1, 0, 2])  # [M, N, T]
-        y = self.op("MatMul", [perm, self.const(weight, "We")])  # [M, N, d]
-        y = self.op("Transpose", [y], perm=[1, 0, 2])  # [N, M, d]
-        flat = self.op("Reshape", [y, self.const([0, -1], "shape", np.int64)])
-        return self.op("Relu", [self.op("Add", [flat, self.const(bias.reshape(-1), "be")])])
-
     def gather(self, x: str, columns: np.ndarray) -> str:
         return self.op("Gather", [x, self.const(columns, "cols", np.int64)], axis=1)
 
@@ -283,14 +273,20 @@ def mlp_to_onnx(w: NetWeights) -> onnx.ModelProto:
         else:
             angle = g.op("Mul", [v, g.const(2.0 * np.pi * p.encoding.astype(np.float64), "freq")])
             enc = g.op("Concat", [g.op("Sin", [angle]), g.op("Cos", [angle])], axis=2)
-        # numeric columns and the hold apart, so a NaN hold (garbage in) stays in the hold's
-        # own embedding; each as one batched per-feature MatMul (not the block-diagonal one:
-        # its zeros made the net's largest weight and most of a single row's time)
+        # numeric columns and the hold as two matmuls, so a NaN hold (garbage in) never
+        # reaches the duration head through the block-diagonal zeros (NaN * 0 = NaN)
+        shape = g.const([0, -1], "shape", np.int64)
         ew, eb = p.embed_weight, p.embed_bias
-        emb = [
-            g.per_feature(g.cols(enc, lo, hi), ew[lo:hi], eb[lo:hi])
-            for lo, hi in ((0, m - 1), (m - 1, m))
-        ]
+        emb = []
+        for lo_col, hi_col in ((0, m - 1), (m - 1, m)):
+            flat = g.op("Reshape", [g.cols(enc, lo_col, hi_col), shape])
+            dense = Dense(
+                "trunk",
+                block_diagonal(ew[lo_col:hi_col]),
+                eb[lo_col:hi_col].reshape(-1),
+                "relu",
+            )
+            emb.append(g.dense(flat, dense))
         parts = [emb[0]]
         hold.append(emb[1])
     else:
