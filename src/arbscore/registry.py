@@ -59,7 +59,7 @@ def get_family(name: str) -> type[ModelFamily]:
 
 
 def parse_family_list(values: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
-    """CLI ``--families``: repeated and/or comma-separated names; default DEFAULT_FAMILIES."""
+    """CLI ``--family``: repeated and/or comma-separated names; default DEFAULT_FAMILIES."""
     if not values:
         return DEFAULT_FAMILIES
     names: list[str] = []
@@ -69,8 +69,8 @@ def parse_family_list(values: list[str] | tuple[str, ...] | None) -> tuple[str, 
             if part and part not in names:
                 names.append(part)
     if not names:
-        raise ValueError("--families: no family named")
+        raise ValueError("--family: no family named")
     for n in names:
         if ":" not in n and n.lower() not in _FAMILIES:
-            raise ValueError(f"--families: unknown family {n!r}; choose from {list(_FAMILIES)}")
+            raise ValueError(f"--family: unknown family {n!r}; choose from {list(_FAMILIES)}")
     return tuple(names)

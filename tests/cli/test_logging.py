@@ -26,8 +26,18 @@ def _restore_logging():
     ours.setLevel(levels[1])
 
 
+def _store(tmp_path) -> str:
+    """An (empty) store: ``data status`` refuses a missing one."""
+    from arbscore.data_tools.store import open_store
+
+    db = tmp_path / "m.duckdb"
+    if not db.exists():
+        open_store(db).close()
+    return str(db)
+
+
 def _status(tmp_path, *options: str, env: dict | None = None):
-    args = [*options, "data", "status", "--db", str(tmp_path / "m.duckdb")]
+    args = [*options, "data", "status", "--db", _store(tmp_path)]
     return CliRunner().invoke(app, args, env=env)
 
 
@@ -52,7 +62,7 @@ def test_env_var_and_bad_level(tmp_path):
 
 
 def test_real_process_stderr(tmp_path):
-    db = str(tmp_path / "m.duckdb")
+    db = _store(tmp_path)
     cmd = [sys.executable, "-m", "arbscore", "--log-level", "DEBUG", "data", "status", "--db", db]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -72,3 +82,18 @@ def test_scorer_and_reload_log_through_their_module_loggers(caplog):
     assert {"arbscore.serve.scorer", "arbscore.serve.provider"} <= names
     assert any("loaded bundle" in r.getMessage() for r in caplog.records)
     assert any("reloaded" in r.getMessage() for r in caplog.records)
+
+
+def test_a_library_logging_info_on_its_own_stays_quiet(capsys):
+    from arbscore.cli.logs import configure_logging
+
+    configure_logging("DEBUG")
+    chatty = logging.getLogger("distributed.scheduler")
+    chatty.setLevel(logging.INFO)  # as Dask's own logging config does
+    chatty.info("Receive client connection")
+    chatty.warning("a real warning")
+    logging.getLogger("arbscore.test").debug("ours")
+    err = capsys.readouterr().err
+    assert "Receive client connection" not in err
+    assert "a real warning" in err and "ours" in err
+    configure_logging("WARNING")

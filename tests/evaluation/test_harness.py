@@ -179,7 +179,7 @@ def test_cli_trains_and_evaluates_the_guide_csv_as_it_is(tmp_path):
             str(GUIDE_CSV),
             "--out",
             str(out),
-            "--families",
+            "--family",
             f"{KIT}:MeanFamily",
             "--evaluate",
             "--folds",
@@ -211,14 +211,14 @@ def test_cli_bad_input_exits_2_naming_the_problem(tmp_path):
             str(bad),
             "--out",
             str(tmp_path / "o"),
-            "--families",
+            "--family",
             f"{KIT}:MeanFamily",
         ],
     )
     assert res.exit_code == 2 and "btc_price" in res.output and "market_regime" in res.output
     res = runner.invoke(
         app,
-        ["evaluate", "--data", str(GUIDE_CSV), "--out", str(tmp_path), "--families", "catboost"],
+        ["evaluate", "--data", str(GUIDE_CSV), "--out", str(tmp_path), "--family", "catboost"],
     )
     assert res.exit_code == 2 and "catboost" in res.output
     res = runner.invoke(
@@ -229,7 +229,7 @@ def test_cli_bad_input_exits_2_naming_the_problem(tmp_path):
             str(GUIDE_CSV),
             "--out",
             str(tmp_path),
-            "--families",
+            "--family",
             f"{KIT}:MeanFamily",
             "--folds",
             "30",
@@ -251,7 +251,7 @@ def test_gbdt_families_train_and_evaluate_the_guide_csv(tmp_path):
             str(GUIDE_CSV),
             "--out",
             str(tmp_path),
-            "--families",
+            "--family",
             "xgboost,lightgbm",
             "--evaluate",
             "--folds",

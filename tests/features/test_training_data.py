@@ -227,7 +227,7 @@ def test_cli_keeps_what_it_can_and_warns_with_counts(tmp_path):
     path = _guide_variant(tmp_path, "keep.csv", change)
     out = tmp_path / "run"
     res = runner.invoke(
-        app, ["train", "--data", str(path), "--out", str(out), "--families", "xgboost"]
+        app, ["train", "--data", str(path), "--out", str(out), "--family", "xgboost"]
     )
     assert res.exit_code == 0, res.output
     text = _flat(res.output)

@@ -17,7 +17,7 @@ from arbscore.mlx_models.blas import (
     reexec_command,
 )
 
-ARGV = ["/venv/bin/python", "/venv/bin/arbscore", "train", "--families", "mlx"]
+ARGV = ["/venv/bin/python", "/venv/bin/arbscore", "train", "--family", "mlx"]
 needs_openblas = pytest.mark.skipif(
     sys.platform != "linux" or find_openblas() is None,
     reason="needs Linux with OpenBLAS (apt install libopenblas0-pthread)",

@@ -153,7 +153,7 @@ def test_evaluate_cli_logs_to_mlflow(tmp_path):
     uri = _uri(tmp_path)
     out = tmp_path / "eval"
     args = ["evaluate", "--data", str(GUIDE_CSV), "--out", str(out), "--folds", "2"]
-    res = runner.invoke(app, [*args, "--families", MEAN_FAMILY, "--mlflow", uri])
+    res = runner.invoke(app, [*args, "--family", MEAN_FAMILY, "--mlflow", uri])
     assert res.exit_code == 0, res.output
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("arbscore").experiment_id])
@@ -192,7 +192,7 @@ def test_retrain_cli_hands_the_result_to_mlflow(tmp_path, monkeypatch):
 def test_mlflow_env_needs_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     args = ["evaluate", "--data", str(GUIDE_CSV), "--out", str(tmp_path), "--mlflow", "env"]
-    res = runner.invoke(app, [*args, "--families", MEAN_FAMILY])
+    res = runner.invoke(app, [*args, "--family", MEAN_FAMILY])
     assert res.exit_code == 2 and "MLFLOW_TRACKING_URI" in res.output
     assert not (tmp_path / "metrics.json").exists()  # refused before any work
 
@@ -203,7 +203,7 @@ import sys
 from typer.testing import CliRunner
 from arbscore.cli import app
 args = ["evaluate", "--data", {str(GUIDE_CSV)!r}, "--out", {str(tmp_path / "o")!r},
-        "--folds", "2", "--families", {MEAN_FAMILY!r}]
+        "--folds", "2", "--family", {MEAN_FAMILY!r}]
 res = CliRunner().invoke(app, args)
 assert res.exit_code == 0, res.output
 assert "mlflow" not in sys.modules, "mlflow imported"
@@ -227,9 +227,7 @@ def test_run_cli_logs_the_finished_workdir(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(pipeline, "run_pipeline", lambda cfg, progress: result)
     monkeypatch.setattr(run_cmds, "_summary", lambda result, console: None)
-    res = runner.invoke(
-        app, ["run", "--workdir", str(work), "--data", "synthetic", "--mlflow", uri]
-    )
+    res = runner.invoke(app, ["run", "--out", str(work), "--data", "synthetic", "--mlflow", uri])
     assert res.exit_code == 0, res.output
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("arbscore").experiment_id])

@@ -21,7 +21,7 @@ def _flat(text: str) -> str:
 def test_drift_and_paper_commands(live_copy, ops_bundle, tmp_path):
     out = tmp_path / "drift.json"
     res = runner.invoke(
-        app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy), "--json", str(out)]
+        app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy), "--out", str(out)]
     )
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
@@ -43,7 +43,7 @@ def test_drift_and_paper_commands(live_copy, ops_bundle, tmp_path):
             str(live_copy),
             "--max-hold",
             "12",
-            "--json",
+            "--out",
             str(paper_json),
         ],
     )
@@ -65,7 +65,7 @@ def test_drift_and_paper_commands(live_copy, ops_bundle, tmp_path):
         rows = prediction_rows(scorer.model_version, recs, scorer.predict_records(recs))
         register(store).upsert(PREDICTIONS, rows)
     res = runner.invoke(
-        app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy), "--json", str(out)]
+        app, ["drift", "--bundle", str(ops_bundle), "--db", str(live_copy), "--out", str(out)]
     )
     assert res.exit_code == 0, res.output
     tracked = json.loads(out.read_text())

@@ -39,25 +39,22 @@ def test_a_stage_that_cannot_import_is_a_clear_error(tmp_path, monkeypatch):
 def test_run_config_json_records_the_command(tmp_path):
     cfg = RunConfig(workdir=tmp_path, data="synthetic", families=("xgboost",))
     record = json.loads(write_run_config(cfg).read_text())
-    assert (
-        record["command"] == f"arbscore run --workdir {tmp_path} --data synthetic "
-        "--families xgboost"
-    )
+    assert record["command"] == f"arbscore run --out {tmp_path} --data synthetic --family xgboost"
     assert record["config"]["families"] == ["xgboost"]
     assert jsonable(cfg) == record["config"]
 
 
 def test_cli_input_errors_exit_2(tmp_path):
-    res = runner.invoke(app, ["run", "--workdir", str(tmp_path), "--data", "missing.parquet"])
+    res = runner.invoke(app, ["run", "--out", str(tmp_path), "--data", "missing.parquet"])
     assert res.exit_code == 2 and "data" in res.output
-    res = runner.invoke(app, ["run", "--workdir", str(tmp_path), "--families", "catboost"])
+    res = runner.invoke(app, ["run", "--out", str(tmp_path), "--family", "catboost"])
     assert res.exit_code == 2 and "catboost" in res.output
     bad = tmp_path / "cfg.json"
     bad.write_text(json.dumps({"simulation": {}}))
-    res = runner.invoke(app, ["run", "--workdir", str(tmp_path), "--config", str(bad)])
+    res = runner.invoke(app, ["run", "--out", str(tmp_path), "--config", str(bad)])
     assert res.exit_code == 2 and "unknown sections ['simulation']" in res.output
     bad.write_text(json.dumps({"synthetic": {"dayz": 3}}))
-    res = runner.invoke(app, ["run", "--workdir", str(tmp_path), "--config", str(bad)])
+    res = runner.invoke(app, ["run", "--out", str(tmp_path), "--config", str(bad)])
     assert res.exit_code == 2 and "dayz" in res.output
 
 
@@ -92,7 +89,7 @@ def test_config_file_toml_and_json_give_the_same_configs(tmp_path):
 
 
 def _run_with_config(tmp_path, config):
-    return runner.invoke(app, ["run", "--workdir", str(tmp_path / "w"), "--config", str(config)])
+    return runner.invoke(app, ["run", "--out", str(tmp_path / "w"), "--config", str(config)])
 
 
 def test_cli_config_toml_is_parsed_and_checked(tmp_path):

@@ -69,7 +69,7 @@ def _check_report_matches_metrics(workdir: Path) -> dict:
 
 def test_run_synthetic_end_to_end_then_reuse(tmp_path, tiny_config):
     workdir = tmp_path / "run"
-    args = ("--workdir", str(workdir), "--data", "synthetic", "--config", str(tiny_config))
+    args = ("--out", str(workdir), "--data", "synthetic", "--config", str(tiny_config))
     res = _run(*args)
     for rel in RUN_OUTPUTS:
         assert (workdir / rel).exists(), rel
@@ -93,7 +93,7 @@ def test_run_synthetic_end_to_end_then_reuse(tmp_path, tiny_config):
     assert manifest["fees"] == fees and manifest["fees_source"] == "training run"
     record = json.loads((workdir / "run_config.json").read_text())
     assert record["command"] == (
-        f"arbscore run --workdir {workdir} --data synthetic --config {workdir / 'config.json'}"
+        f"arbscore run --out {workdir} --data synthetic --config {workdir / 'config.json'}"
     )
     assert record["config"]["synthetic"]["days"] == 30
     assert record["command"] in page
@@ -115,7 +115,7 @@ def test_run_synthetic_end_to_end_then_reuse(tmp_path, tiny_config):
 def test_run_on_a_training_file(tmp_path, tiny_config):
     """--data PATH (the guide's CSV layout) skips the market stages."""
     workdir = tmp_path / "run"
-    res = _run("--workdir", str(workdir), "--data", str(GUIDE_CSV), "--config", str(tiny_config))
+    res = _run("--out", str(workdir), "--data", str(GUIDE_CSV), "--config", str(tiny_config))
     for rel in RUN_OUTPUTS:
         assert (workdir / rel).exists(), rel
     _check_report_matches_metrics(workdir)
@@ -128,7 +128,7 @@ def test_run_on_a_training_file(tmp_path, tiny_config):
 @pytest.mark.slow
 def test_changed_setting_reruns_only_what_depends_on_it(tmp_path, tiny_config):
     workdir = tmp_path / "run"
-    args = ["--workdir", str(workdir), "--data", str(GUIDE_CSV), "--families", "xgboost,lightgbm"]
+    args = ["--out", str(workdir), "--data", str(GUIDE_CSV), "--family", "xgboost,lightgbm"]
     _run(*args, "--config", str(tiny_config))
     cfg = json.loads(tiny_config.read_text())
     cfg["families"].pop("mlx")

@@ -302,7 +302,7 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
         json.dumps({"source": "hand-written test fixture", "synthetic": synthetic})
     )
     (path / "run_config.json").write_text(
-        json.dumps({"command": f"arbscore run --workdir {path} --data synthetic"})
+        json.dumps({"command": f"arbscore run --out {path} --data synthetic"})
     )
     return metrics
 

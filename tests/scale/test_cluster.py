@@ -89,7 +89,7 @@ def test_parse_cluster_flag_and_environment():
 
 
 def test_a_bad_cluster_flag_exits_2_naming_it(tmp_path):
-    r = CliRunner().invoke(app, ["run", "--workdir", str(tmp_path), "--cluster", "locl:2"])
+    r = CliRunner().invoke(app, ["run", "--out", str(tmp_path), "--cluster", "locl:2"])
     assert r.exit_code == 2 and "--cluster" in r.output
     r = CliRunner().invoke(
         app, ["score", "--data", str(tmp_path), "--bundle", str(BUNDLE), "--out", str(tmp_path)]
@@ -177,7 +177,7 @@ def test_simulate_and_evaluate_cli_with_cluster_equal_without(tmp_path):
     sim += ["--holds", "1,4,24,72", "--entry-stride-minutes", "240"]
     for name, extra in (("a", []), ("b", ["--cluster", "local:2"])):
         out = tmp_path / name / "set.parquet"
-        r = CliRunner().invoke(app, [*sim, "--output", str(out), *extra])
+        r = CliRunner().invoke(app, [*sim, "--out", str(out), *extra])
         assert r.exit_code == 0, r.output
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "b" / "set.parquet"),
@@ -185,7 +185,7 @@ def test_simulate_and_evaluate_cli_with_cluster_equal_without(tmp_path):
         check_exact=True,
     )
     assert (tmp_path / "b" / "set.parquet.parts" / "partitions.json").is_file()
-    ev = ["evaluate", "--data", str(tmp_path / "a" / "set.parquet"), "--families", "xgboost"]
+    ev = ["evaluate", "--data", str(tmp_path / "a" / "set.parquet"), "--family", "xgboost"]
     ev += ["--folds", "2"]
     for name, extra in (("a", []), ("b", ["--cluster", "local:2"])):
         env = {THREADS_ENV: "1"} if not extra else {}

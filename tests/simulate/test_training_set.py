@@ -180,7 +180,7 @@ def test_cli_simulate_and_snapshots(tmp_path):
             "BTCUSDT,ETHUSDT",
             "--holds",
             "1,8,24,168",
-            "--output",
+            "--out",
             str(out),
         ],
     )
@@ -199,14 +199,14 @@ def test_cli_simulate_and_snapshots(tmp_path):
             "4",
             "--every-minutes",
             "60",
-            "--output",
+            "--out",
             str(snaps),
         ],
     )
     assert result.exit_code == 0, result.output
     assert pd.read_parquet(snaps)["timestamp"].dt.minute.eq(0).all()
     bad = runner.invoke(
-        app, ["simulate", "--data", "synthetic", "--entry-order", "vip", "--output", str(out)]
+        app, ["simulate", "--data", "synthetic", "--entry-order", "vip", "--out", str(out)]
     )
     assert bad.exit_code == 2 and "entry_order" in bad.output
 

@@ -51,8 +51,20 @@ def _timestamp(text: str, flag: str):
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def _names(values: list[str] | None, default: str = "") -> tuple[str, ...]:
+    """A list option given repeated and/or comma-separated, lowercased, in order, once each."""
+    items = [v for value in (values or [default]) for v in value.split(",")]
+    return tuple(dict.fromkeys(v.strip().lower() for v in items if v.strip()))
+
+
+_BACKFILL_EXCHANGE = typer.Option(
+    ..., help="binance, bybit, okx, hyperliquid (repeat or comma-separate)"
+)
+_LIVE_EXCHANGE = typer.Option(["binance,bybit,okx"], help="exchanges (repeat or comma-separate)")
+
+
 def backfill(
-    exchange: str = typer.Option(..., help="binance, bybit, okx or hyperliquid"),
+    exchange: list[str] = _BACKFILL_EXCHANGE,
     symbols: str = typer.Option(
         ..., help="comma-separated canonical symbols, e.g. BTCUSDT,ETHUSDT"
     ),
@@ -72,17 +84,24 @@ def backfill(
     from arbscore.data_tools.collect.exchange import RetryPolicy, make_exchange
     from arbscore.data_tools.store import open_store
 
-    config = BackfillConfig(
-        exchange=exchange.lower(),
-        symbols=_symbols(symbols),
-        start=_timestamp(start, "--start"),
-        end=_timestamp(end, "--end"),
-        interval=interval,
-        markets=tuple(m.strip() for m in markets.split(",") if m.strip()),
-        retry=RetryPolicy(max_retries=max_retries),
-    )
-    client = make_exchange(config.exchange, api_base)
+    exchanges = _names(exchange)
+    if not exchanges:
+        raise UserInputError("--exchange: no exchange named")
+    configs = [
+        BackfillConfig(
+            exchange=name,
+            symbols=_symbols(symbols),
+            start=_timestamp(start, "--start"),
+            end=_timestamp(end, "--end"),
+            interval=interval,
+            markets=tuple(m.strip() for m in markets.split(",") if m.strip()),
+            retry=RetryPolicy(max_retries=max_retries),
+        )
+        for name in exchanges
+    ]
+    clients = {c.exchange: make_exchange(c.exchange, api_base) for c in configs}
     tasks: dict[str, int] = {}
+    results = []
     with (
         open_store(db) as store,
         Progress(
@@ -93,22 +112,31 @@ def backfill(
             console=console,
         ) as bar,
     ):
+        for config in configs:
 
-        def progress(message: str, completed: int | None = None, total: int | None = None) -> None:
-            if message not in tasks:
-                tasks[message] = bar.add_task(f"{config.exchange} {message}", total=total)
-            bar.update(tasks[message], completed=completed, total=total)
+            def progress(
+                message: str,
+                completed: int | None = None,
+                total: int | None = None,
+                _venue: str = config.exchange,
+            ) -> None:
+                key = f"{_venue} {message}"
+                if key not in tasks:
+                    tasks[key] = bar.add_task(key, total=total)
+                bar.update(tasks[key], completed=completed, total=total)
 
-        try:
-            results = run_backfill(store, client, config, progress=progress)
-        except Exception as exc:
-            _exchange_failure(exc)
+            try:
+                got = run_backfill(store, clients[config.exchange], config, progress=progress)
+            except Exception as exc:
+                _exchange_failure(exc)
+            results += [(config.exchange, r) for r in got]
         location = store.location
-    table = Table(title=f"backfill {config.exchange} -> {location}")
-    for column in ("symbol", "dataset", "market", "rows written", "requests", "resumed from"):
+    table = Table(title=f"backfill {', '.join(exchanges)} -> {location}")
+    for column in ("venue", "symbol", "dataset", "market", "rows", "requests", "resumed from"):
         table.add_column(column)
-    for r in results:
+    for venue, r in results:
         table.add_row(
+            venue,
             r.symbol,
             r.dataset,
             r.market,
@@ -133,7 +161,7 @@ def _exchange_failure(exc: Exception) -> None:
 
 
 def live(
-    exchange: str = typer.Option("binance,bybit,okx", help="comma-separated exchanges"),
+    exchange: list[str] = _LIVE_EXCHANGE,
     symbols: str = typer.Option("BTCUSDT,ETHUSDT", help="comma-separated canonical symbols"),
     interval: str = typer.Option("5m", help="snapshot interval"),
     depth_band: float = typer.Option(0.5, help="order-book depth band, +/- percent of mid"),
@@ -148,7 +176,7 @@ def live(
     from arbscore.data_tools.store import open_store
 
     config = LiveConfig(
-        exchanges=tuple(e.strip().lower() for e in exchange.split(",") if e.strip()),
+        exchanges=_names(exchange),
         symbols=_symbols(symbols),
         interval=interval,
         depth_band_pct=depth_band,

@@ -51,6 +51,11 @@ def configure_logging(level: str = DEFAULT_LEVEL) -> None:
         root.removeHandler(old)
     handler = _ArbscoreHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
+    # a library that sets its own logger's level (Dask's "distributed" logs INFO) still only
+    # reaches this handler at WARNING or above
+    handler.addFilter(
+        lambda r: r.levelno >= (number if r.name.split(".")[0] == "arbscore" else logging.WARNING)
+    )
     root.addHandler(handler)
     root.setLevel(max(number, logging.WARNING))
     logging.getLogger("arbscore").setLevel(number)

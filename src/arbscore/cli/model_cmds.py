@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import err_console, user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
@@ -29,8 +30,9 @@ DataOpt = Annotated[
 OutOpt = Annotated[Path, typer.Option("--out", help="run directory to write")]
 FamiliesOpt = Annotated[
     list[str] | None,
-    typer.Option("--families", help="families (repeat or comma-separate); default: all"),
+    typer.Option("--family", "-f", help="families (repeat or comma-separate); default: all"),
 ]
+OldFamiliesOpt = Annotated[list[str] | None, hidden("--families")]
 FoldsOpt = Annotated[int, typer.Option("--folds", help="walk-forward folds")]
 SpanOpt = Annotated[
     float | None, typer.Option("--test-span-hours", help="test window per fold (default: auto)")
@@ -78,7 +80,7 @@ def _families(values: list[str] | None) -> tuple[str, ...]:
         try:
             get_family(name)
         except ImportError as exc:
-            raise UserInputError(f"--families: {exc}") from exc
+            raise UserInputError(f"--family: {exc}") from exc
     return names
 
 
@@ -147,6 +149,7 @@ def register(app: typer.Typer) -> None:
         data: DataOpt,
         out: OutOpt,
         families: FamiliesOpt = None,
+        old_families: OldFamiliesOpt = None,
         folds: FoldsOpt = 4,
         test_span_hours: SpanOpt = None,
         top_k: TopKOpt = 3,
@@ -155,6 +158,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Walk-forward evaluation of each family beside the baselines -> OUT/metrics.json
         (with --cluster: one task per (fold, family) on Dask)."""
+        families = renamed(families, old_families, "--family", "--families")
         names, cfg = _families(families), _config(folds, test_span_hours, top_k)
         cluster_context(cluster)  # a malformed --cluster exits 2 before any work
         tracking = check_mlflow(mlflow)
@@ -167,12 +171,18 @@ def register(app: typer.Typer) -> None:
         data: DataOpt,
         out: OutOpt,
         families: FamiliesOpt = None,
+        old_families: OldFamiliesOpt = None,
         with_evaluate: Annotated[
             bool, typer.Option("--evaluate/--no-evaluate", help="also run the evaluation")
         ] = False,
         export: Annotated[
-            bool, typer.Option("--export/--no-export", help="also bundle the winners")
-        ] = False,
+            bool | None,
+            typer.Option(
+                "--export/--no-export",
+                help="bundle the winners for `arbscore serve` (default: when they are known: "
+                "one family, or --evaluate)",
+            ),
+        ] = None,
         folds: FoldsOpt = 4,
         test_span_hours: SpanOpt = None,
         top_k: TopKOpt = 3,
@@ -180,6 +190,7 @@ def register(app: typer.Typer) -> None:
         """Fit each family on all rows -> OUT/models/<family>/ and OUT/models/feature_spec.json."""
         from arbscore.final_fit import train_final
 
+        families = renamed(families, old_families, "--family", "--families")
         names = _families(families)
         cfg = _config(folds, test_span_hours, top_k)
         frame = load_data(data)
@@ -200,9 +211,22 @@ def register(app: typer.Typer) -> None:
                 str(result.model_dirs[name]),
             )
         console.print(table)
-        if export:
-            if not (out / "metrics.json").exists() and len(names) > 1:
-                raise UserInputError("--export needs the winners: add --evaluate")
-            bundle = export_hook(out)
+        winners_known = (out / "metrics.json").exists() or len(names) == 1
+        if export and not winners_known:
+            raise UserInputError("--export needs the winners: add --evaluate")
+        if export is None and not winners_known:
+            console.print(
+                "no bundle: several families and no evaluation to pick the winners "
+                "(add --evaluate, or --family NAME)"
+            )
+        elif export is not False:
+            try:
+                bundle = export_hook(out)
+            except (UserInputError, ValueError) as exc:
+                if export:  # asked for: the error stands
+                    raise
+                console.print(f"no bundle: {exc}")  # the default: the models stand
+                bundle = None
             if bundle:
-                console.print(f"bundle written to {bundle}")
+                console.print(f"bundle written to {bundle}; serve it with:")
+                console.print(f"  arbscore serve --bundle {bundle}", highlight=False)

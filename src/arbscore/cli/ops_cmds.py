@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 
@@ -62,14 +63,16 @@ def drift_cmd(
     fail_on: Annotated[
         str, typer.Option(help="exit 1 at this level: never | warn | alert")
     ] = "never",
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the report as JSON")
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="also write the report as JSON")
     ] = None,
+    old_json: Annotated[Path | None, hidden("--json")] = None,
 ) -> None:
     """Per-feature PSI and prediction drift vs the bundle's training reference."""
     import numpy as np
     import pandas as pd
 
+    json_out = renamed(out, old_json, "--out", "--json")
     from arbscore.ops.drift import DriftConfig, drift_report
     from arbscore.serve.scorer import Scorer
 
@@ -135,11 +138,13 @@ def paper_cmd(
     top_k: Annotated[int, typer.Option(help="entries per slot")] = 3,
     capital: Annotated[float, typer.Option(help="capital, USD (both strategies)")] = 100_000.0,
     position: Annotated[float, typer.Option(help="notional per position, USD")] = 10_000.0,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the summary as JSON")
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="also write the summary as JSON")
     ] = None,
+    old_json: Annotated[Path | None, hidden("--json")] = None,
 ) -> None:
     """Paper-trade the ML scorer against the rule-based scorer on live snapshots."""
+    json_out = renamed(out, old_json, "--out", "--json")
     from rich.table import Table
 
     from arbscore.evaluation.config import EvaluationConfig

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from arbscore.cli.aliases import hidden_default, renamed
 from arbscore.cli.errors import user_errors
 from arbscore.cli.scale_cmds import CLUSTER_HELP, cluster_context
 from arbscore.errors import UserInputError
@@ -133,14 +134,16 @@ _START = typer.Option(None, help="first day (UTC), e.g. 2025-07-01")
 _END = typer.Option(None, help="end (exclusive, UTC)")
 _DAYS = typer.Option(30.0, help="--data synthetic: days to generate")
 _SEED = typer.Option(0, help="--data synthetic: random seed")
-_SNAP_OUT = typer.Option(Path("snapshots.parquet"), "--output", help="Parquet file")
+_SNAP_OUT = typer.Option(None, "--out", "-o", help="Parquet file [default: snapshots.parquet]")
 _SIM_OUT = typer.Option(
-    Path("training_data.parquet"), "--output", help="training_data.parquet or .csv"
+    None, "--out", "-o", help="training_data.parquet or .csv [default: training_data.parquet]"
 )
+_OLD_OUTPUT = hidden_default("--output")
 
 
 def snapshots(
-    output: Path = _SNAP_OUT,
+    out: Path | None = _SNAP_OUT,
+    old_output: Path | None = _OLD_OUTPUT,
     data: str = _DATA,
     db: str = _DB,
     symbols: str = _SYMBOLS,
@@ -155,8 +158,9 @@ def snapshots(
     """Build 5-minute as-of snapshots of every market (no look-ahead) into Parquet / the store."""
     from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots, snapshot_table
 
+    output = renamed(out, old_output, "--out", "--output", Path("snapshots.parquet"))
     if output.suffix.lower() != ".parquet":
-        raise UserInputError(f"--output {output.name}: expected a .parquet file")
+        raise UserInputError(f"--out {output.name}: expected a .parquet file")
     config = SnapshotConfig(every_minutes=every_minutes, warmup_hours=warmup_hours)
     console = Console()
     began = time.perf_counter()
@@ -192,7 +196,8 @@ def snapshots(
 
 
 def simulate(
-    output: Path = _SIM_OUT,
+    out: Path | None = _SIM_OUT,
+    old_output: Path | None = _OLD_OUTPUT,
     data: str = _DATA,
     db: str = _DB,
     symbols: str = _SYMBOLS,
@@ -224,7 +229,7 @@ def simulate(
 ) -> None:
     """Simulate every opportunity x hold (1..720 h) into the labelled training set; the daily
     marks go beside it (training_marks.parquet). With --cluster the set is built one task per
-    symbol partition (kept in OUTPUT.parts/, see docs/scaling.md)."""
+    symbol partition (kept in OUT.parts/, see docs/scaling.md)."""
     from arbscore.data_tools.costs import CostConfig, FeeSchedule
     from arbscore.data_tools.opportunities import OpportunityConfig
     from arbscore.data_tools.snapshots import SnapshotConfig
@@ -234,8 +239,9 @@ def simulate(
         write_training_set,
     )
 
+    output = renamed(out, old_output, "--out", "--output", Path("training_data.parquet"))
     if not output.name.lower().endswith((".parquet", ".csv", ".csv.gz")):
-        raise UserInputError(f"--output {output.name}: expected a .parquet or .csv file name")
+        raise UserInputError(f"--out {output.name}: expected a .parquet or .csv file name")
     step = 5 if entry_stride_minutes % 60 else 60
     config = TrainingSetConfig(
         snapshots=SnapshotConfig(every_minutes=step),

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
@@ -223,8 +224,11 @@ def _summary(result: Any, console: Console) -> None:
         console.print(table)
 
 
-def _workdir_option(default: str = "runs/default") -> Any:
-    return typer.Option("--workdir", "-w", help="Run directory (created if needed).")
+DEFAULT_OUT = Path("runs/default")
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Run directory (created if needed).")
+]
+OldWorkdirOpt = Annotated[Path | None, hidden("--workdir", "-w")]
 
 
 def register(app: typer.Typer) -> None:
@@ -233,7 +237,8 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     @user_errors
     def run_cmd(
-        workdir: Annotated[Path, _workdir_option()] = Path("runs/default"),
+        out: OutOpt = None,
+        old_workdir: OldWorkdirOpt = None,
         data: Annotated[
             str,
             typer.Option(
@@ -243,8 +248,9 @@ def register(app: typer.Typer) -> None:
         ] = "embedded",
         families: Annotated[
             list[str] | None,
-            typer.Option("--families", "-f", help="Model families, repeated or comma-separated."),
+            typer.Option("--family", "-f", help="Model families, repeated or comma-separated."),
         ] = None,
+        old_families: Annotated[list[str] | None, hidden("--families")] = None,
         force: Annotated[
             bool, typer.Option(help="Re-run every stage, even finished ones.")
         ] = False,
@@ -263,6 +269,8 @@ def register(app: typer.Typer) -> None:
         from arbscore.pipeline import PipelineError, RunConfig, reproduce_command, run_pipeline
         from arbscore.registry import parse_family_list
 
+        workdir = renamed(out, old_workdir, "--out", "--workdir", DEFAULT_OUT)
+        families = renamed(families, old_families, "--family", "--families")
         stage_configs = load_stage_configs(config)
         names = parse_family_list(families)
         # a config file may configure more families than this run uses
@@ -304,7 +312,8 @@ def register(app: typer.Typer) -> None:
     @app.command("benchmark")
     @user_errors
     def benchmark_cmd(
-        workdir: Annotated[Path, _workdir_option()] = Path("runs/default"),
+        out: OutOpt = None,
+        old_workdir: OldWorkdirOpt = None,
         scripts: Annotated[
             list[str] | None,
             typer.Option("--scripts", "-s", help="Which benchmarks/*.py (default: all three)."),
@@ -319,6 +328,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run benchmarks/*.py, store their figures in DIR/benchmarks.json, rebuild the report."""
+        workdir = renamed(out, old_workdir, "--out", "--workdir", DEFAULT_OUT)
         console = _console()
         from arbscore.report import build_report
         from arbscore.report.benchmarks import run_benchmarks
@@ -362,7 +372,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"report updated: {html_path}")
         else:
             console.print(
-                f"no {workdir / 'metrics.json'} yet: run `arbscore run --workdir "
+                f"no {workdir / 'metrics.json'} yet: run `arbscore run --out "
                 f"{workdir}` to get the report"
             )
         if any("error" in e for e in record["scripts"].values()):

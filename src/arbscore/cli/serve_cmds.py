@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import user_errors
 
 
@@ -153,12 +154,16 @@ def register(app: typer.Typer) -> None:
         run_dir: Annotated[Path, typer.Option("--from", help="run directory (arbscore train)")],
         out: Annotated[Path, typer.Option("--out", help="bundle directory to write")],
         coreml: Annotated[bool, typer.Option("--coreml", help="also write Core ML files")] = False,
-        family: Annotated[
+        head: Annotated[
             list[str] | None,
-            typer.Option(help="HEAD=FAMILY to override the harness's winner, e.g. duration=mlx"),
+            typer.Option(
+                "--head", help="HEAD=FAMILY to override the harness's winner, e.g. duration=mlx"
+            ),
         ] = None,
+        old_family: Annotated[list[str] | None, hidden("--family")] = None,
     ) -> None:
         """Export the winning model of each head to an ONNX bundle with a manifest."""
+        family = renamed(head, old_family, "--head", "--family")
         from rich.console import Console
 
         from arbscore.cli.progress_views import status_line
@@ -168,7 +173,7 @@ def register(app: typer.Typer) -> None:
         for item in family or []:
             head, sep, name = item.partition("=")
             if not sep or not name:
-                raise ValueError(f"--family {item!r}: expected HEAD=FAMILY, e.g. profit=xgboost")
+                raise ValueError(f"--head {item!r}: expected HEAD=FAMILY, e.g. profit=xgboost")
             pairs.append((head.strip(), name.strip()))
         config = ExportConfig(families=tuple(pairs), coreml=coreml)
         console = Console()

@@ -173,5 +173,5 @@ def write_training_set(
         else:
             pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="needed"))
     else:
-        raise ValueError(f"--output {path.name}: expected a .parquet or .csv file name")
+        raise ValueError(f"--out {path.name}: expected a .parquet or .csv file name")
     return path

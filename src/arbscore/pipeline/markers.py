@@ -112,9 +112,9 @@ def reproduce_command(
     workdir: Path, data: str, families: tuple[str, ...], config_file: Path | None = None
 ) -> str:
     """The exact `arbscore run` line that repeats a run (shown in the report)."""
-    parts = ["arbscore", "run", "--workdir", str(workdir), "--data", str(data)]
+    parts = ["arbscore", "run", "--out", str(workdir), "--data", str(data)]
     if tuple(families) != DEFAULT_FAMILIES:
-        parts += ["--families", ",".join(families)]
+        parts += ["--family", ",".join(families)]
     if config_file is not None:
         parts += ["--config", str(config_file)]
     return " ".join(shlex.quote(p) for p in parts)

@@ -140,7 +140,7 @@ def load_inputs(workdir: Path) -> ReportInputs:
     raw = _read_json(workdir / "metrics.json")
     if raw is None:
         raise FileNotFoundError(
-            f"{workdir / 'metrics.json'} not found: run `arbscore run --workdir {workdir}` "
+            f"{workdir / 'metrics.json'} not found: run `arbscore run --out {workdir}` "
             f"or `arbscore evaluate --out {workdir}` first"
         )
     missing: list[str] = []

@@ -249,10 +249,10 @@ def benchmarks(inp: ReportInputs) -> Section | None:
 
 def reproduce(inp: ReportInputs) -> Section:
     sec = Section("Reproduce", "reproduce")
-    cmd = inp.command or f"arbscore run --workdir {inp.workdir}"
+    cmd = inp.command or f"arbscore run --out {inp.workdir}"
     rows = [[text(cmd)]]
     if inp.benchmarks:
-        rows.append([text(f"arbscore benchmark --workdir {inp.workdir}")])
+        rows.append([text(f"arbscore benchmark --out {inp.workdir}")])
     if (inp.workdir / "bundle" / "manifest.json").exists():
         rows.append([text(f"arbscore serve --bundle {inp.workdir / 'bundle'} --port 5250")])
     sec.blocks.append(Table(["command (run, benchmarks, serve the winners)"], rows, "command"))
