@@ -42,6 +42,13 @@ PRESETS: dict[str, dict] = {
     "nobalance": dict(loss_balance="none"),
     "standard": dict(scaling="standard", smooth_clip=0.0),
     "ple_small": dict(n_bins=8, embedding_dim=4),
+    # seed spread of the defaults, and the defaults before checkpoint="last" / duration 1.0
+    "seed1": dict(seed=1),
+    "seed2": dict(seed=2),
+    "dw05": dict(duration_weight=0.5),
+    "old_best": dict(checkpoint="best", duration_weight=0.5),
+    "old_best_seed1": dict(checkpoint="best", duration_weight=0.5, seed=1),
+    "old_best_seed2": dict(checkpoint="best", duration_weight=0.5, seed=2),
 }
 HEADS = {"profit": ("mae", False), "success": ("auc", True), "duration": ("mae_hours", False)}
 
