@@ -32,3 +32,8 @@ PY="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[$extra]"
 echo "arbscore installed in .venv ($extra)"
+# the Node test feeds the bundle's raw-input graph through onnxruntime-node (tests/node)
+if [[ "$extra" == "dev" ]] && command -v npm >/dev/null 2>&1; then
+    (cd tests/node && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --silent) \
+        || echo "note: npm ci in tests/node failed; the Node parity test will be skipped"
+fi
