@@ -165,11 +165,17 @@ def test_backfill_live_import_into_postgres(replay, client_for, pg_url, tmp_path
 
 def test_read_only_verbs_create_no_store(tmp_path):
     missing = tmp_path / "nowhere" / "market.duckdb"
-    for args in (("data", "status"), ("data", "export", "klines", str(tmp_path / "k.parquet"))):
+    for args in (
+        ("data", "status"),
+        ("data", "export", "klines", str(tmp_path / "k.parquet")),
+        ("track", "accuracy"),
+        ("track", "outcomes"),
+        ("simulate", "--data", "store", "--out", str(tmp_path / "t.parquet")),
+    ):
         code, out = cli(*args, "--db", missing)
         assert code == 2 and "no market store" in out, out
     assert not missing.exists() and not missing.parent.exists()
-    assert not (tmp_path / "k.parquet").exists()
+    assert not (tmp_path / "k.parquet").exists() and not (tmp_path / "t.parquet").exists()
 
 
 def test_status_table_fits_80_columns(replay, tmp_path, monkeypatch):

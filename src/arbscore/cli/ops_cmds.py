@@ -41,7 +41,7 @@ def _live_frame(db: str | None, days: float):
 
     if days <= 0:
         raise ValueError(f"--days {days}: must be > 0")
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         live = store.read(LIVE_SNAPSHOTS)
     if live.empty:
         raise ValueError("--db: no live snapshots in the store; run `arbscore live` first")
@@ -85,7 +85,7 @@ def drift_cmd(
         from arbscore.data_tools.store import open_store
         from arbscore.ops.tracking import tracked
 
-        with open_store(db) as store:
+        with open_store(db, must_exist=True) as store:
             frame = tracked(store)
         frame = frame[frame["model_version"] == scorer.model_version]
         if len(frame):
@@ -224,7 +224,7 @@ def retrain_cmd(
             from arbscore.data_tools.store import open_store
             from arbscore.ops.retrain import training_frame_from_store
 
-            with open_store(db) as store:
+            with open_store(db, must_exist=True) as store:
                 frame = training_frame_from_store(store, days, progress=status_line(status))
         result = retrain(frame, config, progress=status_line(status))
     _print_retrain(console, result)
@@ -260,7 +260,7 @@ def outcomes_cmd(db: DbOpt = None) -> None:
     from arbscore.data_tools.store import open_store
     from arbscore.ops.tracking import attach_outcomes
 
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         n = attach_outcomes(store)
     typer.echo(f"{n} outcomes written")
 
@@ -276,7 +276,7 @@ def accuracy_cmd(
     from arbscore.data_tools.store import open_store
     from arbscore.ops.tracking import accuracy_over_time, tracked
 
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         acc = accuracy_over_time(tracked(store), freq)
     table = Table(title="accuracy over time")
     for col in acc.columns:

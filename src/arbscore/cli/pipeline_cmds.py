@@ -69,7 +69,7 @@ def load_market(
         return generate_synthetic_market(SyntheticMarketConfig(days=days, seed=seed, **kwargs))
     from arbscore.data_tools.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         market = store.load_market(symbols=wanted, start=start, end=end)
     if market.klines.empty:
         raise UserInputError(f"--data store: the store at {db or 'default'} has no klines")
