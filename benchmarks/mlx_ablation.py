@@ -45,10 +45,11 @@ PRESETS: dict[str, dict] = {
     # seed spread of the defaults, and the defaults before checkpoint="last" / duration 1.0
     "seed1": dict(seed=1),
     "seed2": dict(seed=2),
-    "dw05": dict(duration_weight=0.5),
-    "old_best": dict(checkpoint="best", duration_weight=0.5),
-    "old_best_seed1": dict(checkpoint="best", duration_weight=0.5, seed=1),
-    "old_best_seed2": dict(checkpoint="best", duration_weight=0.5, seed=2),
+    "dw05": dict(duration_weight=0.5, max_steps=2000),
+    "ms2000": dict(max_steps=2000),
+    "old_best": dict(checkpoint="best", duration_weight=0.5, max_steps=2000),
+    "old_best_seed1": dict(checkpoint="best", duration_weight=0.5, max_steps=2000, seed=1),
+    "old_best_seed2": dict(checkpoint="best", duration_weight=0.5, max_steps=2000, seed=2),
 }
 HEADS = {"profit": ("mae", False), "success": ("auc", True), "duration": ("mae_hours", False)}
 
