@@ -39,10 +39,3 @@ def renamed(new: T | None, old: T | None, new_name: str, old_name: str, default:
         f"[yellow]note:[/] {old_name} is now {new_name}; the old name goes in the next release"
     )
     return old
-
-
-def required(value: T | None, name: str) -> T:
-    """``value`` of an option that must be given (its old spelling may have given it)."""
-    if value is None:
-        raise UserInputError(f"missing option {name}")
-    return value

@@ -146,8 +146,10 @@ def _leg_frame(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFra
     return legs
 
 
-def _btc_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
-    """BTC price and market regime per snapshot time (perp rows preferred over spot)."""
+def regime_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
+    """The BTC context (``timestamp``, ``btc_price``, ``market_regime``) that
+    :func:`detect_opportunities` joins to every candidate, from the regime symbol's snapshots
+    (perp rows preferred over spot)."""
     btc = snapshots[snapshots["symbol"] == config.regime_symbol]
     btc = btc.sort_values(["timestamp", "market", "exchange"], ascending=[True, False, True])
     btc = btc.drop_duplicates("timestamp")[["timestamp", "price", "return_7d_pct"]]
@@ -160,12 +162,6 @@ def _btc_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataF
             "market_regime": regime,
         }
     )
-
-
-def regime_context(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
-    """The BTC context (``timestamp``, ``btc_price``, ``market_regime``) that
-    :func:`detect_opportunities` joins to every candidate, from the regime symbol's snapshots."""
-    return _btc_context(snapshots, config)
 
 
 def market_regime(return_7d_pct: np.ndarray, threshold_pct: float) -> np.ndarray:
@@ -224,7 +220,7 @@ def detect_opportunities(
     opp = orient_pairs(pairs)
     opp = _features(opp, config)
     if context is None:
-        context = _btc_context(snapshots, config)
+        context = regime_context(snapshots, config)
     opp = opp.merge(context, on="timestamp", how="left")
     if config.neutral_unknowns:  # no BTC return known: neutral
         opp["market_regime"] = opp["market_regime"].fillna("Ranging")

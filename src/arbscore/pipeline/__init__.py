@@ -29,7 +29,6 @@ from arbscore.pipeline.config import (
 )
 from arbscore.pipeline.markers import (
     clear_stages,
-    file_digest,
     jsonable,
     reproduce_command,
     stage_outputs,
@@ -49,7 +48,6 @@ __all__ = [
     "StageResult",
     "clear_stages",
     "family_args",
-    "file_digest",
     "jsonable",
     "reproduce_command",
     "run_pipeline",

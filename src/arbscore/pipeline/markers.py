@@ -39,11 +39,6 @@ def stage_hash(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes (so an edited input re-runs the stages after it)."""
-    return sha256_file(path)
-
-
 def marker_path(workdir: Path, stage: str) -> Path:
     return workdir / ".stages" / f"{stage}.json"
 
@@ -70,7 +65,7 @@ def input_key(config: RunConfig) -> str:
     """What the data stage reads: the file's bytes, or which market the embedded default finds
     (real data appearing or disappearing under ../shared/data must not reuse the old set)."""
     if config.data_is_file:
-        return stage_hash(config.data, file_digest(Path(config.data)))
+        return stage_hash(config.data, sha256_file(Path(config.data)))  # an edited file re-runs
     if config.data == "embedded":
         from arbscore.data_tools.sources.real import find_shared_data
 
