@@ -129,7 +129,7 @@ def opportunity_record(
                 }
             ],
         )
-    given = {k for k, v in opp if v is not None and k in opp.model_fields_set}
+    given = {k for k in opp.model_fields_set if getattr(opp, k) is not None}
     filled = [name for name in DEFAULTED_FIELDS if name not in given]
     return Parsed(opp.to_record(now), tuple(filled), opp.notional_usd)
 

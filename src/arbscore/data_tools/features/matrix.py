@@ -108,8 +108,11 @@ def _row(record: Mapping[str, Any], plan: Plan) -> list[float]:
     """One record's inputs as floats: the same definitions as ``build_matrix``, scalar ops."""
     get, m = record.get, SCALAR_OPS
     values = []
-    for name, fill, be, lo, hi in plan.numeric:
+    for name, fill, be, lo, hi, missing in plan.row_numeric:
         v = get(name)
+        if v is None:  # a field the record leaves out
+            values.append(missing)
+            continue
         if type(v) is not float:
             v = to_float(v)
         values.append(v if lo <= v <= hi else clean(v, fill, m, be))

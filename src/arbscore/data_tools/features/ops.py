@@ -74,6 +74,8 @@ def to_float(value: Any) -> float:
     """One raw value as :func:`features.as_float` reads it; None and non-numbers become NaN."""
     if type(value) is float:
         return value
+    if value is None:  # the common case on the server (a field not sent): no exception
+        return math.nan
     try:
         return float(value)
     except (TypeError, ValueError):

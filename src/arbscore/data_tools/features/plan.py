@@ -7,6 +7,7 @@ caches its plan (``FeatureSpec._plan``), so the server compiles once per bundle.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,8 +18,9 @@ from arbscore.data_tools.features.columns import (
     UNKNOWN_LIQUIDITY_SCORE,
     VALUE_CLIP,
 )
+from arbscore.data_tools.features.defs import clean
 from arbscore.data_tools.features.keys import canonical_strategy
-from arbscore.data_tools.features.ops import Vocab
+from arbscore.data_tools.features.ops import SCALAR_OPS, Vocab
 from arbscore.schema import HOLD_COLUMN
 
 
@@ -49,6 +51,9 @@ class Plan:
     """A FeatureSpec compiled once for fast evaluation (``FeatureSpec._plan``)."""
 
     numeric: tuple[tuple[str, float, bool, float, float], ...]  # name, fill, be, identity range
+    #: ``numeric`` with a sixth item, what ``clean`` makes of a missing value (NaN): the row
+    #: path's answer for a field a record leaves out, computed once by the same function
+    row_numeric: tuple[tuple[str, float, bool, float, float, float], ...]
     numeric_names: tuple[str, ...]
     raw_names: tuple[str, ...]  # RAW_NUMERIC + extra_numeric (the hold is numeric's last)
     inputs: tuple[str, ...]  # every input column build_matrix reads
@@ -71,6 +76,7 @@ def compile_plan(spec: SpecFields) -> Plan:
     liq = dict(spec.liquidity_scores)
     return Plan(
         numeric=tuple(numeric),
+        row_numeric=tuple((*n, clean(math.nan, n[1], SCALAR_OPS, n[2])) for n in numeric),
         numeric_names=(*raw_names, HOLD_COLUMN),
         raw_names=raw_names,
         inputs=(*raw_names, *CATEGORICAL, HOLD_COLUMN),
