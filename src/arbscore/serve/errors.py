@@ -89,24 +89,37 @@ class BadRequest(Exception):
 _HTTP_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
+INTERNAL_ERROR = [
+    {"loc": [], "msg": "internal error; the server log has the details", "type": "internal"}
+]
+
+
+def scoring_problem(exc: Exception, method: str, path: str) -> JSONResponse:
+    """The answer to an exception a scoring handler raised: BadRequest and RecordError with
+    their status, any other ValueError 422, anything else a logged 500. The FastAPI handlers
+    below and the ``/predict`` fast path (``serve/fastpath.py``) both answer through this."""
+    if isinstance(exc, BadRequest):
+        return problem(exc.status, exc.errors, exc.headers)
+    if isinstance(exc, RecordError):
+        return problem(exc.status, exc.errors)
+    if isinstance(exc, ValueError):
+        return problem(422, [{"loc": ["body"], "msg": str(exc), "type": "value_error"}])
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return problem(500, INTERNAL_ERROR)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error the app can raise to :func:`problem`."""
 
-    @app.exception_handler(BadRequest)
-    async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
-        return problem(exc.status, exc.errors, exc.headers)
+    async def _scoring(request: Request, exc: Exception) -> JSONResponse:
+        return scoring_problem(exc, request.method, request.url.path)
 
-    @app.exception_handler(RecordError)
-    async def _record(_: Request, exc: RecordError) -> JSONResponse:
-        return problem(exc.status, exc.errors)
+    for kind in (BadRequest, RecordError, ValueError, Exception):
+        app.add_exception_handler(kind, _scoring)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return problem(422, pydantic_errors(list(exc.errors()), ()))
-
-    @app.exception_handler(ValueError)
-    async def _value_error(_: Request, exc: ValueError) -> JSONResponse:
-        return problem(422, [{"loc": ["body"], "msg": str(exc), "type": "value_error"}])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -119,17 +132,3 @@ def install_error_handlers(app: FastAPI) -> None:
             msg = str(exc.detail)
         kind = _HTTP_KINDS.get(exc.status_code, "http_error")
         return problem(exc.status_code, [{"loc": ["path"], "msg": msg, "type": kind}], exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(
-            500,
-            [
-                {
-                    "loc": [],
-                    "msg": "internal error; the server log has the details",
-                    "type": "internal",
-                }
-            ],
-        )
