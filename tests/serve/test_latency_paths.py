@@ -96,3 +96,16 @@ def test_switch_interval_and_frozen_heap_only_while_serving():
 def test_bad_latency_settings_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         ServeConfig(**{field: value})
+
+
+def test_fastapi_native_telemetry_is_opt_in():
+    """FastAPI >= 0.165 checks for OpenTelemetry providers on every request; the server turns
+    that off unless ``ServeConfig.opentelemetry`` asks for it (the CLI's --opentelemetry)."""
+    off = create_app(GOLDEN / "bundle", ServeConfig())
+    on = create_app(GOLDEN / "bundle", ServeConfig(opentelemetry=True))
+    if not hasattr(off, "_telemetry"):
+        pytest.skip("this FastAPI has no native telemetry")
+    assert not any(off._telemetry[k] for k in ("tracing", "metrics", "logs"))
+    assert all(on._telemetry[k] for k in ("tracing", "metrics", "logs"))
+    with TestClient(off) as client:
+        assert client.post("/predict", json=BODY).status_code == 200

@@ -69,6 +69,13 @@ def register(app: typer.Typer) -> None:
         ops_interval: Annotated[
             float, typer.Option(help="seconds between ops jobs (live scan, outcomes)")
         ] = 300.0,
+        opentelemetry: Annotated[
+            bool,
+            typer.Option(
+                "--opentelemetry",
+                help="FastAPI's native OpenTelemetry spans/metrics/logs (needs a configured SDK)",
+            ),
+        ] = False,
     ) -> None:
         """Serve a bundle over HTTP: /health, /predict, /predict/batch, /models, /metrics, /size,
         /exit-signal, /reload (with --allow-reload; SIGHUP always); OpenAPI at /docs."""
@@ -102,6 +109,7 @@ def register(app: typer.Typer) -> None:
             max_body_bytes=max_body_bytes,
             scoring_threads=scoring_threads,
             max_model_age_days=max_model_age_days,
+            opentelemetry=opentelemetry,
             reload=policy,
             prediction_sink=ops.sink if ops else None,
         )
@@ -126,6 +134,7 @@ def register(app: typer.Typer) -> None:
                     max_body_bytes=max_body_bytes,
                     scoring_threads=scoring_threads,
                     max_model_age_days=max_model_age_days,
+                    opentelemetry=opentelemetry,
                 )
                 # a restarted worker loads the bundle before it is "ready": give it time
                 # (uvicorn's default of 5 s aborts a SIGHUP restart on a busy machine)

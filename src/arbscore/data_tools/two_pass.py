@@ -13,6 +13,7 @@ column is found by name (:data:`arbscore.schema.HOLD_COLUMN`), never by position
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -36,6 +37,12 @@ def served_hold(duration: np.ndarray, given: np.ndarray | None = None) -> np.nda
         return hold
     given = np.asarray(given, np.float64)
     return np.where(np.isnan(given), hold, given)
+
+
+def served_hold_one(duration: float, given: float) -> float:
+    """:func:`served_hold` of one row, in floats: ``given`` unless NaN, else the clipped
+    ``duration`` (the same clip; the server's one-row path, ``serve/onerow.py``)."""
+    return clip_hold_hours(duration, grid=True) if math.isnan(given) else given
 
 
 def two_pass(

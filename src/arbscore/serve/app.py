@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import json
 import os
 import signal
@@ -107,6 +108,11 @@ class ServeConfig:
     #: JSON objects as sent (legs, ids the model ignores). It runs in the scoring thread and
     #: must not block.
     prediction_sink: Callable[[Scorer, list[dict], list[dict], list], None] | None = None
+    #: FastAPI's native OpenTelemetry (spans, request metrics, logs; FastAPI >= 0.165) for a
+    #: process with an OpenTelemetry SDK configured. Off by default: the Prometheus metrics
+    #: at ``/metrics`` are the server's own, and FastAPI's per-request check for configured
+    #: providers costs ~8 us of every request even with no SDK installed
+    opentelemetry: bool = False
     #: ``/health`` says "stale" once the bundle is older than this (days since its export)
     max_model_age_days: float | None = None
 
@@ -179,6 +185,14 @@ def _openapi(app: FastAPI, provider: ModelProvider, config: ServeConfig) -> Call
     return build
 
 
+def _telemetry(enabled: bool) -> dict:
+    """``FastAPI(telemetry=...)`` turning its native OpenTelemetry off unless ``enabled``;
+    nothing for a FastAPI without that argument (older than 0.165: no native telemetry)."""
+    if enabled or "telemetry" not in inspect.signature(FastAPI).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+
+
 def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> FastAPI:
     """The FastAPI app serving ``bundle_dir``; raises ValueError for a bad bundle."""
     from arbscore import __version__
@@ -216,6 +230,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         sys.setswitchinterval(previous_interval)
 
     app = FastAPI(
+        **_telemetry(config.opentelemetry),
         title="arbscore ml-api",
         version=__version__,
         lifespan=lifespan,

@@ -134,6 +134,15 @@ class MetricsAndLimits:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.too_big = error_body(
+            [
+                {
+                    "loc": ["body"],
+                    "msg": f"request body over the limit of {max_body_bytes} bytes",
+                    "type": "too_large",
+                }
+            ]
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -147,15 +156,7 @@ class MetricsAndLimits:
                 status_box[0] = message["status"]
             await send(message)
 
-        too_big = error_body(
-            [
-                {
-                    "loc": ["body"],
-                    "msg": f"request body over the limit of {self.max_body_bytes} bytes",
-                    "type": "too_large",
-                }
-            ]
-        )
+        too_big = self.too_big
         try:
             length = dict(scope.get("headers") or []).get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:

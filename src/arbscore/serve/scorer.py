@@ -19,6 +19,7 @@ manifest).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from arbscore.data_tools.two_pass import hold_index, two_pass
 from arbscore.export.manifest import read_manifest
 from arbscore.schema import HEADS, HOLD_COLUMN
 from arbscore.serve.answers import EntryRule, rounded, training_notional_usd, usd
+from arbscore.serve.onerow import OneRow
 from arbscore.serve.records import Parsed, opportunity_record, without_hold
 
 
@@ -97,6 +99,12 @@ class Scorer:
         for head in ("profit", "success"):
             file, output = self._heads[head]
             self._second.setdefault(file, []).append((head, output))
+        self._one = OneRow.build(
+            self._sessions, self._heads, self._second, self.n_features, self.hold_col
+        )
+        if self._one is not None and not self._one_row_agrees():
+            log.warning("bundle %s: one-row path disagrees, using the batch path", bundle_dir)
+            self._one = None
         log.info(
             "loaded bundle %s (model %s, %d ONNX graphs) in %.3fs",
             self.bundle_dir,
@@ -138,6 +146,30 @@ class Scorer:
         if output not in [o.name for o in sess.get_outputs()]:
             raise ValueError(f"bundle {self.bundle_dir}: {file} has no output {output!r}")
 
+    def _one_row_agrees(self) -> bool:
+        """Whether :class:`OneRow` answers the batch path's exact floats on probe rows (the
+        spec's fill values, at the predicted hold and at a given one)."""
+        X = self.features([{}, {HOLD_COLUMN: 72.0}])[0]
+        one, self._one = self._one, None
+        try:
+            want = [
+                self.predict_matrix(X[i : i + 1], np.array([h]))
+                for i, h in ((0, np.nan), (1, 72.0))
+            ]
+            self._one = one
+            got = [
+                self.predict_matrix(X[i : i + 1], np.array([h]))
+                for i, h in ((0, np.nan), (1, 72.0))
+            ]
+        except Exception:  # noqa: BLE001 - any failure of the binding path: keep the batch path
+            log.exception("one-row path failed its probe")
+            return False
+        return all(
+            np.array_equal(getattr(w, k), getattr(g, k), equal_nan=True)
+            for w, g in zip(want, got, strict=True)
+            for k in ("profit_pct", "success_probability", "hold_hours", "composite")
+        )
+
     # --- scoring ----------------------------------------------------------------------------
     def _run(self, file: str, outputs: list[str], X: np.ndarray) -> list[np.ndarray]:
         return self._sessions[file].run(outputs, {"features": X})
@@ -148,6 +180,13 @@ class Scorer:
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"X has shape {X.shape}; expected (rows, {self.n_features})")
+        if len(X) == 1 and self._one is not None:
+            given = math.nan if hold_hours is None else float(np.asarray(hold_hours).reshape(-1)[0])
+            profit, success, duration = self._one.predict(X, given)
+            composite = composite_score_one(profit, success, duration, self.composite_config)
+            return Predictions(
+                np.array([profit]), np.array([success]), np.array([duration]), np.array([composite])
+            )
         file, output = self._heads["duration"]
 
         def at_hold(X2: np.ndarray) -> dict[str, np.ndarray]:
