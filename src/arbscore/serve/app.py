@@ -40,7 +40,7 @@ from arbscore.serve import handlers
 from arbscore.serve.answers import bundle_facts
 from arbscore.serve.errors import BadRequest, error_responses, install_error_handlers
 from arbscore.serve.exits import ExitConfig
-from arbscore.serve.fastpath import FastPredict
+from arbscore.serve.fastpath import FastPredict, FrontDoorAPI
 from arbscore.serve.metrics import CONTENT_TYPE, Metrics, MetricsAndLimits
 from arbscore.serve.provider import ModelProvider, ReloadPolicy
 from arbscore.serve.requests import decode_json, validate
@@ -96,7 +96,8 @@ class ServeConfig:
     #: than the scoring); larger bodies and every batch go to the scoring threads. 0: never
     inline_max_bytes: int = 4096
     #: answer ``POST /predict`` in ASGI ahead of FastAPI's routing (``serve/fastpath.py``:
-    #: the same handler and answers, a fraction of the per-request overhead); False: the route
+    #: the same handler and answers, a fraction of the per-request overhead); False (or
+    #: ``opentelemetry``, whose spans FastAPI makes): the FastAPI route
     fast_predict: bool = True
     #: the interpreter's GIL switch interval while serving (``sys.setswitchinterval``;
     #: Python's default is 5 ms): how long the event loop may wait for a scoring thread to
@@ -229,7 +230,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         gc.unfreeze()
         sys.setswitchinterval(previous_interval)
 
-    app = FastAPI(
+    app = FrontDoorAPI(
         **_telemetry(config.opentelemetry),
         title="arbscore ml-api",
         version=__version__,
@@ -246,9 +247,11 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
             return handlers.predict_one(*args)
         return await off_loop(handlers.predict_one, *args)
 
-    if config.fast_predict:  # added first: it runs inside MetricsAndLimits
-        app.add_middleware(FastPredict, path="/predict", handle=predict_body)
-    app.add_middleware(MetricsAndLimits, metrics=metrics, max_body_bytes=config.max_body_bytes)
+    # every HTTP request: counted and size-limited, then POST /predict answered directly,
+    # the rest by FastAPI (serve/fastpath.py)
+    fast = config.fast_predict and not config.opentelemetry  # spans need FastAPI's own path
+    inner = FastPredict(app.inner, "/predict", predict_body) if fast else app.inner
+    app.front = MetricsAndLimits(inner, metrics=metrics, max_body_bytes=config.max_body_bytes)
     app.openapi = _openapi(app, provider, config)
     install_error_handlers(app)
     scoring_errors = error_responses(400, 413, 422)

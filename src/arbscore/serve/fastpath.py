@@ -1,21 +1,23 @@
-"""``POST /predict`` answered in ASGI directly, ahead of FastAPI's routing.
+"""``POST /predict`` answered in ASGI directly, ahead of FastAPI.
 
-A single ``/predict`` costs ~0.1 ms to score; FastAPI's request object, routing, dependency
-solving and exception middleware around it cost about as much again, and at 32 connections on
-two cores that overhead is queueing time for every other connection. :class:`FastPredict`
-sits inside :class:`~arbscore.serve.metrics.MetricsAndLimits` (counted, size-limited) and
-answers exactly ``POST /predict`` itself, through the same handler as the FastAPI route and
-the same error mapping (:func:`arbscore.serve.errors.scoring_problem`), so the answers, their
-headers and every error body are the route's byte for byte (``tests/serve`` compares both).
-Everything else, including other methods on ``/predict`` (405), goes on to FastAPI; the route
-stays for the OpenAPI document and serves when the fast path is off
-(``ServeConfig.fast_predict``).
+A single ``/predict`` costs ~0.2 ms to score; FastAPI's middleware stack, request object,
+routing, dependency solving and exception middleware around it cost a good part of that again,
+and at 32 connections on two cores that overhead is queueing time for every other connection.
+:class:`FrontDoorAPI` is the FastAPI app whose HTTP requests enter through ``front`` first:
+:class:`~arbscore.serve.metrics.MetricsAndLimits` (every request counted and size-limited)
+around :class:`FastPredict`, which answers exactly ``POST /predict`` itself, through the same
+handler as the FastAPI route and the same error mapping
+(:func:`arbscore.serve.errors.scoring_problem`), so the answers, their headers and every
+error body are the route's byte for byte (``tests/serve`` compares both). Everything else,
+including other methods on ``/predict`` (405), goes on to FastAPI; the route stays for the
+OpenAPI document and serves when the fast path is off (``ServeConfig.fast_predict``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from fastapi import FastAPI
 from starlette.responses import Response
 
 from arbscore.serve.errors import scoring_problem
@@ -54,3 +56,21 @@ class FastPredict:
         except Exception as exc:  # noqa: BLE001 - mapped as the app's handlers map it
             response = scoring_problem(exc, "POST", self.path)
         await response(scope, receive, send)
+
+
+class FrontDoorAPI(FastAPI):
+    """FastAPI whose HTTP requests go through ``front`` (an ASGI app ending in
+    :meth:`inner`, FastAPI's own handling) when one is set; lifespan events go to FastAPI."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.front
+        if front is None or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+        else:
+            await front(scope, receive, send)
+
+    async def inner(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's handling of a request: its middleware stack, routes and handlers."""
+        await FastAPI.__call__(self, scope, receive, send)
