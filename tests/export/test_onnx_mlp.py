@@ -242,3 +242,24 @@ def test_a_row_scores_the_same_alone_and_in_a_batch():
         one = sess.run(list(HEADS), {"features": rows[i : i + 1]})
         for h, (b, o) in enumerate(zip(batch, one, strict=True)):
             assert b[i, 0] == o[0, 0], (HEADS[h], i, b[i, 0], o[0, 0])
+
+
+def test_net_graph_carries_only_the_requested_heads():
+    w = _weights(1, "relu", 3.0)
+    full = mlp_to_onnx(w)
+    X = np.random.default_rng(3).normal(0, 5, (16, F)).astype(np.float32)
+
+    def run(model):
+        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        return dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"features": X})))
+
+    want = run(full)
+    for heads in (["profit"], ["success", "duration"], ["duration"]):
+        model = mlp_to_onnx(w, heads)
+        assert [o.name for o in model.graph.output] == heads
+        assert len(model.graph.node) < len(full.graph.node)
+        got = run(model)
+        for h in heads:
+            np.testing.assert_array_equal(got[h], want[h])
+    with pytest.raises(ValueError, match="choose from"):
+        mlp_to_onnx(w, ["volatility"])

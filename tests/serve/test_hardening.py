@@ -229,3 +229,22 @@ def test_exit_signal_applies_the_signal_rule_over_http(server):
     assert earning.status_code == 200, earning.text
     assert earning.json()["reason"] != "signal_exit"
     assert earning.json()["details"]["trailing_edge_pct"] == 0.2
+
+
+def test_ensure_finite_refuses_every_non_finite_float_by_name():
+    import numpy as np
+
+    from arbscore.serve.errors import BadRequest
+    from arbscore.serve.handlers import ensure_finite
+
+    ensure_finite({"a": 1.0, "b": "x", "c": {"d": 2.0}, "e": None, "f": 3}, ["body"])
+    for row, name in (
+        ({"a": 1.0, "kelly_full": float("inf")}, "kelly_full"),
+        ({"p": float("nan")}, "p"),
+        ({"q": np.float64("-inf")}, "q"),
+        ({"r": {"s": 1.0, "t": float("nan")}}, "r"),
+    ):
+        with pytest.raises(BadRequest) as err:
+            ensure_finite(row, ["body", 3])
+        assert err.value.status == 422 and name in err.value.errors[0]["msg"]
+        assert err.value.errors[0]["loc"] == ["body", 3]

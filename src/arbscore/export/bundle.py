@@ -165,7 +165,7 @@ def export_families(
         elif hasattr(family, "layer_params"):
             from arbscore.export.onnx_mlp import mlp_to_onnx, net_weights
 
-            graph = mlp_to_onnx(net_weights(family))
+            graph = mlp_to_onnx(net_weights(family), fam_heads)  # the served heads only
             parity.update(check_parity(family, graph, fam_heads, X, config.tolerance))
             file = f"net.{name}.onnx"
             onnx.save_model(graph, out / file)

@@ -16,14 +16,15 @@ is written op by op and mirrors ``arbscore.mlx_models.model`` (see its docstring
 The per-feature embedding layers become one block-diagonal MatMul, the ensembled heads arrive
 folded into plain layers (``MLXFamily.layer_params``), so the graph needs only standard ops
 (Gather, Unsqueeze, Sub/Div/Clip or Mul/Sin/Cos, Reshape, MatMul). One input
-``features [N, F]``, three ``[N, 1]`` outputs named ``profit``, ``success``, ``duration``: one
-multi-output graph, one session. :func:`reference_forward` is the same computation in float64
+``features [N, F]``, up to three ``[N, 1]`` outputs named ``profit``, ``success``, ``duration``
+(a bundle's net carries only the heads it serves): one multi-output graph, one session. :func:`reference_forward` is the same computation in float64
 numpy (the oracle for tests that lack MLX; it shares the input stage with the MLX family's
 ``numpy_forward`` through :mod:`arbscore.mlx_models.reference`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,9 +244,17 @@ class _Builder:
         )
 
 
-def mlp_to_onnx(w: NetWeights) -> onnx.ModelProto:
-    """ONNX graph ``features [N, F] -> profit, success, duration [N, 1]`` for the net ``w``."""
+NET_OUTPUTS = ("profit", "success", "duration")
+
+
+def mlp_to_onnx(w: NetWeights, outputs: Sequence[str] = NET_OUTPUTS) -> onnx.ModelProto:
+    """ONNX graph ``features [N, F] -> profit, success, duration [N, 1]`` for the net ``w``;
+    ``outputs``: only these heads (a bundle that serves one head from the net carries no
+    nodes for the others: ONNX Runtime evaluates every node of a graph on each run)."""
     F = w.n_features
+    unknown = [o for o in outputs if o not in NET_OUTPUTS]
+    if unknown or not outputs:
+        raise ValueError(f"net outputs {list(outputs)}: choose from {list(NET_OUTPUTS)}")
     for block in BLOCKS:
         if not w.block(block) and block != "trunk":
             raise ValueError(f"NetWeights has no {block!r} layers; expected trunk and three heads")
@@ -299,37 +308,41 @@ def mlp_to_onnx(w: NetWeights) -> onnx.ModelProto:
     trunk_in = parts[0] if len(parts) == 1 else g.op("Concat", parts, axis=1)
     z = g.run(trunk_in, w.block("trunk"))
     zh = g.op("Concat", [z, *hold], axis=1)
-    profit = g.run(zh, w.block("profit"))
-    profit = g.op(
-        "Add",
-        [
-            g.op("Mul", [profit, g.const(w.profit_scale, "pscale")]),
-            g.const(w.profit_offset, "poffset"),
-        ],
-    )
-    a, b = w.calibration
-    logit = g.op(
-        "Add",
-        [
-            g.op("Mul", [g.run(zh, w.block("success")), g.const(a, "platt_a")]),
-            g.const(b, "platt_b"),
-        ],
-    )
-    dur = g.op("Sub", [g.op("Exp", [g.run(z, w.block("duration"))]), g.const(1.0, "one")])
-    g.op("Identity", [profit], out="profit")
-    g.op("Sigmoid", [logit], out="success")
-    g.op(
-        "Clip",
-        [dur, g.const(w.min_hold_hours, "lo"), g.const(w.max_hold_hours, "hi")],
-        out="duration",
-    )
+    if "profit" in outputs:
+        profit = g.run(zh, w.block("profit"))
+        profit = g.op(
+            "Add",
+            [
+                g.op("Mul", [profit, g.const(w.profit_scale, "pscale")]),
+                g.const(w.profit_offset, "poffset"),
+            ],
+        )
+        g.op("Identity", [profit], out="profit")
+    if "success" in outputs:
+        a, b = w.calibration
+        logit = g.op(
+            "Add",
+            [
+                g.op("Mul", [g.run(zh, w.block("success")), g.const(a, "platt_a")]),
+                g.const(b, "platt_b"),
+            ],
+        )
+        g.op("Sigmoid", [logit], out="success")
+    if "duration" in outputs:
+        dur = g.op("Sub", [g.op("Exp", [g.run(z, w.block("duration"))]), g.const(1.0, "one")])
+        g.op(
+            "Clip",
+            [dur, g.const(w.min_hold_hours, "lo"), g.const(w.max_hold_hours, "hi")],
+            out="duration",
+        )
     graph = helper.make_graph(
         g.nodes,
         "arbscore_mlx_net",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [None, F])],
         [
             helper.make_tensor_value_info(h, TensorProto.FLOAT, [None, 1])
-            for h in ("profit", "success", "duration")
+            for h in NET_OUTPUTS
+            if h in outputs
         ],
         initializer=g.inits,
     )

@@ -34,14 +34,20 @@ def ensure_finite(row: dict[str, Any], loc: list) -> None:
     """BadRequest 422 at ``loc`` naming a field of an answer that came out NaN or infinite
     (the inputs passed their checks, so it is their combination the model cannot score)."""
     for key, value in row.items():
-        values = value.values() if isinstance(value, dict) else (value,)
-        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-            raise BadRequest(
-                422,
-                loc,
-                f"these inputs give a non-finite {key}; check the magnitudes sent",
-                "not_finite",
-            )
+        if isinstance(value, float):  # numpy's float64 too
+            if math.isfinite(value):
+                continue
+        elif not (
+            isinstance(value, dict)
+            and any(isinstance(v, float) and not math.isfinite(v) for v in value.values())
+        ):
+            continue
+        raise BadRequest(
+            422,
+            loc,
+            f"these inputs give a non-finite {key}; check the magnitudes sent",
+            "not_finite",
+        )
 
 
 def predict_one(scorer: Scorer, raw: bytes, sink: Sink | None) -> bytes:
