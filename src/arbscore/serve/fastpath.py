@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
-from starlette.responses import Response
 
 from arbscore.serve.errors import scoring_problem
 from arbscore.serve.metrics import ASGIApp, Receive, Scope, Send
 
 Handle = Callable[[bytes], Awaitable[bytes]]
+JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 async def read_body(receive: Receive) -> bytes | None:
@@ -52,10 +52,14 @@ class FastPredict:
         if raw is None:
             return
         try:
-            response = Response(await self.handle(raw), media_type="application/json")
+            body = await self.handle(raw)
         except Exception as exc:  # noqa: BLE001 - mapped as the app's handlers map it
-            response = scoring_problem(exc, "POST", self.path)
-        await response(scope, receive, send)
+            await scoring_problem(exc, "POST", self.path)(scope, receive, send)
+            return
+        # what starlette's Response(body, media_type="application/json") sends, built directly
+        headers = [(b"content-length", str(len(body)).encode()), JSON_CONTENT_TYPE]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 class FrontDoorAPI(FastAPI):

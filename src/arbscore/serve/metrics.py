@@ -158,7 +158,10 @@ class MetricsAndLimits:
 
         too_big = self.too_big
         try:
-            length = dict(scope.get("headers") or []).get(b"content-length")
+            length = None
+            for name, value in scope.get("headers") or ():
+                if name == b"content-length":
+                    length = value
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
                 await _reply(send_wrapper, 413, too_big)
                 return
