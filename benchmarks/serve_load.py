@@ -70,19 +70,26 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds used so far by the server process tree (None off Linux)."""
+def process_cpu(pid: int | None) -> dict[int, float]:
+    """User + system CPU seconds used so far by each process of the server's tree (the
+    parent and uvicorn's workers; empty off Linux)."""
     if pid is None or not Path(f"/proc/{pid}/stat").exists():
-        return None
+        return {}
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    out = {}
     for p in _tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+        out[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds used so far by the server process tree (None off Linux)."""
+    per = process_cpu(pid)
+    return sum(per.values()) if per else None
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -183,10 +190,15 @@ def concurrency(
 ) -> dict:
     """Both runs against the server on ``port``; the figures as one flat dict. With the
     server's ``pid``, also its CPU time per request (``c32_server_cpu_ms``) and per 1000-row
-    batch (``batch_load_server_cpu_ms``): what the machine's load does not change."""
-    cpu0 = cpu_seconds(pid)
+    batch (``batch_load_server_cpu_ms``): what the machine's load does not change; with
+    several workers, each worker's CPU seconds in the 32-connection run (``c32_worker_cpu_s``:
+    how evenly uvicorn's shared socket spread the connections)."""
+    cpu0, per0 = cpu_seconds(pid), process_cpu(pid)
     single = asyncio.run(_single(port, body, connections, per_conn))
-    cpu1 = cpu_seconds(pid)
+    cpu1, per1 = cpu_seconds(pid), process_cpu(pid)
+    if len(per1) > 1:  # several workers: how the connections' work fell on each
+        workers = [p for p in per1 if p != pid]
+        single["c32_worker_cpu_s"] = [round(per1[p] - per0.get(p, 0.0), 2) for p in workers]
     batch = asyncio.run(_batch(port, body, clients, batches, rows, probe_interval_s))
     cpu2 = cpu_seconds(pid)
     if cpu0 is not None:
