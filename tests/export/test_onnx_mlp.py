@@ -251,7 +251,8 @@ def test_net_graph_carries_only_the_requested_heads():
 
     def run(model):
         sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        return dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"features": X})))
+        names = [o.name for o in sess.get_outputs()]
+        return dict(zip(names, sess.run(None, {"features": X}), strict=True))
 
     want = run(full)
     for heads in (["profit"], ["success", "duration"], ["duration"]):

@@ -86,6 +86,7 @@ def register(app: typer.Typer) -> None:
 
         from arbscore.serve.app import ENV_SETTINGS, ServeConfig, create_app, settings_to_env
         from arbscore.serve.provider import ReloadPolicy
+        from arbscore.serve.workers import Supervisor, balanced_workers_supported
 
         if not 0 < port < 65536:
             raise ValueError(f"--port {port}: must be in 1..65535")
@@ -128,7 +129,7 @@ def register(app: typer.Typer) -> None:
             if workers == 1:
                 uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
             else:
-                os.environ[ENV_SETTINGS] = settings_to_env(
+                settings = settings_to_env(
                     bundle,
                     max_batch=max_batch,
                     max_body_bytes=max_body_bytes,
@@ -136,6 +137,13 @@ def register(app: typer.Typer) -> None:
                     max_model_age_days=max_model_age_days,
                     opentelemetry=opentelemetry,
                 )
+                if balanced_workers_supported():  # Linux: one socket per worker (workers.py)
+                    try:
+                        Supervisor(workers, settings, host, port, log_level).run()
+                    except (RuntimeError, OSError) as exc:
+                        raise ValueError(f"--workers {workers}: {exc}") from exc
+                    return
+                os.environ[ENV_SETTINGS] = settings
                 # a restarted worker loads the bundle before it is "ready": give it time
                 # (uvicorn's default of 5 s aborts a SIGHUP restart on a busy machine)
                 extra = (

@@ -16,10 +16,11 @@ is written op by op and mirrors ``arbscore.mlx_models.model`` (see its docstring
 The per-feature embedding layers become one block-diagonal MatMul, the ensembled heads arrive
 folded into plain layers (``MLXFamily.layer_params``), so the graph needs only standard ops
 (Gather, Unsqueeze, Sub/Div/Clip or Mul/Sin/Cos, Reshape, MatMul). One input
-``features [N, F]``, up to three ``[N, 1]`` outputs named ``profit``, ``success``, ``duration``
-(a bundle's net carries only the heads it serves): one multi-output graph, one session. :func:`reference_forward` is the same computation in float64
-numpy (the oracle for tests that lack MLX; it shares the input stage with the MLX family's
-``numpy_forward`` through :mod:`arbscore.mlx_models.reference`).
+``features [N, F]``, up to three ``[N, 1]`` outputs named ``profit``, ``success``,
+``duration`` (a bundle's net carries only the heads it serves): one multi-output graph, one
+session. :func:`reference_forward` is the same computation in float64 numpy (the oracle for
+tests that lack MLX; it shares the input stage with the MLX family's ``numpy_forward``
+through :mod:`arbscore.mlx_models.reference`).
 """
 
 from __future__ import annotations
