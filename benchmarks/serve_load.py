@@ -86,6 +86,24 @@ def process_cpu(pid: int | None) -> dict[int, float]:
     return out
 
 
+def machine_ticks() -> list[int] | None:
+    """The machine's CPU time counters (``/proc/stat``'s ``cpu`` line; None off Linux)."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_fraction(before: list[int] | None, after: list[int] | None) -> float | None:
+    """The share of the machine's CPU time a hypervisor gave to other guests in between
+    (``steal``, the 8th counter): on a shared VM, what the latencies of that window lost."""
+    if not before or not after or len(before) < 8:
+        return None
+    delta = [b - a for a, b in zip(before, after, strict=False)]
+    total = sum(delta[:8])
+    return delta[7] / total if total else None
+
+
 def cpu_seconds(pid: int | None) -> float | None:
     """User + system CPU seconds used so far by the server process tree (None off Linux)."""
     per = process_cpu(pid)
@@ -192,15 +210,19 @@ def concurrency(
     server's ``pid``, also its CPU time per request (``c32_server_cpu_ms``) and per 1000-row
     batch (``batch_load_server_cpu_ms``): what the machine's load does not change; with
     several workers, each worker's CPU seconds in the 32-connection run (``c32_worker_cpu_s``:
-    how evenly uvicorn's shared socket spread the connections)."""
-    cpu0, per0 = cpu_seconds(pid), process_cpu(pid)
+    how evenly the workers' sockets spread the connections); on Linux the share of CPU time
+    the hypervisor took during each run (``c32_steal_fraction``, ``batch_load_steal_fraction``:
+    on a shared VM a run with a high share is the machine's, not the server's)."""
+    cpu0, per0, ticks0 = cpu_seconds(pid), process_cpu(pid), machine_ticks()
     single = asyncio.run(_single(port, body, connections, per_conn))
-    cpu1, per1 = cpu_seconds(pid), process_cpu(pid)
+    cpu1, per1, ticks1 = cpu_seconds(pid), process_cpu(pid), machine_ticks()
+    single["c32_steal_fraction"] = steal_fraction(ticks0, ticks1)
     if len(per1) > 1:  # several workers: how the connections' work fell on each
         workers = [p for p in per1 if p != pid]
         single["c32_worker_cpu_s"] = [round(per1[p] - per0.get(p, 0.0), 2) for p in workers]
     batch = asyncio.run(_batch(port, body, clients, batches, rows, probe_interval_s))
     cpu2 = cpu_seconds(pid)
+    batch["batch_load_steal_fraction"] = steal_fraction(ticks1, machine_ticks())
     if cpu0 is not None:
         single["c32_server_cpu_ms"] = 1000 * (cpu1 - cpu0) / (single["c32_requests"] + connections)
         batch["batch_load_server_cpu_ms"] = 1000 * (cpu2 - cpu1) / (clients * batches + 1)
