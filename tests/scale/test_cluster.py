@@ -281,3 +281,24 @@ print("DASK_MODULES", loaded)
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "DASK_MODULES []" in out.stdout, out.stdout
+
+
+def test_close_retries_when_distributed_races_a_worker_restart(caplog):
+    """distributed's Nanny asserts ``can only join a started process`` when a cluster is
+    closed while it restarts a worker a task killed (seen once in CI under load; not
+    reproducible on demand). ``Cluster.close`` closes again instead of failing: a stand-in
+    for the LocalCluster raises that assertion on the first close."""
+
+    class Racing:
+        closes = 0
+
+        def close(self):
+            Racing.closes += 1
+            if Racing.closes == 1:
+                raise AssertionError("can only join a started process")
+
+    cluster = Cluster(ClusterSpec(workers=1))
+    cluster._local = Racing()
+    cluster.close()
+    assert Racing.closes == 2 and cluster._local is None
+    assert "raced a worker restart" in caplog.text

@@ -15,7 +15,9 @@ Dask is imported only in :meth:`Cluster.__enter__`: without ``--cluster`` nothin
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from arbscore.gbdt.config import THREADS_ENV
+
+log = logging.getLogger(__name__)
 
 SCHEDULER_ENV = "ARBSCORE_DASK_SCHEDULER"
 DEFAULT_LOCAL_WORKERS = 2
@@ -152,8 +156,17 @@ class Cluster:
             self.client.close()
             self.client = None
         if self._local is not None:
-            self._local.close()
-            self._local = None
+            local, self._local = self._local, None
+            for attempt in range(3):
+                try:
+                    local.close()
+                    break
+                except AssertionError as exc:
+                    # distributed's Nanny asserts when asked to stop a worker it is still
+                    # restarting (after a task killed it); once the restart is under way a
+                    # second close stops it. The caller's error is the task's, not this one.
+                    log.warning("LocalCluster close raced a worker restart (%s); again", exc)
+                    time.sleep(1.0 + attempt)
 
     def workers(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
