@@ -283,22 +283,19 @@ print("DASK_MODULES", loaded)
     assert "DASK_MODULES []" in out.stdout, out.stdout
 
 
-def test_close_retries_when_distributed_races_a_worker_restart(caplog):
+def test_close_survives_distributed_racing_a_worker_restart(caplog):
     """distributed's Nanny asserts ``can only join a started process`` when a cluster is
-    closed while it restarts a worker a task killed (seen once in CI under load; not
-    reproducible on demand). ``Cluster.close`` closes again instead of failing: a stand-in
-    for the LocalCluster raises that assertion on the first close."""
+    closed while it restarts a worker a task killed (seen in full runs under load; not
+    reproducible on demand). ``Cluster.close`` first waits for the workers to register
+    again; if the assertion still comes it is logged, not raised over the task's error. A
+    stand-in for the LocalCluster raises it here."""
 
     class Racing:
-        closes = 0
-
         def close(self):
-            Racing.closes += 1
-            if Racing.closes == 1:
-                raise AssertionError("can only join a started process")
+            raise AssertionError("can only join a started process")
 
     cluster = Cluster(ClusterSpec(workers=1))
     cluster._local = Racing()
     cluster.close()
-    assert Racing.closes == 2 and cluster._local is None
+    assert cluster._local is None
     assert "raced a worker restart" in caplog.text

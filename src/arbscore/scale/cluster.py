@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -30,6 +29,8 @@ log = logging.getLogger(__name__)
 
 SCHEDULER_ENV = "ARBSCORE_DASK_SCHEDULER"
 DEFAULT_LOCAL_WORKERS = 2
+#: how long ``Cluster.close`` waits for restarting local workers to register (seconds)
+RESTART_WAIT_S = 30.0
 
 
 class ClusterError(RuntimeError):
@@ -153,20 +154,24 @@ class Cluster:
 
     def close(self) -> None:
         if self.client is not None:
+            if self._local is not None:
+                # a task that killed its worker leaves the Nanny restarting it; closing the
+                # LocalCluster mid-restart trips distributed's "can only join a started
+                # process" assertion, so let the restarted workers register first
+                try:
+                    self.client.wait_for_workers(self.spec.workers, timeout=RESTART_WAIT_S)
+                except Exception as exc:  # noqa: BLE001 - best effort before closing
+                    log.warning("workers not all back before close: %s", exc)
             self.client.close()
             self.client = None
         if self._local is not None:
             local, self._local = self._local, None
-            for attempt in range(3):
-                try:
-                    local.close()
-                    break
-                except AssertionError as exc:
-                    # distributed's Nanny asserts when asked to stop a worker it is still
-                    # restarting (after a task killed it); once the restart is under way a
-                    # second close stops it. The caller's error is the task's, not this one.
-                    log.warning("LocalCluster close raced a worker restart (%s); again", exc)
-                    time.sleep(1.0 + attempt)
+            try:
+                local.close()
+            except AssertionError as exc:  # the race above, if a restart outlasted the wait
+                # the caller's error is the task's; the worker processes are the cluster's
+                # children and end with it
+                log.warning("LocalCluster close raced a worker restart: %s", exc)
 
     def workers(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
