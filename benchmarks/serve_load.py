@@ -106,7 +106,19 @@ def steal_fraction(before: list[int] | None, after: list[int] | None) -> float |
 
 def cpu_seconds(pid: int | None) -> float | None:
     """User + system CPU seconds used so far by the server process tree (None off Linux)."""
-    per = process_cpu(pid)
+    return _total(process_cpu(pid))
+
+
+def _helper_process(pid: int) -> bool:
+    """Whether ``pid`` is multiprocessing's resource tracker (a child of the server that
+    serves no requests), not a worker."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _total(per: dict[int, float]) -> float | None:
     return sum(per.values()) if per else None
 
 
@@ -213,12 +225,13 @@ def concurrency(
     how evenly the workers' sockets spread the connections); on Linux the share of CPU time
     the hypervisor took during each run (``c32_steal_fraction``, ``batch_load_steal_fraction``:
     on a shared VM a run with a high share is the machine's, not the server's)."""
-    cpu0, per0, ticks0 = cpu_seconds(pid), process_cpu(pid), machine_ticks()
+    per0, ticks0 = process_cpu(pid), machine_ticks()
     single = asyncio.run(_single(port, body, connections, per_conn))
-    cpu1, per1, ticks1 = cpu_seconds(pid), process_cpu(pid), machine_ticks()
+    per1, ticks1 = process_cpu(pid), machine_ticks()
+    cpu0, cpu1 = _total(per0), _total(per1)
     single["c32_steal_fraction"] = steal_fraction(ticks0, ticks1)
     if len(per1) > 1:  # several workers: how the connections' work fell on each
-        workers = [p for p in per1 if p != pid]
+        workers = [p for p in per1 if p != pid and not _helper_process(p)]
         single["c32_worker_cpu_s"] = [round(per1[p] - per0.get(p, 0.0), 2) for p in workers]
     batch = asyncio.run(_batch(port, body, clients, batches, rows, probe_interval_s))
     cpu2 = cpu_seconds(pid)

@@ -276,7 +276,8 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         responses=scoring_errors,
     )
     async def predict(request: Request) -> Response:
-        # reached only with ServeConfig.fast_predict off; documents the endpoint either way
+        # reached only when the fast path is off (fast_predict False or opentelemetry on);
+        # documents the endpoint either way
         return Response(await predict_body(await request.body()), media_type="application/json")
 
     batch_body = {

@@ -156,19 +156,18 @@ class MetricsAndLimits:
                 status_box[0] = message["status"]
             await send(message)
 
-        too_big = self.too_big
         try:
             length = None
             for name, value in scope.get("headers") or ():
                 if name == b"content-length":
                     length = value
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                await _reply(send_wrapper, 413, too_big)
+                await _reply(send_wrapper, 413, self.too_big)
                 return
             if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
                 receive = await self._buffered(receive)
                 if receive is None:
-                    await _reply(send_wrapper, 413, too_big)
+                    await _reply(send_wrapper, 413, self.too_big)
                     return
             await self.app(scope, receive, send_wrapper)
         finally:

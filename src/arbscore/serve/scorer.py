@@ -150,17 +150,18 @@ class Scorer:
         """Whether :class:`OneRow` answers the batch path's exact floats on probe rows (the
         spec's fill values, at the predicted hold and at a given one)."""
         X = self.features([{}, {HOLD_COLUMN: 72.0}])[0]
+
+        def probes() -> list[Predictions]:
+            return [
+                self.predict_matrix(X[i : i + 1], np.array([h]))
+                for i, h in ((0, np.nan), (1, 72.0))
+            ]
+
         one, self._one = self._one, None
         try:
-            want = [
-                self.predict_matrix(X[i : i + 1], np.array([h]))
-                for i, h in ((0, np.nan), (1, 72.0))
-            ]
+            want = probes()
             self._one = one
-            got = [
-                self.predict_matrix(X[i : i + 1], np.array([h]))
-                for i, h in ((0, np.nan), (1, 72.0))
-            ]
+            got = probes()
         except Exception:  # noqa: BLE001 - any failure of the binding path: keep the batch path
             log.exception("one-row path failed its probe")
             return False
