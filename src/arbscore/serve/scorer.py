@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from arbscore.composite import CompositeConfig, composite_score, composite_score_one
+from arbscore.composite import CompositeConfig, composite_score_one
 from arbscore.data_tools.features import FeatureSpec, build_rows
 from arbscore.data_tools.two_pass import hold_index, two_pass
 from arbscore.export.manifest import read_manifest
@@ -205,19 +205,23 @@ class Scorer:
             at_hold,
             None if hold_hours is None else np.asarray(hold_hours, np.float64),
         )
-        if len(duration) == 1:
-            one = composite_score_one(
-                float(result["profit"][0]),
-                float(result["success"][0]),
-                float(duration[0]),
-                self.composite_config,
-            )
-            composite = np.array([one])
-        else:
-            composite = composite_score(
-                result["profit"], result["success"], duration, self.composite_config
-            )
+        composite = self._composite(result["profit"], result["success"], duration)
         return Predictions(result["profit"], result["success"], duration, composite)
+
+    def _composite(self, profit: np.ndarray, success: np.ndarray, hold: np.ndarray) -> np.ndarray:
+        """The composite per row through the scalar formula, whatever the batch size: numpy's
+        vector loops for exp/arcsinh may differ from libm's scalar ones in the last bit on some
+        CPUs (seen on AMD EPYC, numpy 2.4), so the array form would make a row's score depend
+        on the batch it came in. One row costs ~1 us, small beside the graphs."""
+        cfg = self.composite_config
+        return np.fromiter(
+            (
+                composite_score_one(p, s, h, cfg)
+                for p, s, h in zip(profit.tolist(), success.tolist(), hold.tolist(), strict=True)
+            ),
+            np.float64,
+            count=len(profit),
+        )
 
     def features(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """(X, hold) for snake_case records already in the feature layer's form (a pipeline's
