@@ -52,10 +52,11 @@ class EvaluationConfig:
     returns, ``bootstrap_samples`` draws, seeded by ``bootstrap_seed``, mean block length by
     Politis & White (2004, with Patton, Politis & White's 2009 correction) unless
     ``bootstrap_block_days`` fixes it. A family's verdict needs at least ``min_trades`` trades
-    and a difference interval that excludes 0; otherwise "not enough evidence". A family's success probability is flagged miscalibrated when
-    its ECE exceeds ``ece_flag`` or one calibration bin of at least ``bin_gap_min_rows`` rows is
-    off by more than ``bin_gap_flag`` (a confident top bin that is wrong hides in a small ECE
-    when nearly every row sits in the lowest bin).
+    and a difference interval that excludes 0; otherwise "not enough evidence". A family's
+    success probability is flagged miscalibrated when its ECE exceeds ``ece_flag`` or one
+    calibration bin of at least ``bin_gap_min_rows`` rows is off by more than ``bin_gap_flag``
+    (a confident top bin that is wrong hides in a small ECE when nearly every row sits in the
+    lowest bin).
 
     ``one_position_per_symbol`` and ``max_positions`` serve the per-window ``backtest`` that
     ``ops.paper`` uses.

@@ -74,7 +74,9 @@ def bootstrap(r: np.ndarray, config: EvaluationConfig) -> tuple[np.ndarray, floa
         bs = CircularBlockBootstrap(int(np.ceil(block)), r, seed=config.bootstrap_seed)
     else:
         bs = StationaryBootstrap(block, r, seed=config.bootstrap_seed)
-    samples = bs.apply(lambda x: np.array([annual_return_pct(x), sharpe(x)]), config.bootstrap_samples)
+    samples = bs.apply(
+        lambda x: np.array([annual_return_pct(x), sharpe(x)]), config.bootstrap_samples
+    )
     return samples, block
 
 

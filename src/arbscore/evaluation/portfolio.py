@@ -148,7 +148,9 @@ def position_path(
         inside = (h > 1e-9) & (h < exit_h - 1e-9)
         last = k == len(segments) - 1
         hs.append(np.concatenate([[start], start + h[inside], [start + exit_h] if last else []]))
-        vs.append(np.concatenate([[offset + v0], offset + v[inside], [offset + final] if last else []]))
+        vs.append(
+            np.concatenate([[offset + v0], offset + v[inside], [offset + final] if last else []])
+        )
     return np.concatenate(hs), np.concatenate(vs)
 
 

@@ -221,8 +221,7 @@ def backtest_rows(
         ts = rows["timestamp_ms"].to_numpy(np.int64)
         window = (int(ts.min()), int(ts.max()) + HOUR_MS)
     cands: dict[str, list[pd.DataFrame]] = {
-        name: [model_candidates(rows, pred, config).assign(fold=0)]
-        for name, pred in scored.items()
+        name: [model_candidates(rows, pred, config).assign(fold=0)] for name, pred in scored.items()
     }
     for b in BASELINES:
         cands[b] = [baseline_candidates(b, rows, config, train).assign(fold=0)]
