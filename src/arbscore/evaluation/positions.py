@@ -307,8 +307,9 @@ def align_marks(marks: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame 
 
 def marks_matched_fraction(marks: pd.DataFrame | None, trades: pd.DataFrame) -> float | None:
     """Share of booked positions open past their first day that have at least one daily mark
-    (None without marks): 0 means the marks were keyed to nothing the book holds."""
-    if marks is None or not len(marks):
+    in ``marks`` (aligned by ``align_marks``; None without marks or without such positions):
+    0 means the marks were keyed to nothing the book holds."""
+    if marks is None:
         return None
     lived = trades[trades["exit_hours"].to_numpy(float) > 24.0]
     if not len(lived):
