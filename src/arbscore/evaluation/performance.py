@@ -12,7 +12,8 @@ Daily return ``r_d`` = equity change on day d / starting capital. Over ``n`` day
 - cost breakdown, annualised in % of capital like the return: ``funding_pct`` earned,
   ``fees_pct`` and ``slippage_pct`` paid, ``basis_pct`` = PnL - funding + fees + slippage, so
   funding - fees - slippage + basis = the realised annual return (equal to
-  ``annual_return_pct`` when every position closed inside the grid, as the backtest ensures).
+  ``annual_return_pct`` when every position closed inside the span; a position still open at
+  the span's end counts in full here and at its mark in the return).
 
 - ``capital_in_use_pct`` = mean over days of the margin open at the day's start / capital x
   100; ``annual_return_on_deployed_pct`` = annual_return_pct / (capital_in_use_pct / 100), the

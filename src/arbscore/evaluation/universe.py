@@ -9,7 +9,8 @@ backtest and says how many and why (metrics.json ``backtest.universe``).
 when the set has it (#24); for older sets the same rule derived here: on real data, a leg on a
 venue in ``ESTIMATED_PRICE_VENUES`` is priced by a stand-in (``data_tools/sources/real.py``
 values Hyperliquid with Binance's, else Bybit's, perp: its ``price_source`` says "estimate").
-Synthetic data generates every venue's own series, so nothing there is an estimate.
+Synthetic data generates every venue's own series, so nothing there is an estimate. A team's
+own set that holds real Hyperliquid prices says so with a ``price_estimated`` column (False).
 """
 
 from __future__ import annotations

@@ -111,9 +111,11 @@ def answer(inp: ReportInputs) -> Section:
     if note:
         sec.blocks.append(note)
     boot = bt.get("bootstrap") or {}
+    block = boot.get("block_days", "?")
+    block = f"blocks of {block} days" if isinstance(block, int | float) else f"mean block: {block}"
     sec.blocks.append(
-        f"Intervals: {boot.get('method', 'block bootstrap')}, blocks of "
-        f"{boot.get('block_days', '?')} days, {boot.get('samples', '?')} draws (seed "
+        f"Intervals: {boot.get('method', 'block bootstrap')}, {block}, "
+        f"{boot.get('samples', '?')} draws (seed "
         f"{boot.get('seed', '?')}); the difference resamples the same days for both. "
         "An interval that holds 0 means the data cannot tell the strategy from nothing"
         + (
@@ -185,7 +187,10 @@ def portfolio(inp: ReportInputs) -> Section:
         "Returns are % of capital a year; families exit by their predicted hold "
         f"({cfg.get('model_exit', 'predicted_hold')}), carry_rule and fund_apr_rank by the "
         "signal exit, persistence by its expected hold. hindsight_oracle knows every outcome "
-        "but is greedy under the same limits: a reference, not a strict upper bound."
+        "but is greedy under the same limits: a reference, not a strict upper bound. "
+        "always_on holds the majors' same-venue cash-and-carry "
+        f"({', '.join(cfg.get('always_on_symbols') or ['BTCUSDT', 'ETHUSDT'])}) whenever it can; "
+        "cash stays flat."
     )
     names = list(bt["pooled"])
     rows = [
