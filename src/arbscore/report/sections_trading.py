@@ -327,8 +327,11 @@ def costs(inp: ReportInputs) -> Section:
         sec.blocks.append("metrics.json has no pooled backtest.")
         return sec
     sec.blocks.append(
-        "Annualised, % of capital: net = funding - fees - slippage + basis, where basis is "
-        "everything else (the moves of the gap between the two legs, liquidations)."
+        "Annualised, % of capital: net = funding - fees - slippage + basis, each read at the "
+        "position's exit from the simulator; basis is the price PnL of the two legs (with a "
+        "liquidation's loss). A training set older than issue 24 has no parts at a signal "
+        "exit: there basis holds the whole net. A position still open at the span's end "
+        "counts here in full and in the net at its mark."
     )
     rows = [
         [text(s)] + [pooled_cell(s, m, p.get(m), "pct") for m, _ in COST_COLUMNS]
