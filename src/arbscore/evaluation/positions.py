@@ -300,7 +300,7 @@ def align_marks(marks: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame 
         )
         mapped = m["opportunity_id"].astype(str).map(by_key)
         m = m.assign(opportunity_id=mapped).dropna(subset=["opportunity_id"])
-        m["opportunity_id"] = m["opportunity_id"].astype(rows["opportunity_id"].dtype)
+        m = m.assign(opportunity_id=m["opportunity_id"].astype(rows["opportunity_id"].dtype))
         return m.reset_index(drop=True)
     return m[m["opportunity_id"].isin(set(rows["opportunity_id"]))].reset_index(drop=True)
 
