@@ -89,6 +89,8 @@ def test_metrics_json_schema_and_files(tmp_path):
         "fund_apr_rank",
         "persistence",
         "hindsight_oracle",
+        "always_on",
+        "cash",
     }
     assert set(raw["baselines"]) == strategies - {"ridge", "trees"}
     for base in raw["baselines"].values():
@@ -111,6 +113,9 @@ def test_metrics_json_schema_and_files(tmp_path):
         "fees_pct",
         "slippage_pct",
         "basis_pct",
+        "liquidations",
+        "capital_in_use_pct",
+        "annual_return_on_deployed_pct",
     }
     for name, block in bt["pooled"].items():
         assert want <= set(block), name
@@ -125,7 +130,9 @@ def test_metrics_json_schema_and_files(tmp_path):
             bt["pooled"][fam]["annual_return_pct"] - bt["pooled"][bt["rule"]]["annual_return_pct"]
         )
         assert vs["diff_annual_return_pct"] == pytest.approx(diff)
-        assert vs["verdict"] in ("edge", "worse than the rule", "no evidence of an edge")
+        assert vs["verdict"] in ("edge", "worse", "not enough evidence")
+        assert set(bt["versus"][fam]) == {bt["rule"], "always_on", "cash"}
+    assert bt["pooled"]["cash"]["trades"] == 0 and bt["pooled"]["cash"]["annual_return_pct"] == 0
     assert raw["recommended_family"]["family"] == bt["recommended_family"]
     assert raw["calibration_check"]["flag_above"] == 0.05
     assert set(raw["winner"]) == {"profit", "success", "duration"}

@@ -13,10 +13,12 @@ from arb_eval_kit import MeanFamily, make_training_frame
 from arbscore.evaluation import EvaluationConfig, evaluate
 from arbscore.evaluation.baselines import baseline_candidates
 from arbscore.evaluation.performance import (
+    VERDICT_EDGE,
     VERDICT_NONE,
-    block_bootstrap_indices,
+    bootstrap,
     pooled_metrics,
-    versus_rule,
+    verdict,
+    versus,
 )
 from arbscore.evaluation.portfolio import DayGrid, book_trades, daily_equity
 from arbscore.evaluation.positions import (
@@ -47,6 +49,7 @@ def _cand(**kw) -> dict:
         funding_pct=0.0,
         fees_pct=0.0,
         slippage_pct=0.0,
+        price_pnl_pct=0.0,
         entry_mark_pct=0.0,
         score=1.0,
         enter=True,
@@ -133,13 +136,13 @@ def test_hand_made_book_daily_mtm_equity_sharpe_and_drawdown():
 
 
 def test_positions_carry_across_folds_and_per_fold_values_stay():
-    cfg = EvaluationConfig(bootstrap_samples=200)
+    cfg = EvaluationConfig(bootstrap_samples=200, tail_hours=24)
     cands, marks = _hand_book()
     windows = [(0, D), (D, 2 * D)]  # A enters in fold 0 and exits in fold 1's window
     res = pooled_backtest(
         {"hand": [cands[cands["fold"] == 0], cands[cands["fold"] == 1]]},
         windows,
-        pd.DataFrame({"opportunity_id": [1, 2]}),
+        pd.DataFrame({"opportunity_id": [1, 2], "hold_hours": [48.0, 24.0]}),
         marks,
         ["hand"],
         cfg,
@@ -235,8 +238,11 @@ def test_signal_exit_liquidation_and_marks_fallback():
     pos = exit_at_signal(rows, np.full(len(rows), 168.0), cfg).set_index("opportunity_id")
     assert pos.loc[7, "exit_hours"] == 100 and pos.loc[7, "realised_pct"] == 0.3
     assert pos.loc[7, "exit_rule"] == "signal" and not pos.loc[7, "liquidated"]
-    # funding at the signal exit: linear between the 24 h (0.05 %) and 168 h (0.6 %) rows
-    assert pos.loc[7, "funding_pct"] == pytest.approx(0.05 + (100 - 24) / 144 * 0.55)
+    # an older set has no cost parts at the signal exit: none is borrowed from a hold row
+    assert pos.loc[7, "funding_pct"] == 0 and pos.loc[7, "fees_pct"] == 0
+    assert pos.loc[7, "price_pnl_pct"] == 0.3
+    # opportunity 8's 720 h row was liquidated at 400 h, after its signal exit at 30 h
+    assert pos.loc[8, "exit_hours"] == 30 and not pos.loc[8, "liquidated"]
     # no signal labels: the fallback hold, snapped
     old = exit_at_signal(_rows(), np.full(6, 150.0), cfg).set_index("opportunity_id")
     assert (old["exit_hours"] == 168).all() and (old["exit_rule"] == "hold").all()
@@ -272,16 +278,37 @@ def test_rule_baselines_enter_by_edge_times_expected_hold():
         baseline_candidates("oracle", rows, cfg)
 
 
-def test_bootstrap_is_seeded_blocked_and_paired():
-    cfg = EvaluationConfig(bootstrap_samples=300, bootstrap_block_days=7, bootstrap_seed=3)
-    idx = block_bootstrap_indices(30, cfg)
-    assert idx.shape == (300, 30)
-    assert np.array_equal(idx, block_bootstrap_indices(30, cfg))
-    assert ((idx[:, 1:7] - idx[:, :6]) % 30 == 1).all()  # within a block, consecutive days
-    # a strategy against itself: difference 0, interval [0, 0], no evidence
-    eq = 100_000 + np.cumsum(np.r_[0, np.random.default_rng(0).normal(0, 50, 30)])
-    vs = versus_rule({"a": eq, "b": eq.copy()}, ["a"], "b", cfg)["a"]
+def test_bootstrap_is_arch_seeded_with_an_automatic_block_and_paired():
+    cfg = EvaluationConfig(bootstrap_samples=300, bootstrap_seed=3)
+    rng = np.random.default_rng(0)
+    r = rng.normal(0, 1e-4, 200)
+    samples, block = bootstrap(r, cfg)
+    assert samples.shape == (300, 2)
+    again, _ = bootstrap(r, cfg)
+    assert np.array_equal(samples, again)  # seeded
+    from arch.bootstrap import optimal_block_length
+
+    assert block == pytest.approx(max(1.0, optimal_block_length(r)["stationary"].iloc[0]))
+    # a persistent series gets longer blocks than white noise
+    persistent = np.cumsum(rng.normal(0, 1e-5, 200)) * 0.1 + 1e-5
+    assert bootstrap(persistent, cfg)[1] > block
+    fixed = EvaluationConfig(bootstrap_samples=300, bootstrap_block_days=7)
+    assert bootstrap(r, fixed)[1] == 7.0
+    circ = EvaluationConfig(bootstrap_samples=300, bootstrap_method="circular")
+    assert not np.array_equal(bootstrap(r, circ)[0], samples)
+    # a strategy against itself: difference 0, interval [0, 0], not enough evidence
+    eq = 100_000 + np.cumsum(np.r_[0, rng.normal(0, 50, 30)])
+    trades = {"a": pd.DataFrame(index=range(40)), "b": pd.DataFrame(index=range(40))}
+    vs = versus({"a": eq, "b": eq.copy()}, trades, "a", "b", cfg)
     assert vs["diff_ci95"] == [0.0, 0.0] and vs["verdict"] == VERDICT_NONE
+
+
+def test_verdict_needs_min_trades_and_an_interval_clear_of_zero():
+    cfg = EvaluationConfig(min_trades=30)
+    assert verdict([0.5, 2.0], 30, cfg) == VERDICT_EDGE
+    assert verdict([0.5, 2.0], 29, cfg) == VERDICT_NONE  # too few trades
+    assert verdict([-0.5, 2.0], 100, cfg) == VERDICT_NONE  # the interval holds 0
+    assert verdict([-2.0, -0.5], 100, cfg) == "worse"
 
 
 def test_pure_noise_labels_give_intervals_holding_zero_and_no_evidence():
@@ -296,7 +323,7 @@ def test_pure_noise_labels_give_intervals_holding_zero_and_no_evidence():
     assert slo <= 0 <= shi
     vs = bt["vs_rule"]["ridge"]
     assert vs["diff_ci95"][0] <= 0 <= vs["diff_ci95"][1]
-    assert vs["verdict"] == "no evidence of an edge"
+    assert vs["verdict"] == VERDICT_NONE
     assert vs["rule"] in ("carry_rule", "fund_apr_rank", "persistence")
 
 
@@ -312,5 +339,5 @@ def test_planted_edge_gives_an_interval_above_zero():
     assert pooled["annual_return_ci95"][0] > 0, pooled
     assert pooled["trades"] > 10 and pooled["win_rate"] > 0.8
     vs = bt["vs_rule"]["ridge"]
-    assert vs["diff_ci95"][0] > 0 and vs["verdict"] == "edge"
+    assert vs["diff_ci95"][0] > 0 and vs["verdict"] == VERDICT_EDGE
     assert bt["recommended_family"] == "ridge"

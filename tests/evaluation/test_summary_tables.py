@@ -7,7 +7,7 @@ import json
 from arb_eval_kit import MeanFamily, TreeFamily, make_training_frame
 from rich.console import Console
 
-from arbscore.cli.summary_tables import summary_tables, winners_table
+from arbscore.cli.summary_tables import summary_tables, verdict_lines, winners_table
 from arbscore.evaluation import EvaluationConfig, evaluate
 from arbscore.evaluation.metrics import json_safe
 from arbscore.report.document import fmt_ci, fmt_pct
@@ -23,13 +23,19 @@ def test_tables_fit_80_columns_and_show_metrics_json_numbers():
     out = console.export_text()
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "…" not in out  # nothing truncated
-    pooled = out[out.index("Backtest, pooled") : out.index("Against the best rule")]
+    pooled = out[out.index("Backtest, pooled") : out.index("Each family against")]
     for name, p in metrics["backtest"]["pooled"].items():
         line = next(ln for ln in pooled.splitlines() if ln.startswith(name + " "))
         assert fmt_pct(p["annual_return_pct"], unit=False) in line
         assert fmt_ci(p["annual_return_ci95"], unit=False) in line
-    for vs in metrics["backtest"]["vs_rule"].values():
-        assert vs["verdict"] in out and fmt_ci(vs["diff_ci95"], unit=False) in out
+        assert f" {p['liquidations']} " in line + " "
+    for block in metrics["backtest"]["versus"].values():
+        assert set(block) == {metrics["backtest"]["rule"], "always_on", "cash"}
+        for vs in block.values():
+            assert vs["verdict"] in out and fmt_ci(vs["diff_ci95"], unit=False) in out
+    # one verdict sentence per family, from the function the report uses too
+    lines = verdict_lines(metrics)
+    assert len(lines) == 2 and all("against cash" in ln for ln in lines)
     # the success winner is starred on the declared metric (AUC), not on Brier
     assert metrics["winner_metrics"]["success"]["name"] == "auc"
     winner = metrics["winner"]["success"]

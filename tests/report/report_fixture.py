@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 
 FAMILIES = ("xgboost", "lightgbm", "mlx")
-BASELINES = ("carry_rule", "fund_apr_rank", "persistence", "hindsight_oracle")
+BASELINES = (
+    "carry_rule",
+    "fund_apr_rank",
+    "persistence",
+    "hindsight_oracle",
+    "always_on",
+    "cash",
+)
 RULES = BASELINES[:3]
 N_FOLDS = 3
 
@@ -70,6 +77,9 @@ def _pooled(rng) -> dict:
         "fees_pct": fees,
         "slippage_pct": slip,
         "basis_pct": ann - funding + fees + slip,
+        "capital_in_use_pct": float(rng.uniform(5, 40)),
+        "annual_return_on_deployed_pct": ann * 4,
+        "bootstrap_block_days": float(rng.uniform(1, 6)),
     }
 
 
@@ -147,23 +157,54 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
     pooled = {s: _pooled(rng) for s in FAMILIES + BASELINES}
     rule = max(RULES, key=lambda r: pooled[r]["annual_return_pct"])
     recommended = max(FAMILIES, key=lambda f: pooled[f]["annual_return_pct"])
-    vs_rule = {}
+    versus = {}
     for fam in FAMILIES:
-        diff = pooled[fam]["annual_return_pct"] - pooled[rule]["annual_return_pct"]
-        ci = [diff - float(rng.uniform(1, 5)), diff + float(rng.uniform(1, 5))]
-        verdict = "edge" if ci[0] > 0 else "worse than the rule" if ci[1] < 0 else None
-        vs_rule[fam] = {
-            "rule": rule,
-            "diff_annual_return_pct": diff,
-            "diff_ci95": ci,
-            "verdict": verdict or "no evidence of an edge",
-        }
+        versus[fam] = {}
+        for against in (rule, "always_on", "cash"):
+            diff = pooled[fam]["annual_return_pct"] - pooled[against]["annual_return_pct"]
+            ci = [diff - float(rng.uniform(1, 5)), diff + float(rng.uniform(1, 5))]
+            few = pooled[fam]["trades"] < 30
+            verdict = "edge" if ci[0] > 0 else "worse" if ci[1] < 0 else None
+            versus[fam][against] = {
+                "against": against,
+                "diff_annual_return_pct": diff,
+                "diff_ci95": ci,
+                "trades": pooled[fam]["trades"],
+                "min_trades": 30,
+                "verdict": "not enough evidence" if few or verdict is None else verdict,
+            }
     backtest = {
+        "universe": {
+            "opportunities": 1200,
+            "headline_opportunities": 1100,
+            "left_out": {"a leg is priced by another venue's series (estimate)": 100},
+            "source": "price_estimated column",
+            "estimated_pairs": [
+                {
+                    "symbol": "XRPUSDT",
+                    "strategy": "perp_perp",
+                    "long_exchange": "binance",
+                    "short_exchange": "hyperliquid",
+                    "opportunities": 100,
+                }
+            ],
+        },
         "pooled": pooled,
         "rule": rule,
-        "vs_rule": vs_rule,
+        "versus": versus,
+        "vs_rule": {f: {"rule": rule, **v[rule]} for f, v in versus.items()},
+        "min_trades": 30,
+        "idle_rate_pct": 0.0,
+        "marks": {"given": True, "rows": 500, "matched_rows": 500, "matched_fraction": 1.0},
+        "continuation": {"enabled": True, "boundary_hours": 720.0},
         "recommended_family": recommended,
-        "span": {"start": folds[0]["test_start"], "end": folds[-1]["test_end"], "days": 92},
+        "span": {
+            "start": folds[0]["test_start"],
+            "end": folds[-1]["test_end"],
+            "days": 92,
+            "test_end": folds[-1]["test_end"],
+            "tail_hours": 720.0,
+        },
         "bootstrap": {
             "method": "circular block bootstrap of daily marked-to-market returns",
             "block_days": 7,

@@ -17,6 +17,8 @@ import pytest
 from PIL import Image
 from report_fixture import make_run_dir, run_chromium
 
+from arbscore.cli.summary_tables import verdict_lines
+from arbscore.evaluation.verdict import verdict_sentence
 from arbscore.report import build_report
 from arbscore.report.inputs import load_inputs, parse_metrics
 from arbscore.report.sections import WINNER_HEADERS
@@ -200,7 +202,11 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp
     for fam, vs in metrics["backtest"]["vs_rule"].items():
         ((attrs, _),) = cells[(fam, "pooled", "diff_annual_return_pct")]
         assert float(attrs["data-value"]) == vs["diff_annual_return_pct"]
-    assert {r[0][1] for r in dom.tables["vs-rule"][1:]} == set(metrics["backtest"]["vs_rule"])
+        ((attrs, _),) = cells[(fam, "pooled", "diff_annual_return_pct:cash")]
+        cash = metrics["backtest"]["versus"][fam]["cash"]
+        assert float(attrs["data-value"]) == cash["diff_annual_return_pct"]
+    shown = {(r[0][1], r[1][1]) for r in dom.tables["vs-rule"][1:]}
+    assert shown == {(f, b) for f, v in metrics["backtest"]["versus"].items() for b in v}
 
 
 def _close_shown(shown: float, value: float, txt: str) -> bool:
@@ -221,13 +227,12 @@ def test_the_report_opens_with_the_answer_and_its_numbers_match_metrics(built_re
     pattern = (
         rf"^{fam} made {_NUM} % a year on capital \(95 % CI \[{_NUM}, {_NUM}\] %\) out of "
         rf"sample from (\S+) to (\S+), against {_NUM} % \(95 % CI \[{_NUM}, {_NUM}\] %\) for "
-        rf"{rule}, the best rule: a difference of {_NUM} % a year \(95 % CI \[{_NUM}, {_NUM}\] "
-        rf"%\), (.+)\.$"
+        rf"{rule}, the best rule\.$"
     )
     m = re.match(pattern, sentence)
     assert m, sentence
     g = m.groups()
-    p, r, vs = bt["pooled"][fam], bt["pooled"][rule], bt["vs_rule"][fam]
+    p, r = bt["pooled"][fam], bt["pooled"][rule]
     expected = [
         (g[0], p["annual_return_pct"]),
         (g[1], p["annual_return_ci95"][0]),
@@ -235,19 +240,25 @@ def test_the_report_opens_with_the_answer_and_its_numbers_match_metrics(built_re
         (g[5], r["annual_return_pct"]),
         (g[6], r["annual_return_ci95"][0]),
         (g[7], r["annual_return_ci95"][1]),
-        (g[8], vs["diff_annual_return_pct"]),
-        (g[9], vs["diff_ci95"][0]),
-        (g[10], vs["diff_ci95"][1]),
     ]
     for shown, value in expected:
         assert _close_shown(float(shown.replace(",", "")), value, shown), (shown, value)
     assert g[3] == bt["span"]["start"][:10] and g[4] == bt["span"]["end"][:10]
-    words = {
-        "edge": "evidence of an edge over the rule",
-        "worse than the rule": "it does worse than the rule",
-        "no evidence of an edge": "no evidence of an edge",
-    }
-    assert g[11] == words[vs["verdict"]]
+    # the verdicts: the console's sentences word for word (one function makes them), the
+    # recommended family's first; each names the rule, always_on and cash with the interval
+    said = dom.paragraphs["answer"][1 : 1 + len(bt["versus"])]
+    assert said[0] == verdict_sentence(bt, fam)
+    assert sorted(said) == sorted(verdict_lines(metrics))
+    for f, block in bt["versus"].items():
+        line = verdict_sentence(bt, f)
+        for against, vs in block.items():
+            lo, hi = (f"{x:+.2f}" for x in vs["diff_ci95"])
+            assert f"against {against}" in line and f"[{lo}, {hi}]" in line
+            if vs["verdict"] == "not enough evidence":
+                assert "not enough evidence" in line
+    # the estimated-price pairs in their own table
+    pairs = dom.tables["estimated-pairs"]
+    assert pairs[1][0][1] == "XRPUSDT" and pairs[1][-1][1] == "100"
     # the answer is the first section of the page
     assert html_path.read_text().index('id="answer"') < html_path.read_text().index('id="winners"')
     # the recommended family beside the per-head winners, and the disagreement said

@@ -18,7 +18,7 @@ from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import err_console, user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
-from arbscore.cli.summary_tables import summary_tables
+from arbscore.cli.summary_tables import summary_tables, verdict_lines
 from arbscore.errors import UserInputError
 from arbscore.progress import Progress as ProgressFn
 
@@ -116,6 +116,8 @@ def _run_evaluate(frame, data: Path, out: Path, names, cfg, cluster: str | None 
     result.write(out)
     for table in summary_tables(result.metrics):
         console.print(table)
+    for line in verdict_lines(result.metrics):
+        console.print(line, soft_wrap=True, markup=False)
     rules = result.metrics.get("winner_metrics", {})
     by = ", ".join(f"{h} {(r or {}).get('name')}" for h, r in rules.items())
     winners = ", ".join(f"{h} {w}" for h, w in result.metrics["winner"].items())

@@ -207,7 +207,12 @@ class _StageBars:
 
 def _summary(result: Any, console: Console) -> None:
     """Stages, winners per head and the backtest beside the baselines, as rich tables."""
-    from arbscore.cli.summary_tables import pooled_table, vs_rule_table, winners_table
+    from arbscore.cli.summary_tables import (
+        pooled_table,
+        verdict_lines,
+        vs_rule_table,
+        winners_table,
+    )
 
     stages = Table(title="arbscore run")
     for col in ("stage", "status", "seconds", "result"):
@@ -222,6 +227,8 @@ def _summary(result: Any, console: Console) -> None:
         vs_rule_table(result.metrics),
     ):
         console.print(table)
+    for line in verdict_lines(result.metrics):
+        console.print(line, soft_wrap=True, markup=False)
 
 
 DEFAULT_OUT = Path("runs/default")

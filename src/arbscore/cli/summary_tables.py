@@ -7,7 +7,8 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from arbscore.report.document import fmt, fmt_ci, fmt_pct, fmt_ratio
+from arbscore.evaluation.verdict import verdict_sentence
+from arbscore.report.document import fmt, fmt_ci, fmt_pct
 
 
 def _table(title: str, columns: list[str]) -> Table:
@@ -74,12 +75,14 @@ def winners_table(metrics: dict) -> Table:
 
 
 def pooled_table(metrics: dict) -> Table:
-    """``backtest.pooled``: annual return on capital with its 95 % CI, Sharpe, drawdown, trades."""
+    """``backtest.pooled``: annual return on the book with its 95 % CI, on deployed capital,
+    capital in use, trades, liquidations (Sharpe and drawdowns are in the report)."""
     bt = metrics.get("backtest") or {}
     span = bt.get("span") or {}
     t = _table(
-        f"Backtest, pooled out of sample ({span.get('days', '?')} days, % of capital)",
-        ["strategy", "%/yr", "95 % CI", "Sharpe", "max DD", "trades", "win %"],
+        f"Backtest, pooled out of sample ({span.get('days', '?')} days, % of the book; dep = "
+        "%/yr on deployed capital, use = capital in use %)",
+        ["strategy", "%/yr", "95 % CI", "dep", "use", "trades", "liq"],
     )
     families = metrics.get("families", {})
     for name, p in (bt.get("pooled") or {}).items():
@@ -87,30 +90,42 @@ def pooled_table(metrics: dict) -> Table:
             name if name in families else f"[dim]{name}[/]",
             fmt_pct(p.get("annual_return_pct"), unit=False),
             fmt_ci(p.get("annual_return_ci95"), unit=False),
-            fmt_ratio(p.get("sharpe")),
-            fmt_pct(p.get("max_drawdown_pct"), unit=False),
+            fmt_pct(p.get("annual_return_on_deployed_pct"), unit=False),
+            fmt_pct(p.get("capital_in_use_pct"), signed=False, unit=False),
             fmt(p.get("trades")),
-            fmt_pct(_times_100(p.get("win_rate")), signed=False, unit=False),
+            fmt(p.get("liquidations")),
         )
     return t
 
 
 def vs_rule_table(metrics: dict) -> Table:
-    """``backtest.vs_rule``: each family minus the best rule, paired 95 % CI, verdict."""
+    """``backtest.versus``: each family minus the best rule, always_on and cash, paired 95 %
+    CI, verdict."""
     bt = metrics.get("backtest") or {}
     rec = bt.get("recommended_family")
     t = _table(
-        f"Against the best rule ({bt.get('rule')}); recommended: {rec}",
-        ["family", "diff %/yr", "95 % CI", "verdict"],
+        f"Each family against the best rule ({bt.get('rule')}), always_on and cash; "
+        f"recommended: {rec}",
+        ["family", "against", "diff %/yr", "95 % CI", "verdict"],
     )
-    for fam, v in (bt.get("vs_rule") or {}).items():
-        t.add_row(
-            fam,
-            fmt_pct(v.get("diff_annual_return_pct"), unit=False),
-            fmt_ci(v.get("diff_ci95"), unit=False),
-            v.get("verdict", "-"),
-        )
+    for fam, block in (bt.get("versus") or {}).items():
+        for against, v in block.items():
+            t.add_row(
+                fam,
+                against,
+                fmt_pct(v.get("diff_annual_return_pct"), unit=False),
+                fmt_ci(v.get("diff_ci95"), unit=False),
+                v.get("verdict", "-"),
+            )
     return t
+
+
+def verdict_lines(metrics: dict) -> list[str]:
+    """Each family's verdict sentence (``evaluation.verdict.verdict_sentence``), the same words
+    the report prints."""
+    bt = metrics.get("backtest") or {}
+    lines = [verdict_sentence(bt, fam) for fam in (bt.get("versus") or {})]
+    return [line for line in lines if line]
 
 
 def _times_100(v: object) -> float | None:

@@ -18,6 +18,13 @@ hindsight oracle, which is named for it.
   ranked by it. It knows every outcome, but it is still greedy in time under the same limits,
   so it is a reference for what perfect foresight of single trades earns, not a strict upper
   bound of any portfolio.
+- ``always_on``: the majors' cash-and-carry held all the time (``always_on_symbols``, BTC and
+  ETH by default): every same-venue spot_perp opportunity of those symbols enters (score 1,
+  the book's one-per-symbol limit keeps one each), held to its longest simulated hold and
+  continued at the label boundary, so it is re-entered only after a liquidation, after its
+  chain ends (no opportunity of the same legs at the boundary: funding had turned negative
+  there) or at the data's end.
+- ``cash``: flat; it earns ``idle_rate_pct`` on the whole book, 0 by default.
 """
 
 from __future__ import annotations
@@ -36,10 +43,16 @@ from arbscore.families import HeadOutputs
 
 RULE_BASELINES: tuple[str, ...] = ("carry_rule", "fund_apr_rank", "persistence")
 ORACLE = "hindsight_oracle"
-BASELINES: tuple[str, ...] = (*RULE_BASELINES, ORACLE)
+ALWAYS_ON, CASH = "always_on", "cash"
+#: what every family is held against: the best rule (picked per run), always_on and cash
+REFERENCE_BASELINES: tuple[str, ...] = (ALWAYS_ON, CASH)
+BASELINES: tuple[str, ...] = (*RULE_BASELINES, ORACLE, *REFERENCE_BASELINES)
 
 __all__ = [
+    "ALWAYS_ON",
     "BASELINES",
+    "CASH",
+    "REFERENCE_BASELINES",
     "ORACLE",
     "RULE_BASELINES",
     "baseline_candidates",
@@ -138,6 +151,17 @@ def baseline_candidates(
 ) -> pd.DataFrame:
     """Candidates of baseline ``name`` (one of BASELINES) on one fold's test rows;
     ``train`` (that fold's training rows) gives persistence its expected hold."""
+    if name == CASH:
+        return _with(exit_at_hold(rows.iloc[:0], config), [], [])
+    if name == ALWAYS_ON:
+        majors = np.array(rows["symbol"].astype(str).isin(config.always_on_symbols))
+        if "strategy" in rows.columns:
+            majors &= rows["strategy"].astype(str).to_numpy() == "spot_perp"
+        if {"long_exchange", "short_exchange"} <= set(rows.columns):
+            majors &= (rows["long_exchange"] == rows["short_exchange"]).to_numpy()
+        held = rows[majors].sort_values(["opportunity_id", "hold_hours"], kind="mergesort")
+        pos = exit_at_hold(held.drop_duplicates("opportunity_id", keep="last"), config)
+        return _with(pos, np.ones(len(pos)), np.ones(len(pos), dtype=bool))
     if name == ORACLE:
         best = rows["actual_profit_pct"].to_numpy(float)
         chosen = rows.assign(_neg=-best).sort_values(["opportunity_id", "_neg", "hold_hours"])

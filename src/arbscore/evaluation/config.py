@@ -21,6 +21,8 @@ WINNER_METRICS: dict[str, tuple[str, bool]] = {
 WINNER_FALLBACK_METRICS: dict[str, tuple[str, bool]] = {"success": ("brier", False)}
 #: how a model family's positions end: its duration head's hold, or the signal exit (#11)
 MODEL_EXITS: tuple[str, ...] = ("predicted_hold", "signal")
+#: arch.bootstrap's block bootstraps the intervals may use
+BOOTSTRAP_METHODS: tuple[str, ...] = ("stationary", "circular")
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,22 @@ class EvaluationConfig:
     is the only limit), ``max_positions_per_symbol`` per symbol and ``max_positions_per_venue``
     per exchange. Models exit by ``model_exit`` ("predicted_hold": the duration head snapped to
     the simulated holds; "signal": the signal exit); the rule baselines expect to hold
-    ``rule_expected_hold_hours``. Intervals: a circular block bootstrap of the daily
-    marked-to-market returns (``bootstrap_samples`` draws of ``bootstrap_block_days`` blocks,
-    seeded by ``bootstrap_seed``). A family's success probability is flagged miscalibrated when
-    its ECE exceeds ``ece_flag`` or one calibration bin of at least ``bin_gap_min_rows`` rows is
-    off by more than ``bin_gap_flag`` (a confident top bin that is wrong hides in a small ECE
-    when nearly every row sits in the lowest bin).
+    ``rule_expected_hold_hours``. ``always_on`` holds the same-venue spot_perp
+    (cash-and-carry) of each of ``always_on_symbols`` whenever it can. Every strategy is
+    measured over one fixed span: the out-of-sample window plus ``tail_hours`` (None: the
+    largest hold in the data) for positions still open; positions open at its end are valued
+    at their mark. A position whose exit falls at the label boundary continues into the same
+    legs' opportunity at that time (``continue_at_boundary``, see ``evaluation.continuation``).
+    Idle capital earns ``idle_rate_pct`` a year (default 0). Intervals: ``arch``'s
+    ``bootstrap_method`` ("stationary" or "circular") bootstrap of the daily marked-to-market
+    returns, ``bootstrap_samples`` draws, seeded by ``bootstrap_seed``, mean block length by
+    Politis & White (2004, with Patton, Politis & White's 2009 correction) unless
+    ``bootstrap_block_days`` fixes it. A family's verdict needs at least ``min_trades`` trades
+    and a difference interval that excludes 0; otherwise "not enough evidence". A family's
+    success probability is flagged miscalibrated when its ECE exceeds ``ece_flag`` or one
+    calibration bin of at least ``bin_gap_min_rows`` rows is off by more than ``bin_gap_flag``
+    (a confident top bin that is wrong hides in a small ECE when nearly every row sits in the
+    lowest bin).
 
     ``one_position_per_symbol`` and ``max_positions`` serve the per-window ``backtest`` that
     ``ops.paper`` uses.
@@ -75,7 +87,13 @@ class EvaluationConfig:
     model_exit: str = "predicted_hold"
     rule_expected_hold_hours: float = 168.0
     bootstrap_samples: int = 2000
-    bootstrap_block_days: int = 7
+    bootstrap_block_days: float | None = None
+    bootstrap_method: str = "stationary"
+    min_trades: int = 30
+    always_on_symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    idle_rate_pct: float = 0.0
+    tail_hours: float | None = None
+    continue_at_boundary: bool = True
     bootstrap_seed: int = 0
     ece_flag: float = 0.05
     bin_gap_flag: float = 0.2
@@ -121,11 +139,22 @@ class EvaluationConfig:
             )
         if self.rule_expected_hold_hours <= 0:
             raise ValueError("rule_expected_hold_hours must be > 0")
-        if self.bootstrap_samples < 100 or self.bootstrap_block_days < 1:
+        block = self.bootstrap_block_days
+        if self.bootstrap_samples < 100 or (block is not None and block < 1):
             raise ValueError(
-                f"bootstrap_samples must be >= 100 and bootstrap_block_days >= 1, got "
-                f"{self.bootstrap_samples} and {self.bootstrap_block_days}"
+                f"bootstrap_samples must be >= 100 and bootstrap_block_days >= 1 or None, got "
+                f"{self.bootstrap_samples} and {block}"
             )
+        if self.bootstrap_method not in BOOTSTRAP_METHODS:
+            raise ValueError(
+                f"bootstrap_method must be one of {list(BOOTSTRAP_METHODS)}, got "
+                f"{self.bootstrap_method!r}"
+            )
+        if self.min_trades < 1:
+            raise ValueError(f"min_trades must be >= 1, got {self.min_trades}")
+        if self.tail_hours is not None and self.tail_hours < 0:
+            raise ValueError(f"tail_hours must be >= 0 or None, got {self.tail_hours}")
+        object.__setattr__(self, "always_on_symbols", tuple(self.always_on_symbols))
         if not 0 < self.ece_flag < 1 or not 0 < self.bin_gap_flag < 1:
             raise ValueError(
                 f"ece_flag and bin_gap_flag must be in (0, 1), got {self.ece_flag} and "
@@ -135,6 +164,12 @@ class EvaluationConfig:
             raise ValueError(f"bin_gap_min_rows must be >= 1, got {self.bin_gap_min_rows}")
         if self.min_train_rows < 1 or self.latency_repeats < 1:
             raise ValueError("min_train_rows and latency_repeats must be >= 1")
+
+    def tail_for(self, hold_hours) -> float:
+        """The span's tail in hours past the last test window (see ``tail_hours``)."""
+        if self.tail_hours is not None:
+            return float(self.tail_hours)
+        return float(max((float(h) for h in hold_hours), default=MAX_HOLD_HOURS))
 
     def embargo_for(self, hold_hours) -> float:
         """The embargo in hours for rows holding ``hold_hours`` (see ``embargo_hours``)."""

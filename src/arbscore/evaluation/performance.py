@@ -12,11 +12,24 @@ Daily return ``r_d`` = equity change on day d / starting capital. Over ``n`` day
 - cost breakdown, annualised in % of capital like the return: ``funding_pct`` earned,
   ``fees_pct`` and ``slippage_pct`` paid, ``basis_pct`` = PnL - funding + fees + slippage, so
   funding - fees - slippage + basis = the realised annual return (equal to
-  ``annual_return_pct`` when every position closed inside the grid, as the backtest ensures).
+  ``annual_return_pct`` when every position closed inside the span; a position still open at
+  the span's end counts in full here and at its mark in the return).
 
-Intervals: a circular moving-block bootstrap (Politis & Romano's circular blocks, fixed length
-``bootstrap_block_days``, ``bootstrap_samples`` draws, seeded) of the days; the 2.5 and 97.5
-percentiles. Differences between strategies resample the *same* days (paired).
+- ``capital_in_use_pct`` = mean over days of the margin open at the day's start / capital x
+  100; ``annual_return_on_deployed_pct`` = annual_return_pct / (capital_in_use_pct / 100), the
+  return on the capital the strategy actually used (null for a book that never deployed).
+
+Intervals: ``arch``'s stationary (Politis & Romano 1994) or circular block bootstrap
+(``bootstrap_method``) of the daily returns, ``bootstrap_samples`` draws seeded by
+``bootstrap_seed``; the mean block length is Politis & White's automatic choice
+(``arch.bootstrap.optimal_block_length``, 2004 with the 2009 correction) on the series resampled,
+at least 1 day (1 on a series shorter than ``MIN_BLOCK_DAYS_SERIES`` days), unless
+``bootstrap_block_days`` fixes it. The 2.5 and 97.5 percentiles. A
+difference between two strategies bootstraps the series of daily differences, so both are
+resampled on the *same* days (paired). A series that never moves has the interval [0, 0].
+
+Verdict of a family against a baseline (``verdict``): fewer than ``min_trades`` trades, or a
+difference interval that holds 0, is ``VERDICT_NONE`` ("not enough evidence").
 """
 
 from __future__ import annotations
@@ -29,18 +42,43 @@ import pandas as pd
 from arbscore.evaluation.config import EvaluationConfig
 
 YEAR_DAYS = 365.0
-#: the verdict of a family against the rule, by where the difference's interval lies
-VERDICT_EDGE, VERDICT_WORSE, VERDICT_NONE = "edge", "worse than the rule", "no evidence of an edge"
+#: a series shorter than this (days) is resampled day by day: Politis-White needs more
+MIN_BLOCK_DAYS_SERIES = 10
+#: the verdict of a family against a baseline, by its trades and its difference's interval
+VERDICT_EDGE, VERDICT_WORSE, VERDICT_NONE = "edge", "worse", "not enough evidence"
 
 
-def block_bootstrap_indices(n_days: int, config: EvaluationConfig) -> np.ndarray:
-    """(samples, n_days) day indices: circular blocks of ``bootstrap_block_days``, seeded."""
-    rng = np.random.default_rng(config.bootstrap_seed)
-    block = min(config.bootstrap_block_days, max(n_days, 1))
-    n_blocks = -(-n_days // block)
-    starts = rng.integers(0, n_days, size=(config.bootstrap_samples, n_blocks))
-    idx = (starts[:, :, None] + np.arange(block)[None, None, :]) % n_days
-    return idx.reshape(config.bootstrap_samples, -1)[:, :n_days]
+def block_length_days(r: np.ndarray, config: EvaluationConfig) -> float:
+    """The bootstrap's mean block length for series ``r`` (see the module docstring)."""
+    if config.bootstrap_block_days is not None:
+        return float(config.bootstrap_block_days)
+    r = np.asarray(r, float)
+    if len(r) < MIN_BLOCK_DAYS_SERIES or not np.std(r) > 0:
+        return 1.0
+    from arch.bootstrap import optimal_block_length
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # short or sparse series: NaN -> 1
+        b = float(optimal_block_length(r)[config.bootstrap_method].iloc[0])
+    return max(1.0, b) if np.isfinite(b) else 1.0
+
+
+def bootstrap(r: np.ndarray, config: EvaluationConfig) -> tuple[np.ndarray, float]:
+    """(samples x 2 array of [annual return %, Sharpe] on resampled days, block length)."""
+    r = np.asarray(r, float)
+    block = block_length_days(r, config)
+    if len(r) < 2 or not np.std(r) > 0:  # nothing moves: every resample is the series itself
+        value = np.array([annual_return_pct(r) if len(r) else 0.0, 0.0])
+        return np.tile(value, (config.bootstrap_samples, 1)), block
+    from arch.bootstrap import CircularBlockBootstrap, StationaryBootstrap
+
+    if config.bootstrap_method == "circular":
+        bs = CircularBlockBootstrap(int(np.ceil(block)), r, seed=config.bootstrap_seed)
+    else:
+        bs = StationaryBootstrap(block, r, seed=config.bootstrap_seed)
+    samples = bs.apply(
+        lambda x: np.array([annual_return_pct(x), sharpe(x)]), config.bootstrap_samples
+    )
+    return samples, block
 
 
 def annual_return_pct(r: np.ndarray, axis: int = -1) -> np.ndarray | float:
@@ -105,50 +143,68 @@ def return_metrics(equity: np.ndarray, config: EvaluationConfig) -> dict:
     }
 
 
+def deployment(
+    annual_pct: float, deployed_usd: np.ndarray, config: EvaluationConfig
+) -> dict[str, float]:
+    """``capital_in_use_pct`` and ``annual_return_on_deployed_pct`` (module docstring)."""
+    in_use = float(np.mean(deployed_usd) / config.capital_usd * 100.0) if len(deployed_usd) else 0.0
+    on_deployed = annual_pct / (in_use / 100.0) if in_use > 0 else math.nan
+    return {"capital_in_use_pct": in_use, "annual_return_on_deployed_pct": on_deployed}
+
+
 def pooled_metrics(
-    equity: dict[str, np.ndarray], trades: dict[str, pd.DataFrame], config: EvaluationConfig
+    equity: dict[str, np.ndarray],
+    trades: dict[str, pd.DataFrame],
+    config: EvaluationConfig,
+    deployed: dict[str, np.ndarray] | None = None,
 ) -> dict[str, dict]:
-    """``backtest.pooled.<strategy>``: return metrics, intervals and trade stats per strategy."""
-    n_days = len(next(iter(equity.values()))) - 1
-    idx = block_bootstrap_indices(n_days, config)
+    """``backtest.pooled.<strategy>``: return metrics, intervals, deployment and trade stats
+    per strategy; each strategy's figures depend on its own curve only. ``deployed``: per
+    strategy, the margin open at each day's start (USD, one per day)."""
     out = {}
     for name, eq in equity.items():
         r = np.diff(eq) / config.capital_usd
-        boot = r[idx]
+        samples, block = bootstrap(r, config)
         m = return_metrics(eq, config)
-        m["annual_return_ci95"] = _ci(annual_return_pct(boot, axis=1))
-        m["sharpe_ci95"] = _ci(sharpe(boot, axis=1))
-        m.update(trade_stats(trades[name], n_days, config))
+        m["annual_return_ci95"] = _ci(samples[:, 0])
+        m["sharpe_ci95"] = _ci(samples[:, 1])
+        m["bootstrap_block_days"] = block
+        used = deployed[name] if deployed is not None else np.zeros(len(r))
+        m.update(deployment(m["annual_return_pct"], used, config))
+        m.update(trade_stats(trades[name], len(r), config))
         out[name] = m
     return out
 
 
-def verdict(ci: list[float]) -> str:
-    """'edge' when the difference's interval lies above 0, 'worse than the rule' when below."""
-    if ci[0] > 0:
-        return VERDICT_EDGE
-    if ci[1] < 0:
-        return VERDICT_WORSE
-    return VERDICT_NONE
+def verdict(ci: list[float], trades: int, config: EvaluationConfig) -> str:
+    """``VERDICT_NONE`` below ``min_trades`` trades or when the interval holds 0; else
+    ``VERDICT_EDGE`` (interval above 0) or ``VERDICT_WORSE`` (below)."""
+    if trades < config.min_trades or not (ci[0] > 0 or ci[1] < 0):
+        return VERDICT_NONE
+    return VERDICT_EDGE if ci[0] > 0 else VERDICT_WORSE
 
 
-def versus_rule(
-    equity: dict[str, np.ndarray], families: list[str], rule: str, config: EvaluationConfig
-) -> dict[str, dict]:
-    """``backtest.vs_rule.<family>``: annual return minus the rule's, paired bootstrap CI."""
-    rule_r = np.diff(equity[rule]) / config.capital_usd
-    idx = block_bootstrap_indices(len(rule_r), config)
-    out = {}
-    for fam in families:
-        d = np.diff(equity[fam]) / config.capital_usd - rule_r
-        ci = _ci(annual_return_pct(d[idx], axis=1))
-        out[fam] = {
-            "rule": rule,
-            "diff_annual_return_pct": float(annual_return_pct(d)),
-            "diff_ci95": ci,
-            "verdict": verdict(ci),
-        }
-    return out
+def versus(
+    equity: dict[str, np.ndarray],
+    trades: dict[str, pd.DataFrame],
+    family: str,
+    baseline: str,
+    config: EvaluationConfig,
+) -> dict:
+    """``family`` minus ``baseline``: annual return difference, its paired interval, verdict."""
+    d = (np.diff(equity[family]) - np.diff(equity[baseline])) / config.capital_usd
+    samples, block = bootstrap(d, config)
+    ci = _ci(samples[:, 0])
+    n = int(len(trades[family]))
+    return {
+        "against": baseline,
+        "diff_annual_return_pct": float(annual_return_pct(d)) if len(d) else 0.0,
+        "diff_ci95": ci,
+        "bootstrap_block_days": block,
+        "trades": n,
+        "min_trades": config.min_trades,
+        "verdict": verdict(ci, n, config),
+    }
 
 
 def fold_metrics(

@@ -9,15 +9,21 @@ window), are taken in time order and, within a snapshot, in score order, while
 - at most ``max_open_positions`` are open, ``max_positions_per_symbol`` per symbol and
   ``max_positions_per_venue`` per exchange (a position counts once on each venue it uses).
 
-A position ends at its own exit (``exit_hours`` after entry: its hold, its signal exit, or its
-liquidation, whichever the row says), which may lie past its fold's end: positions carry across
-fold boundaries. Its PnL is ``realised_pct`` of ``position_usd``.
+A position ends at its own exit (``exit_hours`` after entry: its hold, its signal exit, its
+liquidation, or the end of its continuation past the label boundary, whichever the row says):
+its margin and its slots come back then. It may lie past its fold's end: positions carry
+across fold boundaries. Its PnL is ``realised_pct`` of ``position_usd``; per position
+funding - fees - slippage + basis = PnL to the cent.
 
 ``daily_equity``: at every UTC midnight of the grid, equity = capital + realised PnL of the
 positions closed by then + the marked value of those still open (linear between the position's
-knots: entry at ``entry_mark_pct``, its daily marks or hold rows, its exit value). Daily returns
-are equity changes over the starting capital (positions have a fixed USD size, so no
-compounding); they feed every pooled metric.
+knots: entry at ``entry_mark_pct``, its daily marks or hold rows, its exit value; a continued
+position runs through each segment's knots in turn) + interest on idle capital
+(``idle_rate_pct`` a year, simple, on capital minus the margin open at the day's start).
+Daily returns are equity changes over the starting capital (positions have a fixed USD size,
+so no compounding); they feed every pooled metric. The grid is one fixed span for every
+strategy (``DayGrid.spanning`` of the out-of-sample window plus a tail): a position still open
+at its end is valued at its mark there.
 """
 
 from __future__ import annotations
@@ -117,7 +123,49 @@ def book_trades(candidates: pd.DataFrame, config: EvaluationConfig) -> pd.DataFr
     for part in ("funding", "fees", "slippage"):
         out[f"{part}_usd"] = out[f"{part}_pct"].to_numpy(float) * size / 100.0
     out["basis_usd"] = out["pnl_usd"] - out["funding_usd"] + out["fees_usd"] + out["slippage_usd"]
+    if "segments" not in out.columns:
+        out["segments"] = _single(out)
+    out["segments_count"] = [len(seg) for seg in out["segments"]]
     return out.drop(columns=["enter"])
+
+
+def _single(trades: pd.DataFrame) -> list[tuple]:
+    from arbscore.evaluation.continuation import single_segments
+
+    return single_segments(trades)
+
+
+def position_path(
+    segments: tuple, knots: dict[object, tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hours after entry, value % of notional) knots of one position through its segments:
+    each segment's entry mark, its marks before its exit, and the last segment's exit value."""
+    empty = (np.array([]), np.array([]), np.array([]))
+    hs: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    for k, (oid, start, offset, exit_h, final, v0) in enumerate(segments):
+        h, v, _ = knots.get(oid, empty)
+        inside = (h > 1e-9) & (h < exit_h - 1e-9)
+        last = k == len(segments) - 1
+        hs.append(np.concatenate([[start], start + h[inside], [start + exit_h] if last else []]))
+        vs.append(
+            np.concatenate([[offset + v0], offset + v[inside], [offset + final] if last else []])
+        )
+    return np.concatenate(hs), np.concatenate(vs)
+
+
+def deployed_usd(trades: pd.DataFrame, grid: DayGrid) -> np.ndarray:
+    """Margin open at the start of each day of ``grid`` (length n_days), USD."""
+    start = grid.times_ms[:-1]
+    out = np.zeros(len(start))
+    for entry, exit_, cap in zip(
+        trades["entry_ms"].to_numpy(np.int64),
+        trades["exit_ms"].to_numpy(np.int64),
+        trades["capital_usd"].to_numpy(float),
+        strict=True,
+    ):
+        out[(start >= entry) & (start < exit_)] += cap
+    return out
 
 
 def daily_equity(
@@ -130,23 +178,22 @@ def daily_equity(
     t = grid.times_ms
     equity = np.full(len(t), float(config.capital_usd))
     size = config.position_usd / 100.0
-    for oid, entry, exit_, exit_h, final, v0 in zip(
-        trades["opportunity_id"].to_numpy(),
+    segments = trades["segments"] if "segments" in trades.columns else _single(trades)
+    for entry, exit_, final, seg in zip(
         trades["entry_ms"].to_numpy(np.int64),
         trades["exit_ms"].to_numpy(np.int64),
-        trades["exit_hours"].to_numpy(float),
         trades["realised_pct"].to_numpy(float),
-        trades["entry_mark_pct"].to_numpy(float),
+        segments,
         strict=True,
     ):
         closed = t >= exit_
         equity[closed] += final * size
         open_ = (t > entry) & ~closed
         if open_.any():
-            h, v, _ = knots.get(oid, (np.array([]), np.array([]), np.array([])))
-            inside = h < exit_h - 1e-9
-            kh = np.concatenate([[0.0], h[inside], [exit_h]])
-            kv = np.concatenate([[v0], v[inside], [final]])
+            kh, kv = position_path(seg, knots)
             elapsed = (t[open_] - entry) / HOUR_MS
             equity[open_] += np.interp(elapsed, kh, kv) * size
+    if config.idle_rate_pct:
+        idle = config.capital_usd - deployed_usd(trades, grid)
+        equity[1:] += np.cumsum(idle * config.idle_rate_pct / 100.0 / 365.0)
     return equity

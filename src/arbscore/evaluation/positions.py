@@ -4,19 +4,37 @@ A strategy picks, per opportunity, an exit: a simulated hold of the grid (``exit
 the signal exit (``exit_at_signal``, the labels ``signal_exit_hours`` and
 ``signal_exit_profit_pct`` of #11). Either gives one *position row* (``POSITION_COLUMNS``):
 entry time, venues, hours to exit, net PnL in % of one leg's notional, the margin it ties up per
-USD of notional, the funding/fee/slippage parts of its PnL, and whether it was liquidated.
+USD of notional, the funding/fee/slippage/price parts of its PnL, and whether it was liquidated.
 
-Fallbacks for inputs older than #11 (the guide's CSV, a training set written before it):
+Every exit is booked at the simulator's own values at that time (#24), never interpolated:
+
+- a hold exit reads its row: ``actual_profit_pct`` and the parts ``funding_pct``, ``fees_pct``,
+  ``slippage_pct``, ``price_pnl_pct`` (% of one leg's notional; funding - fees - slippage +
+  price PnL = the net), ending at ``actual_hold_hours`` (the liquidation time on a liquidated
+  row: the position ends there);
+- a signal exit reads the opportunity's ``signal_exit_*`` labels: ``signal_exit_profit_pct``,
+  ``signal_exit_funding_pct``, ``signal_exit_fees_pct``, ``signal_exit_slippage_pct``,
+  ``signal_exit_price_pnl_pct`` and ``signal_exit_liquidated``.
+
+Per position funding - fees - slippage + basis = the net, where basis is the price PnL the
+simulator reports (the rest of the net, so the identity holds to the cent).
+
+Fallbacks for inputs older than #24 (the guide's CSV, a training set written before it):
 
 - margin: the label ``capital_usd`` / notional when present; else the spot leg's full notional
   plus notional / ``perp_leverage`` for each perp leg (spot_perp 1.5x, perp_perp 1.0x at 2x);
 - liquidation: ``liquidated`` when present, else False; a liquidated row ends at its
-  ``actual_hold_hours`` (the position ended there, and is booked there);
-- signal exit: absent -> the caller's hold rule (``exit_rule`` says which was used);
-- cost parts: ``total_funding_earned_usd`` and ``total_fees_usd`` (USD, over the row's
+  ``actual_hold_hours`` when that is shorter than its hold;
+- hold-exit parts: ``total_funding_earned_usd`` and ``total_fees_usd`` (USD, over the row's
   notional) and ``total_slippage_pct``; absent parts count 0, so basis (the rest) holds them;
-- marks: ``training_marks.parquet`` (schema ``MARK_COLUMNS``) when given; else the hold rows
-  themselves, each the position's liquidation value at its hold, interpolated linearly.
+- signal-exit parts without the ``signal_exit_*`` part labels: unknown, so funding, fees and
+  slippage read 0 and basis holds the whole net (never borrowed from a neighbouring hold row);
+  liquidation: a hold row liquidated before the signal exit ends the position there, at that
+  row's own values;
+- signal exit absent -> the caller's hold rule (``exit_rule`` says which was used);
+- marks: ``training_marks.parquet`` (schema ``MARK_COLUMNS``, keyed by the simulator's
+  opportunity ids: ``align_marks`` maps them onto the loader's integer ids) when given; else the
+  hold rows themselves, each the position's liquidation value at its hold, interpolated linearly.
 """
 
 from __future__ import annotations
@@ -44,8 +62,13 @@ POSITION_COLUMNS: tuple[str, ...] = (
     "funding_pct",
     "fees_pct",
     "slippage_pct",
+    "price_pnl_pct",
     "entry_mark_pct",
 )
+#: the simulator's cost parts of a hold row (% of one leg's notional), #24
+SIM_PARTS: tuple[str, ...] = ("funding_pct", "fees_pct", "slippage_pct", "price_pnl_pct")
+#: the same parts at the opportunity's signal exit
+SIGNAL_PARTS: dict[str, str] = {p: f"signal_exit_{p}" for p in SIM_PARTS}
 
 
 def notional_usd(rows: pd.DataFrame, config: EvaluationConfig) -> np.ndarray:
@@ -85,15 +108,45 @@ def _column(rows: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarra
     return np.full(len(rows), default)
 
 
+def _flag(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """A boolean label column; absent or unfilled (NaN) reads False."""
+    if name not in rows.columns:
+        return np.zeros(len(rows), dtype=bool)
+    v = rows[name].to_numpy()
+    if v.dtype == bool:
+        return v
+    v = pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(float)
+    return np.nan_to_num(v, nan=0.0) != 0.0
+
+
+def _has(rows: pd.DataFrame, cols) -> bool:
+    """Whether every column of ``cols`` is present and filled on every row."""
+    cols = list(cols)
+    if not set(cols) <= set(rows.columns) or not len(rows):
+        return False
+    return bool(np.isfinite(rows[cols].to_numpy(float)).all())
+
+
 def _parts(rows: pd.DataFrame, config: EvaluationConfig) -> dict[str, np.ndarray]:
-    """Funding, fees and slippage of each row in % of notional (absent -> 0)."""
+    """Funding, fees, slippage and price PnL of each hold row in % of notional: the
+    simulator's own parts when the set has them, else the older USD labels (absent -> 0) and
+    price PnL as the rest of the net (see the module docstring)."""
+    if _has(rows, SIM_PARTS):
+        return {p: rows[p].to_numpy(float) for p in SIM_PARTS}
     n = notional_usd(rows, config)
     parts = {
         "funding_pct": _column(rows, "total_funding_earned_usd") / n * 100.0,
         "fees_pct": _column(rows, "total_fees_usd") / n * 100.0,
         "slippage_pct": _column(rows, "total_slippage_pct"),
     }
-    return {k: np.nan_to_num(v, nan=0.0) for k, v in parts.items()}
+    parts = {k: np.nan_to_num(v, nan=0.0) for k, v in parts.items()}
+    parts["price_pnl_pct"] = _rest(rows["actual_profit_pct"].to_numpy(float), parts)
+    return parts
+
+
+def _rest(net: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """The price PnL that makes funding - fees - slippage + price PnL = net."""
+    return net - parts["funding_pct"] + parts["fees_pct"] + parts["slippage_pct"]
 
 
 def _ended_hours(rows: pd.DataFrame) -> np.ndarray:
@@ -102,7 +155,7 @@ def _ended_hours(rows: pd.DataFrame) -> np.ndarray:
     if "liquidated" not in rows.columns:
         return hold
     actual = _column(rows, "actual_hold_hours")
-    liq = rows["liquidated"].to_numpy(bool)
+    liq = _flag(rows, "liquidated")
     return np.where(liq & np.isfinite(actual), np.minimum(actual, hold), hold)
 
 
@@ -146,14 +199,14 @@ def snap_to_hold(rows: pd.DataFrame, target_hours: np.ndarray) -> pd.DataFrame:
 def exit_at_hold(chosen: pd.DataFrame, config: EvaluationConfig) -> pd.DataFrame:
     """Position rows for already-chosen hold rows (one per opportunity)."""
     parts = _parts(chosen, config)
-    liq = chosen["liquidated"].to_numpy(bool) if "liquidated" in chosen.columns else False
+    liq = _flag(chosen, "liquidated")
     return _frame(
         chosen,
         config,
         exit_hours=_ended_hours(chosen),
         exit_rule="hold",
         realised_pct=chosen["actual_profit_pct"].to_numpy(float),
-        liquidated=np.broadcast_to(liq, len(chosen)).copy(),
+        liquidated=liq,
         **parts,
     )
 
@@ -186,40 +239,83 @@ def exit_at_signal(
             ignore_index=True,
         )
     sig = rows["signal_exit_hours"].to_numpy(float)
-    # the grid row at or just after the signal exit carries its fees, slippage and liquidation
-    after = np.where(rows["hold_hours"].to_numpy(float) >= sig - 1e-9, 0.0, 1.0)
-    d = rows.assign(_after=after).sort_values(["opportunity_id", "_after", "hold_hours"])
-    chosen = d.drop_duplicates("opportunity_id").drop(columns="_after")
-    parts = _parts(chosen, config)
-    exit_h = chosen["signal_exit_hours"].to_numpy(float)
-    liq = np.zeros(len(chosen), dtype=bool)
-    if "liquidated" in chosen.columns:
-        ended = _ended_hours(chosen)
-        liq = chosen["liquidated"].to_numpy(bool) & (ended <= exit_h + 1e-9)
-        exit_h = np.where(liq, ended, exit_h)
-    knots = position_knots(rows, None, config)
-    parts["funding_pct"] = np.array(
-        [
-            _interp_funding(knots.get(o), h)
-            for o, h in zip(chosen["opportunity_id"].to_numpy(), exit_h, strict=True)
-        ]
-    )
-    return _frame(
-        chosen,
+    first = rows.drop_duplicates("opportunity_id")
+    exit_h = first["signal_exit_hours"].to_numpy(float)
+    net = first["signal_exit_profit_pct"].to_numpy(float)
+    if _has(first, SIGNAL_PARTS.values()):  # the simulator's own values at the signal exit
+        parts = {p: first[c].to_numpy(float) for p, c in SIGNAL_PARTS.items()}
+        liq = _flag(first, "signal_exit_liquidated")
+        return _frame(
+            first,
+            config,
+            exit_hours=exit_h,
+            exit_rule="signal",
+            realised_pct=net,
+            liquidated=liq,
+            **parts,
+        )
+    # older sets: a hold row liquidated before the signal exit ends the position there, at
+    # that row's own values; otherwise the signal exit's net with unknown parts (basis holds it)
+    ended = _ended_hours(rows)
+    liq_rows = _flag(rows, "liquidated") & (ended <= sig + 1e-9)
+    early = rows[liq_rows].assign(_end=ended[liq_rows])
+    early = early.sort_values(["opportunity_id", "_end"], kind="mergesort")
+    early = early.drop_duplicates("opportunity_id").drop(columns="_end")
+    zero = np.zeros(len(first))
+    parts = {"funding_pct": zero, "fees_pct": zero, "slippage_pct": zero, "price_pnl_pct": net}
+    out = _frame(
+        first,
         config,
         exit_hours=exit_h,
         exit_rule="signal",
-        realised_pct=chosen["signal_exit_profit_pct"].to_numpy(float),
-        liquidated=liq,
+        realised_pct=net,
+        liquidated=np.zeros(len(first), dtype=bool),
         **parts,
     )
+    if len(early):
+        keep = ~out["opportunity_id"].isin(set(early["opportunity_id"])).to_numpy()
+        liquidated = exit_at_hold(early, config).assign(exit_rule="signal")
+        out = pd.concat([out[keep], liquidated], ignore_index=True)
+    return out
 
 
-def _interp_funding(knot: tuple | None, hours: float) -> float:
-    if knot is None:
-        return 0.0
-    h, _, f = knot
-    return float(np.interp(hours, np.concatenate([[0.0], h]), np.concatenate([[0.0], f])))
+def align_marks(marks: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame | None:
+    """The daily marks keyed by ``rows``' integer ``opportunity_id``.
+
+    The simulator names opportunities by string; the loader (``normalise_training_frame``)
+    turns them into integers and keeps the name in ``opportunity_key``. Marks keyed by those
+    names are mapped through it; marks already keyed like ``rows`` pass unchanged. Marks of
+    opportunities not in ``rows`` are dropped.
+    """
+    if marks is None or not len(marks):
+        return marks
+    missing = [c for c in MARK_COLUMNS if c not in marks.columns]
+    if missing:
+        raise ValueError(f"marks lack columns {missing}; expected {list(MARK_COLUMNS)}")
+    m = marks[list(MARK_COLUMNS)]
+    if "opportunity_key" in rows.columns:
+        ids = rows.drop_duplicates("opportunity_id")
+        by_key = pd.Series(
+            ids["opportunity_id"].to_numpy(), index=ids["opportunity_key"].astype(str).to_numpy()
+        )
+        mapped = m["opportunity_id"].astype(str).map(by_key)
+        m = m.assign(opportunity_id=mapped).dropna(subset=["opportunity_id"])
+        m = m.assign(opportunity_id=m["opportunity_id"].astype(rows["opportunity_id"].dtype))
+        return m.reset_index(drop=True)
+    return m[m["opportunity_id"].isin(set(rows["opportunity_id"]))].reset_index(drop=True)
+
+
+def marks_matched_fraction(marks: pd.DataFrame | None, trades: pd.DataFrame) -> float | None:
+    """Share of booked positions open past their first day that have at least one daily mark
+    in ``marks`` (aligned by ``align_marks``; None without marks or without such positions):
+    0 means the marks were keyed to nothing the book holds."""
+    if marks is None:
+        return None
+    lived = trades[trades["exit_hours"].to_numpy(float) > 24.0]
+    if not len(lived):
+        return None
+    ids = lived["opportunity_id"].drop_duplicates()
+    return float(ids.isin(set(marks["opportunity_id"])).mean())
 
 
 def position_knots(

@@ -17,7 +17,8 @@ from arbscore.report.sections_detail import (
     skill,
     timing,
 )
-from arbscore.report.sections_trading import answer, costs, portfolio, splits, trade_list
+from arbscore.report.sections_trades import estimated_pairs, splits, trade_list
+from arbscore.report.sections_trading import answer, costs, portfolio
 
 
 def build_document(inp: ReportInputs) -> Document:
@@ -31,6 +32,7 @@ def build_document(inp: ReportInputs) -> Document:
         costs(inp),
         trade_list(inp),
         splits(inp),
+        estimated_pairs(inp),
         skill(inp),
         head_metrics(inp),
         calibration(inp),

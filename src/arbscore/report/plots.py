@@ -20,7 +20,11 @@ BASELINE_STYLE = {
     "fund_apr_rank": (0, (3, 1, 1, 1)),
     "persistence": "-.",
     "hindsight_oracle": "--",
+    "always_on": (0, (5, 2)),
+    "cash": (0, (1, 3)),
 }
+#: baselines drawn in their own colour (the rest in grey): the references a family must beat
+COLOURED_BASELINES = ("hindsight_oracle", "always_on")
 _DPI = 110
 
 
@@ -77,7 +81,7 @@ def equity_drawdown(equity: pd.DataFrame, families: list[str]) -> bytes:
             dd = (eq / np.maximum.accumulate(eq) - 1.0) * 100.0
         is_base = strategy not in families
         style = BASELINE_STYLE.get(strategy, "-") if is_base else "-"
-        color = "grey" if is_base and strategy != "hindsight_oracle" else f"C{k}"
+        color = "grey" if is_base and strategy not in COLOURED_BASELINES else f"C{k}"
         y = (eq - 1.0) * 100.0
         top.plot(c["time"], y, linestyle=style, label=strategy, color=color, lw=1.4)
         bottom.plot(c["time"], dd, linestyle=style, color=color, lw=1.1)

@@ -4,8 +4,7 @@ splits by strategy kind and symbol. Every number comes from metrics.json's ``bac
 
 from __future__ import annotations
 
-import pandas as pd
-
+from arbscore.evaluation.verdict import verdict_sentence
 from arbscore.report import plots
 from arbscore.report.document import (
     Cell,
@@ -21,7 +20,7 @@ from arbscore.report.document import (
 )
 from arbscore.report.inputs import ReportInputs
 
-#: the verdict of metrics.json, as the answer says it
+#: the verdict of a metrics.json older than #24 (``vs_rule`` only), as the answer says it
 VERDICT_WORDS = {
     "edge": "evidence of an edge over the rule",
     "worse than the rule": "it does worse than the rule",
@@ -58,6 +57,11 @@ def answer_sentence(bt: dict) -> str | None:
     if not rule or not vs or rule not in pooled:
         return head + "; no rule baseline to compare it with."
     r = pooled[rule]
+    if bt.get("versus"):  # the verdict itself is verdict_sentence's, as on the console
+        return (
+            f"{head}, against {fmt_pct(r.get('annual_return_pct'))} "
+            f"(95 % CI {fmt_ci(r.get('annual_return_ci95'))}) for {rule}, the best rule."
+        )
     return (
         f"{head}, against {fmt_pct(r.get('annual_return_pct'))} "
         f"(95 % CI {fmt_ci(r.get('annual_return_ci95'))}) for {rule}, the best rule: "
@@ -97,15 +101,28 @@ def answer(inp: ReportInputs) -> Section:
         )
         return sec
     sec.blocks.append(sentence)
+    fam = bt.get("recommended_family")
+    families = [fam] + [f for f in (bt.get("versus") or {}) if f != fam]
+    for f in families:
+        said = verdict_sentence(bt, f)
+        if said:
+            sec.blocks.append(said)
     note = absolute_note(bt)
     if note:
         sec.blocks.append(note)
     boot = bt.get("bootstrap") or {}
+    block = boot.get("block_days", "?")
+    block = f"blocks of {block} days" if isinstance(block, int | float) else f"mean block: {block}"
     sec.blocks.append(
-        f"Intervals: {boot.get('method', 'block bootstrap')}, blocks of "
-        f"{boot.get('block_days', '?')} days, {boot.get('samples', '?')} draws (seed "
+        f"Intervals: {boot.get('method', 'block bootstrap')}, {block}, "
+        f"{boot.get('samples', '?')} draws (seed "
         f"{boot.get('seed', '?')}); the difference resamples the same days for both. "
-        "An interval that holds 0 means the data cannot tell the strategy from nothing."
+        "An interval that holds 0 means the data cannot tell the strategy from nothing"
+        + (
+            f"; fewer than {bt['min_trades']} trades is not enough evidence either."
+            if bt.get("min_trades")
+            else "."
+        )
     )
     return sec
 
@@ -113,6 +130,8 @@ def answer(inp: ReportInputs) -> Section:
 POOLED_COLUMNS = (
     ("annual_return_pct", "return %/yr", "pct"),
     ("annual_return_ci95", "95 % CI", "ci"),
+    ("annual_return_on_deployed_pct", "on deployed %/yr", "pct"),
+    ("capital_in_use_pct", "capital in use %", "pct_u"),
     ("sharpe", "Sharpe", "ratio"),
     ("sharpe_ci95", "Sharpe 95 % CI", "ratio_ci"),
     ("sortino", "Sortino", "ratio"),
@@ -124,6 +143,7 @@ POOLED_COLUMNS = (
     ("avg_hold_hours", "avg hold h", "num"),
     ("turnover_per_year", "turnover x/yr", "num"),
     ("liquidations", "liquidations", "num"),
+    ("bootstrap_block_days", "block days", "num"),
 )
 
 
@@ -167,7 +187,10 @@ def portfolio(inp: ReportInputs) -> Section:
         "Returns are % of capital a year; families exit by their predicted hold "
         f"({cfg.get('model_exit', 'predicted_hold')}), carry_rule and fund_apr_rank by the "
         "signal exit, persistence by its expected hold. hindsight_oracle knows every outcome "
-        "but is greedy under the same limits: a reference, not a strict upper bound."
+        "but is greedy under the same limits: a reference, not a strict upper bound. "
+        "always_on holds the majors' same-venue cash-and-carry "
+        f"({', '.join(cfg.get('always_on_symbols') or ['BTCUSDT', 'ETHUSDT'])}) whenever it can; "
+        "cash stays flat."
     )
     names = list(bt["pooled"])
     rows = [
@@ -178,26 +201,10 @@ def portfolio(inp: ReportInputs) -> Section:
     sec.blocks.append(
         Table(["strategy", "kind"] + [h for _, h, _ in POOLED_COLUMNS], rows, "pooled")
     )
-    vs = bt.get("vs_rule") or {}
-    if vs:
-        vrows = [
-            [
-                text(f),
-                text(v.get("rule", "–")),
-                pooled_cell(f, "diff_annual_return_pct", v.get("diff_annual_return_pct"), "pct"),
-                pooled_cell(f, "diff_ci95", v.get("diff_ci95"), "ci"),
-                text(v.get("verdict", "–")),
-            ]
-            for f, v in vs.items()
-        ]
-        sec.blocks.append(
-            Table(
-                ["family", "against rule", "difference %/yr", "95 % CI", "verdict"],
-                vrows,
-                "vs-rule",
-                caption=f"Each family against the best rule ({bt.get('rule')}), paired days",
-            )
-        )
+    sec.blocks.extend(book_notes(bt, cfg))
+    vtable = versus_table(bt)
+    if vtable is not None:
+        sec.blocks.append(vtable)
     if inp.equity is not None and len(inp.equity):
         sec.blocks.append(
             Figure(
@@ -214,6 +221,81 @@ def portfolio(inp: ReportInputs) -> Section:
     )
     sec.blocks.append(_per_fold_table(inp))
     return sec
+
+
+def book_notes(bt: dict, cfg: dict) -> list[str]:
+    """What the book assumed: the span, continuation, idle capital, the marks."""
+    out = []
+    span, cont = bt.get("span") or {}, bt.get("continuation") or {}
+    if span.get("test_end"):
+        out.append(
+            f"Every strategy is measured over the same span: the out-of-sample window to "
+            f"{_day(span.get('test_end'))} plus a tail of {fmt(span.get('tail_hours'))} h for "
+            "positions still open, whichever strategies are booked beside it; a position open "
+            "at the span's end is valued at its mark."
+        )
+    if cont:
+        out.append(
+            f"Carry without a clock: {'on' if cont.get('enabled') else 'off'}. A position "
+            f"whose exit falls at the label boundary ({fmt(cont.get('boundary_hours'))} h) "
+            "continues into the same legs' opportunity at that time without paying the round "
+            "trip there, for as long as its exit rule says stay."
+        )
+    if "idle_rate_pct" in bt:
+        out.append(
+            f"Idle capital earns {fmt(bt.get('idle_rate_pct'))} % a year (idle_rate_pct); "
+            "'capital in use' is the average margin open, 'on deployed' the return on it."
+        )
+    marks = bt.get("marks") or {}
+    if marks.get("given"):
+        frac = marks.get("matched_fraction")
+        shown = fmt_pct(frac * 100.0, signed=False) if isinstance(frac, int | float) else "n/a"
+        out.append(
+            f"Daily marks: {fmt(marks.get('rows'))} rows given; they mark {shown} of the booked "
+            "positions open past a day (the rest are valued linearly between their hold rows)."
+        )
+    elif "marks" in bt:
+        out.append("No daily marks: open positions are valued linearly between their hold rows.")
+    return out
+
+
+def _diff_key(metric: str, against: str, rule: str | None) -> str:
+    """The cell key of a difference: the bare metric against the rule, suffixed otherwise."""
+    return metric if against == rule else f"{metric}:{against}"
+
+
+def versus_table(bt: dict) -> Table | None:
+    """Each family against each baseline it was compared with (``versus``; ``vs_rule`` for a
+    metrics.json older than #24): difference, paired interval, verdict."""
+    rule = bt.get("rule")
+    versus = bt.get("versus") or {
+        f: {v.get("rule", rule): v} for f, v in (bt.get("vs_rule") or {}).items()
+    }
+    rows = [
+        [
+            text(f),
+            text(b),
+            pooled_cell(
+                f,
+                _diff_key("diff_annual_return_pct", b, rule),
+                v.get("diff_annual_return_pct"),
+                "pct",
+            ),
+            pooled_cell(f, _diff_key("diff_ci95", b, rule), v.get("diff_ci95"), "ci"),
+            text(v.get("verdict", "–")),
+        ]
+        for f, block in versus.items()
+        for b, v in block.items()
+    ]
+    if not rows:
+        return None
+    return Table(
+        ["family", "against", "difference %/yr", "95 % CI", "verdict"],
+        rows,
+        "vs-rule",
+        caption=f"Each family against the best rule ({bt.get('rule')}), always_on and cash, "
+        "paired days",
+    )
 
 
 def _per_fold_table(inp: ReportInputs) -> Table:
@@ -245,102 +327,15 @@ def costs(inp: ReportInputs) -> Section:
         sec.blocks.append("metrics.json has no pooled backtest.")
         return sec
     sec.blocks.append(
-        "Annualised, % of capital: net = funding - fees - slippage + basis, where basis is "
-        "everything else (the moves of the gap between the two legs, liquidations)."
+        "Annualised, % of capital: net = funding - fees - slippage + basis, each read at the "
+        "position's exit from the simulator; basis is the price PnL of the two legs (with a "
+        "liquidation's loss). A training set older than issue 24 has no parts at a signal "
+        "exit: there basis holds the whole net. A position still open at the span's end "
+        "counts here in full and in the net at its mark."
     )
     rows = [
         [text(s)] + [pooled_cell(s, m, p.get(m), "pct") for m, _ in COST_COLUMNS]
         for s, p in bt["pooled"].items()
     ]
     sec.blocks.append(Table(["strategy"] + [h for _, h in COST_COLUMNS], rows, "costs"))
-    return sec
-
-
-TRADE_COLUMNS = (
-    "entry_time",
-    "exit_time",
-    "symbol",
-    "kind",
-    "long_exchange",
-    "short_exchange",
-    "exit_hours",
-    "exit_rule",
-    "realised_pct",
-    "pnl_usd",
-    "return_on_capital_pct",
-    "liquidated",
-)
-
-
-def _trade_row(t: pd.Series) -> list[Cell]:
-    out = []
-    for c in TRADE_COLUMNS:
-        v = t.get(c)
-        if c.endswith("_time"):
-            out.append(text(str(v)[:16].replace("T", " ")))
-        elif c.endswith("_pct"):
-            out.append(Cell(fmt_pct(float(v), unit=False), float(v)))
-        elif c in ("pnl_usd", "exit_hours"):
-            out.append(Cell(fmt(float(v)), float(v)))
-        else:
-            out.append(text(str(v)))
-    return out
-
-
-def trade_list(inp: ReportInputs, n: int = 10) -> Section:
-    sec = Section("Trades", "trades")
-    bt = backtest_block(inp)
-    if inp.trades is None or bt is None:
-        sec.blocks.append("No trade list (evaluation/backtest_trades.parquet missing).")
-        return sec
-    fam = bt.get("recommended_family") or next(iter(bt["pooled"]), None)
-    t = inp.trades[inp.trades["strategy"] == fam].sort_values("pnl_usd", kind="mergesort")
-    sec.blocks.append(
-        f"Every strategy's trades are in trades.csv beside this report ({len(inp.trades):,} "
-        f"rows). Below: the largest winners and losers of {fam} ({len(t):,} trades); PnL in "
-        "% of one leg's notional, USD, and % of the margin the position tied up."
-    )
-    if not len(t):
-        sec.blocks.append(f"{fam} took no trade.")
-        return sec
-    headers = [c.replace("_", " ") for c in TRADE_COLUMNS]
-    winners = t[t["pnl_usd"] > 0].iloc[::-1].head(n)
-    losers = t[t["pnl_usd"] <= 0].head(n)
-    for name, rows, caption in (
-        ("trades-winners", winners, f"{fam}: largest winners"),
-        ("trades-losers", losers, f"{fam}: largest losers"),
-    ):
-        if len(rows):
-            body = [_trade_row(r) for _, r in rows.iterrows()]
-            sec.blocks.append(Table(headers, body, name, caption=caption))
-    return sec
-
-
-def splits(inp: ReportInputs) -> Section:
-    sec = Section("Per strategy kind and per symbol", "splits")
-    bt = backtest_block(inp)
-    sp = (bt or {}).get("splits") or {}
-    if not sp:
-        sec.blocks.append("metrics.json has no splits.")
-        return sec
-    sec.blocks.append("PnL over the whole span in % of capital, and trades, by where it came from.")
-    for key, label in (("by_kind", "strategy kind"), ("by_symbol", "symbol")):
-        values = sorted({v for s in sp.values() for v in (s.get(key) or {})})
-        if not values:
-            continue
-        rows = []
-        for v in values:
-            row = [text(v)]
-            for block in sp.values():
-                cell = (block.get(key) or {}).get(v)
-                if cell is None:
-                    row += [text("–"), text("0")]
-                else:
-                    row += [
-                        Cell(fmt_pct(cell["pnl_pct"], unit=False), cell["pnl_pct"]),
-                        Cell(fmt(cell["trades"]), float(cell["trades"])),
-                    ]
-            rows.append(row)
-        headers = [label] + [f"{s} {c}" for s in sp for c in ("PnL %", "trades")]
-        sec.blocks.append(Table(headers, rows, f"splits-{key.replace('_', '-')}"))
     return sec
