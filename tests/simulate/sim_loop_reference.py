@@ -3,8 +3,9 @@
 Written from the SPEC's words, independently of ``arbscore.data_tools.simulate``: for one
 position it walks the path point by point (every 5 minutes to 168 h, every hour beyond), looks
 prices up with ``bisect`` in the raw klines, adds each funding settlement as the path passes it,
-checks each candle's high/low against the perp legs' liquidation prices as it closes, and
-applies the signal exit rule at every settlement. Slow on purpose (used by the tests on small
+checks each candle's high/low against the perp legs' liquidation prices (or a unified spot_perp
+account's equity) as it closes -- a liquidation closes the hedge at the same instant and ends the
+position -- and applies the signal exit rule at every settlement. Slow on purpose (used by the tests on small
 markets and by ``benchmarks/simulate.py`` on a sample, for the speed-up).
 """
 
@@ -112,10 +113,73 @@ def _points(horizon_hours: int, step_minutes: int) -> list[int]:
     return out + list(range(fine + 60, horizon_hours * 60 + 1, 60))
 
 
-def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
-    """The path: one dict per point with value, funding, fees, slippage, count, liquidated,
-    plus the signal exit point (index or None)."""
+def _grid_time(t: int, step_ms: int) -> int:
+    """First grid time at or after ``t`` (the grid is aligned on multiples of the step)."""
+    return -(-t // step_ms) * step_ms
+
+
+def _landing(lm, key, a, b, step_ms) -> dict[int, tuple[float, float]]:
+    """Grid time -> (highest high, lowest low) of ``key``'s candles closed in (a, b]."""
+    out: dict[int, tuple[float, float]] = {}
+    for c in lm.closed_between(key, a, b):
+        g = _grid_time(c[0], step_ms)
+        hi, lo = out.get(g, (-math.inf, math.inf))
+        out[g] = (max(hi, c[2]), min(lo, c[3]))
+    return out
+
+
+def _liquidation(lm, legs, margin, unified, n, a, b, step_ms):
+    """First liquidation with a candle closed in (a, b]: (grid time, {side: exit price}) or
+    None. Isolated legs against their own liquidation price, a unified spot_perp account
+    against its equity (``data_tools.margin``'s formulas, written out here)."""
+    ext = {s: _landing(lm, legs[s]["key"], a, b, step_ms) for s in SIDES}
+    lev = margin.leverage
+    for g in sorted(set(ext["long"]) | set(ext["short"])):
+        short, long = legs["short"], legs["long"]
+        hit = {}
+        if unified:
+            if g in ext["short"]:
+                ph = ext["short"][g][0]
+                if g in ext["long"]:
+                    r = ext["long"][g][0] / ph
+                else:
+                    r = lm.price(long["key"], g) / lm.price(short["key"], g)
+                h, m = margin.spot_collateral_haircut, short["mmr"]
+                div = short["q"] * (1 + m) - long["q"] * r * (1 - h)
+                if div > 0:
+                    p_liq = (n / lev + short["q"] * short["p0"]) / div
+                    if ph >= p_liq:
+                        hit["short"] = p_liq
+        else:
+            for side in SIDES:
+                leg = legs[side]
+                if leg["perp"] and g in ext[side]:
+                    hi, lo = ext[side][g]
+                    if (side == "short" and hi >= leg["liq"]) or (
+                        side == "long" and lo <= leg["liq"]
+                    ):
+                        hit[side] = leg["liq"]
+        if not hit:
+            continue
+        prices = dict(hit)
+        if len(hit) == 1:
+            (side,) = hit
+            other = "long" if side == "short" else "short"
+            j = 0 if side == "short" else 1  # highs for a short's liquidation, lows for a long's
+            if g in ext[other]:
+                ratio = ext[other][g][j] / ext[side][g][j]
+            else:
+                ratio = lm.price(legs[other]["key"], g) / lm.price(legs[side]["key"], g)
+            prices[other] = hit[side] * ratio
+        return g, prices, set(hit)
+    return None
+
+
+def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, step_minutes):
+    """The path: one dict per point with value, funding, fees, slippage, price PnL, count,
+    liquidated, hours (the liquidation's where liquidated), plus the signal exit point."""
     n = costs.position_size_usd
+    step_ms = step_minutes * MIN
     t0 = int(pd.Timestamp(opp["timestamp"]).value // 1_000_000)
     legs = {}
     for side in SIDES:
@@ -134,9 +198,57 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
             "slip_in": _slip(costs, spread, depth),
             "p0": p0,
             "q": n / p0,
+            "mmr": mmr,
             "liq": liq,
             "events": lm.settlements(key) if key[2] == "perp" else [],
         }
+    unified = (
+        margin.spot_perp_account == "unified"
+        and legs["long"]["key"][2] == "spot"
+        and legs["short"]["key"][2] == "perp"
+        and legs["long"]["key"][0] == legs["short"]["key"][0]
+    )
+
+    def exit_slip(key, t):
+        spread, depth = estimate_spread_depth(
+            np.array([lm.volume_24h(key, t)]), costs.liquidity
+        )
+        return _slip(costs, spread[0], depth[0])
+
+    def point_at(t, prices=None, liquidated=(), hedge_t=None):
+        funding = 0.0
+        count = 0
+        for side, sign in (("long", -1.0), ("short", 1.0)):
+            leg = legs[side]
+            for te, pay, _ in leg["events"]:
+                if t0 < te <= t:
+                    funding += sign * leg["q"] * pay
+                    count += 1
+        pnl = fees = slippage = 0.0
+        for side, sign in (("long", 1.0), ("short", -1.0)):
+            leg = legs[side]
+            fees += n * leg["fee_in"]
+            slippage += n * leg["slip_in"]
+            if side in liquidated:
+                price = prices[side]
+                fees += leg["q"] * price * margin.liquidation_fee_rate
+            else:
+                at = t if hedge_t is None else hedge_t
+                price = prices[side] if prices else lm.price(leg["key"], at)
+                fees += leg["q"] * price * leg["fee_out"]
+                slippage += leg["q"] * price * exit_slip(leg["key"], at)
+            pnl += sign * leg["q"] * (price - leg["p0"])
+        return {
+            "value": pnl + funding - fees - slippage,
+            "funding": funding,
+            "fees": fees,
+            "slippage": slippage,
+            "price_pnl": pnl,
+            "count": count,
+            "liquidated": bool(liquidated),
+            "hours": (t - t0) / HOUR,
+        }
+
     out = []
     frozen = None
     signal_at = None
@@ -147,49 +259,20 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
             out.append(frozen)
             prev = t
             continue
-        funding = 0.0
-        count = 0
-        for side, sign in (("long", -1.0), ("short", 1.0)):
-            leg = legs[side]
-            for te, pay, _ in leg["events"]:
-                if t0 < te <= t:
-                    funding += sign * leg["q"] * pay
-                    count += 1
-        hit = {}
-        for side in SIDES:
-            leg = legs[side]
-            hit[side] = False
-            if leg["perp"]:
-                for c in lm.closed_between(leg["key"], prev, t):
-                    if (side == "short" and c[2] >= leg["liq"]) or (
-                        side == "long" and c[3] <= leg["liq"]
-                    ):
-                        hit[side] = True
-        pnl = fees = slippage = 0.0
-        for side, sign in (("long", 1.0), ("short", -1.0)):
-            leg = legs[side]
-            fees += n * leg["fee_in"]
-            slippage += n * leg["slip_in"]
-            if hit[side]:
-                price = leg["liq"]
-                fees += leg["q"] * price * margin.liquidation_fee_rate
+        found = _liquidation(lm, legs, margin, unified, n, prev, t, step_ms)
+        if found is not None:
+            g, prices, hit = found
+            if delay_minutes:
+                hedge_t = g + delay_minutes * MIN
+                for side in SIDES:
+                    if side not in hit:
+                        prices[side] = lm.price(legs[side]["key"], hedge_t)
             else:
-                price = lm.price(leg["key"], t)
-                spread, depth = estimate_spread_depth(
-                    np.array([lm.volume_24h(leg["key"], t)]), costs.liquidity
-                )
-                fees += leg["q"] * price * leg["fee_out"]
-                slippage += leg["q"] * price * _slip(costs, spread[0], depth[0])
-            pnl += sign * leg["q"] * (price - leg["p0"])
-        liquidated = hit["long"] or hit["short"]
-        point = {
-            "value": pnl + funding - fees - slippage,
-            "funding": funding,
-            "fees": fees,
-            "slippage": slippage,
-            "count": count,
-            "liquidated": liquidated,
-        }
+                hedge_t = g
+            point = point_at(g, prices, hit, hedge_t)
+        else:
+            point = point_at(t)
+        liquidated = point["liquidated"]
         out.append(point)
         if signal_at is None:
             if liquidated or minute >= cap_minutes:
@@ -219,6 +302,8 @@ def simulate_loop(
     margin: MarginConfig | None = None,
     signal: SignalExitConfig | None = None,
     marks: list | None = None,
+    hedge_close_delay_minutes: int = 0,
+    estimated: frozenset = frozenset(),
 ) -> pd.DataFrame:
     """Labels for every (opportunity, hold that fits), one position at a time.
 
@@ -245,19 +330,26 @@ def simulate_loop(
             continue
         if not full_horizon_only and t0 + min(holds_hours) * HOUR > covered:
             continue
-        path, signal_at = _walk(lm, opp, costs, margin, signal, fit, cap_minutes, None)
+        path, signal_at = _walk(
+            lm, opp, costs, margin, signal, fit, cap_minutes, hedge_close_delay_minutes,
+            step_minutes,
+        )
         values = [p["value"] for p in path]
         best_k = max(range(len(fit)), key=lambda i: (values[i], -i))
         capital = sum(n / margin.leverage if k[2] == "perp" else n for k in keys)
-        sig_hours = fit[signal_at] / 60 if signal_at is not None else math.nan
-        sig_value = values[signal_at] if signal_at is not None else math.nan
+        sig = path[signal_at] if signal_at is not None else None
+        sig_hours = sig["hours"] if sig is not None else math.nan
+        sig_value = sig["value"] if sig is not None else math.nan
+        oid = int(pd.util.hash_array(np.array([str(opp["opportunity_id"])], object))
+                  .view(np.int64)[0])
+        estimated_price = any(k in estimated for k in keys)
         if marks is not None:
             for day in range(1, 31):
                 if day * 24 * 60 in fit:
                     p = path[fit.index(day * 24 * 60)]
                     marks.append(
                         {
-                            "opportunity_id": opp["opportunity_id"],
+                            "opportunity_id": oid,
                             "day": day,
                             "mark_pct": p["value"] / n * 100,
                             "funding_pct": p["funding"] / n * 100,
@@ -270,8 +362,9 @@ def simulate_loop(
             p = path[end]
             rows.append(
                 {
-                    "opportunity_id": opp["opportunity_id"],
+                    "opportunity_id": oid,
                     "hold_hours": hours,
+                    "actual_hold_hours": p["hours"],
                     "actual_profit_pct": p["value"] / n * 100,
                     "actual_profit_usd": p["value"],
                     "was_profitable": p["value"] > 0,
@@ -284,11 +377,21 @@ def simulate_loop(
                     "liquidated": p["liquidated"],
                     "capital_usd": capital,
                     "return_on_capital_pct": p["value"] / capital * 100,
-                    "optimal_hold_hours": fit[best_k] / 60,
+                    "funding_pct": p["funding"] / n * 100,
+                    "fees_pct": p["fees"] / n * 100,
+                    "slippage_pct": p["slippage"] / n * 100,
+                    "price_pnl_pct": p["price_pnl"] / n * 100,
+                    "optimal_hold_hours": path[best_k]["hours"],
                     "best_profit_pct": values[best_k] / n * 100,
                     "signal_exit_hours": sig_hours,
                     "signal_exit_profit_pct": sig_value / n * 100,
                     "signal_exit_return_on_capital_pct": sig_value / capital * 100,
+                    **{
+                        f"signal_exit_{part}_pct": (sig[part] / n * 100 if sig else math.nan)
+                        for part in ("funding", "fees", "slippage", "price_pnl")
+                    },
+                    "signal_exit_liquidated": bool(sig and sig["liquidated"]),
+                    "price_estimated": estimated_price,
                 }
             )
     return pd.DataFrame(rows)

@@ -15,6 +15,7 @@ from builders import T0, every, frame, funding, klines, market, opportunity
 
 from arbscore.data_tools.costs import CostConfig, FeeSchedule
 from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
+from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
 
 H = pd.Timedelta(hours=1)
@@ -90,16 +91,7 @@ def test_a_two_week_spot_perp_hold():
         assert marks.loc[day, "funding_pct"] * 100 == pytest.approx(3 * day, abs=0.005)
 
 
-def test_a_squeeze_liquidates_the_short_perp():
-    """Spot and perp at 100; the candle closing at 30:00 squeezes the perp to a 160 high
-    (close 120) while spot closes at 110. 2x, Binance maintenance 0.5 %: the short is
-    liquidated at 100 x 1.5 / 1.005 = 149.253731 (margin 5,000 - loss 4,925.373134 = 0.5 % of
-    14,925.37 notional). Liquidation fee 0.5 % x 14,925.373134 = 74.626866 (no exit fee or
-    slippage on that leg); spot closed at 110: +1,000, fee 11.00, slippage 11,000 x 0.0005 % =
-    0.055. Funding 08, 16, 24: 3 x 100 x 100 x 0.0001 = 3.00. Entry fees 15.00, slippage 1.50.
-    Net = 1,000 - 4,925.373134 + 3.00 - 15.00 - 11.00 - 74.626866 - 1.50 - 0.055
-        = -4,024.555 USD, and every later hold realises the same.
-    """
+def _squeeze_market():
     n = 24 * 4
     closes = np.full(n, 100.0)
     squeeze = 25 + 29  # the candle opening 29:00 after T0 (candles open from T0 - 25 h)
@@ -108,27 +100,64 @@ def test_a_squeeze_liquidates_the_short_perp():
     highs[squeeze + 1 :] = 120.0
     spot = closes.copy()
     spot[squeeze:] = 110.0
-    m = market(
+    return market(
         [
             hourly("binance", "BTCUSDT", "spot", spot),
             hourly("binance", "BTCUSDT", "perp", perp, highs=highs),
         ],
         [funding("binance", "BTCUSDT", every(8, T0 - 72 * H, T0 + 64 * H), 0.0001, 8)],
     )
-    config = SimulationConfig(holds_hours=(24, 30, 48), horizon_hours=48)
-    out = simulate_executions(spot_perp_opp(), m, config).set_index("hold_hours")
+
+
+def test_a_squeeze_liquidates_an_isolated_short_perp():
+    """Spot and perp at 100; the candle closing at 30:00 squeezes the perp to a 160 high
+    (close 120) while spot's candle reaches 110. Isolated margin, 2x, Binance maintenance
+    0.5 %: the short is liquidated at 100 x 1.5 / 1.005 = 149.253731 (margin 5,000 - loss
+    4,925.373134 = 0.5 % of 14,925.37 notional), liquidation fee 0.5 % x 14,925.373134 =
+    74.626866 (no exit fee or slippage on that leg). The spot closes at the same instant: the
+    perp's 149.253731 scaled by the two candles' highs, 110 / 160 -> 102.611940: +261.194030,
+    fee 0.1 % = 10.261194, slippage 0.0005 % = 0.051306. Funding 08, 16, 24: 3 x 100 x 100 x
+    0.0001 = 3.00. Entry fees 15.00, slippage 1.50. The position ends at 30 h: every later
+    hold realises the same and reports 30 h.
+    """
+    config = SimulationConfig(
+        holds_hours=(24, 30, 48),
+        horizon_hours=48,
+        margin=MarginConfig(spot_perp_account="isolated"),
+    )
+    out = simulate_executions(spot_perp_opp(), _squeeze_market(), config).set_index("hold_hours")
     assert not out.loc[24, "liquidated"]
-    net = 1_000 - 4_925.373134 + 3.00 - 15.00 - 11.00 - 74.626866 - 1.50 - 0.055
+    hedge = 150 / 1.005 * 110 / 160
+    assert hedge == pytest.approx(102.611940, abs=1e-6)
+    net = 261.194030 - 4_925.373134 + 3.00 - 15.00 - 10.261194 - 74.626866 - 1.50 - 0.051306
     for hold in (30, 48):
         row = out.loc[hold]
         assert row["liquidated"]
+        assert row["actual_hold_hours"] == 30.0
         assert row["actual_profit_usd"] == pytest.approx(net, abs=0.005)
         assert row["funding_payments_count"] == 3
-        assert row["total_fees_usd"] == pytest.approx(15.00 + 11.00 + 74.626866, abs=0.005)
+        assert row["total_fees_usd"] == pytest.approx(15.00 + 10.261194 + 74.626866, abs=0.005)
+        assert row["price_pnl_pct"] * 100 == pytest.approx(261.194030 - 4_925.373134, abs=0.005)
         assert row["actual_profit_usd"] >= -row["capital_usd"]
         assert row["return_on_capital_pct"] == pytest.approx(net / 15_000 * 100, abs=1e-4)
     assert out.loc[48, "signal_exit_hours"] == 30.0  # the liquidation ends it
+    assert out.loc[48, "signal_exit_liquidated"]
     assert out.loc[48, "signal_exit_profit_pct"] == pytest.approx(net / 100, abs=0.00005)
+
+
+def test_a_unified_account_rides_out_the_squeeze():
+    """The same squeeze in a unified account (the default for a same-venue spot_perp): the
+    spot (100 coins at 110, 10 % haircut: 9,900) backs the short perp, equity 5,000 + 9,900 -
+    6,000 at the 160 high stays far above maintenance, so nothing is liquidated and the 48 h
+    hold is an ordinary exit at the market."""
+    config = SimulationConfig(holds_hours=(24, 30, 48), horizon_hours=48)
+    out = simulate_executions(spot_perp_opp(), _squeeze_market(), config).set_index("hold_hours")
+    assert not out["liquidated"].any()
+    assert not out["signal_exit_liquidated"].any()
+    assert list(out["actual_hold_hours"]) == [24.0, 30.0, 48.0]
+    row = out.loc[48]
+    # price: spot +1,000, perp -(120 - 100) x 100 = -2,000
+    assert row["price_pnl_pct"] * 100 == pytest.approx(-1_000.0, abs=0.005)
 
 
 def _hourly_vs_8h_market():

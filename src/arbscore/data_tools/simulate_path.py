@@ -15,6 +15,26 @@ the exit time's own volume-based spread/depth estimate), so a position's value p
     q_l long_value[long] - q_s short_value[short] + q_l F_l(t0) - q_s F_s(t0) - N (c_l + c_s)
 
 with ``c`` the entry fee + slippage of each leg (at the entry's estimate) and ``N`` the notional.
+
+**Liquidation** (:func:`_liquidations`; the account models and prices in ``data_tools.margin``)
+is found at the finest resolution of the data: the coarse hourly points only rule rows in, then
+the grid step whose candle crossed is searched. At that step ``g``:
+
+- the liquidated leg closes at its liquidation price ``P_liq`` and pays the liquidation fee;
+- the hedge closes at the same instant on its own series (``hedge_close_delay_minutes`` = 0):
+  its price is ``P_liq x hedge_extreme(g) / liquidated_extreme(g)`` (the highs of the two
+  series' candles closed at ``g`` when the short was liquidated, the lows when the long was; the
+  as-of closes where the hedge had no candle close then). Both legs on one price series (a
+  stand-in price) therefore close at the same price, and the loss is the margin to maintenance
+  plus the fees, not a basis swing. With a delay ``d`` the hedge closes at its as-of close at
+  ``g + d`` instead, paying its exit fee and slippage there;
+- the position ends: funding counts to ``g``, every later path point holds the liquidation
+  value, and a hold reaching past ``g`` reports ``actual_hold_hours`` = the hours to ``g``.
+
+**Exit parts**: every exit (a hold, the signal exit, a liquidation) is also written as
+``funding - fees - slippage + price PnL`` (:func:`exit_breakdown`), price PnL =
+``q_l (P_l,exit - P_l0) - q_s (P_s,exit - P_s0)`` at the exit prices above, so the book can
+book any exit at the simulator's own values; the parts sum to the path's value.
 """
 
 from __future__ import annotations
@@ -25,7 +45,11 @@ import numpy as np
 
 from arbscore.data_tools.costs import CostConfig, estimate_spread_depth
 from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
-from arbscore.data_tools.margin import MarginConfig, liquidation_price
+from arbscore.data_tools.margin import (
+    MarginConfig,
+    liquidation_price,
+    unified_liquidation_price,
+)
 from arbscore.data_tools.simulate_grid import MarketGrid
 from arbscore.schema import FINE_PATH_HOURS
 
@@ -244,6 +268,125 @@ class ChunkInputs:
     entry_fee: np.ndarray  # (n, 2): long, short
     entry_slip: np.ndarray  # (n, 2)
     room: np.ndarray  # grid steps the data covers after entry
+    unified: np.ndarray  # bool: a same-venue spot_perp margined as one account
+
+
+def _refine(table, rows, g0, plan: PathPlan, point, price, above: bool) -> np.ndarray:
+    """Grid steps after entry of the first candle crossing ``price`` inside the block of path
+    ``point`` (the points' blocks are 1 step up to ``plan.fine``, ``plan.block`` beyond)."""
+    hi = plan.offsets[point]
+    lo = np.where(point > 0, plan.offsets[np.maximum(point - 1, 0)], 0)
+    width = int((hi - lo).max()) if len(rows) else 1
+    j = np.arange(width)
+    at = np.minimum(g0[:, None] + lo[:, None] + 1 + j, table.shape[1] - 1)
+    ext = table[rows[:, None], at]
+    hit = (ext >= price[:, None]) if above else (ext <= price[:, None])
+    hit &= j[None, :] < (hi - lo)[:, None]
+    return lo + 1 + _first(hit)
+
+
+def _unified_liquidations(grid, tab, x, plan, size, margin, rows, q_l, q_s, ps0):
+    """(grid steps after entry, liquidation price) of unified spot_perp ``rows`` (``steps``
+    past the path where none): the account test of ``data_tools.margin`` on every step."""
+    steps = int(plan.offsets[-1])
+    out = np.full(len(rows), steps + 1)
+    px = np.full(len(rows), np.nan)
+    if not len(rows):
+        return out, px
+    sl, ss, g0 = x.s_long[rows], x.s_short[rows], x.g0[rows]
+    m, h = tab.maintenance[ss], margin.spot_collateral_haircut
+    need = size / margin.leverage / q_s[rows] + ps0[rows]  # (M + N) / q_s
+    ratio = q_l[rows] / q_s[rows]
+    # cheap bound: the perp's highest high against the spot's lowest low over the path
+    d0 = (g0 + 1) // tab.day
+    width = int(((g0 + steps) // tab.day - d0 + 1).max())
+    view_h = np.lib.stride_tricks.sliding_window_view(tab.day_high, width, axis=1)
+    view_l = np.lib.stride_tricks.sliding_window_view(tab.day_low, width, axis=1)
+    top = view_h[ss, d0].max(axis=1)
+    bottom = np.maximum(view_l[sl, d0].min(axis=1), 0.0)
+    maybe = np.flatnonzero((1.0 + m) * top - ratio * (1.0 - h) * bottom >= need)
+    if not len(maybe):
+        return out, px
+    d = np.arange(1, steps + 1)
+    at = np.minimum(g0[maybe, None] + d, grid.size - 1)
+    perp_high = tab.high[ss[maybe, None], at]
+    spot_high = tab.high[sl[maybe, None], at]
+    as_of = grid.price[sl[maybe, None], at] / grid.price[ss[maybe, None], at]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(np.isfinite(spot_high), spot_high / perp_high, as_of)
+    price = unified_liquidation_price(
+        ps0[rows][maybe, None], q_s[rows][maybe, None], q_l[rows][maybe, None], r,
+        m[maybe, None], margin.leverage, h,
+    )
+    hit = np.isfinite(perp_high) & (perp_high >= price) & (d[None, :] <= x.room[rows][maybe, None])
+    first = _first(hit)
+    found = first < steps
+    out[maybe[found]] = first[found] + 1
+    px[maybe[found]] = price[np.flatnonzero(found), first[found]]
+    return out, px
+
+
+def _liquidations(grid, tab, x, plan, size, margin, q_l, q_s, pl0, ps0, delay_steps):
+    """Where and how each position is liquidated (module docstring).
+
+    Returns per row: ``step`` (grid steps after entry; ``offsets[-1] + 1`` where never),
+    ``point`` (first path point at or after it; ``points`` where never), ``long_hit`` /
+    ``short_hit`` (which leg was liquidated), ``px_l`` / ``px_s`` (each leg's exit price) and
+    ``hedge_at`` (grid step where the hedge's exit slippage is read).
+    """
+    n, points = len(x.g0), len(plan.offsets)
+    never = int(plan.offsets[-1]) + 1
+    sl, ss, g0 = x.s_long, x.s_short, x.g0
+    step_s = np.full(n, never)
+    px_liq_s = liquidation_price(ps0, "short", tab.maintenance[ss], margin.leverage)
+    iso = np.flatnonzero(~x.unified)
+    k = _crossing(tab, "high", ss[iso], g0[iso], plan, px_liq_s[iso], above=True)
+    hit = np.flatnonzero(k < points)
+    if len(hit):
+        r = iso[hit]
+        step_s[r] = _refine(tab.high, ss[r], g0[r], plan, k[hit], px_liq_s[r], above=True)
+    uni = np.flatnonzero(x.unified)
+    step_s[uni], px_liq_s[uni] = _unified_liquidations(
+        grid, tab, x, plan, size, margin, uni, q_l, q_s, ps0
+    )
+    step_l = np.full(n, never)
+    px_liq_l = liquidation_price(pl0, "long", tab.maintenance[sl], margin.leverage)
+    perp = np.flatnonzero(x.long_perp)
+    if len(perp):
+        k = _crossing(tab, "low", sl[perp], g0[perp], plan, px_liq_l[perp], False)
+        hit = np.flatnonzero(k < points)
+        r = perp[hit]
+        step_l[r] = _refine(tab.low, sl[r], g0[r], plan, k[hit], px_liq_l[r], above=False)
+    step = np.minimum(step_s, step_l)
+    step = np.where(step <= x.room, step, never)
+    short_hit = (step_s == step) & (step < never)
+    long_hit = (step_l == step) & (step < never)
+    at = g0 + np.minimum(step, x.room)
+    # the hedge at the same instant: scaled by the two series' extremes at that step
+    hedge_ext = np.where(short_hit, tab.high[sl, at], tab.low[ss, at])
+    liq_ext = np.where(short_hit, tab.high[ss, at], tab.low[sl, at])
+    as_of = np.where(short_hit, grid.price[sl, at] / grid.price[ss, at], 0.0)
+    as_of = np.where(long_hit, grid.price[ss, at] / grid.price[sl, at], as_of)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isfinite(hedge_ext), hedge_ext / liq_ext, as_of)
+    hedge_at = np.minimum(at + delay_steps, grid.size - 1)
+    px_l = np.where(long_hit, px_liq_l, np.nan)
+    px_s = np.where(short_hit, px_liq_s, np.nan)
+    if delay_steps:
+        px_l = np.where(short_hit & ~long_hit, grid.price[sl, hedge_at], px_l)
+        px_s = np.where(long_hit & ~short_hit, grid.price[ss, hedge_at], px_s)
+    else:
+        px_l = np.where(short_hit & ~long_hit, px_liq_s * ratio, px_l)
+        px_s = np.where(long_hit & ~short_hit, px_liq_l * ratio, px_s)
+    return {
+        "step": step,
+        "point": np.where(step < never, np.searchsorted(plan.offsets, step), points),
+        "long_hit": long_hit,
+        "short_hit": short_hit,
+        "px_l": px_l,
+        "px_s": px_s,
+        "hedge_at": hedge_at,
+    }
 
 
 def chunk_paths(
@@ -255,12 +398,14 @@ def chunk_paths(
     margin: MarginConfig,
     signal: SignalExitConfig,
     cap_index: int,
+    delay_steps: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Value path (frozen after a liquidation), liquidation point, signal exit point.
+    """Value path (frozen after a liquidation), liquidation, signal exit point.
 
-    Returns ``value`` (n, points) in USD (-inf past the data), ``liq`` (n, first liquidated
-    point or ``points``), ``signal`` (n, signal exit point or -1 where the data ends first),
-    and the point-wise ingredients the hold labels need.
+    Returns ``value`` (n, points) in USD (-inf past the data), ``liq`` (n, first path point at
+    or after the liquidation, or ``points``), ``liq_step`` (grid steps after entry of the
+    liquidation), ``signal`` (n, signal exit point or -1 where the data ends first), the
+    liquidation's exit parts (``liq_parts``) and the point-wise ingredients the labels need.
     """
     n, points = len(x.g0), len(plan.offsets)
     sl, ss, g0 = x.s_long, x.s_short, x.g0
@@ -274,30 +419,29 @@ def chunk_paths(
     value += const[:, None]
     partial = bool((x.room < plan.offsets[-1]).any())
     any_long_perp = bool(x.long_perp.any())
-    # liquidation: the short perp on the highs, a long perp on the lows
-    liq_s_px = liquidation_price(ps0, "short", tab.maintenance[ss], margin.leverage)
-    liq_short = _crossing(tab, "high", ss, g0, plan, liq_s_px, above=True)
-    liq_l_px = liquidation_price(pl0, "long", tab.maintenance[sl], margin.leverage)
-    liq_long = np.full(n, points)
-    if any_long_perp:
-        perp = np.flatnonzero(x.long_perp)
-        liq_long[perp] = _crossing(tab, "low", sl[perp], g0[perp], plan, liq_l_px[perp], False)
-    liq = np.minimum(liq_short, liq_long)
-    liq = np.where(plan.offsets[np.minimum(liq, points - 1)] <= x.room, liq, points)
+    base = {"q_l": q_l, "q_s": q_s, "fl0": fl0, "fs0": fs0, "pl0": pl0, "ps0": ps0}
+    liq_info = _liquidations(grid, tab, x, plan, size, margin, q_l, q_s, pl0, ps0, delay_steps)
+    liq = liq_info["point"]
     hit_rows = np.flatnonzero(liq < points)
+    liq_parts = {}
     if len(hit_rows):
-        r, k = hit_rows, liq[hit_rows]
-        at = g0[r] + plan.offsets[k]
-        v = value[r, k]
-        lf = margin.liquidation_fee_rate
-        short_hit = liq_short[r] == k
-        long_hit = liq_long[r] == k
-        s_unit = tab.short_value[ss[r], at] + grid.cum_funding[ss[r], at]
-        v = v + np.where(short_hit, q_s[r] * (s_unit - liq_s_px[r] * (1.0 + lf)), 0.0)
-        l_unit = tab.long_value[sl[r], at] + grid.cum_funding[sl[r], at]
-        v = v + np.where(long_hit, q_l[r] * (liq_l_px[r] * (1.0 - lf) - l_unit), 0.0)
-        after = np.arange(points)[None, :] >= k[:, None]
+        r = hit_rows
+        sub = {key: v[r] for key, v in base.items()}
+        li = {key: v[r] for key, v in liq_info.items()}
+        parts = _parts(
+            grid, tab, x.entry_fee[r], x.entry_slip[r], sl[r], ss[r], g0[r], size, sub,
+            at=g0[r] + li["step"], px_l=li["px_l"], px_s=li["px_s"],
+            slip_l=np.where(li["long_hit"], 0.0, tab.exit_slip[sl[r], li["hedge_at"]]),
+            slip_s=np.where(li["short_hit"], 0.0, tab.exit_slip[ss[r], li["hedge_at"]]),
+            fee_l=np.where(li["long_hit"], margin.liquidation_fee_rate, tab.exit_fee[sl[r]]),
+            fee_s=np.where(li["short_hit"], margin.liquidation_fee_rate, tab.exit_fee[ss[r]]),
+        )
+        v = parts["funding"] - parts["fees"] - parts["slippage"] + parts["price_pnl"]
+        after = np.arange(points)[None, :] >= liq[r][:, None]
         value[r] = np.where(after, v[:, None], value[r])
+        liq_parts = {key: np.full(n, np.nan) for key in parts}
+        for key, vals in parts.items():
+            liq_parts[key][r] = vals
     if partial:
         value[plan.offsets[None, :] > x.room[:, None]] = -np.inf
     # signal exit: checked at the settlements of either perp leg (sparse: evaluated there only)
@@ -322,15 +466,35 @@ def chunk_paths(
     return {
         "value": value,
         "liq": liq,
-        "liq_short": liq_short,
-        "liq_long": liq_long,
-        "liq_s_px": liq_s_px,
-        "liq_l_px": liq_l_px,
+        "liq_step": liq_info["step"],
+        "liq_parts": liq_parts,
         "signal": sig,
-        "q_l": q_l,
-        "q_s": q_s,
-        "fl0": fl0,
-        "fs0": fs0,
+        **base,
+    }
+
+
+def _parts(grid, tab, entry_fee, entry_slip, sl, ss, g0, size, p, *, at, px_l, px_s,
+           slip_l, slip_s, fee_l, fee_s) -> dict[str, np.ndarray]:
+    """Funding, settlements, fees, slippage and price PnL (USD) of exits at grid steps ``at``
+    with exit prices ``px_l``/``px_s``, exit fee and slippage fractions per leg. Arrays are
+    (n,) or (n, k) alike; per-row inputs (``sl``, ``p``'s values, ...) are (n,) or (n, 1)."""
+    q_l, q_s = p["q_l"], p["q_s"]
+    funding = q_s * (grid.cum_funding[ss, at] - p["fs0"]) - q_l * (
+        grid.cum_funding[sl, at] - p["fl0"]
+    )
+    count = (grid.cum_count[ss, at] - grid.cum_count[ss, g0]) + (
+        grid.cum_count[sl, at] - grid.cum_count[sl, g0]
+    )
+    exit_l, exit_s = q_l * px_l, q_s * px_s
+    fees = size * entry_fee.sum(-1) + exit_l * fee_l + exit_s * fee_s
+    slippage = size * entry_slip.sum(-1) + exit_l * slip_l + exit_s * slip_s
+    price_pnl = (exit_l - q_l * p["pl0"]) - (exit_s - q_s * p["ps0"])
+    return {
+        "funding": funding,
+        "count": count.astype(np.int64),
+        "fees": fees,
+        "slippage": slippage,
+        "price_pnl": price_pnl,
     }
 
 
@@ -340,39 +504,25 @@ def exit_breakdown(
     x: ChunkInputs,
     plan: PathPlan,
     size: float,
-    margin: MarginConfig,
     p: dict[str, np.ndarray],
     exit_index: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Funding, settlement count, fees and slippage (USD) of exits at path points
-    ``exit_index`` (n, k), frozen at the liquidation point where it comes first."""
-    liq = p["liq"][:, None]
-    e = np.minimum(exit_index, liq)
-    at = x.g0[:, None] + plan.offsets[np.minimum(e, len(plan.offsets) - 1)]
+    """Funding, settlement count, fees, slippage, price PnL (USD) and ``liquidated`` of exits
+    at path points ``exit_index`` (n, k): the liquidation's own parts where it comes first."""
+    liquidated = exit_index >= p["liq"][:, None]
+    at = x.g0[:, None] + plan.offsets[np.minimum(exit_index, len(plan.offsets) - 1)]
     sl, ss = x.s_long[:, None], x.s_short[:, None]
-    q_l, q_s = p["q_l"][:, None], p["q_s"][:, None]
-    funding = q_s * (grid.cum_funding[ss, at] - p["fs0"][:, None]) - q_l * (
-        grid.cum_funding[sl, at] - p["fl0"][:, None]
+    col = {key: v[:, None] for key, v in p.items() if key in ("q_l", "q_s", "fl0", "fs0", "pl0", "ps0")}
+    px_l, px_s = grid.price[sl, at], grid.price[ss, at]
+    parts = _parts(
+        grid, tab, x.entry_fee[:, None, :], x.entry_slip[:, None, :], sl, ss, x.g0[:, None],
+        size, col, at=at, px_l=px_l, px_s=px_s,
+        slip_l=tab.exit_slip[sl, at], slip_s=tab.exit_slip[ss, at],
+        fee_l=tab.exit_fee[sl], fee_s=tab.exit_fee[ss],
     )
-    g0 = x.g0[:, None]
-    count = (grid.cum_count[ss, at] - grid.cum_count[ss, g0]) + (
-        grid.cum_count[sl, at] - grid.cum_count[sl, g0]
-    )
-    liquidated = exit_index >= liq
-    short_liq = liquidated & (p["liq_short"][:, None] == liq)
-    long_liq = liquidated & (p["liq_long"][:, None] == liq)
-    exit_l, exit_s = q_l * grid.price[sl, at], q_s * grid.price[ss, at]
-    lf = margin.liquidation_fee_rate
-    fee_l = np.where(long_liq, q_l * p["liq_l_px"][:, None] * lf, exit_l * tab.exit_fee[sl])
-    fee_s = np.where(short_liq, q_s * p["liq_s_px"][:, None] * lf, exit_s * tab.exit_fee[ss])
-    slip_l = np.where(long_liq, 0.0, exit_l * tab.exit_slip[sl, at])
-    slip_s = np.where(short_liq, 0.0, exit_s * tab.exit_slip[ss, at])
-    fees = (size * x.entry_fee.sum(1))[:, None] + fee_l + fee_s
-    slippage = (size * x.entry_slip.sum(1))[:, None] + slip_l + slip_s
-    return {
-        "funding": funding,
-        "count": count.astype(np.int64),
-        "fees": fees,
-        "slippage": slippage,
-        "liquidated": liquidated,
-    }
+    if liquidated.any():
+        for key, vals in parts.items():
+            liq = p["liq_parts"][key][:, None]
+            parts[key] = np.where(liquidated, liq.astype(vals.dtype) if key != "count" else np.nan_to_num(liq).astype(np.int64), vals)
+    parts["liquidated"] = liquidated
+    return parts
