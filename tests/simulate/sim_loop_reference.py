@@ -17,7 +17,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from arbscore.data_tools.costs import CostConfig, estimate_spread_depth
+from arbscore.data_tools.costs import CostConfig
+from arbscore.data_tools.liquidity import abdi_ranaldo_spread_terms, corwin_schultz_spreads
 from arbscore.data_tools.exit_rule import SignalExitConfig
 from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
@@ -76,6 +77,38 @@ class LoopMarket:
     def volume_24h(self, key: tuple, t: int) -> float:
         return sum(c[4] for c in self.closed_between(key, t - 24 * HOUR, t))
 
+    def volatility_pct(self, key: tuple, t: int) -> float:
+        """Std of the log returns of candles closed in (t - 24 h, t] whose previous candle
+        closed there too, scaled to 24 h (percent); NaN with fewer than 2."""
+        ends = self.ends[key]
+        lo = bisect.bisect_right(ends, t - 24 * HOUR)
+        hi = bisect.bisect_right(ends, t)
+        closes = [c[1] for c in self.candles[key]]
+        rets = [math.log(closes[i] / closes[i - 1]) for i in range(max(lo + 1, 1), hi)]
+        if len(rets) < 2:
+            return math.nan
+        return float(np.std(rets, ddof=1) * math.sqrt(len(rets)) * 100)
+
+    def spread_pct(self, key: tuple, t: int, model) -> float:
+        """The candle spread estimate over pairs closed in (t - window, t], clipped."""
+        ends = self.ends[key]
+        lo = bisect.bisect_right(ends, t - int(model.spread_window_hours * HOUR))
+        hi = bisect.bisect_right(ends, t)
+        rows = self.candles[key]
+        close = np.array([c[1] for c in rows])
+        high = np.array([c[2] for c in rows])
+        low = np.array([c[3] for c in rows])
+        if model.spread_estimator == "abdi_ranaldo":
+            terms = abdi_ranaldo_spread_terms(close, high, low)[lo:hi]
+        else:
+            terms = corwin_schultz_spreads(high, low)[lo:hi]
+        terms = terms[np.isfinite(terms)]
+        if len(terms) < 3:
+            return model.max_spread_pct
+        mean = float(np.mean(terms))
+        spread = math.sqrt(max(mean, 0.0)) if model.spread_estimator == "abdi_ranaldo" else mean
+        return min(max(spread * 100, model.min_spread_pct), model.max_spread_pct)
+
     def covered_until(self, key: tuple) -> int:
         end = self.ends[key][-1]
         if key[2] == "perp":
@@ -92,18 +125,9 @@ class LoopMarket:
         return out
 
 
-def _slip(costs: CostConfig, spread_pct: float, depth: float) -> float:
-    """Half the spread x the size tier, growing linearly past the last bound."""
-    ratio = costs.position_size_usd / max(depth, 1e-9)
-    mult = costs.slippage.multipliers[-1]
-    for bound, m in zip(costs.slippage.bounds, costs.slippage.multipliers, strict=False):
-        if ratio < bound:
-            mult = m
-            break
-    else:
-        if costs.slippage.grow_beyond_last and ratio > costs.slippage.bounds[-1]:
-            mult *= ratio / costs.slippage.bounds[-1]
-    return spread_pct / 100 / 2 * mult
+def _entry_slip(spread_pct: float, impact_pct: float) -> float:
+    """Half the entry's spread plus its impact, as fractions."""
+    return spread_pct / 100 / 2 + impact_pct / 100
 
 
 def _points(horizon_hours: int, step_minutes: int) -> list[int]:
@@ -184,7 +208,7 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, s
     legs = {}
     for side in SIDES:
         key = (opp[f"{side}_exchange"], opp["symbol"], opp[f"{side}_market"])
-        spread, depth = opp[f"{side}_bid_ask_spread"], opp[f"{side}_orderbook_depth"]
+        spread, impact = opp[f"{side}_bid_ask_spread"], opp[f"{side}_impact_pct"]
         p0 = lm.price(key, t0)
         mmr = margin.maintenance_rate(key[0])
         lev = margin.leverage
@@ -195,7 +219,7 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, s
             "perp": key[2] == "perp",
             "fee_in": costs.fees.rate(key[0], key[2], "entry"),
             "fee_out": costs.fees.rate(key[0], key[2], "exit"),
-            "slip_in": _slip(costs, spread, depth),
+            "slip_in": _entry_slip(spread, impact),
             "p0": p0,
             "q": n / p0,
             "mmr": mmr,
@@ -210,10 +234,17 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, s
     )
 
     def exit_slip(key, t):
-        spread, depth = estimate_spread_depth(
-            np.array([lm.volume_24h(key, t)]), costs.liquidity
+        model = costs.liquidity
+        vol = lm.volatility_pct(key, t)
+        vol = model.fallback_volatility_pct if vol != vol else vol
+        volume = lm.volume_24h(key, t)
+        impact = (
+            model.impact_coefficient * vol / 100 * math.sqrt(n / volume)
+            if volume > 0
+            else math.inf
         )
-        return _slip(costs, spread[0], depth[0])
+        impact = min(impact, model.max_impact_pct / 100)
+        return lm.spread_pct(key, t, model) / 100 / 2 + impact
 
     def point_at(t, prices=None, liquidated=(), hedge_t=None):
         funding = 0.0

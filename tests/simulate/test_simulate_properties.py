@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sim_loop_reference import simulate_loop
 
-from arbscore.data_tools.costs import CostConfig, FeeSchedule, SlippageConfig
+from arbscore.data_tools.costs import CostConfig, FeeSchedule, LiquidityModel
 from arbscore.data_tools.exit_rule import SignalExitConfig
 from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
@@ -84,10 +84,10 @@ def cases(draw, constant_prices: bool = False, days: float = 50 / 24):
     for k in steps:
         strategy, long, short = legs[draw(st.integers(0, 2))]
         spread = draw(st.tuples(st.floats(0.0005, 0.5), st.floats(0.0005, 0.5)))
-        depth = draw(st.tuples(st.floats(1e3, 1e8), st.floats(1e3, 1e8)))
+        impact = draw(st.tuples(st.floats(0.0, 0.05), st.floats(0.0, 0.05)))
         rows.append(
             opportunity(
-                T0 + pd.Timedelta(minutes=5 * k), strategy, "ETHUSDT", long, short, spread, depth
+                T0 + pd.Timedelta(minutes=5 * k), strategy, "ETHUSDT", long, short, spread, impact
             )
         )
     full = draw(st.booleans())
@@ -231,7 +231,7 @@ def test_swapping_long_and_short_flips_the_funding(case):
     if opps.empty:
         return
     swapped = opps.copy()
-    for col in ("exchange", "market", "bid_ask_spread", "orderbook_depth"):
+    for col in ("exchange", "market", "bid_ask_spread", "impact_pct"):
         swapped[f"long_{col}"], swapped[f"short_{col}"] = opps[f"short_{col}"], opps[f"long_{col}"]
     a = simulate_executions(opps, m, _config(full))
     b = simulate_executions(swapped, m, _config(full))
@@ -247,7 +247,10 @@ def test_free_trading_at_a_constant_gap_earns_exactly_the_funding_inside_the_hol
     m, opps, full = case
     free = CostConfig(
         fees=FeeSchedule(rates={}, fallback_taker=0.0, fallback_maker=0.0),
-        slippage=SlippageConfig(multipliers=(0.0, 0.0, 0.0, 0.0)),
+        liquidity=LiquidityModel(min_spread_pct=0.0, max_spread_pct=0.0, impact_coefficient=0.0),
+    )
+    opps = opps.assign(
+        long_bid_ask_spread=0.0, short_bid_ask_spread=0.0, long_impact_pct=0.0, short_impact_pct=0.0
     )
     out = simulate_executions(opps, m, _config(full, free))
     size = free.position_size_usd
@@ -293,15 +296,15 @@ def test_each_settlement_is_counted_once_per_leg(case, leverage):
 @PROPS
 @given(cases(), st.sampled_from([1.0, 2.0, 10.0, 50.0]))
 def test_no_position_loses_more_than_its_capital_and_roc_matches_pnl(case, leverage):
-    """At ordinary costs (0.01 % spreads, deep books, $1e9 candles) a position, liquidated or
+    """At ordinary costs (0.01 % spreads, 0.001 % impact, $1e9 candles) a position, liquidated or
     not, never loses more than both legs' margin; return on capital is PnL / capital."""
     m, opps, full = case
     m = dataclasses.replace(m, klines=m.klines.assign(quote_volume=1e9))
     opps = opps.assign(
         long_bid_ask_spread=0.01,
         short_bid_ask_spread=0.01,
-        long_orderbook_depth=1e7,
-        short_orderbook_depth=1e7,
+        long_impact_pct=0.001,
+        short_impact_pct=0.001,
     )
     margin = MarginConfig(leverage=leverage)
     out = simulate_executions(opps, m, _config(full, margin=margin))

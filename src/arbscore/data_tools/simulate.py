@@ -9,7 +9,9 @@ liquidation value at time ``t`` (the marked-to-market path) is
     interval; payment = quantity x settlement price x rate, the short receives, the long pays
   - entry fees and slippage on both fills (notional N each, the entry's spread/depth estimate)
   - exit fees and slippage on both fills at the current notional (closing at t), the slippage
-    at the exit time's own volume-based spread/depth estimate (``costs.estimate_spread_depth``).
+    at the exit time's own estimate: half the candle-estimated spread plus the square-root-law
+    impact (``data_tools.liquidity``, ``CostConfig.estimated_slippage_rate``); the entry's
+    slippage is the opportunity's ``*_bid_ask_spread`` / 2 + ``*_impact_pct``.
 
 Fees come from ``costs.fees`` (a :class:`~arbscore.data_tools.costs.FeeSchedule`: entry and exit
 order types apart). Perp legs post margin at ``margin.leverage`` (same-venue spot_perp as one
@@ -78,9 +80,9 @@ LEG_INPUT_COLUMNS: tuple[str, ...] = (
     "short_exchange",
     "short_market",
     "long_bid_ask_spread",
-    "long_orderbook_depth",
+    "long_impact_pct",
     "short_bid_ask_spread",
-    "short_orderbook_depth",
+    "short_impact_pct",
 )
 #: days after entry the daily marks cover
 MARK_DAYS = 30
@@ -203,11 +205,10 @@ def _leg_inputs(
             opps, [ex, "symbol", mk], lambda e, s, m: grid.keys.get((e, s, m), -1), np.int64
         )
         fee.append(_per_distinct(opps, [ex, mk], lambda e, m: costs.fees.rate(e, m, "entry")))
+        # half the entry's estimated spread + its square-root-law impact (no book: no tiers)
         slip.append(
-            costs.slippage_rate(
-                opps[f"{side}_bid_ask_spread"].to_numpy(np.float64),
-                opps[f"{side}_orderbook_depth"].to_numpy(np.float64),
-            )
+            opps[f"{side}_bid_ask_spread"].to_numpy(np.float64) / 200.0
+            + opps[f"{side}_impact_pct"].to_numpy(np.float64) / 100.0
         )
     out["entry_fee"] = np.stack(fee, axis=1)
     out["entry_slip"] = np.stack(slip, axis=1)
@@ -262,7 +263,9 @@ def simulate_executions(
     for side in ("long", "short"):
         legs = opportunities[[f"{side}_exchange", "symbol", f"{side}_market"]].drop_duplicates()
         series |= set(legs.itertuples(index=False, name=None))
-    grid = build_market_grid(market, series, start, end, config.step_minutes)
+    grid = build_market_grid(
+        market, series, start, end, config.step_minutes, config.costs.liquidity
+    )
     tables = series_tables(grid, config.costs, config.margin, config.signal_exit, plan.block)
     legs = _leg_inputs(
         opportunities, grid, config.costs, config.margin, market.estimated_series

@@ -10,7 +10,8 @@ points exactly. Only ``optimal_hold_hours`` beyond 168 h is found to the hour, n
 Per series the grid is turned once into tables the chunks gather from (:func:`series_tables`):
 ``long_value = P (1 - exit fee - exit slippage) - F`` and ``short_value = P (1 + exit fee +
 exit slippage) - F`` (per unit of quantity, ``F`` the cumulative funding, the exit slippage from
-the exit time's own volume-based spread/depth estimate), so a position's value path is
+the exit time's own candle estimate: half the spread + the square-root-law impact,
+``CostConfig.estimated_slippage_rate``), so a position's value path is
 
     q_l long_value[long] - q_s short_value[short] + q_l F_l(t0) - q_s F_s(t0) - N (c_l + c_s)
 
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arbscore.data_tools.costs import CostConfig, estimate_spread_depth
+from arbscore.data_tools.costs import CostConfig
 from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
 from arbscore.data_tools.margin import (
     MarginConfig,
@@ -146,8 +147,7 @@ def series_tables(
     exchanges = np.asarray([k[0] for k in keys], dtype=object)
     markets = np.asarray([k[2] for k in keys], dtype=object)
     exit_fee = costs.fees.rates_for(exchanges, markets, "exit")
-    spread, depth = estimate_spread_depth(grid.volume_24h, costs.liquidity)
-    exit_slip = costs.slippage_rate(spread, depth)
+    exit_slip = costs.estimated_slippage_rate(grid.spread_pct, grid.volatility_pct, grid.volume_24h)
     unit = grid.price * (exit_fee[:, None] + exit_slip)
     w = int(round(signal.window_hours * 3_600_000 / grid.step_ms))
     lagged = np.zeros_like(grid.cum_rate)

@@ -58,6 +58,7 @@ _NESTED: dict[tuple[type, str], type] = {
     (CostConfig, "fees"): FeeSchedule,
     (CostConfig, "slippage"): SlippageConfig,
     (CostConfig, "liquidity"): LiquidityModel,
+    (SnapshotConfig, "liquidity"): LiquidityModel,
     (OpportunityConfig, "costs"): CostConfig,
     (SimulationConfig, "costs"): CostConfig,
     (SimulationConfig, "margin"): MarginConfig,
@@ -108,6 +109,12 @@ class TrainingSetConfig:
                 "opportunities.costs and simulation.costs differ: break-even hours and labels "
                 "must use the same fees, slippage and position size (set training_set.costs)"
             )
+        # the snapshots' spread estimate is the costs' liquidity model, one setting
+        object.__setattr__(
+            self,
+            "snapshots",
+            dataclasses.replace(self.snapshots, liquidity=self.simulation.costs.liquidity),
+        )
 
 
 def build_training_set(
