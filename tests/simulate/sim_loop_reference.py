@@ -3,10 +3,11 @@
 Written from the SPEC's words, independently of ``arbscore.data_tools.simulate``: for one
 position it walks the path point by point (every 5 minutes to 168 h, every hour beyond), looks
 prices up with ``bisect`` in the raw klines, adds each funding settlement as the path passes it,
-checks each candle's high/low against the perp legs' liquidation prices (or a unified spot_perp
-account's equity) as it closes -- a liquidation closes the hedge at the same instant and ends the
-position -- and applies the signal exit rule at every settlement. Slow on purpose (used by the tests on small
-markets and by ``benchmarks/simulate.py`` on a sample, for the speed-up).
+checks each candle's high/low against the perp legs' liquidation prices (or a unified
+spot_perp account's equity) as it closes -- a liquidation closes the hedge at the same instant
+and ends the position -- and applies the signal exit rule at every settlement. Slow on purpose
+(used by the tests on small markets and by ``benchmarks/simulate.py`` on a sample, for the
+speed-up).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from arbscore.data_tools.costs import CostConfig
-from arbscore.data_tools.liquidity import abdi_ranaldo_spread_terms, corwin_schultz_spreads
 from arbscore.data_tools.exit_rule import SignalExitConfig
+from arbscore.data_tools.liquidity import abdi_ranaldo_spread_terms, corwin_schultz_spreads
 from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 
@@ -239,9 +240,7 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, s
         vol = model.fallback_volatility_pct if vol != vol else vol
         volume = lm.volume_24h(key, t)
         impact = (
-            model.impact_coefficient * vol / 100 * math.sqrt(n / volume)
-            if volume > 0
-            else math.inf
+            model.impact_coefficient * vol / 100 * math.sqrt(n / volume) if volume > 0 else math.inf
         )
         impact = min(impact, model.max_impact_pct / 100)
         return lm.spread_pct(key, t, model) / 100 / 2 + impact
@@ -362,7 +361,14 @@ def simulate_loop(
         if not full_horizon_only and t0 + min(holds_hours) * HOUR > covered:
             continue
         path, signal_at = _walk(
-            lm, opp, costs, margin, signal, fit, cap_minutes, hedge_close_delay_minutes,
+            lm,
+            opp,
+            costs,
+            margin,
+            signal,
+            fit,
+            cap_minutes,
+            hedge_close_delay_minutes,
             step_minutes,
         )
         values = [p["value"] for p in path]
@@ -371,8 +377,9 @@ def simulate_loop(
         sig = path[signal_at] if signal_at is not None else None
         sig_hours = sig["hours"] if sig is not None else math.nan
         sig_value = sig["value"] if sig is not None else math.nan
-        oid = int(pd.util.hash_array(np.array([str(opp["opportunity_id"])], object))
-                  .view(np.int64)[0])
+        oid = int(
+            pd.util.hash_array(np.array([str(opp["opportunity_id"])], object)).view(np.int64)[0]
+        )
         estimated_price = any(k in estimated for k in keys)
         if marks is not None:
             for day in range(1, 31):

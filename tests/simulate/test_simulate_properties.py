@@ -153,9 +153,7 @@ def _agree(m, opps, config: SimulationConfig) -> None:
         )
 
 
-ACCOUNTS = st.tuples(
-    st.sampled_from(["unified", "isolated"]), st.sampled_from([0.1, 0.97, 0.995])
-)
+ACCOUNTS = st.tuples(st.sampled_from(["unified", "isolated"]), st.sampled_from([0.1, 0.97, 0.995]))
 
 
 @PROPS

@@ -73,9 +73,7 @@ class LiquidityModel:
             raise ValueError("liquidity: medium_volume_usd must be <= good_volume_usd")
 
 
-def abdi_ranaldo_spread_terms(
-    close: np.ndarray, high: np.ndarray, low: np.ndarray
-) -> np.ndarray:
+def abdi_ranaldo_spread_terms(close: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
     """Abdi & Ranaldo (2017, Review of Financial Studies 30(12)) per pair of candles.
 
     With ``c`` the log close and ``eta`` the log mid-range ``(log H + log L) / 2``, the pair
@@ -133,13 +131,13 @@ def trailing_spread_pct(
     n = cnt[j] - cnt[j0]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (cum[j] - cum[j0]) / n
-    if model.spread_estimator == "abdi_ranaldo":
-        spread = np.sqrt(np.maximum(mean, 0.0))  # the mean of the squared terms, then the root
-    else:
-        spread = mean
+    # Abdi-Ranaldo: the mean of the squared terms, then the root; Corwin-Schultz: the mean
+    abdi = model.spread_estimator == "abdi_ranaldo"
+    spread = np.sqrt(np.maximum(mean, 0.0)) if abdi else mean
     spread = np.where(n >= 3, spread * 100.0, model.max_spread_pct)
-    return np.clip(np.nan_to_num(spread, nan=model.max_spread_pct), model.min_spread_pct,
-                   model.max_spread_pct)
+    return np.clip(
+        np.nan_to_num(spread, nan=model.max_spread_pct), model.min_spread_pct, model.max_spread_pct
+    )
 
 
 def square_root_impact(
@@ -189,5 +187,3 @@ def liquidity_status(volume_24h_usd: np.ndarray, model: LiquidityModel) -> np.nd
         "Good",
         np.where(volume >= model.medium_volume_usd, "Medium", "Low"),
     ).astype(object)
-
-

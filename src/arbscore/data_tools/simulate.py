@@ -53,6 +53,12 @@ from arbscore.data_tools.exit_rule import SignalExitConfig
 from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.simulate_grid import MarketGrid, build_market_grid
+from arbscore.data_tools.simulate_output import (  # noqa: F401  (opportunity_ids is public)
+    assemble,
+    chunk_marks,
+    marks_frame,
+    opportunity_ids,
+)
 from arbscore.data_tools.simulate_path import (
     ChunkInputs,
     chunk_paths,
@@ -66,7 +72,6 @@ from arbscore.schema import (
     EXECUTION_LABEL_COLUMNS,
     HOLD_COLUMN,
     HOLD_GRID_HOURS,
-    MARK_COLUMNS,
     MAX_HOLD_HOURS,
     OPPORTUNITY_LABEL_COLUMNS,
     SNAPSHOT_MINUTES,
@@ -88,29 +93,6 @@ LEG_INPUT_COLUMNS: tuple[str, ...] = (
 MARK_DAYS = 30
 #: the parts every exit is written in (USD inside, ``*_pct`` of one leg's notional outside)
 PARTS: tuple[str, ...] = ("funding", "fees", "slippage", "price_pnl")
-BOOL_LABELS: tuple[str, ...] = (
-    "was_profitable",
-    "liquidated",
-    "signal_exit_liquidated",
-    "price_estimated",
-)
-
-
-def opportunity_ids(opps: pd.DataFrame) -> np.ndarray:
-    """The int64 ``opportunity_id`` of every opportunity row: an integer id as it is, a name
-    (the detector's ``strategy:symbol:legs:time``) as its fixed 64-bit hash
-    (``pandas.util.hash_array``, the same in every process and partition). Raises when two
-    names of the frame share a hash."""
-    if "opportunity_id" not in opps:
-        return np.arange(len(opps), dtype=np.int64)
-    ids = opps["opportunity_id"]
-    if pd.api.types.is_integer_dtype(ids):
-        return ids.to_numpy(np.int64)
-    names = ids.astype(str).to_numpy(dtype=object)
-    hashed = pd.util.hash_array(names).view(np.int64)
-    if len(np.unique(hashed)) != len(pd.unique(names)):
-        raise ValueError("two opportunity names share a 64-bit hash; rename one of them")
-    return hashed
 
 
 @dataclass(frozen=True)
@@ -250,8 +232,8 @@ def simulate_executions(
     data_source = "synthetic" if market.synthetic else "real"
     mark_parts: list[pd.DataFrame] = []
     if opportunities.empty:
-        frame = _assemble(opportunities, {}, np.zeros(0, np.int64), data_source)
-        return (frame, _marks_frame(opportunities, mark_parts)) if marks else frame
+        frame = assemble(opportunities, {}, np.zeros(0, np.int64), data_source)
+        return (frame, marks_frame(opportunities, mark_parts)) if marks else frame
     plan = path_plan(config.horizon_hours, config.step_minutes)
     step_ms = config.step_minutes * MINUTE_MS
     steps = int(plan.offsets[-1])
@@ -267,9 +249,7 @@ def simulate_executions(
         market, series, start, end, config.step_minutes, config.costs.liquidity
     )
     tables = series_tables(grid, config.costs, config.margin, config.signal_exit, plan.block)
-    legs = _leg_inputs(
-        opportunities, grid, config.costs, config.margin, market.estimated_series
-    )
+    legs = _leg_inputs(opportunities, grid, config.costs, config.margin, market.estimated_series)
     delay = config.hedge_close_delay_minutes // config.step_minutes
     size = config.costs.position_size_usd
     g0, last = legs["g0"], legs["last"]
@@ -325,7 +305,7 @@ def simulate_executions(
         sig_hours = np.where(sig_liq, liq_hours, sig_hours)
         sig_parts = exit_breakdown(grid, tables, x, plan, size, p, sig_k[:, None])
         if marks:
-            mark_parts.append(_chunk_marks(grid, tables, x, plan, size, p, sel, days, day_idx))
+            mark_parts.append(chunk_marks(grid, tables, x, plan, size, p, sel, days, day_idx))
         for j, hours in enumerate(holds):
             r = np.flatnonzero(lab["fits"][:, j])
             if not len(r):
@@ -365,8 +345,8 @@ def simulate_executions(
             progress("simulate", done, len(chunks))
     index = np.concatenate(out_rows) if out_rows else np.zeros(0, np.int64)
     labels = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items()}
-    frame = _assemble(opportunities, labels, index, data_source)
-    return (frame, _marks_frame(opportunities, mark_parts)) if marks else frame
+    frame = assemble(opportunities, labels, index, data_source)
+    return (frame, marks_frame(opportunities, mark_parts)) if marks else frame
 
 
 def _labels(grid, tables, x, plan, size, p, hold_idx) -> dict[str, np.ndarray]:
@@ -385,65 +365,3 @@ def _labels(grid, tables, x, plan, size, p, hold_idx) -> dict[str, np.ndarray]:
         "trough": trough,
         **parts,
     }
-
-
-def _chunk_marks(grid, tables, x, plan, size, p, sel, days, day_idx) -> pd.DataFrame:
-    """Daily marks of one chunk (long format), only days inside each position's data; a
-    liquidated position's marks hold its liquidation result."""
-    n = len(sel)
-    value = p["value"][:, day_idx]
-    idx = np.broadcast_to(day_idx[None, :], (n, len(day_idx)))
-    funding = exit_breakdown(grid, tables, x, plan, size, p, idx)["funding"]
-    fits = x.room[:, None] >= plan.offsets[day_idx][None, :]
-    r, j = np.nonzero(fits)
-    return (
-        pd.DataFrame(
-            {
-                "_row": sel[r],
-                "day": days[j].astype(np.int64),
-                "mark_pct": value[r, j] / size * 100.0,
-                "funding_pct": funding[r, j] / size * 100.0,
-            }
-        )
-        if n
-        else pd.DataFrame(columns=["_row", "day", "mark_pct", "funding_pct"])
-    )
-
-
-def _marks_frame(opps: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The chunks' marks with the opportunity ids, sorted like the executions."""
-    if not parts:
-        empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in MARK_COLUMNS})
-        empty["opportunity_id"] = pd.Series(dtype="int64")
-        empty["day"] = pd.Series(dtype="int64")
-        return empty[list(MARK_COLUMNS)]
-    m = pd.concat(parts, ignore_index=True).sort_values(["_row", "day"], kind="stable")
-    m.insert(0, "opportunity_id", opportunity_ids(opps)[m["_row"].to_numpy()])
-    return m[list(MARK_COLUMNS)].reset_index(drop=True)
-
-
-def _assemble(
-    opps: pd.DataFrame, labels: dict, index: np.ndarray, data_source: str
-) -> pd.DataFrame:
-    """Opportunity columns repeated per hold + labels: in the opportunities' order (time, then
-    opportunity, as ``detect_opportunities`` sorts them), holds ascending."""
-    holds = np.asarray(labels.get(HOLD_COLUMN, np.zeros(0)), dtype=np.int64)
-    order = np.lexsort((holds, index))  # integer sort: cheap next to sorting object columns
-    frame = opps.iloc[index[order]].reset_index(drop=True)
-    if len(opps) and "opportunity_id" in opps:
-        key = frame["opportunity_id"]
-        frame["opportunity_id"] = opportunity_ids(opps)[index[order]]
-        if not pd.api.types.is_integer_dtype(opps["opportunity_id"]):
-            frame.insert(1, "opportunity_key", key.astype(str))
-    elif "opportunity_id" in frame:
-        frame["opportunity_id"] = frame["opportunity_id"].astype("int64")
-    names = (HOLD_COLUMN, *EXECUTION_LABEL_COLUMNS, *OPPORTUNITY_LABEL_COLUMNS)
-    for name in names:
-        values = np.asarray(labels.get(name, np.zeros(0)))[order]
-        if name in BOOL_LABELS:
-            values = values.astype(bool)
-        elif name in (HOLD_COLUMN, "funding_payments_count"):
-            values = values.astype(np.int64)
-        frame[name] = values
-    frame["data_source"] = data_source
-    return frame
