@@ -84,25 +84,33 @@ class LoopMarket:
         ends = self.ends[key]
         lo = bisect.bisect_right(ends, t - 24 * HOUR)
         hi = bisect.bisect_right(ends, t)
-        closes = [c[1] for c in self.candles[key]]
-        rets = [math.log(closes[i] / closes[i - 1]) for i in range(max(lo + 1, 1), hi)]
+        rows = self.candles[key]
+        rets = [math.log(rows[i][1] / rows[i - 1][1]) for i in range(max(lo + 1, 1), hi)]
         if len(rets) < 2:
             return math.nan
         return float(np.std(rets, ddof=1) * math.sqrt(len(rets)) * 100)
+
+    def _spread_terms(self, key: tuple, estimator: str) -> np.ndarray:
+        """The estimator's per-pair terms of a series (computed once per series)."""
+        cache = self.__dict__.setdefault("_terms", {})
+        if (key, estimator) not in cache:
+            rows = self.candles[key]
+            close = np.array([c[1] for c in rows])
+            high = np.array([c[2] for c in rows])
+            low = np.array([c[3] for c in rows])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if estimator == "abdi_ranaldo":
+                    cache[(key, estimator)] = abdi_ranaldo_spread_terms(close, high, low)
+                else:
+                    cache[(key, estimator)] = corwin_schultz_spreads(high, low)
+        return cache[(key, estimator)]
 
     def spread_pct(self, key: tuple, t: int, model) -> float:
         """The candle spread estimate over pairs closed in (t - window, t], clipped."""
         ends = self.ends[key]
         lo = bisect.bisect_right(ends, t - int(model.spread_window_hours * HOUR))
         hi = bisect.bisect_right(ends, t)
-        rows = self.candles[key]
-        close = np.array([c[1] for c in rows])
-        high = np.array([c[2] for c in rows])
-        low = np.array([c[3] for c in rows])
-        if model.spread_estimator == "abdi_ranaldo":
-            terms = abdi_ranaldo_spread_terms(close, high, low)[lo:hi]
-        else:
-            terms = corwin_schultz_spreads(high, low)[lo:hi]
+        terms = self._spread_terms(key, model.spread_estimator)[lo:hi]
         terms = terms[np.isfinite(terms)]
         if len(terms) < 3:
             return model.max_spread_pct
@@ -153,7 +161,7 @@ def _landing(lm, key, a, b, step_ms) -> dict[int, tuple[float, float]]:
     return out
 
 
-def _liquidation(lm, legs, margin, unified, n, a, b, step_ms):
+def _liquidation(lm, legs, margin, unified, n, a, b, step_ms, liq_price):
     """First liquidation with a candle closed in (a, b]: (grid time, {side: exit price}) or
     None. Isolated legs against their own liquidation price, a unified spot_perp account
     against its equity (``data_tools.margin``'s formulas, written out here)."""
@@ -180,10 +188,9 @@ def _liquidation(lm, legs, margin, unified, n, a, b, step_ms):
                 leg = legs[side]
                 if leg["perp"] and g in ext[side]:
                     hi, lo = ext[side][g]
-                    if (side == "short" and hi >= leg["liq"]) or (
-                        side == "long" and lo <= leg["liq"]
-                    ):
-                        hit[side] = leg["liq"]
+                    liq = liq_price(side, g)
+                    if (side == "short" and hi >= liq) or (side == "long" and lo <= liq):
+                        hit[side] = liq
         if not hit:
             continue
         prices = dict(hit)
@@ -233,6 +240,26 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, s
         and legs["short"]["key"][2] == "perp"
         and legs["long"]["key"][0] == legs["short"]["key"][0]
     )
+
+    rebalance = margin.cross_venue_rebalance_hours
+    both_perp = legs["long"]["perp"] and legs["short"]["perp"]
+
+    def liq_price(side, g):
+        """The leg's liquidation price for a candle landing at grid time ``g``: isolated, or
+        after the last cross-venue rebalance (half the pair's equity on each leg)."""
+        leg = legs[side]
+        if rebalance is None or not both_perp:
+            return leg["liq"]
+        every = int(rebalance * 60 / step_minutes)
+        j = ((g - t0) // step_ms - 1) // every
+        t_r = t0 + j * every * step_ms
+        long, short = legs["long"], legs["short"]
+        p_l, p_s = lm.price(long["key"], t_r), lm.price(short["key"], t_r)
+        pnl = long["q"] * (p_l - long["p0"]) - short["q"] * (p_s - short["p0"])
+        half = n / margin.leverage + pnl / 2
+        if side == "short":
+            return (half + short["q"] * p_s) / (short["q"] * (1 + short["mmr"]))
+        return (long["q"] * p_l - half) / (long["q"] * (1 - long["mmr"]))
 
     def exit_slip(key, t):
         model = costs.liquidity
@@ -289,7 +316,7 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, s
             out.append(frozen)
             prev = t
             continue
-        found = _liquidation(lm, legs, margin, unified, n, prev, t, step_ms)
+        found = _liquidation(lm, legs, margin, unified, n, prev, t, step_ms, liq_price)
         if found is not None:
             g, prices, hit = found
             if delay_minutes:

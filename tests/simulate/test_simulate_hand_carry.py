@@ -280,3 +280,48 @@ def test_the_signal_exit_leaves_when_the_trailing_edge_turns():
     )
     early = simulate_executions(spot_perp_opp(), m, strict)
     assert early["signal_exit_hours"].iloc[0] == 64.0
+
+
+def _rally_market():
+    """Binance and Bybit perps on one path: 100 until entry, +1.25 an hour after it, and the
+    candle closing at 41:00 wicks to 205 on both."""
+    n = 25 + 60
+    hours = np.arange(n) - 24  # the candle closing at T0 + h has index 24 + h
+    closes = np.where(hours > 0, 100.0 + 1.25 * hours, 100.0)
+    highs = closes.copy()
+    highs[24 + 41] = 205.0
+    times = every(8, T0 - 72 * H, T0 + 64 * H)
+    return market(
+        [
+            hourly("binance", "SOLUSDT", "perp", closes, highs=highs),
+            hourly("bybit", "SOLUSDT", "perp", closes, highs=highs),
+        ],
+        [funding("binance", "SOLUSDT", times, 0.0, 8), funding("bybit", "SOLUSDT", times, 0.0, 8)],
+    )
+
+
+def test_cross_venue_margin_rebalanced_every_hour():
+    """Long Binance, short Bybit SOL perp at 100, 2x: isolated, the short is liquidated when
+    the rally's close reaches 150 at 40:00 (P_liq = 100 x 1.5 / 1.005 = 149.25). Rebalanced
+    every hour, the long's gain refills the short's margin: at the 40:00 rebalance both legs
+    sit at 150, the pair's PnL is 0, each leg holds 5,000, so the short's liquidation price is
+    (5,000 + 100 x 150) / (100 x 1.005) = 199.004975 and only the 205 wick of the candle closing
+    at 41:00 takes it. The long closes at the same instant at the same price (one path): no
+    price PnL; fees 5.00 + 5.50 in, liquidation fee 0.5 % x 19,900.50 = 99.502488, the long's
+    exit 0.05 % x 19,900.50 = 9.950249."""
+    opp = frame([opportunity(T0, "perp_perp", "SOLUSDT", ("binance", "perp"), ("bybit", "perp"))])
+    isolated = SimulationConfig(holds_hours=(24, 48), horizon_hours=48)
+    out = simulate_executions(opp, _rally_market(), isolated).set_index("hold_hours")
+    assert out.loc[48, "liquidated"] and out.loc[48, "actual_hold_hours"] == 40.0
+    rebalanced = SimulationConfig(
+        holds_hours=(24, 48), horizon_hours=48, margin=MarginConfig(cross_venue_rebalance_hours=1)
+    )
+    row = simulate_executions(opp, _rally_market(), rebalanced).set_index("hold_hours").loc[48]
+    assert row["liquidated"] and row["actual_hold_hours"] == 41.0
+    p_liq = 20_000 / 100.5
+    assert row["price_pnl_pct"] == pytest.approx(0.0, abs=1e-9)
+    fees = 10.50 + 100 * p_liq * 0.005 + 100 * p_liq * 0.0005
+    assert fees == pytest.approx(10.50 + 99.502488 + 9.950249, abs=1e-6)
+    assert row["fees_pct"] * 100 == pytest.approx(fees, abs=0.005)
+    with pytest.raises(ValueError, match="whole hours"):
+        MarginConfig(cross_venue_rebalance_hours=1.5)

@@ -153,7 +153,11 @@ def _agree(m, opps, config: SimulationConfig) -> None:
         )
 
 
-ACCOUNTS = st.tuples(st.sampled_from(["unified", "isolated"]), st.sampled_from([0.1, 0.97, 0.995]))
+ACCOUNTS = st.tuples(
+    st.sampled_from(["unified", "isolated"]),
+    st.sampled_from([0.1, 0.97, 0.995]),
+    st.sampled_from([None, None, 1.0, 3.0]),
+)
 
 
 @PROPS
@@ -166,13 +170,17 @@ ACCOUNTS = st.tuples(st.sampled_from(["unified", "isolated"]), st.sampled_from([
 )
 def test_vectorised_equals_the_loop_reference(case, leverage, exit_edge, account, delay):
     """Labels, exit parts, liquidations (high leverage liquidates on the wicks; a unified
-    spot_perp account with a near-total haircut does too), the hedge at the same instant or
-    ``delay`` minutes later, signal exits and marks."""
+    spot_perp account with a near-total haircut does too; perp_perp margin isolated or
+    rebalanced every 1 or 3 h), the hedge at the same instant or ``delay`` minutes later,
+    signal exits and marks."""
     m, opps, full = case
     config = _config(
         full,
         margin=MarginConfig(
-            leverage=leverage, spot_perp_account=account[0], spot_collateral_haircut=account[1]
+            leverage=leverage,
+            spot_perp_account=account[0],
+            spot_collateral_haircut=account[1],
+            cross_venue_rebalance_hours=account[2],
         ),
         signal=SignalExitConfig(window_hours=8, exit_edge_pct=exit_edge),
         delay=delay,

@@ -38,8 +38,9 @@ liquidation price.
 **Cross-venue margin rebalance** (perp_perp): ``cross_venue_rebalance_hours`` ``None`` (the
 default) keeps each leg's margin isolated, as above. A number ``R`` models a desk that moves
 margin between the venues every ``R`` hours after entry: at each rebalance both legs are given
-half the pair's equity ``E = 2 M + pnl_l + pnl_s`` (unrealised price PnL; funding stays in the
-accounts), so over the next ``R`` hours a leg is liquidated at
+half the pair's equity ``E = 2 M + pnl_l + pnl_s`` (unrealised price PnL since entry, at the
+as-of closes then; funding stays in the accounts), so over the next ``R`` (whole) hours a leg is
+liquidated at
 
     short: P >= (E / 2 + q_s P_r) / (q_s (1 + m))      long: P <= (q_l P_r - E / 2) / (q_l (1 - m))
 
@@ -113,9 +114,12 @@ class MarginConfig:
                 "fraction in [0, 1)"
             )
         rebalance = self.cross_venue_rebalance_hours
-        if rebalance is not None and not (np.isfinite(rebalance) and rebalance > 0):
+        if rebalance is not None and not (
+            np.isfinite(rebalance) and rebalance > 0 and float(rebalance).is_integer()
+        ):
             raise ValueError(
-                f"margin.cross_venue_rebalance_hours is {rebalance}; expected hours > 0 or None"
+                f"margin.cross_venue_rebalance_hours is {rebalance}; expected whole hours > 0 "
+                "or None"
             )
 
     def maintenance_rate(self, exchange: str) -> float:

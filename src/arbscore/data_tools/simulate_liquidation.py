@@ -5,15 +5,21 @@ liquidation (the hedge at the same instant, the position ending) is stated in
 ``data_tools.simulate_path``'s docstring. Isolated legs are ruled in on the path's points
 (:func:`~arbscore.data_tools.simulate_tables.crossing`) and the crossing candle's grid step is
 then searched inside the point's block (:func:`_refine`); a unified spot_perp account is ruled
-in on day blocks and tested step by step (:func:`_unified_liquidations`).
+in on day blocks and tested step by step (:func:`_unified_liquidations`); perp_perp legs whose
+margin is rebalanced between the venues are tested on their whole path against the liquidation
+price of each rebalance interval (:func:`_rebalanced_liquidations`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from arbscore.data_tools.margin import liquidation_price, unified_liquidation_price
-from arbscore.data_tools.simulate_tables import PathPlan, crossing, first_true
+from arbscore.data_tools.margin import (
+    liquidation_price,
+    rebalanced_liquidation_price,
+    unified_liquidation_price,
+)
+from arbscore.data_tools.simulate_tables import PathPlan, crossing, first_true, gather
 
 
 def _refine(table, rows, g0, plan: PathPlan, point, price, above: bool) -> np.ndarray:
@@ -76,6 +82,40 @@ def _unified_liquidations(grid, tab, x, plan, size, margin, rows, q_l, q_s, ps0)
     return out, px
 
 
+def _rebalanced_liquidations(grid, tab, x, plan, size, margin, rows, q_l, q_s, pl0, ps0):
+    """(short step, short price, long step, long price) of perp_perp ``rows`` whose margin is
+    rebalanced between the venues every ``margin.cross_venue_rebalance_hours`` (the prices of
+    ``data_tools.margin``'s docstring, piecewise per rebalance interval; ``steps + 1`` where
+    never). Each point's block lies inside one interval (whole-hour intervals)."""
+    steps = int(plan.offsets[-1])
+    every = int(round(margin.cross_venue_rebalance_hours * 60 / plan.step_minutes))
+    interval = (plan.offsets - 1) // every
+    sl, ss, g0 = x.s_long[rows], x.s_short[rows], x.g0[rows]
+    at = np.minimum(g0[:, None] + np.arange(int(interval[-1]) + 1) * every, grid.size - 1)
+    pl, ps = grid.price[sl[:, None], at], grid.price[ss[:, None], at]
+    ql, qs = q_l[rows, None], q_s[rows, None]
+    pnl = ql * (pl - pl0[rows, None]) - qs * (ps - ps0[rows, None])
+    half = size / margin.leverage + pnl / 2.0  # each leg's equity after a rebalance
+    thr_s = rebalanced_liquidation_price(ps, qs, half, "short", tab.maintenance[ss, None])
+    thr_l = rebalanced_liquidation_price(pl, ql, half, "long", tab.maintenance[sl, None])
+    out = []
+    for thr, name, table, series, above in (
+        (thr_s, "high", tab.high, ss, True),
+        (thr_l, "low", tab.low, sl, False),
+    ):
+        path = gather(tab, name, series, g0, plan)
+        level = thr[:, interval]
+        k = first_true(path >= level if above else path <= level)
+        step = np.full(len(rows), steps + 1)
+        price = np.full(len(rows), np.nan)
+        hit = np.flatnonzero(k < len(plan.offsets))
+        if len(hit):
+            price[hit] = level[hit, k[hit]]
+            step[hit] = _refine(table, series[hit], g0[hit], plan, k[hit], price[hit], above)
+        out += [step, price]
+    return tuple(out)
+
+
 def liquidations(grid, tab, x, plan, size, margin, q_l, q_s, pl0, ps0, delay_steps):
     """Where and how each position is liquidated (module docstring).
 
@@ -107,6 +147,10 @@ def liquidations(grid, tab, x, plan, size, margin, q_l, q_s, pl0, ps0, delay_ste
         hit = np.flatnonzero(k < points)
         r = perp[hit]
         step_l[r] = _refine(tab.low, sl[r], g0[r], plan, k[hit], px_liq_l[r], above=False)
+        if margin.cross_venue_rebalance_hours is not None:  # perp_perp: margin moved
+            step_s[perp], px_liq_s[perp], step_l[perp], px_liq_l[perp] = _rebalanced_liquidations(
+                grid, tab, x, plan, size, margin, perp, q_l, q_s, pl0, ps0
+            )
     step = np.minimum(step_s, step_l)
     step = np.where(step <= x.room, step, never)
     short_hit = (step_s == step) & (step < never)
