@@ -38,7 +38,8 @@ def opportunity_ids(opps: pd.DataFrame) -> np.ndarray:
         return ids.to_numpy(np.int64)
     names = ids.astype(str).to_numpy(dtype=object)
     hashed = pd.util.hash_array(names).view(np.int64)
-    if len(np.unique(hashed)) != len(pd.unique(names)):
+    distinct = len(np.unique(hashed))
+    if distinct != len(hashed) and distinct != len(pd.unique(names)):
         raise ValueError("two opportunity names share a 64-bit hash; rename one of them")
     return hashed
 
@@ -74,7 +75,8 @@ def marks_frame(opps: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
         empty["day"] = pd.Series(dtype="int64")
         return empty[list(MARK_COLUMNS)]
     m = pd.concat(parts, ignore_index=True).sort_values(["_row", "day"], kind="stable")
-    m.insert(0, "opportunity_id", opportunity_ids(opps)[m["_row"].to_numpy()])
+    used, at = np.unique(m["_row"].to_numpy(), return_inverse=True)
+    m.insert(0, "opportunity_id", opportunity_ids(opps.iloc[used])[at])
     return m[list(MARK_COLUMNS)].reset_index(drop=True)
 
 
@@ -85,10 +87,12 @@ def assemble(opps: pd.DataFrame, labels: dict, index: np.ndarray, data_source: s
     order = np.lexsort((holds, index))  # integer sort: cheap next to sorting object columns
     frame = opps.iloc[index[order]].reset_index(drop=True)
     if len(opps) and "opportunity_id" in opps:
-        key = frame["opportunity_id"]
-        frame["opportunity_id"] = opportunity_ids(opps)[index[order]]
+        used, at = np.unique(index[order], return_inverse=True)  # hash the simulated ones only
+        chosen = opps.iloc[used]
+        frame["opportunity_id"] = opportunity_ids(chosen)[at]
         if not pd.api.types.is_integer_dtype(opps["opportunity_id"]):
-            frame.insert(1, "opportunity_key", key.astype(str))
+            names = chosen["opportunity_id"].astype(str).to_numpy(dtype=object)
+            frame.insert(1, "opportunity_key", names[at])
     elif "opportunity_id" in frame:
         frame["opportunity_id"] = frame["opportunity_id"].astype("int64")
     names = (HOLD_COLUMN, *EXECUTION_LABEL_COLUMNS, *OPPORTUNITY_LABEL_COLUMNS)
