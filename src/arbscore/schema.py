@@ -131,8 +131,10 @@ HOLD_COLUMN = "hold_hours"
 
 #: per (opportunity, hold) labels; percents are percent of notional (one leg's entry notional).
 #: ``liquidated``: a perp leg hit its liquidation price on the candle high/low path before the
-#: exit; ``capital_usd``: both legs' margin (spot leg its notional, perp leg notional / leverage);
-#: ``return_on_capital_pct`` = actual_profit_usd / capital_usd x 100.
+#: exit, and ``actual_hold_hours`` is then the hours to the liquidation (else the hold);
+#: ``capital_usd``: both legs' margin (spot leg its notional, perp leg notional / leverage);
+#: ``return_on_capital_pct`` = actual_profit_usd / capital_usd x 100. The exit's parts:
+#: ``funding_pct - fees_pct - slippage_pct + price_pnl_pct == actual_profit_pct``.
 EXECUTION_LABEL_COLUMNS: tuple[str, ...] = (
     "actual_hold_hours",
     "actual_profit_pct",
@@ -147,19 +149,34 @@ EXECUTION_LABEL_COLUMNS: tuple[str, ...] = (
     "liquidated",
     "capital_usd",
     "return_on_capital_pct",
+    "funding_pct",
+    "fees_pct",
+    "slippage_pct",
+    "price_pnl_pct",
 )
 #: per opportunity labels (repeated on each of its hold rows): the best exit on the path up to
-#: the largest hold, and where the signal exit rule (``data_tools.exit_rule``) leaves it
+#: the largest hold, where the signal exit rule (``data_tools.exit_rule``) leaves it and that
+#: exit's parts; ``signal_exit_liquidated``: the path was liquidated at or before the signal
+#: exit (``signal_exit_hours`` is then the liquidation's time); ``price_estimated``: a leg is
+#: priced from another venue's series (``MarketData.estimated_series``), kept for training,
+#: flagged so a verdict can leave it out
 OPPORTUNITY_LABEL_COLUMNS: tuple[str, ...] = (
     "optimal_hold_hours",
     "best_profit_pct",
     "signal_exit_hours",
     "signal_exit_profit_pct",
     "signal_exit_return_on_capital_pct",
+    "signal_exit_funding_pct",
+    "signal_exit_fees_pct",
+    "signal_exit_slippage_pct",
+    "signal_exit_price_pnl_pct",
+    "signal_exit_liquidated",
+    "price_estimated",
 )
 LABEL_COLUMNS: tuple[str, ...] = EXECUTION_LABEL_COLUMNS + OPPORTUNITY_LABEL_COLUMNS
 
-#: daily marks of every simulated opportunity, for the portfolio backtest: one row per whole day
+#: daily marks of every simulated opportunity, for the portfolio backtest (``opportunity_id`` the
+#: executions' int64 id): one row per whole day
 #: d = 1..30 after entry (entry + d x 24 h, while inside the data). ``mark_pct``: the position's
 #: liquidation value then, % of one leg's notional (entry costs paid, exit costs as if closed
 #: then, frozen at the liquidation result after a liquidation); ``funding_pct``: funding received

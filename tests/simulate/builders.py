@@ -81,9 +81,10 @@ def opportunity(
     long: tuple[str, str],
     short: tuple[str, str],
     spread_pct: tuple[float, float] = (0.01, 0.01),
-    depth_usd: tuple[float, float] = (1e12, 1e12),
+    impact_pct: tuple[float, float] = (0.0, 0.0),
 ) -> dict:
-    """One opportunity row with the columns the simulator reads."""
+    """One opportunity row with the columns the simulator reads (the entry's spread and
+    square-root-law impact per leg, percent)."""
     return {
         "opportunity_id": f"{strategy}:{symbol}:{'-'.join(long)}:{'-'.join(short)}:{timestamp}",
         "timestamp": timestamp,
@@ -94,9 +95,9 @@ def opportunity(
         "short_exchange": short[0],
         "short_market": short[1],
         "long_bid_ask_spread": spread_pct[0],
-        "long_orderbook_depth": depth_usd[0],
+        "long_impact_pct": impact_pct[0],
         "short_bid_ask_spread": spread_pct[1],
-        "short_orderbook_depth": depth_usd[1],
+        "short_impact_pct": impact_pct[1],
     }
 
 

@@ -3,9 +3,11 @@
 Written from the SPEC's words, independently of ``arbscore.data_tools.simulate``: for one
 position it walks the path point by point (every 5 minutes to 168 h, every hour beyond), looks
 prices up with ``bisect`` in the raw klines, adds each funding settlement as the path passes it,
-checks each candle's high/low against the perp legs' liquidation prices as it closes, and
-applies the signal exit rule at every settlement. Slow on purpose (used by the tests on small
-markets and by ``benchmarks/simulate.py`` on a sample, for the speed-up).
+checks each candle's high/low against the perp legs' liquidation prices (or a unified
+spot_perp account's equity) as it closes -- a liquidation closes the hedge at the same instant
+and ends the position -- and applies the signal exit rule at every settlement. Slow on purpose
+(used by the tests on small markets and by ``benchmarks/simulate.py`` on a sample, for the
+speed-up).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from arbscore.data_tools.costs import CostConfig, estimate_spread_depth
+from arbscore.data_tools.costs import CostConfig
 from arbscore.data_tools.exit_rule import SignalExitConfig
+from arbscore.data_tools.liquidity import abdi_ranaldo_spread_terms, corwin_schultz_spreads
 from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 
@@ -75,6 +78,46 @@ class LoopMarket:
     def volume_24h(self, key: tuple, t: int) -> float:
         return sum(c[4] for c in self.closed_between(key, t - 24 * HOUR, t))
 
+    def volatility_pct(self, key: tuple, t: int) -> float:
+        """Std of the log returns of candles closed in (t - 24 h, t] whose previous candle
+        closed there too, scaled to 24 h (percent); NaN with fewer than 2."""
+        ends = self.ends[key]
+        lo = bisect.bisect_right(ends, t - 24 * HOUR)
+        hi = bisect.bisect_right(ends, t)
+        rows = self.candles[key]
+        rets = [math.log(rows[i][1] / rows[i - 1][1]) for i in range(max(lo + 1, 1), hi)]
+        if len(rets) < 2:
+            return math.nan
+        return float(np.std(rets, ddof=1) * math.sqrt(len(rets)) * 100)
+
+    def _spread_terms(self, key: tuple, estimator: str) -> np.ndarray:
+        """The estimator's per-pair terms of a series (computed once per series)."""
+        cache = self.__dict__.setdefault("_terms", {})
+        if (key, estimator) not in cache:
+            rows = self.candles[key]
+            close = np.array([c[1] for c in rows])
+            high = np.array([c[2] for c in rows])
+            low = np.array([c[3] for c in rows])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if estimator == "abdi_ranaldo":
+                    cache[(key, estimator)] = abdi_ranaldo_spread_terms(close, high, low)
+                else:
+                    cache[(key, estimator)] = corwin_schultz_spreads(high, low)
+        return cache[(key, estimator)]
+
+    def spread_pct(self, key: tuple, t: int, model) -> float:
+        """The candle spread estimate over pairs closed in (t - window, t], clipped."""
+        ends = self.ends[key]
+        lo = bisect.bisect_right(ends, t - int(model.spread_window_hours * HOUR))
+        hi = bisect.bisect_right(ends, t)
+        terms = self._spread_terms(key, model.spread_estimator)[lo:hi]
+        terms = terms[np.isfinite(terms)]
+        if len(terms) < 3:
+            return model.max_spread_pct
+        mean = float(np.mean(terms))
+        spread = math.sqrt(max(mean, 0.0)) if model.spread_estimator == "abdi_ranaldo" else mean
+        return min(max(spread * 100, model.min_spread_pct), model.max_spread_pct)
+
     def covered_until(self, key: tuple) -> int:
         end = self.ends[key][-1]
         if key[2] == "perp":
@@ -91,18 +134,9 @@ class LoopMarket:
         return out
 
 
-def _slip(costs: CostConfig, spread_pct: float, depth: float) -> float:
-    """Half the spread x the size tier, growing linearly past the last bound."""
-    ratio = costs.position_size_usd / max(depth, 1e-9)
-    mult = costs.slippage.multipliers[-1]
-    for bound, m in zip(costs.slippage.bounds, costs.slippage.multipliers, strict=False):
-        if ratio < bound:
-            mult = m
-            break
-    else:
-        if costs.slippage.grow_beyond_last and ratio > costs.slippage.bounds[-1]:
-            mult *= ratio / costs.slippage.bounds[-1]
-    return spread_pct / 100 / 2 * mult
+def _entry_slip(spread_pct: float, impact_pct: float) -> float:
+    """Half the entry's spread plus its impact, as fractions."""
+    return spread_pct / 100 / 2 + impact_pct / 100
 
 
 def _points(horizon_hours: int, step_minutes: int) -> list[int]:
@@ -112,15 +146,77 @@ def _points(horizon_hours: int, step_minutes: int) -> list[int]:
     return out + list(range(fine + 60, horizon_hours * 60 + 1, 60))
 
 
-def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
-    """The path: one dict per point with value, funding, fees, slippage, count, liquidated,
-    plus the signal exit point (index or None)."""
+def _grid_time(t: int, step_ms: int) -> int:
+    """First grid time at or after ``t`` (the grid is aligned on multiples of the step)."""
+    return -(-t // step_ms) * step_ms
+
+
+def _landing(lm, key, a, b, step_ms) -> dict[int, tuple[float, float]]:
+    """Grid time -> (highest high, lowest low) of ``key``'s candles closed in (a, b]."""
+    out: dict[int, tuple[float, float]] = {}
+    for c in lm.closed_between(key, a, b):
+        g = _grid_time(c[0], step_ms)
+        hi, lo = out.get(g, (-math.inf, math.inf))
+        out[g] = (max(hi, c[2]), min(lo, c[3]))
+    return out
+
+
+def _liquidation(lm, legs, margin, unified, n, a, b, step_ms, liq_price):
+    """First liquidation with a candle closed in (a, b]: (grid time, {side: exit price}) or
+    None. Isolated legs against their own liquidation price, a unified spot_perp account
+    against its equity (``data_tools.margin``'s formulas, written out here)."""
+    ext = {s: _landing(lm, legs[s]["key"], a, b, step_ms) for s in SIDES}
+    lev = margin.leverage
+    for g in sorted(set(ext["long"]) | set(ext["short"])):
+        short, long = legs["short"], legs["long"]
+        hit = {}
+        if unified:
+            if g in ext["short"]:
+                ph = ext["short"][g][0]
+                if g in ext["long"]:
+                    r = ext["long"][g][0] / ph
+                else:
+                    r = lm.price(long["key"], g) / lm.price(short["key"], g)
+                h, m = margin.spot_collateral_haircut, short["mmr"]
+                div = short["q"] * (1 + m) - long["q"] * r * (1 - h)
+                if div > 0:
+                    p_liq = (n / lev + short["q"] * short["p0"]) / div
+                    if ph >= p_liq:
+                        hit["short"] = p_liq
+        else:
+            for side in SIDES:
+                leg = legs[side]
+                if leg["perp"] and g in ext[side]:
+                    hi, lo = ext[side][g]
+                    liq = liq_price(side, g)
+                    if (side == "short" and hi >= liq) or (side == "long" and lo <= liq):
+                        hit[side] = liq
+        if not hit:
+            continue
+        prices = dict(hit)
+        if len(hit) == 1:
+            (side,) = hit
+            other = "long" if side == "short" else "short"
+            j = 0 if side == "short" else 1  # highs for a short's liquidation, lows for a long's
+            if g in ext[other]:
+                ratio = ext[other][g][j] / ext[side][g][j]
+            else:
+                ratio = lm.price(legs[other]["key"], g) / lm.price(legs[side]["key"], g)
+            prices[other] = hit[side] * ratio
+        return g, prices, set(hit)
+    return None
+
+
+def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, delay_minutes, step_minutes):
+    """The path: one dict per point with value, funding, fees, slippage, price PnL, count,
+    liquidated, hours (the liquidation's where liquidated), plus the signal exit point."""
     n = costs.position_size_usd
+    step_ms = step_minutes * MIN
     t0 = int(pd.Timestamp(opp["timestamp"]).value // 1_000_000)
     legs = {}
     for side in SIDES:
         key = (opp[f"{side}_exchange"], opp["symbol"], opp[f"{side}_market"])
-        spread, depth = opp[f"{side}_bid_ask_spread"], opp[f"{side}_orderbook_depth"]
+        spread, impact = opp[f"{side}_bid_ask_spread"], opp[f"{side}_impact_pct"]
         p0 = lm.price(key, t0)
         mmr = margin.maintenance_rate(key[0])
         lev = margin.leverage
@@ -131,12 +227,85 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
             "perp": key[2] == "perp",
             "fee_in": costs.fees.rate(key[0], key[2], "entry"),
             "fee_out": costs.fees.rate(key[0], key[2], "exit"),
-            "slip_in": _slip(costs, spread, depth),
+            "slip_in": _entry_slip(spread, impact),
             "p0": p0,
             "q": n / p0,
+            "mmr": mmr,
             "liq": liq,
             "events": lm.settlements(key) if key[2] == "perp" else [],
         }
+    unified = (
+        margin.spot_perp_account == "unified"
+        and legs["long"]["key"][2] == "spot"
+        and legs["short"]["key"][2] == "perp"
+        and legs["long"]["key"][0] == legs["short"]["key"][0]
+    )
+
+    rebalance = margin.cross_venue_rebalance_hours
+    both_perp = legs["long"]["perp"] and legs["short"]["perp"]
+
+    def liq_price(side, g):
+        """The leg's liquidation price for a candle landing at grid time ``g``: isolated, or
+        after the last cross-venue rebalance (half the pair's equity on each leg)."""
+        leg = legs[side]
+        if rebalance is None or not both_perp:
+            return leg["liq"]
+        every = int(rebalance * 60 / step_minutes)
+        j = ((g - t0) // step_ms - 1) // every
+        t_r = t0 + j * every * step_ms
+        long, short = legs["long"], legs["short"]
+        p_l, p_s = lm.price(long["key"], t_r), lm.price(short["key"], t_r)
+        pnl = long["q"] * (p_l - long["p0"]) - short["q"] * (p_s - short["p0"])
+        half = n / margin.leverage + pnl / 2
+        if side == "short":
+            return (half + short["q"] * p_s) / (short["q"] * (1 + short["mmr"]))
+        return (long["q"] * p_l - half) / (long["q"] * (1 - long["mmr"]))
+
+    def exit_slip(key, t):
+        model = costs.liquidity
+        vol = lm.volatility_pct(key, t)
+        vol = model.fallback_volatility_pct if vol != vol else vol
+        volume = lm.volume_24h(key, t)
+        impact = (
+            model.impact_coefficient * vol / 100 * math.sqrt(n / volume) if volume > 0 else math.inf
+        )
+        impact = min(impact, model.max_impact_pct / 100)
+        return lm.spread_pct(key, t, model) / 100 / 2 + impact
+
+    def point_at(t, prices=None, liquidated=(), hedge_t=None):
+        funding = 0.0
+        count = 0
+        for side, sign in (("long", -1.0), ("short", 1.0)):
+            leg = legs[side]
+            for te, pay, _ in leg["events"]:
+                if t0 < te <= t:
+                    funding += sign * leg["q"] * pay
+                    count += 1
+        pnl = fees = slippage = 0.0
+        for side, sign in (("long", 1.0), ("short", -1.0)):
+            leg = legs[side]
+            fees += n * leg["fee_in"]
+            slippage += n * leg["slip_in"]
+            if side in liquidated:
+                price = prices[side]
+                fees += leg["q"] * price * margin.liquidation_fee_rate
+            else:
+                at = t if hedge_t is None else hedge_t
+                price = prices[side] if prices else lm.price(leg["key"], at)
+                fees += leg["q"] * price * leg["fee_out"]
+                slippage += leg["q"] * price * exit_slip(leg["key"], at)
+            pnl += sign * leg["q"] * (price - leg["p0"])
+        return {
+            "value": pnl + funding - fees - slippage,
+            "funding": funding,
+            "fees": fees,
+            "slippage": slippage,
+            "price_pnl": pnl,
+            "count": count,
+            "liquidated": bool(liquidated),
+            "hours": (t - t0) / HOUR,
+        }
+
     out = []
     frozen = None
     signal_at = None
@@ -147,49 +316,20 @@ def _walk(lm, opp, costs, margin, signal, minutes, cap_minutes, step_ms_cover):
             out.append(frozen)
             prev = t
             continue
-        funding = 0.0
-        count = 0
-        for side, sign in (("long", -1.0), ("short", 1.0)):
-            leg = legs[side]
-            for te, pay, _ in leg["events"]:
-                if t0 < te <= t:
-                    funding += sign * leg["q"] * pay
-                    count += 1
-        hit = {}
-        for side in SIDES:
-            leg = legs[side]
-            hit[side] = False
-            if leg["perp"]:
-                for c in lm.closed_between(leg["key"], prev, t):
-                    if (side == "short" and c[2] >= leg["liq"]) or (
-                        side == "long" and c[3] <= leg["liq"]
-                    ):
-                        hit[side] = True
-        pnl = fees = slippage = 0.0
-        for side, sign in (("long", 1.0), ("short", -1.0)):
-            leg = legs[side]
-            fees += n * leg["fee_in"]
-            slippage += n * leg["slip_in"]
-            if hit[side]:
-                price = leg["liq"]
-                fees += leg["q"] * price * margin.liquidation_fee_rate
+        found = _liquidation(lm, legs, margin, unified, n, prev, t, step_ms, liq_price)
+        if found is not None:
+            g, prices, hit = found
+            if delay_minutes:
+                hedge_t = g + delay_minutes * MIN
+                for side in SIDES:
+                    if side not in hit:
+                        prices[side] = lm.price(legs[side]["key"], hedge_t)
             else:
-                price = lm.price(leg["key"], t)
-                spread, depth = estimate_spread_depth(
-                    np.array([lm.volume_24h(leg["key"], t)]), costs.liquidity
-                )
-                fees += leg["q"] * price * leg["fee_out"]
-                slippage += leg["q"] * price * _slip(costs, spread[0], depth[0])
-            pnl += sign * leg["q"] * (price - leg["p0"])
-        liquidated = hit["long"] or hit["short"]
-        point = {
-            "value": pnl + funding - fees - slippage,
-            "funding": funding,
-            "fees": fees,
-            "slippage": slippage,
-            "count": count,
-            "liquidated": liquidated,
-        }
+                hedge_t = g
+            point = point_at(g, prices, hit, hedge_t)
+        else:
+            point = point_at(t)
+        liquidated = point["liquidated"]
         out.append(point)
         if signal_at is None:
             if liquidated or minute >= cap_minutes:
@@ -219,6 +359,8 @@ def simulate_loop(
     margin: MarginConfig | None = None,
     signal: SignalExitConfig | None = None,
     marks: list | None = None,
+    hedge_close_delay_minutes: int = 0,
+    estimated: frozenset = frozenset(),
 ) -> pd.DataFrame:
     """Labels for every (opportunity, hold that fits), one position at a time.
 
@@ -245,19 +387,34 @@ def simulate_loop(
             continue
         if not full_horizon_only and t0 + min(holds_hours) * HOUR > covered:
             continue
-        path, signal_at = _walk(lm, opp, costs, margin, signal, fit, cap_minutes, None)
+        path, signal_at = _walk(
+            lm,
+            opp,
+            costs,
+            margin,
+            signal,
+            fit,
+            cap_minutes,
+            hedge_close_delay_minutes,
+            step_minutes,
+        )
         values = [p["value"] for p in path]
         best_k = max(range(len(fit)), key=lambda i: (values[i], -i))
         capital = sum(n / margin.leverage if k[2] == "perp" else n for k in keys)
-        sig_hours = fit[signal_at] / 60 if signal_at is not None else math.nan
-        sig_value = values[signal_at] if signal_at is not None else math.nan
+        sig = path[signal_at] if signal_at is not None else None
+        sig_hours = sig["hours"] if sig is not None else math.nan
+        sig_value = sig["value"] if sig is not None else math.nan
+        oid = int(
+            pd.util.hash_array(np.array([str(opp["opportunity_id"])], object)).view(np.int64)[0]
+        )
+        estimated_price = any(k in estimated for k in keys)
         if marks is not None:
             for day in range(1, 31):
                 if day * 24 * 60 in fit:
                     p = path[fit.index(day * 24 * 60)]
                     marks.append(
                         {
-                            "opportunity_id": opp["opportunity_id"],
+                            "opportunity_id": oid,
                             "day": day,
                             "mark_pct": p["value"] / n * 100,
                             "funding_pct": p["funding"] / n * 100,
@@ -270,8 +427,9 @@ def simulate_loop(
             p = path[end]
             rows.append(
                 {
-                    "opportunity_id": opp["opportunity_id"],
+                    "opportunity_id": oid,
                     "hold_hours": hours,
+                    "actual_hold_hours": p["hours"],
                     "actual_profit_pct": p["value"] / n * 100,
                     "actual_profit_usd": p["value"],
                     "was_profitable": p["value"] > 0,
@@ -284,11 +442,21 @@ def simulate_loop(
                     "liquidated": p["liquidated"],
                     "capital_usd": capital,
                     "return_on_capital_pct": p["value"] / capital * 100,
-                    "optimal_hold_hours": fit[best_k] / 60,
+                    "funding_pct": p["funding"] / n * 100,
+                    "fees_pct": p["fees"] / n * 100,
+                    "slippage_pct": p["slippage"] / n * 100,
+                    "price_pnl_pct": p["price_pnl"] / n * 100,
+                    "optimal_hold_hours": path[best_k]["hours"],
                     "best_profit_pct": values[best_k] / n * 100,
                     "signal_exit_hours": sig_hours,
                     "signal_exit_profit_pct": sig_value / n * 100,
                     "signal_exit_return_on_capital_pct": sig_value / capital * 100,
+                    **{
+                        f"signal_exit_{part}_pct": (sig[part] / n * 100 if sig else math.nan)
+                        for part in ("funding", "fees", "slippage", "price_pnl")
+                    },
+                    "signal_exit_liquidated": bool(sig and sig["liquidated"]),
+                    "price_estimated": estimated_price,
                 }
             )
     return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from builders import T0, every, funding, klines, market
 
-from arbscore.data_tools.costs import CostConfig, LiquidityModel, estimate_spread_depth
+from arbscore.data_tools.costs import LiquidityModel, estimate_depth
 from arbscore.data_tools.opportunities import (
     OPPORTUNITY_COLUMNS,
     OpportunityConfig,
@@ -104,12 +104,14 @@ def test_features_schema_stride_and_break_even():
     assert (opp["timestamp"].dt.minute == 0).all()
     assert opp["opportunity_id"].is_unique
     sp = opp[opp["strategy"] == "spot_perp"].iloc[0]
-    costs = CostConfig()
-    spread, depth = estimate_spread_depth(np.array([50e6, 1e9]), costs.liquidity)
-    # 10,000 USD is 20 % of the spot depth (past the last tier: x5 x 20 / 10 = x10) and 1 %
-    # (x1.5) of the perp's
-    assert depth.tolist() == [50e3, 1e6]
-    cost = 2 * (0.001 + spread[0] / 200 * 10 + 0.0005 + spread[1] / 200 * 1.5) * 100
+    # flat candles (high = low = close): the Abdi-Ranaldo spread terms are 0 -> the floor
+    # spread on both legs, and 0 volatility -> no impact; the depth is a feature only
+    spread = LiquidityModel().min_spread_pct
+    assert sp["long_bid_ask_spread"] == spread and sp["short_bid_ask_spread"] == spread
+    assert sp["long_impact_pct"] == 0.0 and sp["short_impact_pct"] == 0.0
+    assert sp["long_orderbook_depth"] == pytest.approx(50e3)
+    assert sp["short_orderbook_depth"] == pytest.approx(1e6)
+    cost = (2 * (0.001 + 0.0005) + 4 * spread / 200) * 100
     assert sp["round_trip_cost_pct"] == pytest.approx(cost)
     assert sp["break_even_hours"] == pytest.approx(cost / (0.01 / 8))
     assert sp["volume_24h"] == pytest.approx(50e6)  # the thinner leg
@@ -119,13 +121,33 @@ def test_features_schema_stride_and_break_even():
     assert set(opp["market_regime"]) <= {"Bull", "Bear", "Ranging"}
 
 
-def test_liquidity_estimate_is_monotone_and_bounded():
+def test_the_depth_feature_is_monotone_and_bounded():
     model = LiquidityModel()
     vol = np.array([0.0, 1e5, 1e6, 1e8, 1e10, np.nan])
-    spread, depth = estimate_spread_depth(vol, model)
-    assert spread[2] == pytest.approx(0.1) and spread[4] == pytest.approx(0.001)
-    assert (np.diff(spread[:5]) <= 0).all() and (np.diff(depth[:5]) >= 0).all()
-    assert spread[0] == model.max_spread_pct and depth[-1] == model.min_depth_usd
+    depth = estimate_depth(vol, model)
+    assert (np.diff(depth[:5]) >= 0).all() and depth[-1] == model.min_depth_usd
+    assert depth[4] == pytest.approx(1e7)
+
+
+def test_impact_and_spread_come_from_the_legs_candles():
+    """A wavy spot leg whose closes bounce between the candles' highs and lows (a wide book)
+    against a flat perp: the spot leg's spread estimate and square-root impact are positive,
+    the flat leg's are the floor and 0."""
+    m = _market(1e-4, 1e-4)
+    k = m.klines
+    spot = (k["exchange"] == "binance") & (k["market"] == "spot")
+    wave = 100.0 * np.exp(0.01 * np.sin(np.arange(int(spot.sum())) * 1.3))
+    bounce = np.where(np.arange(len(wave)) % 2, 1.004, 0.996)
+    k.loc[spot, "close"] = wave * bounce
+    k.loc[spot, "high"] = wave * 1.004
+    k.loc[spot, "low"] = wave * 0.996
+    opp = _detect(m, strategies=("spot_perp",), spot_perp_min_fund_profit_8h_pct=0.0)
+    row = opp.iloc[-1]
+    assert row["long_bid_ask_spread"] > 10 * LiquidityModel().min_spread_pct
+    assert row["long_impact_pct"] > 0.0 and row["short_impact_pct"] == 0.0
+    base = (2 * (0.001 + 0.0005) + 2 * row["short_bid_ask_spread"] / 200) * 100
+    slip = 2 * (row["long_bid_ask_spread"] / 2 + row["long_impact_pct"])  # percent
+    assert row["round_trip_cost_pct"] == pytest.approx(base + slip)
 
 
 def test_rolling_group_stats_match_pandas():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,9 +46,12 @@ def test_spot_perp_hand_case_to_the_cent():
     Price: long +100 x 2.00 = +200.00; short -(10000 / 100.10) x 1.90 = -189.810190.
     Fees (Binance taker: spot 0.10 %, perp 0.05 %): entry 10.00 + 5.00; exit 100 x 102 x 0.001
     = 10.20 and 99.9001 x 102 x 0.0005 = 5.094905.
-    Slippage (spread 0.02 % / 0.01 %, deep books: half spread x1): entry 1.00 + 0.50; the exit
-    at the exit time's own estimate: $1e9 per 5-minute candle is $288e9 a day -> the floor
-    spread 0.0005 %, half of it on 10200 = 0.0255 and on 10189.81 = 0.025475.
+    Slippage (spread 0.02 % / 0.01 %, no impact given): entry 1.00 + 0.50; the exit at the exit
+    time's own estimate: flat candles (high = low = close) give the floor spread 0.0005 %, half
+    of it on 10200 = 0.0255 and on 10189.81 = 0.025475, plus the square-root impact: the one
+    jump in the 24 h window makes each leg's daily volatility its log return (ln 1.02 and
+    ln(102 / 100.10)), $1e9 per 5-minute candle is $288e9 a day, so 1 x sigma x sqrt(10,000 /
+    288e9): 0.037638 on the spot and 0.035703 on the perp.
     """
     m = _spot_perp_market()
     opp = frame(
@@ -67,18 +72,26 @@ def test_spot_perp_hand_case_to_the_cent():
     funding_usd = 1.00 + 1.00 + q_short * 102 * 0.0001
     price_pnl = 200.00 - q_short * 1.90
     fees = 15.00 + 10.20 + q_short * 102 * 0.0005
-    slippage = 1.50 + (10_200 + q_short * 102) * 0.0000025
+    root = math.sqrt(10_000 / 288e9)
+    impact = 10_200 * math.log(1.02) * root + q_short * 102 * math.log(102 / 100.10) * root
+    assert impact == pytest.approx(0.037638 + 0.035703, abs=2e-6)
+    slippage = 1.50 + (10_200 + q_short * 102) * 0.0000025 + impact
     assert funding_usd == pytest.approx(3.018981, abs=1e-6)
     assert fees == pytest.approx(30.294905, abs=1e-6)
     row = out.loc[24]
     assert row["total_funding_earned_usd"] == pytest.approx(3.02, abs=0.005)
     assert row["total_fees_usd"] == pytest.approx(30.29, abs=0.005)
-    assert row["total_slippage_pct"] * 100 == pytest.approx(1.55, abs=0.005)  # USD on 10,000
+    assert row["total_slippage_pct"] * 100 == pytest.approx(1.62, abs=0.005)  # USD on 10,000
     assert row["funding_payments_count"] == 3
     net = price_pnl + funding_usd - fees - slippage
-    assert net == pytest.approx(-18.637088, abs=1e-6)
-    assert row["actual_profit_usd"] == pytest.approx(-18.64, abs=0.005)
-    assert row["actual_profit_pct"] == pytest.approx(-0.1864, abs=0.00005)
+    assert net == pytest.approx(-18.710429, abs=2e-6)
+    assert row["actual_profit_usd"] == pytest.approx(-18.71, abs=0.005)
+    assert row["actual_profit_pct"] == pytest.approx(-0.1871, abs=0.00005)
+    # the exit in parts, to the cent
+    assert row["price_pnl_pct"] * 100 == pytest.approx(price_pnl, abs=0.005)
+    assert row["funding_pct"] * 100 == pytest.approx(funding_usd, abs=0.005)
+    assert row["fees_pct"] * 100 == pytest.approx(fees, abs=0.005)
+    assert row["slippage_pct"] * 100 == pytest.approx(slippage, abs=0.005)
     assert not row["was_profitable"]
     # the path: before 08:00 the value is -costs: entry 16.50 + exit at 100/100.10 (15.00 + 0.05)
     assert row["max_drawdown"] == pytest.approx(-31.55 / 100, abs=0.00005)
@@ -124,9 +137,10 @@ def test_perp_perp_hand_case_to_the_cent():
 
     8 h hold from 00:00: Bybit pays at 04:00 and 08:00: 2 x 10,000 x 0.0002 = 4.00 received;
     Binance at 08:00: 10,000 x 0.00005 = 0.50 paid -> 3.50 net, 3 payments. Fees: Binance perp
-    0.05 % x 2 fills = 10.00, Bybit perp 0.055 % x 2 = 11.00. Slippage: spread 0.01 %, depth
-    1,000,000 -> size is 1 % of depth -> tier x1.5: 0.005 % x 1.5 x 10,000 = 0.75 per entry
-    fill; the exits at the exit's own estimate: the floor spread 0.0005 %, 0.25 per 10,000.
+    0.05 % x 2 fills = 10.00, Bybit perp 0.055 % x 2 = 11.00. Slippage: half the 0.01 % spread
+    + 0.0025 % impact = 0.0075 % x 10,000 = 0.75 per entry fill; the exits at the exit's own
+    estimate: half the floor spread 0.0005 % (flat candles: no spread, no volatility, no
+    impact), 0.025 per 10,000.
     Net = 3.50 - 21.00 - 1.50 - 0.05 = -19.05 USD = -0.1905 %.
     """
     m = _perp_perp_market()
@@ -138,7 +152,7 @@ def test_perp_perp_hand_case_to_the_cent():
                 "SOLUSDT",
                 ("binance", "perp"),
                 ("bybit", "perp"),
-                depth_usd=(1e6, 1e6),
+                impact_pct=(0.0025, 0.0025),
             )
         ]
     )

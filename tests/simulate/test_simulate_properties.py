@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sim_loop_reference import simulate_loop
 
-from arbscore.data_tools.costs import CostConfig, FeeSchedule, SlippageConfig
+from arbscore.data_tools.costs import CostConfig, FeeSchedule, LiquidityModel
 from arbscore.data_tools.exit_rule import SignalExitConfig
 from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
@@ -84,10 +84,10 @@ def cases(draw, constant_prices: bool = False, days: float = 50 / 24):
     for k in steps:
         strategy, long, short = legs[draw(st.integers(0, 2))]
         spread = draw(st.tuples(st.floats(0.0005, 0.5), st.floats(0.0005, 0.5)))
-        depth = draw(st.tuples(st.floats(1e3, 1e8), st.floats(1e3, 1e8)))
+        impact = draw(st.tuples(st.floats(0.0, 0.05), st.floats(0.0, 0.05)))
         rows.append(
             opportunity(
-                T0 + pd.Timedelta(minutes=5 * k), strategy, "ETHUSDT", long, short, spread, depth
+                T0 + pd.Timedelta(minutes=5 * k), strategy, "ETHUSDT", long, short, spread, impact
             )
         )
     full = draw(st.booleans())
@@ -101,8 +101,10 @@ def _config(
     holds: tuple[int, ...] = HOLDS,
     horizon: int = 12,
     signal: SignalExitConfig | None = None,
+    delay: int = 0,
 ) -> SimulationConfig:
     return SimulationConfig(
+        hedge_close_delay_minutes=delay,
         costs=costs or CostConfig(),
         holds_hours=holds,
         horizon_hours=horizon,
@@ -125,6 +127,8 @@ def _agree(m, opps, config: SimulationConfig) -> None:
         margin=config.margin,
         signal=config.signal_exit,
         marks=slow_marks,
+        hedge_close_delay_minutes=config.hedge_close_delay_minutes,
+        estimated=m.estimated_series,
     )
     assert len(fast) == len(slow)
     if slow.empty:
@@ -132,8 +136,6 @@ def _agree(m, opps, config: SimulationConfig) -> None:
     merged = fast.merge(slow, on=["opportunity_id", "hold_hours"], suffixes=("", "_loop"))
     assert len(merged) == len(slow)
     for name in LABEL_COLUMNS:
-        if name == "actual_hold_hours":
-            continue
         np.testing.assert_allclose(
             merged[name].astype(float),
             merged[f"{name}_loop"].astype(float),
@@ -151,15 +153,37 @@ def _agree(m, opps, config: SimulationConfig) -> None:
         )
 
 
+ACCOUNTS = st.tuples(
+    st.sampled_from(["unified", "isolated"]),
+    st.sampled_from([0.1, 0.97, 0.995]),
+    st.sampled_from([None, None, 1.0, 3.0]),
+)
+
+
 @PROPS
-@given(cases(), st.sampled_from([1.0, 2.0, 20.0, 50.0]), st.sampled_from([0.0, -0.01, 0.02]))
-def test_vectorised_equals_the_loop_reference(case, leverage, exit_edge):
-    """Labels, liquidations (high leverage liquidates on the wicks), signal exits and marks."""
+@given(
+    cases(),
+    st.sampled_from([1.0, 2.0, 20.0, 50.0]),
+    st.sampled_from([0.0, -0.01, 0.02]),
+    ACCOUNTS,
+    st.sampled_from([0, 0, 10]),
+)
+def test_vectorised_equals_the_loop_reference(case, leverage, exit_edge, account, delay):
+    """Labels, exit parts, liquidations (high leverage liquidates on the wicks; a unified
+    spot_perp account with a near-total haircut does too; perp_perp margin isolated or
+    rebalanced every 1 or 3 h), the hedge at the same instant or ``delay`` minutes later,
+    signal exits and marks."""
     m, opps, full = case
     config = _config(
         full,
-        margin=MarginConfig(leverage=leverage),
+        margin=MarginConfig(
+            leverage=leverage,
+            spot_perp_account=account[0],
+            spot_collateral_haircut=account[1],
+            cross_venue_rebalance_hours=account[2],
+        ),
         signal=SignalExitConfig(window_hours=8, exit_edge_pct=exit_edge),
+        delay=delay,
     )
     _agree(m, opps, config)
 
@@ -184,7 +208,9 @@ def test_peak_bounds_profit_bounds_drawdown(case):
     assert (out["actual_profit_pct"] >= out["max_drawdown"] - 1e-12).all()
     assert (out["best_profit_pct"] >= out["actual_profit_pct"] - 1e-12).all()
     assert (out["was_profitable"] == (out["actual_profit_pct"] > 0)).all()
-    assert (out["actual_hold_hours"] == out["hold_hours"]).all()
+    liq = out["liquidated"].to_numpy()
+    assert (out["actual_hold_hours"][~liq] == out["hold_hours"][~liq]).all()
+    assert (out["actual_hold_hours"][liq] <= out["hold_hours"][liq]).all()
 
 
 @PROPS
@@ -211,7 +237,7 @@ def test_swapping_long_and_short_flips_the_funding(case):
     if opps.empty:
         return
     swapped = opps.copy()
-    for col in ("exchange", "market", "bid_ask_spread", "orderbook_depth"):
+    for col in ("exchange", "market", "bid_ask_spread", "impact_pct"):
         swapped[f"long_{col}"], swapped[f"short_{col}"] = opps[f"short_{col}"], opps[f"long_{col}"]
     a = simulate_executions(opps, m, _config(full))
     b = simulate_executions(swapped, m, _config(full))
@@ -227,7 +253,10 @@ def test_free_trading_at_a_constant_gap_earns_exactly_the_funding_inside_the_hol
     m, opps, full = case
     free = CostConfig(
         fees=FeeSchedule(rates={}, fallback_taker=0.0, fallback_maker=0.0),
-        slippage=SlippageConfig(multipliers=(0.0, 0.0, 0.0, 0.0)),
+        liquidity=LiquidityModel(min_spread_pct=0.0, max_spread_pct=0.0, impact_coefficient=0.0),
+    )
+    opps = opps.assign(
+        long_bid_ask_spread=0.0, short_bid_ask_spread=0.0, long_impact_pct=0.0, short_impact_pct=0.0
     )
     out = simulate_executions(opps, m, _config(full, free))
     size = free.position_size_usd
@@ -273,15 +302,15 @@ def test_each_settlement_is_counted_once_per_leg(case, leverage):
 @PROPS
 @given(cases(), st.sampled_from([1.0, 2.0, 10.0, 50.0]))
 def test_no_position_loses_more_than_its_capital_and_roc_matches_pnl(case, leverage):
-    """At ordinary costs (0.01 % spreads, deep books, $1e9 candles) a position, liquidated or
+    """At ordinary costs (0.01 % spreads, 0.001 % impact, $1e9 candles) a position, liquidated or
     not, never loses more than both legs' margin; return on capital is PnL / capital."""
     m, opps, full = case
     m = dataclasses.replace(m, klines=m.klines.assign(quote_volume=1e9))
     opps = opps.assign(
         long_bid_ask_spread=0.01,
         short_bid_ask_spread=0.01,
-        long_orderbook_depth=1e7,
-        short_orderbook_depth=1e7,
+        long_impact_pct=0.001,
+        short_impact_pct=0.001,
     )
     margin = MarginConfig(leverage=leverage)
     out = simulate_executions(opps, m, _config(full, margin=margin))
@@ -300,3 +329,31 @@ def test_no_position_loses_more_than_its_capital_and_roc_matches_pnl(case, lever
         rtol=1e-9,
     )
     assert (out["signal_exit_hours"].dropna() <= max(HOLDS)).all()
+
+
+@PROPS
+@given(cases(), st.sampled_from([2.0, 50.0]), ACCOUNTS)
+def test_every_exit_is_the_sum_of_its_parts(case, leverage, account):
+    """funding - fees - slippage + price PnL = profit, for every hold and the signal exit,
+    liquidated or not; a liquidation ends the position (hours to it, not the hold)."""
+    m, opps, full = case
+    margin = MarginConfig(
+        leverage=leverage, spot_perp_account=account[0], spot_collateral_haircut=account[1]
+    )
+    out = simulate_executions(opps, m, _config(full, margin=margin))
+    parts = out["funding_pct"] - out["fees_pct"] - out["slippage_pct"] + out["price_pnl_pct"]
+    np.testing.assert_allclose(parts, out["actual_profit_pct"], rtol=0, atol=1e-9)
+    sig = (
+        out["signal_exit_funding_pct"]
+        - out["signal_exit_fees_pct"]
+        - out["signal_exit_slippage_pct"]
+        + out["signal_exit_price_pnl_pct"]
+    )
+    np.testing.assert_allclose(sig, out["signal_exit_profit_pct"], rtol=0, atol=1e-9)
+    liq = out["liquidated"].to_numpy()
+    assert (out["actual_hold_hours"][liq] < out["hold_hours"][liq] + 1e-12).all()
+    assert (out["actual_hold_hours"][~liq] == out["hold_hours"][~liq]).all()
+    # a signal exit marked liquidated ends where the liquidation of the longest hold does
+    last = out.sort_values("hold_hours").groupby("opportunity_id").tail(1)
+    ended = last[last["signal_exit_liquidated"]]
+    assert (ended["signal_exit_hours"] == ended["actual_hold_hours"]).all()

@@ -11,12 +11,14 @@ from typer.testing import CliRunner
 
 from arbscore.cli import app
 from arbscore.data_tools.costs import CostConfig, FeeSchedule
+from arbscore.data_tools.dataset_files import load_training_data
 from arbscore.data_tools.opportunities import OpportunityConfig
 from arbscore.data_tools.simulate import SimulationConfig
 from arbscore.data_tools.sources.synthetic import SyntheticMarketConfig, generate_synthetic_market
 from arbscore.data_tools.training_set import (
     TrainingSetConfig,
     build_training_set,
+    load_marks,
     write_training_set,
 )
 from arbscore.schema import (
@@ -82,6 +84,23 @@ def test_the_default_grid_reaches_30_days_and_the_marks_cover_each_day(tmp_path)
     path = write_training_set(ts, tmp_path / "set" / "training_data.parquet", marks=marks)
     back = pd.read_parquet(path.parent / MARKS_FILE_NAME)
     assert len(back) == len(marks)
+    # the set as the book loads it and its marks key opportunities by the same int64 ids
+    loaded, loaded_marks = load_training_data(path), load_marks(path)
+    assert loaded["opportunity_id"].dtype == loaded_marks["opportunity_id"].dtype == np.int64
+    assert set(loaded_marks["opportunity_id"]) == set(loaded["opportunity_id"])
+    assert ts["opportunity_id"].dtype == marks["opportunity_id"].dtype == np.int64
+    # an older set keyed by name (and its marks) loads to the same ids
+    named = ts.assign(opportunity_id=ts["opportunity_key"])
+    old = write_training_set(named, tmp_path / "old" / "training_data.parquet", marks=marks)
+    key_of = dict(zip(ts["opportunity_id"], ts["opportunity_key"], strict=False))
+    pd.DataFrame(
+        {
+            "opportunity_id": marks["opportunity_id"].map(key_of),
+            **{c: marks[c] for c in MARK_COLUMNS[1:]},
+        }
+    ).to_parquet(old.parent / MARKS_FILE_NAME, index=False)
+    assert set(load_marks(old)["opportunity_id"]) == set(load_training_data(old)["opportunity_id"])
+    assert set(load_training_data(old)["opportunity_id"]) == set(ts["opportunity_id"])
 
 
 def test_schema_units_and_per_opportunity_labels():

@@ -1,12 +1,15 @@
-"""Trading costs of a round trip: exchange fees, slippage tiers and the liquidity estimate.
+"""Trading costs of a round trip: exchange fees, slippage, and the round-trip formula.
 
-History has no order books, so the bid-ask spread and the order-book depth of a market are
-*estimated* from its traded volume (:func:`estimate_spread_depth`); every feature and label
-that uses them says so. The same :class:`CostConfig` (one :class:`FeeSchedule`, the slippage
-tiers, the liquidity model) is used by opportunity detection (break-even hours), the simulator
-(labels), the evaluation baselines, the live candidates and the server, and
-:func:`round_trip_cost_pct` is the one round-trip formula, so none of them disagree about what a
-trade costs. The schedule travels with a model: the bundle manifest's ``"fees"`` entry.
+A fill costs its fee plus its slippage. History has no order books: there the slippage is half
+the spread estimated from candles plus the square-root-law impact of the fill
+(``data_tools.liquidity``; :meth:`CostConfig.estimated_slippage_rate`). A measured book (the
+live scan) gives the spread and depth: half the spread times the guide's size/depth tiers
+(:class:`SlippageConfig`, :meth:`CostConfig.slippage_rate`). The same :class:`CostConfig` (one
+:class:`FeeSchedule`, the tiers, the liquidity model) is used by opportunity detection
+(break-even hours), the simulator (labels), the evaluation baselines, the live candidates and
+the server, and :func:`round_trip_cost_pct` is the one round-trip formula, so none of them
+disagree about what a trade costs. The schedule travels with a model: the bundle manifest's
+``"fees"`` entry.
 
 Units: fee and slippage *rates* are decimal fractions of the filled notional (0.0005 = 0.05 %);
 spreads exposed as features are in percent; depth and volume in USD.
@@ -19,6 +22,14 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from arbscore.data_tools.liquidity import (  # noqa: F401  (the cost model's public names)
+    SPREAD_ESTIMATORS,
+    LiquidityModel,
+    estimate_depth,
+    liquidity_status,
+    square_root_impact,
+    trailing_spread_pct,
+)
 from arbscore.schema import MARKETS
 
 ORDER_TYPES: tuple[str, ...] = ("taker", "maker")
@@ -239,66 +250,6 @@ class SlippageConfig:
 
 
 @dataclass(frozen=True)
-class LiquidityModel:
-    """Power-law estimate of spread and depth from 24 h traded volume (no order-book history).
-
-    spread % = ``spread_at_ref_pct`` x (volume / ``ref_volume_usd``) ^ -``spread_exponent``,
-    clipped to [``min_spread_pct``, ``max_spread_pct``]; depth USD = ``depth_fraction`` x volume.
-    Defaults give ~0.1 % at $1M/day and ~0.001 % at $10B/day, depth ~$10M for BTC perps.
-    Liquidity status: Good from ``good_volume_usd``, Medium from ``medium_volume_usd``, else Low.
-    """
-
-    ref_volume_usd: float = 1e6
-    spread_at_ref_pct: float = 0.1
-    spread_exponent: float = 0.5
-    min_spread_pct: float = 0.0005
-    max_spread_pct: float = 2.0
-    depth_fraction: float = 0.001
-    min_depth_usd: float = 1_000.0
-    good_volume_usd: float = 100e6
-    medium_volume_usd: float = 10e6
-
-    def __post_init__(self) -> None:
-        if self.ref_volume_usd <= 0 or self.spread_at_ref_pct <= 0 or self.depth_fraction <= 0:
-            raise ValueError(
-                "liquidity: ref_volume_usd, spread_at_ref_pct, depth_fraction must be > 0"
-            )
-        if not 0 < self.min_spread_pct <= self.max_spread_pct:
-            raise ValueError("liquidity: need 0 < min_spread_pct <= max_spread_pct")
-        if self.medium_volume_usd > self.good_volume_usd:
-            raise ValueError("liquidity: medium_volume_usd must be <= good_volume_usd")
-
-
-def estimate_spread_depth(
-    volume_24h_usd: np.ndarray, model: LiquidityModel
-) -> tuple[np.ndarray, np.ndarray]:
-    """Estimated (bid-ask spread %, order-book depth USD) of markets from their 24 h volume.
-
-    An *estimate*: history has no order books. Missing or zero volume gets the widest spread
-    and the minimum depth, so illiquid markets are never treated as cheap to trade.
-    """
-    volume = np.nan_to_num(np.asarray(volume_24h_usd, dtype=np.float64), nan=0.0)
-    volume = np.maximum(volume, 0.0)
-    with np.errstate(divide="ignore"):
-        raw = model.spread_at_ref_pct * np.power(
-            np.maximum(volume, 1e-9) / model.ref_volume_usd, -model.spread_exponent
-        )
-    spread = np.clip(raw, model.min_spread_pct, model.max_spread_pct)
-    depth = np.maximum(model.depth_fraction * volume, model.min_depth_usd)
-    return spread, depth
-
-
-def liquidity_status(volume_24h_usd: np.ndarray, model: LiquidityModel) -> np.ndarray:
-    """'Good' / 'Medium' / 'Low' from 24 h volume (object array of the schema's labels)."""
-    volume = np.nan_to_num(np.asarray(volume_24h_usd, dtype=np.float64), nan=0.0)
-    return np.where(
-        volume >= model.good_volume_usd,
-        "Good",
-        np.where(volume >= model.medium_volume_usd, "Medium", "Low"),
-    ).astype(object)
-
-
-@dataclass(frozen=True)
 class CostConfig:
     """Everything a round trip costs, shared by detection (break-even) and simulation (labels).
 
@@ -319,9 +270,29 @@ class CostConfig:
             )
 
     def slippage_rate(self, spread_pct: np.ndarray, depth_usd: np.ndarray) -> np.ndarray:
-        """Slippage fraction of one fill: half the spread x the size/depth tier multiplier."""
+        """Slippage fraction of one fill against a *measured* book: half the spread x the
+        size/depth tier multiplier (an infinite depth: half the spread)."""
         half = np.asarray(spread_pct, dtype=np.float64) / 100.0 / 2.0
         return half * self.slippage.multiplier(self.position_size_usd, depth_usd)
+
+    def impact_fraction(
+        self, daily_volatility_pct: np.ndarray, volume_24h_usd: np.ndarray
+    ) -> np.ndarray:
+        """Square-root-law impact of one fill of ``position_size_usd`` (a fraction)."""
+        return square_root_impact(
+            self.position_size_usd, daily_volatility_pct, volume_24h_usd, self.liquidity
+        )
+
+    def estimated_slippage_rate(
+        self,
+        spread_pct: np.ndarray,
+        daily_volatility_pct: np.ndarray,
+        volume_24h_usd: np.ndarray,
+    ) -> np.ndarray:
+        """Slippage fraction of one fill where history has no book: half the candle-estimated
+        spread plus the square-root-law impact (``data_tools.liquidity``)."""
+        half = np.asarray(spread_pct, dtype=np.float64) / 100.0 / 2.0
+        return half + self.impact_fraction(daily_volatility_pct, volume_24h_usd)
 
     def fill_rates(
         self,
@@ -347,12 +318,17 @@ def round_trip_cost_pct(
     long_depth_usd: np.ndarray | float = np.inf,
     short_depth_usd: np.ndarray | float = np.inf,
     fills: tuple[str, ...] = FILLS,
+    *,
+    long_impact_fraction: np.ndarray | float = 0.0,
+    short_impact_fraction: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """The one estimate of a round trip's cost, percent of one leg's notional.
 
     Four fills: each leg's entry fee and exit fee (``costs.fees``, entry and exit order types
     apart) plus slippage on entry and on exit at the spread/depth known now (half the spread x
-    the size tier, :meth:`CostConfig.slippage_rate`), at the entry notional. Used by detection
+    the size tier of a measured depth, :meth:`CostConfig.slippage_rate`; an infinite depth,
+    the default, applies no tier) plus each leg's impact fraction per fill (history's
+    square-root law, :meth:`CostConfig.impact_fraction`), at the entry notional. Used by detection
     (``round_trip_cost_pct``, break-even hours), the live candidates, the evaluation baselines
     and the server's sizing and exits. The simulator charges the same rates fill by fill, the
     exit at its own notional and at the exit time's spread estimate. Unknown venues (``"?"``)
@@ -363,18 +339,19 @@ def round_trip_cost_pct(
     if bad or not fills:
         raise ValueError(f"fills {fills!r}: expected some of {FILLS}")
     legs = (
-        (long_exchange, long_market, long_spread_pct, long_depth_usd),
-        (short_exchange, short_market, short_spread_pct, short_depth_usd),
+        (long_exchange, long_market, long_spread_pct, long_depth_usd, long_impact_fraction),
+        (short_exchange, short_market, short_spread_pct, short_depth_usd, short_impact_fraction),
     )
     shape = np.broadcast_shapes(*(np.shape(v) for leg in legs for v in leg))
     n = int(np.prod(shape)) if shape else 1
     total = np.zeros(n)
-    for exchange, market, spread, depth in legs:
+    for exchange, market, spread, depth, impact in legs:
         ex = np.broadcast_to(np.asarray(exchange, dtype=object), (n,))
         mk = np.broadcast_to(np.asarray(market, dtype=object), (n,))
         spread = np.nan_to_num(np.broadcast_to(np.asarray(spread, np.float64), (n,)), nan=0.0)
         depth = np.broadcast_to(np.asarray(depth, np.float64), (n,))
-        slip = costs.slippage_rate(np.maximum(spread, 0.0), depth)
+        impact = np.nan_to_num(np.broadcast_to(np.asarray(impact, np.float64), (n,)), nan=0.0)
+        slip = costs.slippage_rate(np.maximum(spread, 0.0), depth) + impact
         for fill in fills:
             total += costs.fees.rates_for(ex, mk, fill) + slip
     return total * 100.0

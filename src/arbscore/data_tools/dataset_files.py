@@ -1,7 +1,9 @@
 """Read a training set from disk: our ``simulate`` output or the guide's ``training_data.csv``.
 
 Both become the same frame (docs/architecture.md, "Training set"): one row per (opportunity,
-hold), tz-aware UTC ``timestamp``, ``hold_hours``, the labels, an int64 ``opportunity_id``.
+hold), tz-aware UTC ``timestamp``, ``hold_hours``, the labels, an int64 ``opportunity_id`` (the
+file's integer ids as they are, names hashed as the simulator hashes them, so the daily marks
+beside the set match).
 The guide's layout is accepted as it is: ``hold_hours := actual_hold_hours``, per-opportunity
 labels derived from the hold rows, identifiers made up, strategy spellings canonicalised.
 The value rules (what is refused, what is kept with a note) are in
@@ -31,6 +33,7 @@ from arbscore.data_tools.features import (
 )
 from arbscore.data_tools.file_errors import READ_ERRORS, read_error
 from arbscore.data_tools.market import to_epoch_ms
+from arbscore.data_tools.simulate_output import opportunity_ids
 from arbscore.data_tools.targets import Targets
 from arbscore.errors import UserInputError
 from arbscore.schema import (
@@ -239,9 +242,10 @@ def normalise_training_frame(
         df["opportunity_id"] = groups.astype("int64")
     else:
         ids = df["opportunity_id"]
-        if not pd.api.types.is_integer_dtype(ids):
-            df["opportunity_key"] = ids.astype(str)  # our simulate output names opportunities
-        df["opportunity_id"] = pd.factorize(ids, sort=True)[0].astype("int64")
+        if not pd.api.types.is_integer_dtype(ids):  # names (older sets): the simulator's hash
+            df["opportunity_key"] = ids.astype(str)
+        # integer ids as they are: the daily marks beside the set key by the same ids
+        df["opportunity_id"] = opportunity_ids(df)
     _derive_opportunity_labels(df)
     for label in LABEL_COLUMNS:
         if label not in df.columns:

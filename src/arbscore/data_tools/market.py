@@ -18,7 +18,8 @@ class MarketData:
     """Funding events and klines in the SPEC's columns (``arbscore.schema``).
 
     ``source`` says in words where the data came from; ``synthetic`` marks generated data,
-    which every report and summary must label as such.
+    which every report and summary must label as such. ``details["estimates"]`` names the
+    series whose prices are another venue's stand-in (:attr:`estimated_series`).
     """
 
     funding: pd.DataFrame
@@ -30,6 +31,18 @@ class MarketData:
     def __post_init__(self) -> None:
         validate_funding(self.funding)
         validate_klines(self.klines)
+
+    @property
+    def estimated_series(self) -> frozenset[tuple[str, str, str]]:
+        """(exchange, symbol, market) of the series priced from another venue's series: the
+        ``"exchange:market:symbol"`` keys of ``details["estimates"]`` (the real loader names
+        Hyperliquid's stand-in prices there)."""
+        out = set()
+        for key in self.details.get("estimates", {}) or {}:
+            parts = str(key).split(":")
+            if len(parts) == 3:
+                out.add((parts[0], parts[2], parts[1]))
+        return frozenset(out)
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:

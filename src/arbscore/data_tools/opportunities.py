@@ -27,7 +27,7 @@ import pandas as pd
 from arbscore.data_tools.costs import (
     CostConfig,
     LiquidityModel,
-    estimate_spread_depth,
+    estimate_depth,
     liquidity_status,
     round_trip_cost_pct,
 )
@@ -47,12 +47,15 @@ from arbscore.schema import (
 
 HOUR_MS = 3_600_000
 
-#: per-leg cost inputs the simulator reads (estimated spread %, depth USD; see costs.py)
+#: per-leg cost inputs (spread %, depth USD, the square-root-law impact of one fill %; history's
+#: are estimates from candles, data_tools.liquidity); the simulator reads spread and impact
 LEG_COST_COLUMNS: tuple[str, ...] = (
     "long_bid_ask_spread",
     "long_orderbook_depth",
+    "long_impact_pct",
     "short_bid_ask_spread",
     "short_orderbook_depth",
+    "short_impact_pct",
 )
 
 OPPORTUNITY_COLUMNS: tuple[str, ...] = (
@@ -138,11 +141,20 @@ def _leg_frame(snapshots: pd.DataFrame, config: OpportunityConfig) -> pd.DataFra
         legs[name] = legs[name].fillna(legs["hourly"])
     for name in ("rate_hourly_8h_ago", "rate_hourly_24h_ago"):
         legs[name] = np.where(is_perp, legs[name].to_numpy(np.float64), 0.0)
-    if "spread_pct" not in legs or "depth_usd" not in legs:  # no measured book: estimate it
+    if "spread_pct" not in legs or "depth_usd" not in legs:  # no measured book: candles
         volume = legs["volume_24h"].to_numpy()
-        legs["spread_pct"], legs["depth_usd"] = estimate_spread_depth(
-            volume, config.costs.liquidity
-        )
+        model = config.costs.liquidity
+        if "spread_estimate_pct" in legs:
+            legs["spread_pct"] = legs["spread_estimate_pct"].fillna(model.max_spread_pct)
+        else:
+            legs["spread_pct"] = model.max_spread_pct
+        legs["depth_usd"] = estimate_depth(volume, model)
+        legs["cost_depth_usd"] = np.inf  # the estimated depth is a feature: no size tier
+        vol = legs["realised_vol_24h_pct"].to_numpy(np.float64)
+        legs["impact_pct"] = config.costs.impact_fraction(vol, volume) * 100.0
+    else:  # a measured book: the tiers on its depth, no impact model
+        legs["cost_depth_usd"] = legs["depth_usd"]
+        legs["impact_pct"] = 0.0
     return legs
 
 
@@ -302,8 +314,10 @@ def _features(opp: pd.DataFrame, config: OpportunityConfig) -> pd.DataFrame:
         opp["long_spread_pct"].to_numpy(np.float64),
         opp["short_spread_pct"].to_numpy(np.float64),
         # an unmeasured live book (NaN depth) prices no size tier
-        np.nan_to_num(opp["long_depth_usd"].to_numpy(np.float64), nan=np.inf),
-        np.nan_to_num(opp["short_depth_usd"].to_numpy(np.float64), nan=np.inf),
+        np.nan_to_num(opp["long_cost_depth_usd"].to_numpy(np.float64), nan=np.inf),
+        np.nan_to_num(opp["short_cost_depth_usd"].to_numpy(np.float64), nan=np.inf),
+        long_impact_fraction=opp["long_impact_pct"].to_numpy(np.float64) / 100.0,
+        short_impact_fraction=opp["short_impact_pct"].to_numpy(np.float64) / 100.0,
     )
     cost = pd.Series(cost, index=opp.index)
     opp = pair_features(

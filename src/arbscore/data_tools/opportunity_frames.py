@@ -25,6 +25,8 @@ LEG_COLUMNS: tuple[str, ...] = (
     "realised_vol_24h_pct",
     "spread_pct",
     "depth_usd",
+    "cost_depth_usd",
+    "impact_pct",
 )
 
 

@@ -9,21 +9,33 @@ liquidation value at time ``t`` (the marked-to-market path) is
     interval; payment = quantity x settlement price x rate, the short receives, the long pays
   - entry fees and slippage on both fills (notional N each, the entry's spread/depth estimate)
   - exit fees and slippage on both fills at the current notional (closing at t), the slippage
-    at the exit time's own volume-based spread/depth estimate (``costs.estimate_spread_depth``).
+    at the exit time's own estimate: half the candle-estimated spread plus the square-root-law
+    impact (``data_tools.liquidity``, ``CostConfig.estimated_slippage_rate``); the entry's
+    slippage is the opportunity's ``*_bid_ask_spread`` / 2 + ``*_impact_pct``.
 
 Fees come from ``costs.fees`` (a :class:`~arbscore.data_tools.costs.FeeSchedule`: entry and exit
-order types apart). Perp legs post margin at ``margin.leverage`` and are liquidated on the
-candle high/low path (``data_tools.margin``): the position then realises the liquidation loss
-and fee, the other leg is closed at the market, and the path is frozen at that value.
+order types apart). Perp legs post margin at ``margin.leverage`` (same-venue spot_perp as one
+unified account, the spot as collateral; ``data_tools.margin``) and are liquidated on the
+candle high/low path at the finest resolution of the data: the liquidated leg closes at its
+liquidation price plus the liquidation fee, the hedge at the same instant on its own series
+(``hedge_close_delay_minutes`` later when set), and the position ends there
+(``data_tools.simulate_path``): the path is frozen at that value and a hold reaching past it
+reports ``actual_hold_hours`` = the hours to the liquidation.
 
 A hold of ``h`` hours ends at ``t0 + h``; its profit is the path's value there, peak_profit and
 max_drawdown are the max and min of the path over (t0, t0 + h]. optimal_hold_hours is the point
 of the path up to ``horizon_hours`` (720 h) with the highest value, best_profit_pct that value;
 the path has a point every 5 minutes to 168 h and every hour beyond (``simulate_path``).
 signal_exit_* is where the rule of ``data_tools.exit_rule`` leaves the position (capped at the
-largest hold). capital_usd is both legs' margin; return_on_capital_pct = profit / capital x 100.
-Percent labels are percent of ``N``. With ``marks=True`` the daily marks of ``schema.MARK_COLUMNS``
-come back too.
+largest hold; at the liquidation when that comes first, ``signal_exit_liquidated``).
+capital_usd is both legs' margin; return_on_capital_pct = profit / capital x 100.
+Percent labels are percent of ``N``. Every exit is also written in parts (``funding_pct``,
+``fees_pct``, ``slippage_pct``, ``price_pnl_pct`` per hold; ``signal_exit_*_pct`` for the signal
+exit) with ``funding - fees - slippage + price_pnl = profit``. ``price_estimated`` marks an
+opportunity with a leg priced from another venue's series (``MarketData.estimated_series``).
+``opportunity_id`` is an int64 (a fixed hash of the detector's name for the opportunity, which
+stays in ``opportunity_key``), in the executions and the marks alike. With ``marks=True`` the
+daily marks of ``schema.MARK_COLUMNS`` come back too.
 
 The work is whole-array numpy: for a chunk of opportunities the (n x points) paths are gathered
 from per-series tables in one go; there is no loop per position.
@@ -41,6 +53,12 @@ from arbscore.data_tools.exit_rule import SignalExitConfig
 from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.simulate_grid import MarketGrid, build_market_grid
+from arbscore.data_tools.simulate_output import (  # noqa: F401  (opportunity_ids is public)
+    assemble,
+    chunk_marks,
+    marks_frame,
+    opportunity_ids,
+)
 from arbscore.data_tools.simulate_path import (
     ChunkInputs,
     chunk_paths,
@@ -54,7 +72,6 @@ from arbscore.schema import (
     EXECUTION_LABEL_COLUMNS,
     HOLD_COLUMN,
     HOLD_GRID_HOURS,
-    MARK_COLUMNS,
     MAX_HOLD_HOURS,
     OPPORTUNITY_LABEL_COLUMNS,
     SNAPSHOT_MINUTES,
@@ -68,12 +85,14 @@ LEG_INPUT_COLUMNS: tuple[str, ...] = (
     "short_exchange",
     "short_market",
     "long_bid_ask_spread",
-    "long_orderbook_depth",
+    "long_impact_pct",
     "short_bid_ask_spread",
-    "short_orderbook_depth",
+    "short_impact_pct",
 )
 #: days after entry the daily marks cover
 MARK_DAYS = 30
+#: the parts every exit is written in (USD inside, ``*_pct`` of one leg's notional outside)
+PARTS: tuple[str, ...] = ("funding", "fees", "slippage", "price_pnl")
 
 
 @dataclass(frozen=True)
@@ -85,8 +104,10 @@ class SimulationConfig:
     whole ``horizon_hours`` path fits in the data, so optimal_hold_hours is always searched over
     the same horizon (True, default); when False every hold that fits is kept and the optimum is
     searched over the data available. ``margin``: leverage, maintenance and liquidation fee of
-    the perp legs; ``signal_exit``: the exit rule's settings (its cap defaults to the largest
-    hold).
+    the perp legs and the account models; ``signal_exit``: the exit rule's settings (its cap
+    defaults to the largest hold). ``hedge_close_delay_minutes``: when a leg is liquidated, the
+    hedge closes this long after it (a multiple of ``step_minutes``; 0, the default, closes it
+    at the same instant, see ``data_tools.simulate_path``).
     """
 
     costs: CostConfig = field(default_factory=CostConfig)
@@ -97,6 +118,7 @@ class SimulationConfig:
     margin: MarginConfig = field(default_factory=MarginConfig)
     signal_exit: SignalExitConfig = field(default_factory=SignalExitConfig)
     chunk_size: int = 512
+    hedge_close_delay_minutes: int = 0
 
     def __post_init__(self) -> None:
         if len(set(self.holds_hours)) != len(self.holds_hours):
@@ -112,6 +134,12 @@ class SimulationConfig:
             raise ValueError(f"simulation.step_minutes {self.step_minutes} must divide 60")
         if self.chunk_size <= 0:
             raise ValueError("simulation.chunk_size must be > 0")
+        delay = self.hedge_close_delay_minutes
+        if delay < 0 or delay % self.step_minutes:
+            raise ValueError(
+                f"simulation.hedge_close_delay_minutes is {delay}; expected a multiple of "
+                f"step_minutes ({self.step_minutes}) >= 0"
+            )
         path_plan(self.horizon_hours, self.step_minutes).index(self.holds_hours)
 
     @property
@@ -136,28 +164,43 @@ def _per_distinct(frame: pd.DataFrame, columns: list[str], fn, dtype=np.float64)
     return np.asarray(values, dtype=dtype)[inverse.reshape(-1)]
 
 
-def _leg_inputs(opps: pd.DataFrame, grid: MarketGrid, costs: CostConfig) -> dict:
+def _leg_inputs(
+    opps: pd.DataFrame,
+    grid: MarketGrid,
+    costs: CostConfig,
+    margin: MarginConfig,
+    estimated: frozenset,
+) -> dict:
     t = opps["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
     offset = t - grid.start_ms
     if (offset % grid.step_ms).any():
         raise ValueError("opportunity timestamps must lie on the simulation's step grid")
     out = {"g0": offset // grid.step_ms}
     fee, slip = [], []
+    out["estimated"] = np.zeros(len(opps), dtype=bool)
     for side in ("long", "short"):
         ex, mk = f"{side}_exchange", f"{side}_market"
+        out["estimated"] |= _per_distinct(
+            opps, [ex, "symbol", mk], lambda e, s, m: (e, s, m) in estimated, bool
+        )
         out[f"s_{side}"] = _per_distinct(
             opps, [ex, "symbol", mk], lambda e, s, m: grid.keys.get((e, s, m), -1), np.int64
         )
         fee.append(_per_distinct(opps, [ex, mk], lambda e, m: costs.fees.rate(e, m, "entry")))
+        # half the entry's estimated spread + its square-root-law impact (no book: no tiers)
         slip.append(
-            costs.slippage_rate(
-                opps[f"{side}_bid_ask_spread"].to_numpy(np.float64),
-                opps[f"{side}_orderbook_depth"].to_numpy(np.float64),
-            )
+            opps[f"{side}_bid_ask_spread"].to_numpy(np.float64) / 200.0
+            + opps[f"{side}_impact_pct"].to_numpy(np.float64) / 100.0
         )
     out["entry_fee"] = np.stack(fee, axis=1)
     out["entry_slip"] = np.stack(slip, axis=1)
     out["long_perp"] = (opps["long_market"] == "perp").to_numpy()
+    out["unified"] = (
+        (opps["long_market"] == "spot").to_numpy()
+        & (opps["short_market"] == "perp").to_numpy()
+        & (opps["long_exchange"] == opps["short_exchange"]).to_numpy()
+        & (margin.spot_perp_account == "unified")
+    )
     s_long, s_short = out["s_long"], out["s_short"]
     last = np.minimum(
         grid.last_valid[np.maximum(s_long, 0)], grid.last_valid[np.maximum(s_short, 0)]
@@ -189,8 +232,8 @@ def simulate_executions(
     data_source = "synthetic" if market.synthetic else "real"
     mark_parts: list[pd.DataFrame] = []
     if opportunities.empty:
-        frame = _assemble(opportunities, {}, np.zeros(0, np.int64), data_source)
-        return (frame, _marks_frame(opportunities, mark_parts)) if marks else frame
+        frame = assemble(opportunities, {}, np.zeros(0, np.int64), data_source)
+        return (frame, marks_frame(opportunities, mark_parts)) if marks else frame
     plan = path_plan(config.horizon_hours, config.step_minutes)
     step_ms = config.step_minutes * MINUTE_MS
     steps = int(plan.offsets[-1])
@@ -202,9 +245,12 @@ def simulate_executions(
     for side in ("long", "short"):
         legs = opportunities[[f"{side}_exchange", "symbol", f"{side}_market"]].drop_duplicates()
         series |= set(legs.itertuples(index=False, name=None))
-    grid = build_market_grid(market, series, start, end, config.step_minutes)
+    grid = build_market_grid(
+        market, series, start, end, config.step_minutes, config.costs.liquidity
+    )
     tables = series_tables(grid, config.costs, config.margin, config.signal_exit, plan.block)
-    legs = _leg_inputs(opportunities, grid, config.costs)
+    legs = _leg_inputs(opportunities, grid, config.costs, config.margin, market.estimated_series)
+    delay = config.hedge_close_delay_minutes // config.step_minutes
     size = config.costs.position_size_usd
     g0, last = legs["g0"], legs["last"]
     ok = (last >= 0) & np.isfinite(grid.price[np.maximum(legs["s_long"], 0), g0])
@@ -239,19 +285,27 @@ def simulate_executions(
             entry_fee=legs["entry_fee"][sel],
             entry_slip=legs["entry_slip"][sel],
             room=last[sel] - g0[sel],
+            unified=legs["unified"][sel],
         )
-        p = chunk_paths(grid, tables, x, plan, size, config.margin, config.signal_exit, cap_index)
-        lab = _labels(grid, tables, x, plan, size, config, p, hold_idx)
+        p = chunk_paths(
+            grid, tables, x, plan, size, config.margin, config.signal_exit, cap_index, delay
+        )
+        lab = _labels(grid, tables, x, plan, size, p, hold_idx)
         cap = capital[sel]
         n = len(sel)
+        liq_hours = p["liq_step"] * config.step_minutes / 60.0
         best_k = np.argmax(p["value"], axis=1)
         best_pct = p["value"][np.arange(n), best_k] / size * 100.0
-        best_hours = plan.hours[best_k]
+        best_hours = np.where(best_k >= p["liq"], liq_hours, plan.hours[best_k])
         sig = p["signal"]
-        sig_value = np.where(sig >= 0, p["value"][np.arange(n), np.maximum(sig, 0)], np.nan)
-        sig_hours = np.where(sig >= 0, plan.hours[np.maximum(sig, 0)], np.nan)
+        sig_k = np.maximum(sig, 0)
+        sig_value = np.where(sig >= 0, p["value"][np.arange(n), sig_k], np.nan)
+        sig_liq = (sig >= 0) & (sig_k >= p["liq"])
+        sig_hours = np.where(sig >= 0, plan.hours[sig_k], np.nan)
+        sig_hours = np.where(sig_liq, liq_hours, sig_hours)
+        sig_parts = exit_breakdown(grid, tables, x, plan, size, p, sig_k[:, None])
         if marks:
-            mark_parts.append(_chunk_marks(grid, x, plan, size, p, sel, days, day_idx))
+            mark_parts.append(chunk_marks(grid, tables, x, plan, size, p, sel, days, day_idx))
         for j, hours in enumerate(holds):
             r = np.flatnonzero(lab["fits"][:, j])
             if not len(r):
@@ -259,7 +313,17 @@ def simulate_executions(
             value = lab["value"][r, j]
             out_rows.append(sel[r])
             cols[HOLD_COLUMN].append(np.full(len(r), hours, dtype=np.int64))
-            cols["actual_hold_hours"].append(np.full(len(r), float(hours)))
+            cols["actual_hold_hours"].append(
+                np.where(lab["liquidated"][r, j], liq_hours[r], float(hours))
+            )
+            for part in PARTS:
+                cols[f"{part}_pct"].append(lab[part][r, j] / size * 100.0)
+            for part in PARTS:
+                cols[f"signal_exit_{part}_pct"].append(
+                    np.where(sig[r] >= 0, sig_parts[part][r, 0] / size * 100.0, np.nan)
+                )
+            cols["signal_exit_liquidated"].append(sig_liq[r])
+            cols["price_estimated"].append(legs["estimated"][sel[r]])
             cols["actual_profit_pct"].append(value / size * 100.0)
             cols["actual_profit_usd"].append(value)
             cols["was_profitable"].append(value > 0)
@@ -281,11 +345,11 @@ def simulate_executions(
             progress("simulate", done, len(chunks))
     index = np.concatenate(out_rows) if out_rows else np.zeros(0, np.int64)
     labels = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items()}
-    frame = _assemble(opportunities, labels, index, data_source)
-    return (frame, _marks_frame(opportunities, mark_parts)) if marks else frame
+    frame = assemble(opportunities, labels, index, data_source)
+    return (frame, marks_frame(opportunities, mark_parts)) if marks else frame
 
 
-def _labels(grid, tables, x, plan, size, config, p, hold_idx) -> dict[str, np.ndarray]:
+def _labels(grid, tables, x, plan, size, p, hold_idx) -> dict[str, np.ndarray]:
     """Per-hold labels of one chunk: (n, holds) arrays."""
     value = p["value"]
     head = value[:, : hold_idx[-1] + 1]
@@ -293,7 +357,7 @@ def _labels(grid, tables, x, plan, size, config, p, hold_idx) -> dict[str, np.nd
     peak = np.maximum.accumulate(np.maximum.reduceat(head, starts, axis=1), axis=1)
     trough = np.minimum.accumulate(np.minimum.reduceat(head, starts, axis=1), axis=1)
     idx = np.broadcast_to(hold_idx[None, :], (len(x.g0), len(hold_idx)))
-    parts = exit_breakdown(grid, tables, x, plan, size, config.margin, p, idx)
+    parts = exit_breakdown(grid, tables, x, plan, size, p, idx)
     return {
         "fits": x.room[:, None] >= plan.offsets[hold_idx][None, :],
         "value": value[:, hold_idx],
@@ -301,62 +365,3 @@ def _labels(grid, tables, x, plan, size, config, p, hold_idx) -> dict[str, np.nd
         "trough": trough,
         **parts,
     }
-
-
-def _chunk_marks(grid, x, plan, size, p, sel, days, day_idx) -> pd.DataFrame:
-    """Daily marks of one chunk (long format), only days inside each position's data."""
-    n = len(sel)
-    value = p["value"][:, day_idx]
-    e = np.minimum(day_idx[None, :], p["liq"][:, None])
-    at = x.g0[:, None] + plan.offsets[np.minimum(e, len(plan.offsets) - 1)]
-    sl, ss = x.s_long[:, None], x.s_short[:, None]
-    funding = p["q_s"][:, None] * (grid.cum_funding[ss, at] - p["fs0"][:, None]) - p["q_l"][
-        :, None
-    ] * (grid.cum_funding[sl, at] - p["fl0"][:, None])
-    fits = x.room[:, None] >= plan.offsets[day_idx][None, :]
-    r, j = np.nonzero(fits)
-    return (
-        pd.DataFrame(
-            {
-                "_row": sel[r],
-                "day": days[j].astype(np.int64),
-                "mark_pct": value[r, j] / size * 100.0,
-                "funding_pct": funding[r, j] / size * 100.0,
-            }
-        )
-        if n
-        else pd.DataFrame(columns=["_row", "day", "mark_pct", "funding_pct"])
-    )
-
-
-def _marks_frame(opps: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The chunks' marks with the opportunity ids, sorted like the executions."""
-    if not parts:
-        empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in MARK_COLUMNS})
-        empty["opportunity_id"] = pd.Series(dtype=object)
-        empty["day"] = pd.Series(dtype="int64")
-        return empty[list(MARK_COLUMNS)]
-    m = pd.concat(parts, ignore_index=True).sort_values(["_row", "day"], kind="stable")
-    ids = opps["opportunity_id"].to_numpy() if "opportunity_id" in opps else np.arange(len(opps))
-    m.insert(0, "opportunity_id", ids[m["_row"].to_numpy()])
-    return m[list(MARK_COLUMNS)].reset_index(drop=True)
-
-
-def _assemble(
-    opps: pd.DataFrame, labels: dict, index: np.ndarray, data_source: str
-) -> pd.DataFrame:
-    """Opportunity columns repeated per hold + labels: in the opportunities' order (time, then
-    opportunity, as ``detect_opportunities`` sorts them), holds ascending."""
-    holds = np.asarray(labels.get(HOLD_COLUMN, np.zeros(0)), dtype=np.int64)
-    order = np.lexsort((holds, index))  # integer sort: cheap next to sorting object columns
-    frame = opps.iloc[index[order]].reset_index(drop=True)
-    names = (HOLD_COLUMN, *EXECUTION_LABEL_COLUMNS, *OPPORTUNITY_LABEL_COLUMNS)
-    for name in names:
-        values = np.asarray(labels.get(name, np.zeros(0)))[order]
-        if name in ("was_profitable", "liquidated"):
-            values = values.astype(bool)
-        elif name in (HOLD_COLUMN, "funding_payments_count"):
-            values = values.astype(np.int64)
-        frame[name] = values
-    frame["data_source"] = data_source
-    return frame

@@ -12,7 +12,9 @@ the simulator can read any set of positions' paths with a single fancy-index gat
 - ``high[s, g]`` / ``low[s, g]``: highest high / lowest low of the candles that closed in
   (grid time ``g - 1``, ``g``] (-inf / +inf where none did), the liquidation check's path;
 - ``volume_24h[s, g]``: quote volume of candles closed in (``g`` - 24 h, ``g``], as the snapshots
-  compute it, for the exit's own spread/depth estimate;
+  compute it; ``volatility_pct[s, g]``: the snapshots' 24 h realised volatility and
+  ``spread_pct[s, g]``: the candle spread estimate (``data_tools.liquidity``), for the exit's own
+  slippage estimate;
 - ``last_valid[s]``: last grid step the data covers (last candle close; for a perp also before
   the next settlement that the data no longer records).
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from arbscore.data_tools.liquidity import LiquidityModel, trailing_spread_pct
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.snapshots import (
     HOUR_MS,
@@ -31,6 +34,7 @@ from arbscore.data_tools.snapshots import (
     funding_intervals,
     funding_times_ms,
     kline_close_ms,
+    trailing_volatility_pct,
 )
 
 SeriesKey = tuple[str, str, str]
@@ -51,6 +55,8 @@ class MarketGrid:
     high: np.ndarray
     low: np.ndarray
     volume_24h: np.ndarray
+    volatility_pct: np.ndarray
+    spread_pct: np.ndarray
 
     @property
     def size(self) -> int:
@@ -78,7 +84,12 @@ def settlement_prices(
 
 
 def build_market_grid(
-    market: MarketData, series: set[SeriesKey], start_ms: int, end_ms: int, step_minutes: int = 5
+    market: MarketData,
+    series: set[SeriesKey],
+    start_ms: int,
+    end_ms: int,
+    step_minutes: int = 5,
+    liquidity: LiquidityModel | None = None,
 ) -> MarketGrid:
     """Lay the ``series`` of ``market`` on the grid ``start_ms, start_ms + step, ... <= end_ms``."""
     step = step_minutes * MINUTE_MS
@@ -92,6 +103,9 @@ def build_market_grid(
     high = np.full((n_series, n_times), -np.inf)
     low = np.full((n_series, n_times), np.inf)
     volume = np.zeros((n_series, n_times))
+    volatility = np.full((n_series, n_times), np.nan)
+    liquidity = liquidity or LiquidityModel()
+    spread = np.full((n_series, n_times), liquidity.max_spread_pct)
     last_valid = np.full(n_series, -1, dtype=np.int64)
     kl = market.klines
     kgroups = dict(iter(kl.groupby(["exchange", "symbol", "market"], sort=False)))
@@ -115,6 +129,15 @@ def build_market_grid(
         cum_q = np.concatenate([[0.0], np.cumsum(np.nan_to_num(qv))])
         j24 = np.searchsorted(close_ms, times - 24 * HOUR_MS, side="right") - 1
         volume[row] = cum_q[j + 1] - cum_q[j24 + 1]
+        volatility[row] = trailing_volatility_pct(close_ms, close, times)
+        spread[row] = trailing_spread_pct(
+            close_ms,
+            close,
+            k["high"].to_numpy(np.float64),
+            k["low"].to_numpy(np.float64),
+            times,
+            liquidity,
+        )
         cover_end = int(close_ms[-1])
         if key[2] == "perp":
             f = fgroups.get(key[:2])
@@ -136,5 +159,17 @@ def build_market_grid(
             cover_end = min(cover_end, int(ft[-1] + iv[-1] * HOUR_MS) - 1)
         last_valid[row] = np.searchsorted(times, cover_end, side="right") - 1
     return MarketGrid(
-        start_ms, step, keys, price, cum_funding, cum_count, last_valid, cum_rate, high, low, volume
+        start_ms,
+        step,
+        keys,
+        price,
+        cum_funding,
+        cum_count,
+        last_valid,
+        cum_rate,
+        high,
+        low,
+        volume,
+        volatility,
+        spread,
     )

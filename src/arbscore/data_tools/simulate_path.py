@@ -10,11 +10,32 @@ points exactly. Only ``optimal_hold_hours`` beyond 168 h is found to the hour, n
 Per series the grid is turned once into tables the chunks gather from (:func:`series_tables`):
 ``long_value = P (1 - exit fee - exit slippage) - F`` and ``short_value = P (1 + exit fee +
 exit slippage) - F`` (per unit of quantity, ``F`` the cumulative funding, the exit slippage from
-the exit time's own volume-based spread/depth estimate), so a position's value path is
+the exit time's own candle estimate: half the spread + the square-root-law impact,
+``CostConfig.estimated_slippage_rate``), so a position's value path is
 
     q_l long_value[long] - q_s short_value[short] + q_l F_l(t0) - q_s F_s(t0) - N (c_l + c_s)
 
 with ``c`` the entry fee + slippage of each leg (at the entry's estimate) and ``N`` the notional.
+
+**Liquidation** (:func:`_liquidations`; the account models and prices in ``data_tools.margin``)
+is found at the finest resolution of the data: the coarse hourly points only rule rows in, then
+the grid step whose candle crossed is searched. At that step ``g``:
+
+- the liquidated leg closes at its liquidation price ``P_liq`` and pays the liquidation fee;
+- the hedge closes at the same instant on its own series (``hedge_close_delay_minutes`` = 0):
+  its price is ``P_liq x hedge_extreme(g) / liquidated_extreme(g)`` (the highs of the two
+  series' candles closed at ``g`` when the short was liquidated, the lows when the long was; the
+  as-of closes where the hedge had no candle close then). Both legs on one price series (a
+  stand-in price) therefore close at the same price, and the loss is the margin to maintenance
+  plus the fees, not a basis swing. With a delay ``d`` the hedge closes at its as-of close at
+  ``g + d`` instead, paying its exit fee and slippage there;
+- the position ends: funding counts to ``g``, every later path point holds the liquidation
+  value, and a hold reaching past ``g`` reports ``actual_hold_hours`` = the hours to ``g``.
+
+**Exit parts**: every exit (a hold, the signal exit, a liquidation) is also written as
+``funding - fees - slippage + price PnL`` (:func:`exit_breakdown`), price PnL =
+``q_l (P_l,exit - P_l0) - q_s (P_s,exit - P_s0)`` at the exit prices above, so the book can
+book any exit at the simulator's own values; the parts sum to the path's value.
 """
 
 from __future__ import annotations
@@ -23,214 +44,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arbscore.data_tools.costs import CostConfig, estimate_spread_depth
 from arbscore.data_tools.exit_rule import SignalExitConfig, should_exit
-from arbscore.data_tools.margin import MarginConfig, liquidation_price
+from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.simulate_grid import MarketGrid
-from arbscore.schema import FINE_PATH_HOURS
-
-
-@dataclass(frozen=True)
-class PathPlan:
-    """Grid steps after entry of each path point: ``1..fine`` then every ``block`` steps."""
-
-    offsets: np.ndarray
-    fine: int
-    block: int
-    step_minutes: int
-
-    @property
-    def hours(self) -> np.ndarray:
-        return self.offsets * self.step_minutes / 60.0
-
-    def index(self, hours: np.ndarray | float) -> np.ndarray:
-        """Path index of each hold (hours); ValueError when a hold is not on the path."""
-        steps = np.round(np.asarray(hours, np.float64) * 60.0 / self.step_minutes).astype(int)
-        idx = np.searchsorted(self.offsets, steps)
-        bad = (idx >= len(self.offsets)) | (
-            self.offsets[np.minimum(idx, len(self.offsets) - 1)] != steps
-        )
-        if np.any(bad):
-            raise ValueError(
-                f"holds {np.asarray(hours)[bad].tolist()} h are not on the path: beyond "
-                f"{FINE_PATH_HOURS} h holds must be whole hours"
-            )
-        return idx
-
-
-def path_plan(horizon_hours: int, step_minutes: int) -> PathPlan:
-    """Every step to ``min(horizon, FINE_PATH_HOURS)``, hourly beyond, to the horizon."""
-    per_hour = 60 // step_minutes
-    fine = min(horizon_hours, FINE_PATH_HOURS) * per_hour
-    coarse = np.arange(fine + per_hour, horizon_hours * per_hour + 1, per_hour)
-    offsets = np.concatenate([np.arange(1, fine + 1), coarse]).astype(np.int64)
-    return PathPlan(offsets, fine, per_hour, step_minutes)
-
-
-@dataclass
-class SeriesTables:
-    """Per-series grid tables for a cost/margin/exit setting (module docstring).
-
-    Each gathered table has a fine form (series x grid step) and a *phase* form for the hourly
-    points: row ``series x block + phase`` holds steps ``phase, phase + block, ...`` so the
-    hourly points of a path are one contiguous window too (a strided fancy index is ~6x
-    slower). The high/low phase tables hold the extreme over the block before each point.
-    """
-
-    long_value: np.ndarray
-    short_value: np.ndarray
-    exit_fee: np.ndarray  # per series
-    exit_slip: np.ndarray
-    maintenance: np.ndarray  # per series
-    edge: np.ndarray  # settled rates in the trailing window, percent
-    high: np.ndarray
-    low: np.ndarray
-    block: int
-    phase: dict[str, np.ndarray]
-    day: int  # grid steps per day block
-    day_high: np.ndarray  # highest high per day block (a cheap first test for liquidation)
-    day_low: np.ndarray
-    settle_steps: list[np.ndarray]  # grid steps with a settlement in (g - 1, g], per series
-
-
-def _block(table: np.ndarray, block: int, how: str, fill: float) -> np.ndarray:
-    pad = np.full((table.shape[0], block - 1), fill, dtype=table.dtype)
-    view = np.lib.stride_tricks.sliding_window_view(np.hstack([pad, table]), block, axis=1)
-    return view.max(axis=2) if how == "max" else view.min(axis=2)
-
-
-def _phase(table: np.ndarray, block: int, fill: float) -> np.ndarray:
-    """(series x block, ceil(steps / block)): row ``s * block + p`` = ``table[s, p::block]``."""
-    n, size = table.shape
-    cols = -(-size // block)
-    padded = np.full((n, cols * block), fill, dtype=table.dtype)
-    padded[:, :size] = table
-    return np.ascontiguousarray(
-        padded.reshape(n, cols, block).transpose(0, 2, 1).reshape(n * block, cols)
-    )
-
-
-def series_tables(
-    grid: MarketGrid,
-    costs: CostConfig,
-    margin: MarginConfig,
-    signal: SignalExitConfig,
-    block: int,
-) -> SeriesTables:
-    """The tables of every series of ``grid`` (see the module docstring)."""
-    keys = sorted(grid.keys, key=grid.keys.get)
-    exchanges = np.asarray([k[0] for k in keys], dtype=object)
-    markets = np.asarray([k[2] for k in keys], dtype=object)
-    exit_fee = costs.fees.rates_for(exchanges, markets, "exit")
-    spread, depth = estimate_spread_depth(grid.volume_24h, costs.liquidity)
-    exit_slip = costs.slippage_rate(spread, depth)
-    unit = grid.price * (exit_fee[:, None] + exit_slip)
-    w = int(round(signal.window_hours * 3_600_000 / grid.step_ms))
-    lagged = np.zeros_like(grid.cum_rate)
-    if w < grid.size:
-        lagged[:, w:] = grid.cum_rate[:, :-w]
-    lagged[:, : min(w, grid.size)] = grid.cum_rate[:, :1]  # before the grid (entries are later)
-    count = grid.cum_count
-    settled = np.zeros(count.shape, dtype=bool)
-    settled[:, 1:] = count[:, 1:] > count[:, :-1]
-    day = 24 * block
-    days = -(-grid.size // day) + 2 + -(-grid.size // day)  # room for any window of the grid
-
-    def per_day(table: np.ndarray, how: str, fill: float) -> np.ndarray:
-        padded = np.full((table.shape[0], days * day), fill)
-        padded[:, : grid.size] = table
-        blocks = padded.reshape(table.shape[0], days, day)
-        return blocks.max(axis=2) if how == "max" else blocks.min(axis=2)
-
-    long_value = grid.price - unit - grid.cum_funding
-    short_value = grid.price + unit - grid.cum_funding
-    phase = {
-        "long_value": _phase(long_value, block, np.nan),
-        "short_value": _phase(short_value, block, np.nan),
-        "high": _phase(_block(grid.high, block, "max", -np.inf), block, -np.inf),
-        "low": _phase(_block(grid.low, block, "min", np.inf), block, np.inf),
-    }
-    return SeriesTables(
-        long_value=long_value,
-        short_value=short_value,
-        exit_fee=exit_fee,
-        exit_slip=exit_slip,
-        maintenance=np.asarray([margin.maintenance_rate(e) for e in exchanges], np.float64),
-        edge=(grid.cum_rate - lagged) * 100.0,
-        high=grid.high,
-        low=grid.low,
-        block=block,
-        phase=phase,
-        day=day,
-        day_high=per_day(grid.high, "max", -np.inf),
-        day_low=per_day(grid.low, "min", np.inf),
-        settle_steps=[np.flatnonzero(row) for row in settled],
-    )
-
-
-def gather(tab: SeriesTables, name: str, rows, g0, plan: PathPlan) -> np.ndarray:
-    """(n, points) path of table ``name`` for series ``rows`` from entry steps ``g0``: the fine
-    table at every step up to ``plan.fine``, its phase table at the hourly points beyond."""
-    fine = getattr(tab, name)
-    out = np.empty((len(rows), len(plan.offsets)), dtype=fine.dtype)
-    view = np.lib.stride_tricks.sliding_window_view(fine, plan.fine, axis=1)
-    out[:, : plan.fine] = view[rows, g0 + 1]
-    coarse = len(plan.offsets) - plan.fine
-    if coarse:
-        first = g0 + plan.fine + plan.block  # grid step of the first hourly point
-        table = np.lib.stride_tricks.sliding_window_view(tab.phase[name], coarse, axis=1)
-        out[:, plan.fine :] = table[rows * plan.block + first % plan.block, first // plan.block]
-    return out
-
-
-def _crossing(tab, name, rows, g0, plan, price, above: bool) -> np.ndarray:
-    """First path point whose high >= ``price`` (``above``) or low <= ``price``; the number of
-    points where none. Day-block extremes over a window covering the path rule most rows out
-    first (at 2x leverage a 50 % move is rare); only the others gather their path."""
-    points = len(plan.offsets)
-    out = np.full(len(rows), points)
-    d0 = (g0 + 1) // tab.day
-    span = (g0 + plan.offsets[-1]) // tab.day - d0 + 1
-    width = int(span.max()) if len(rows) else 1
-    table = tab.day_high if above else tab.day_low
-    window = np.lib.stride_tricks.sliding_window_view(table, width, axis=1)[rows, d0]
-    bound = window.max(axis=1) if above else window.min(axis=1)
-    maybe = np.flatnonzero(bound >= price if above else bound <= price)
-    if len(maybe):
-        path = gather(tab, name, rows[maybe], g0[maybe], plan)
-        hit = path >= price[maybe, None] if above else path <= price[maybe, None]
-        out[maybe] = _first(hit)
-    return out
-
-
-def _settlement_points(tab, rows, g0, plan, last: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, path point) of every settlement of series ``rows`` in (entry, point ``last``]:
-    a settlement is checked at the first path point at or after it."""
-    out_r, out_k = [], []
-    end = g0 + plan.offsets[last]
-    for s in np.unique(rows):
-        sel = np.flatnonzero(rows == s)
-        steps = tab.settle_steps[s]
-        lo = np.searchsorted(steps, g0[sel], side="right")
-        hi = np.searchsorted(steps, end[sel], side="right")
-        counts = hi - lo
-        if not counts.sum():
-            continue
-        r = np.repeat(sel, counts)
-        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        d = steps[np.repeat(lo, counts) + within] - g0[r]
-        coarse = plan.fine - 1 + -(-(d - plan.fine) // plan.block)
-        out_r.append(r)
-        out_k.append(np.where(d <= plan.fine, d - 1, coarse))
-    if not out_r:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(out_r), np.concatenate(out_k)
-
-
-def _first(mask: np.ndarray) -> np.ndarray:
-    """Index of the first True per row, the row length where none."""
-    k = np.argmax(mask, axis=1)
-    return np.where(mask[np.arange(len(mask)), k], k, mask.shape[1])
+from arbscore.data_tools.simulate_liquidation import liquidations
+from arbscore.data_tools.simulate_tables import (  # noqa: F401  (the kernel's public names)
+    PathPlan,
+    SeriesTables,
+    gather,
+    path_plan,
+    series_tables,
+    settlement_points,
+)
 
 
 @dataclass
@@ -244,6 +69,7 @@ class ChunkInputs:
     entry_fee: np.ndarray  # (n, 2): long, short
     entry_slip: np.ndarray  # (n, 2)
     room: np.ndarray  # grid steps the data covers after entry
+    unified: np.ndarray  # bool: a same-venue spot_perp margined as one account
 
 
 def chunk_paths(
@@ -255,12 +81,14 @@ def chunk_paths(
     margin: MarginConfig,
     signal: SignalExitConfig,
     cap_index: int,
+    delay_steps: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Value path (frozen after a liquidation), liquidation point, signal exit point.
+    """Value path (frozen after a liquidation), liquidation, signal exit point.
 
-    Returns ``value`` (n, points) in USD (-inf past the data), ``liq`` (n, first liquidated
-    point or ``points``), ``signal`` (n, signal exit point or -1 where the data ends first),
-    and the point-wise ingredients the hold labels need.
+    Returns ``value`` (n, points) in USD (-inf past the data), ``liq`` (n, first path point at
+    or after the liquidation, or ``points``), ``liq_step`` (grid steps after entry of the
+    liquidation), ``signal`` (n, signal exit point or -1 where the data ends first), the
+    liquidation's exit parts (``liq_parts``) and the point-wise ingredients the labels need.
     """
     n, points = len(x.g0), len(plan.offsets)
     sl, ss, g0 = x.s_long, x.s_short, x.g0
@@ -274,38 +102,47 @@ def chunk_paths(
     value += const[:, None]
     partial = bool((x.room < plan.offsets[-1]).any())
     any_long_perp = bool(x.long_perp.any())
-    # liquidation: the short perp on the highs, a long perp on the lows
-    liq_s_px = liquidation_price(ps0, "short", tab.maintenance[ss], margin.leverage)
-    liq_short = _crossing(tab, "high", ss, g0, plan, liq_s_px, above=True)
-    liq_l_px = liquidation_price(pl0, "long", tab.maintenance[sl], margin.leverage)
-    liq_long = np.full(n, points)
-    if any_long_perp:
-        perp = np.flatnonzero(x.long_perp)
-        liq_long[perp] = _crossing(tab, "low", sl[perp], g0[perp], plan, liq_l_px[perp], False)
-    liq = np.minimum(liq_short, liq_long)
-    liq = np.where(plan.offsets[np.minimum(liq, points - 1)] <= x.room, liq, points)
+    base = {"q_l": q_l, "q_s": q_s, "fl0": fl0, "fs0": fs0, "pl0": pl0, "ps0": ps0}
+    liq_info = liquidations(grid, tab, x, plan, size, margin, q_l, q_s, pl0, ps0, delay_steps)
+    liq = liq_info["point"]
     hit_rows = np.flatnonzero(liq < points)
+    liq_parts = {}
     if len(hit_rows):
-        r, k = hit_rows, liq[hit_rows]
-        at = g0[r] + plan.offsets[k]
-        v = value[r, k]
-        lf = margin.liquidation_fee_rate
-        short_hit = liq_short[r] == k
-        long_hit = liq_long[r] == k
-        s_unit = tab.short_value[ss[r], at] + grid.cum_funding[ss[r], at]
-        v = v + np.where(short_hit, q_s[r] * (s_unit - liq_s_px[r] * (1.0 + lf)), 0.0)
-        l_unit = tab.long_value[sl[r], at] + grid.cum_funding[sl[r], at]
-        v = v + np.where(long_hit, q_l[r] * (liq_l_px[r] * (1.0 - lf) - l_unit), 0.0)
-        after = np.arange(points)[None, :] >= k[:, None]
+        r = hit_rows
+        sub = {key: v[r] for key, v in base.items()}
+        li = {key: v[r] for key, v in liq_info.items()}
+        parts = _parts(
+            grid,
+            tab,
+            x.entry_fee[r],
+            x.entry_slip[r],
+            sl[r],
+            ss[r],
+            g0[r],
+            size,
+            sub,
+            at=g0[r] + li["step"],
+            px_l=li["px_l"],
+            px_s=li["px_s"],
+            slip_l=np.where(li["long_hit"], 0.0, tab.exit_slip[sl[r], li["hedge_at"]]),
+            slip_s=np.where(li["short_hit"], 0.0, tab.exit_slip[ss[r], li["hedge_at"]]),
+            fee_l=np.where(li["long_hit"], margin.liquidation_fee_rate, tab.exit_fee[sl[r]]),
+            fee_s=np.where(li["short_hit"], margin.liquidation_fee_rate, tab.exit_fee[ss[r]]),
+        )
+        v = parts["funding"] - parts["fees"] - parts["slippage"] + parts["price_pnl"]
+        after = np.arange(points)[None, :] >= liq[r][:, None]
         value[r] = np.where(after, v[:, None], value[r])
+        liq_parts = {key: np.full(n, np.nan) for key in parts}
+        for key, vals in parts.items():
+            liq_parts[key][r] = vals
     if partial:
         value[plan.offsets[None, :] > x.room[:, None]] = -np.inf
     # signal exit: checked at the settlements of either perp leg (sparse: evaluated there only)
     # (the cap exits at cap_index whatever the edge: settlements before it are checked)
-    r, k = _settlement_points(tab, ss, g0, plan, max(cap_index - 1, 0))
+    r, k = settlement_points(tab, ss, g0, plan, max(cap_index - 1, 0))
     if any_long_perp and cap_index > 0:
         perp = np.flatnonzero(x.long_perp)
-        rl, kl = _settlement_points(tab, sl[perp], g0[perp], plan, cap_index - 1)
+        rl, kl = settlement_points(tab, sl[perp], g0[perp], plan, cap_index - 1)
         r, k = np.concatenate([r, perp[rl]]), np.concatenate([k, kl])
     if cap_index == 0:
         r, k = r[:0], k[:0]
@@ -322,15 +159,52 @@ def chunk_paths(
     return {
         "value": value,
         "liq": liq,
-        "liq_short": liq_short,
-        "liq_long": liq_long,
-        "liq_s_px": liq_s_px,
-        "liq_l_px": liq_l_px,
+        "liq_step": liq_info["step"],
+        "liq_parts": liq_parts,
         "signal": sig,
-        "q_l": q_l,
-        "q_s": q_s,
-        "fl0": fl0,
-        "fs0": fs0,
+        **base,
+    }
+
+
+def _parts(
+    grid,
+    tab,
+    entry_fee,
+    entry_slip,
+    sl,
+    ss,
+    g0,
+    size,
+    p,
+    *,
+    at,
+    px_l,
+    px_s,
+    slip_l,
+    slip_s,
+    fee_l,
+    fee_s,
+) -> dict[str, np.ndarray]:
+    """Funding, settlements, fees, slippage and price PnL (USD) of exits at grid steps ``at``
+    with exit prices ``px_l``/``px_s``, exit fee and slippage fractions per leg. Arrays are
+    (n,) or (n, k) alike; per-row inputs (``sl``, ``p``'s values, ...) are (n,) or (n, 1)."""
+    q_l, q_s = p["q_l"], p["q_s"]
+    funding = q_s * (grid.cum_funding[ss, at] - p["fs0"]) - q_l * (
+        grid.cum_funding[sl, at] - p["fl0"]
+    )
+    count = (grid.cum_count[ss, at] - grid.cum_count[ss, g0]) + (
+        grid.cum_count[sl, at] - grid.cum_count[sl, g0]
+    )
+    exit_l, exit_s = q_l * px_l, q_s * px_s
+    fees = size * entry_fee.sum(-1) + exit_l * fee_l + exit_s * fee_s
+    slippage = size * entry_slip.sum(-1) + exit_l * slip_l + exit_s * slip_s
+    price_pnl = (exit_l - q_l * p["pl0"]) - (exit_s - q_s * p["ps0"])
+    return {
+        "funding": funding,
+        "count": count.astype(np.int64),
+        "fees": fees,
+        "slippage": slippage,
+        "price_pnl": price_pnl,
     }
 
 
@@ -340,39 +214,43 @@ def exit_breakdown(
     x: ChunkInputs,
     plan: PathPlan,
     size: float,
-    margin: MarginConfig,
     p: dict[str, np.ndarray],
     exit_index: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Funding, settlement count, fees and slippage (USD) of exits at path points
-    ``exit_index`` (n, k), frozen at the liquidation point where it comes first."""
-    liq = p["liq"][:, None]
-    e = np.minimum(exit_index, liq)
-    at = x.g0[:, None] + plan.offsets[np.minimum(e, len(plan.offsets) - 1)]
+    """Funding, settlement count, fees, slippage, price PnL (USD) and ``liquidated`` of exits
+    at path points ``exit_index`` (n, k): the liquidation's own parts where it comes first."""
+    liquidated = exit_index >= p["liq"][:, None]
+    at = x.g0[:, None] + plan.offsets[np.minimum(exit_index, len(plan.offsets) - 1)]
     sl, ss = x.s_long[:, None], x.s_short[:, None]
-    q_l, q_s = p["q_l"][:, None], p["q_s"][:, None]
-    funding = q_s * (grid.cum_funding[ss, at] - p["fs0"][:, None]) - q_l * (
-        grid.cum_funding[sl, at] - p["fl0"][:, None]
-    )
-    g0 = x.g0[:, None]
-    count = (grid.cum_count[ss, at] - grid.cum_count[ss, g0]) + (
-        grid.cum_count[sl, at] - grid.cum_count[sl, g0]
-    )
-    liquidated = exit_index >= liq
-    short_liq = liquidated & (p["liq_short"][:, None] == liq)
-    long_liq = liquidated & (p["liq_long"][:, None] == liq)
-    exit_l, exit_s = q_l * grid.price[sl, at], q_s * grid.price[ss, at]
-    lf = margin.liquidation_fee_rate
-    fee_l = np.where(long_liq, q_l * p["liq_l_px"][:, None] * lf, exit_l * tab.exit_fee[sl])
-    fee_s = np.where(short_liq, q_s * p["liq_s_px"][:, None] * lf, exit_s * tab.exit_fee[ss])
-    slip_l = np.where(long_liq, 0.0, exit_l * tab.exit_slip[sl, at])
-    slip_s = np.where(short_liq, 0.0, exit_s * tab.exit_slip[ss, at])
-    fees = (size * x.entry_fee.sum(1))[:, None] + fee_l + fee_s
-    slippage = (size * x.entry_slip.sum(1))[:, None] + slip_l + slip_s
-    return {
-        "funding": funding,
-        "count": count.astype(np.int64),
-        "fees": fees,
-        "slippage": slippage,
-        "liquidated": liquidated,
+    col = {
+        key: v[:, None] for key, v in p.items() if key in ("q_l", "q_s", "fl0", "fs0", "pl0", "ps0")
     }
+    px_l, px_s = grid.price[sl, at], grid.price[ss, at]
+    parts = _parts(
+        grid,
+        tab,
+        x.entry_fee[:, None, :],
+        x.entry_slip[:, None, :],
+        sl,
+        ss,
+        x.g0[:, None],
+        size,
+        col,
+        at=at,
+        px_l=px_l,
+        px_s=px_s,
+        slip_l=tab.exit_slip[sl, at],
+        slip_s=tab.exit_slip[ss, at],
+        fee_l=tab.exit_fee[sl],
+        fee_s=tab.exit_fee[ss],
+    )
+    if liquidated.any():
+        for key, vals in parts.items():
+            liq = p["liq_parts"][key][:, None]
+            parts[key] = np.where(
+                liquidated,
+                liq.astype(vals.dtype) if key != "count" else np.nan_to_num(liq).astype(np.int64),
+                vals,
+            )
+    parts["liquidated"] = liquidated
+    return parts

@@ -17,11 +17,12 @@ Output (:func:`build_snapshots`): one row per (timestamp, exchange, symbol, mark
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from arbscore.data_tools.liquidity import LiquidityModel, trailing_spread_pct
 from arbscore.data_tools.market import MarketData, to_epoch_ms
 from arbscore.progress import Progress
 from arbscore.schema import SNAPSHOT_MINUTES
@@ -38,6 +39,7 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "price_age_minutes",  # t - that candle's close time
     "volume_24h",  # quote volume (USD) of candles closed in (t - 24 h, t]
     "realised_vol_24h_pct",  # std of candle log returns in that window, scaled to 24 h, percent
+    "spread_estimate_pct",  # bid-ask spread estimated from the candles (data_tools.liquidity)
     "return_7d_pct",  # price change since the as-of price 168 h earlier, percent
     "funding_rate",  # last settled per-interval rate (decimal)
     "funding_interval_hours",  # that settlement's interval
@@ -73,7 +75,8 @@ class SnapshotConfig:
     ``every_minutes`` (a multiple of 5) thins the 5-minute grid, e.g. 60 for hourly entries;
     times are multiples of it since the epoch. Without ``start`` the grid begins
     ``warmup_hours`` after the first closed candle so 3-day windows are full. ``start``/``end``
-    may be strings; naive times are UTC.
+    may be strings; naive times are UTC. ``liquidity``: the spread estimator of the
+    ``spread_estimate_pct`` column (the training set keeps it equal to its costs' model).
     """
 
     every_minutes: int = SNAPSHOT_MINUTES
@@ -81,6 +84,7 @@ class SnapshotConfig:
     start: pd.Timestamp | str | None = None
     end: pd.Timestamp | str | None = None
     max_price_age_minutes: float = 180.0
+    liquidity: LiquidityModel = field(default_factory=LiquidityModel)
 
     def __post_init__(self) -> None:
         if self.every_minutes <= 0 or self.every_minutes % SNAPSHOT_MINUTES:
@@ -152,6 +156,28 @@ def _window_sum(cum: np.ndarray, j: np.ndarray, j_start: np.ndarray) -> np.ndarr
     return cum[j + 1] - cum[j_start + 1]
 
 
+def trailing_volatility_pct(close_ms: np.ndarray, close: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Realised volatility of a candle series as of each ``t``: the std of the candle log
+    returns of candles closed in (t - 24 h, t] (each with its previous candle in the window),
+    scaled to 24 h, percent; NaN with fewer than 2 returns."""
+    j = np.searchsorted(close_ms, t, side="right") - 1
+    j24 = np.searchsorted(close_ms, t - 24 * HOUR_MS, side="right") - 1
+    logret = np.zeros_like(close)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logret[1:] = np.log(close[1:] / close[:-1])
+    logret = np.nan_to_num(logret, nan=0.0, posinf=0.0, neginf=0.0)
+    cum_r = np.concatenate([[0.0], np.cumsum(logret)])
+    cum_r2 = np.concatenate([[0.0], np.cumsum(logret**2)])
+    # returns of candles whose *previous* candle is also in the window: (j24 + 1, j]
+    j_lo = np.minimum(np.maximum(j24 + 1, 0), np.maximum(j, 0))  # (past the data: empty)
+    n = (j - j_lo).astype(np.float64)
+    s1 = _window_sum(cum_r, j, j_lo)
+    s2 = _window_sum(cum_r2, j, j_lo)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (s2 - s1**2 / n) / (n - 1)
+        return np.where(n >= 2, np.sqrt(np.maximum(var, 0.0) * n) * 100.0, np.nan)
+
+
 def _kline_state(k: pd.DataFrame, t: np.ndarray, config: SnapshotConfig) -> dict | None:
     """As-of price/volume/volatility of one (exchange, symbol, market) candle series at ``t``."""
     k = k.sort_values("open_time")
@@ -167,19 +193,10 @@ def _kline_state(k: pd.DataFrame, t: np.ndarray, config: SnapshotConfig) -> dict
     t, j, age = t[keep], j[keep], age[keep]
     j24 = np.searchsorted(close_ms, t - 24 * HOUR_MS, side="right") - 1
     cum_q = np.concatenate([[0.0], np.cumsum(np.nan_to_num(qv))])
-    logret = np.zeros_like(close)
-    logret[1:] = np.log(close[1:] / close[:-1])
-    logret = np.nan_to_num(logret, nan=0.0, posinf=0.0, neginf=0.0)
-    cum_r = np.concatenate([[0.0], np.cumsum(logret)])
-    cum_r2 = np.concatenate([[0.0], np.cumsum(logret**2)])
-    # returns of candles whose *previous* candle is also in the window: (j24 + 1, j]
-    n = (j - np.maximum(j24 + 1, 0)).astype(np.float64)
-    j_lo = np.maximum(j24 + 1, 0)
-    s1 = _window_sum(cum_r, j, j_lo)
-    s2 = _window_sum(cum_r2, j, j_lo)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = (s2 - s1**2 / n) / (n - 1)
-        vol = np.where(n >= 2, np.sqrt(np.maximum(var, 0.0) * n) * 100.0, np.nan)
+    vol = trailing_volatility_pct(close_ms, close, t)
+    high = k["high"].to_numpy(dtype=np.float64)
+    low = k["low"].to_numpy(dtype=np.float64)
+    spread = trailing_spread_pct(close_ms, close, high, low, t, config.liquidity)
     j7 = np.searchsorted(close_ms, t - 168 * HOUR_MS, side="right") - 1
     ret7 = np.where(j7 >= 0, (close[j] / close[np.maximum(j7, 0)] - 1.0) * 100.0, np.nan)
     return {
@@ -188,6 +205,7 @@ def _kline_state(k: pd.DataFrame, t: np.ndarray, config: SnapshotConfig) -> dict
         "price_age_minutes": age,
         "volume_24h": _window_sum(cum_q, j, j24),
         "realised_vol_24h_pct": vol,
+        "spread_estimate_pct": spread,
         "return_7d_pct": ret7,
     }
 

@@ -20,6 +20,7 @@ from arbscore.data_tools.margin import MarginConfig
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.opportunities import OpportunityConfig, detect_opportunities
 from arbscore.data_tools.simulate import SimulationConfig, simulate_executions
+from arbscore.data_tools.simulate_output import opportunity_ids
 from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
 from arbscore.progress import Progress
 from arbscore.schema import MARK_COLUMNS, MARKS_FILE_NAME
@@ -58,6 +59,7 @@ _NESTED: dict[tuple[type, str], type] = {
     (CostConfig, "fees"): FeeSchedule,
     (CostConfig, "slippage"): SlippageConfig,
     (CostConfig, "liquidity"): LiquidityModel,
+    (SnapshotConfig, "liquidity"): LiquidityModel,
     (OpportunityConfig, "costs"): CostConfig,
     (SimulationConfig, "costs"): CostConfig,
     (SimulationConfig, "margin"): MarginConfig,
@@ -108,6 +110,12 @@ class TrainingSetConfig:
                 "opportunities.costs and simulation.costs differ: break-even hours and labels "
                 "must use the same fees, slippage and position size (set training_set.costs)"
             )
+        # the snapshots' spread estimate is the costs' liquidity model, one setting
+        object.__setattr__(
+            self,
+            "snapshots",
+            dataclasses.replace(self.snapshots, liquidity=self.simulation.costs.liquidity),
+        )
 
 
 def build_training_set(
@@ -138,9 +146,15 @@ def marks_path(path: str | Path) -> Path:
 
 
 def load_marks(path: str | Path) -> pd.DataFrame | None:
-    """The daily marks beside the set at ``path`` (:func:`marks_path`), or None when absent."""
+    """The daily marks beside the set at ``path`` (:func:`marks_path`), or None when absent.
+    ``opportunity_id`` is the int64 of ``load_training_data`` (older marks keyed by name are
+    hashed the same way)."""
     where = marks_path(path)
-    return pd.read_parquet(where) if where.is_file() else None
+    if not where.is_file():
+        return None
+    marks = pd.read_parquet(where)
+    marks["opportunity_id"] = opportunity_ids(marks)
+    return marks
 
 
 def write_training_set(
