@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +24,7 @@ import onnx
 
 from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
+from arbscore.data_tools.features.inputs import model_inputs
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
 from arbscore.progress import Progress
@@ -128,13 +129,20 @@ def export_families(
     progress: Progress | None = None,
     reference: Mapping[str, Any] | None = None,
     fees: Mapping[str, Any] | None = None,
+    hold_grid_hours: Sequence[float] = HOLD_GRID_HOURS,
+    terms: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest.
 
     ``reference``: training histograms for drift detection (``arbscore.export.reference``).
     ``fees``: the fee schedule the labels were simulated with (``FeeSchedule.to_dict()``),
     written as the manifest's ``"fees"`` so the server sizes and exits at the same fees;
-    ``None`` writes the default schedule and says so in ``"fees_source"``."""
+    ``None`` writes the default schedule and says so in ``"fees_source"``.
+    ``hold_grid_hours``: the holds the labels were simulated at; the manifest carries it and
+    the complete input list (``"inputs"``, ``features.inputs.model_inputs``).
+    ``terms``: further run terms (entry rule, sizing, book, data window, universe, strategy),
+    written as they are under their own keys."""
+    grid = sorted({float(h) for h in hold_grid_hours})
     missing = [h for h in HEADS if h not in winners]
     if missing:
         raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
@@ -217,6 +225,9 @@ def export_families(
         "export": {**asdict(config), "parity_max_rel_error": parity},
         "fees": dict(fees) if fees is not None else FeeSchedule().to_dict(),
         "fees_source": "training run" if fees is not None else "default schedule",
+        "hold_grid_hours": grid,
+        "inputs": [i.to_dict() for i in model_inputs(spec, max(grid))],
+        **dict(terms or {}),
     }
     if reference:
         manifest["reference"] = dict(reference)  # drift detection (arbscore.ops.drift)

@@ -32,12 +32,13 @@ import onnxruntime as ort
 
 from arbscore.composite import CompositeConfig, composite_score_one
 from arbscore.data_tools.features import FeatureSpec, build_rows
+from arbscore.data_tools.features.inputs import inputs_from_manifest
 from arbscore.data_tools.two_pass import hold_index, two_pass
-from arbscore.export.manifest import read_manifest
+from arbscore.export.manifest import BundleTerms, read_manifest
 from arbscore.schema import HEADS, HOLD_COLUMN
 from arbscore.serve.answers import EntryRule, rounded, training_notional_usd, usd
 from arbscore.serve.onerow import OneRow
-from arbscore.serve.records import Parsed, opportunity_record, without_hold
+from arbscore.serve.records import Parsed, RequestSchema, opportunity_record, without_hold
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,16 @@ class Scorer:
         except ValueError as exc:
             raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
         self.notional_usd = training_notional_usd(self.manifest)
+        try:
+            self.terms = BundleTerms.from_manifest(self.manifest)
+            self.request = RequestSchema.build(
+                inputs_from_manifest(
+                    self.manifest.get("inputs"), self.spec, self.terms.max_hold_hours
+                ),
+                self.spec,
+            )
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._heads: dict[str, tuple[str, str]] = {}
         for head in HEADS:
@@ -270,7 +281,7 @@ class Scorer:
         :class:`~arbscore.serve.records.RecordError` naming the first bad record's fields."""
         now = now or datetime.now(timezone.utc)
         return [
-            opportunity_record(r, self.spec, now, (*loc, i) if index else tuple(loc))
+            opportunity_record(r, self.request, now, (*loc, i) if index else tuple(loc))
             for i, r in enumerate(records)
         ]
 
