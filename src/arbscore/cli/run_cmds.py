@@ -304,7 +304,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=1) from exc
         _summary(result, console)
         console.print(f"report: {result.html_path}  (Markdown: {result.md_path})", soft_wrap=True)
-        console.print(f"total {result.seconds:.1f} s. Serve the winners with:")
+        console.print(f"total {result.seconds:.1f} s.")
+        from arbscore.cli.summary_tables import shipped_sentence
+
+        console.print(shipped_sentence(result.bundle_dir), soft_wrap=True)
         serve = f"arbscore serve --bundle {result.bundle_dir} --port 5250"
         console.print(f"  {serve}", highlight=False, soft_wrap=True)
         log_to_mlflow(tracking, "log_run", result.workdir)

@@ -24,7 +24,10 @@ def _stage_data(config: RunConfig, forward: Progress) -> str:
 
         forward(f"reading {config.data}")
         frame = load_training_data(Path(config.data))
-        marks = fees = None
+        marks = None
+        # the schedule `arbscore simulate` wrote beside the file (FEES_FILE_NAME), if any
+        fees_beside = Path(config.data).parent / FEES_FILE_NAME
+        fees = json.loads(fees_beside.read_text()) if fees_beside.is_file() else None
         kinds = set(frame["data_source"].astype(str)) if "data_source" in frame else set()
         market = {
             "source": f"training data file {config.data}",

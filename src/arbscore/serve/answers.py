@@ -100,6 +100,8 @@ def bundle_facts(
     ``stale`` (age over ``max_age_days``; never stale without a limit, or with an unknown
     age). FreqAI retires models past ``expiration_hours`` the same way."""
     data = manifest.get("training_data") or {}
+    strategy = manifest.get("strategy")
+    strategy = strategy if isinstance(strategy, Mapping) else {}
     created = manifest.get("created_at")
     age = None
     if isinstance(created, str):
@@ -126,5 +128,7 @@ def bundle_facts(
         "max_model_age_days": max_age_days,
         "stale": bool(max_age_days is not None and age is not None and age > max_age_days),
         "entry_rule": EntryRule.from_manifest(manifest).to_dict(),
+        "strategy": strategy.get("name"),
+        "strategy_verdict": strategy.get("verdict"),
         "notional_usd": training_notional_usd(manifest),
     }

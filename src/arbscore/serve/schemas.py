@@ -223,6 +223,8 @@ HEALTH_FACTS = (
     "created_at",
     "age_days",
     "max_model_age_days",
+    "strategy",
+    "strategy_verdict",
 )
 
 
@@ -240,6 +242,12 @@ class Health(BaseModel):
     created_at: str | None
     age_days: float | None = Field(description="days since the bundle was exported")
     max_model_age_days: float | None
+    strategy: str | None = Field(
+        None, description="the shipped strategy (a family, or a per-head mix); None: not recorded"
+    )
+    strategy_verdict: str | None = Field(
+        None, description="its backtest verdict against the best rule; None: never backtested"
+    )
 
 
 Probability = Annotated[float, Strict(), Field(ge=0, le=1)]

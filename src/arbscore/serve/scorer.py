@@ -111,7 +111,12 @@ class Scorer:
             file, output = self._heads[head]
             self._second.setdefault(file, []).append((head, output))
         self._one = OneRow.build(
-            self._sessions, self._heads, self._second, self.n_features, self.hold_col
+            self._sessions,
+            self._heads,
+            self._second,
+            self.n_features,
+            self.hold_col,
+            self.terms.hold_grid_hours,
         )
         if self._one is not None and not self._one_row_agrees():
             log.warning("bundle %s: one-row path disagrees, using the batch path", bundle_dir)
@@ -195,7 +200,9 @@ class Scorer:
         if len(X) == 1 and self._one is not None:
             given = math.nan if hold_hours is None else float(np.asarray(hold_hours).reshape(-1)[0])
             profit, success, duration = self._one.predict(X, given)
-            composite = composite_score_one(profit, success, duration, self.composite_config)
+            composite = composite_score_one(
+                profit, success, duration, self.composite_config, self.terms.hold_grid_hours
+            )
             return Predictions(
                 np.array([profit]), np.array([success]), np.array([duration]), np.array([composite])
             )
@@ -215,6 +222,7 @@ class Scorer:
             lambda X1: self._run(file, [output], X1)[0],
             at_hold,
             None if hold_hours is None else np.asarray(hold_hours, np.float64),
+            self.terms.hold_grid_hours,
         )
         composite = self._composite(result["profit"], result["success"], duration)
         return Predictions(result["profit"], result["success"], duration, composite)
@@ -224,10 +232,10 @@ class Scorer:
         vector loops for exp/arcsinh may differ from libm's scalar ones in the last bit on some
         CPUs (seen on AMD EPYC, numpy 2.4), so the array form would make a row's score depend
         on the batch it came in. One row costs ~1 us, small beside the graphs."""
-        cfg = self.composite_config
+        cfg, grid = self.composite_config, self.terms.hold_grid_hours
         return np.fromiter(
             (
-                composite_score_one(p, s, h, cfg)
+                composite_score_one(p, s, h, cfg, grid)
                 for p, s, h in zip(profit.tolist(), success.tolist(), hold.tolist(), strict=True)
             ),
             np.float64,
