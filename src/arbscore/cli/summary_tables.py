@@ -146,3 +146,13 @@ def shipped_sentence(bundle_dir: Path) -> str:
         f"Shipped {name}: not enough evidence to trade it (backtest verdict: {why}). "
         "Serve it to evaluate, not to trade:"
     )
+
+
+def dropped_line(dropped: dict | None) -> str | None:
+    """The console's sentence about entries the data's end left unlabelled (None: none)."""
+    if not dropped or not dropped.get("entries"):
+        return None
+    return (
+        f"dropped {dropped['entries']:,} of {dropped['detected']:,} entries from "
+        f"{dropped['after']}: {dropped['reason']}"
+    )
