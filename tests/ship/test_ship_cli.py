@@ -73,6 +73,8 @@ def _tiny_run(tmp_path, *flags):
 def test_run_cuts_folds_from_test_start_and_says_what_it_dropped(tmp_path):
     run_dir, _, res = _tiny_run(tmp_path, "--test-start", "2025-01-20")
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    record = json.loads((run_dir / "run_config.json").read_text())
+    assert record["command"].endswith("--test-start 2025-01-20")
     assert metrics["folds"][0]["test_start"] == "2025-01-20T00:00:00Z"
     assert metrics["folds"][-1]["test_end"] > "2025-01-27"
     # the last 72 h of the market cannot be labelled: counted, dated and explained

@@ -283,7 +283,8 @@ def register(app: typer.Typer) -> None:
         )
         cluster_context(cluster)  # a malformed --cluster / ARBSCORE_DASK_SCHEDULER: exit 2 now
         tracking = check_mlflow(mlflow)
-        command = reproduce_command(workdir, data, names, _keep_config(config, workdir))
+        window = (("--test-start", test_start), ("--start", start), ("--end", end))
+        command = reproduce_command(workdir, data, names, _keep_config(config, workdir), window)
         cfg = RunConfig(
             workdir=workdir,
             data=data,
