@@ -155,3 +155,39 @@ def test_evaluate_takes_config_and_test_start(tmp_path):
     assert len(metrics["folds"]) == 3  # from the file
     assert metrics["folds"][0]["test_start"] == "2025-01-08T00:00:00Z"  # from the flag
     assert metrics["config"]["test_start"] == "2025-01-08"
+
+
+def test_export_ships_the_backtested_family_unless_asked_for_the_head_winners(tmp_path):
+    both = dict(TINY_MARKET, families={**FAMILY, "lightgbm": FAMILY["xgboost"]})
+    config = tmp_path / "both.json"
+    config.write_text(json.dumps(both))
+    run_dir = tmp_path / "run"
+    res = runner.invoke(
+        app,
+        ["run", "--out", str(run_dir), "--data", "synthetic", "--family", "xgboost,lightgbm",
+         "--config", str(config)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    rec = metrics["recommended_family"]["family"]
+    other = "lightgbm" if rec == "xgboost" else "xgboost"
+    # the heads' winners disagree with the book: a mix of the two families
+    metrics["winner"] = {"profit": other, "success": rec, "duration": rec}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    for ship, families, verdict in (("recommended", {rec}, True), ("head_winners", None, False)):
+        out = tmp_path / ship
+        res = runner.invoke(
+            app, ["export", "--from", str(run_dir), "--out", str(out), "--ship", ship]
+        )
+        assert res.exit_code == 0, res.output
+        manifest = json.loads((out / "manifest.json").read_text())
+        shipped = {h: e["family"] for h, e in manifest["heads"].items()}
+        strategy = manifest["strategy"]
+        if families:
+            assert set(shipped.values()) == families and strategy["name"] == rec
+        else:
+            assert shipped["profit"] == other and len(set(shipped.values())) == 2
+            assert strategy["name"] == "+".join(
+                shipped[h] for h in ("profit", "success", "duration")
+            )
+        assert strategy["backtested"] is verdict and (strategy["verdict"] is not None) is verdict
