@@ -298,8 +298,11 @@ def export_bundle(
         metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     chosen = _winners_from_metrics(metrics)
     recommended = (metrics.get("recommended_family") or {}).get("family")
+    mix = metrics.get("head_winner_mix") or {}
     if config.ship == "recommended" and recommended and (models / recommended).is_dir():
         chosen = {head: str(recommended) for head in HEADS}
+    elif config.ship == "recommended" and recommended and recommended == mix.get("name"):
+        chosen = {head: str(mix["heads"][head]) for head in HEADS}  # the booked per-head mix
     chosen.update(dict(config.families))
     available = sorted(p.name for p in models.iterdir() if p.is_dir())
     fallback: dict[str, str] = {}

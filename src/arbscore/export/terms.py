@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from arbscore.evaluation.mix import mix_name
 from arbscore.schema import HEADS, HOLD_COLUMN, HOLD_GRID_HOURS
 
 #: the book settings of ``EvaluationConfig`` a bundle repeats (its backtest's terms)
@@ -43,10 +44,11 @@ def run_hold_grid(run: Path) -> tuple[float, ...]:
 
 def shipped_strategy(metrics: Mapping[str, Any], chosen: Mapping[str, str]) -> dict[str, Any]:
     """The strategy a bundle ships (head -> family ``chosen``) and what its backtest said: one
-    family's three heads carry that family's pooled book and verdict against the best rule; a
-    per-head mix that no book traded says so (``verdict`` None)."""
+    family's three heads carry that family's pooled book and verdict against the best rule, a
+    per-head mix the mix's (``evaluation.mix``); a mix no book traded says so (``verdict``
+    None)."""
     families = sorted(set(chosen[h] for h in HEADS))
-    name = families[0] if len(families) == 1 else "+".join(chosen[h] for h in HEADS)
+    name = families[0] if len(families) == 1 else mix_name(chosen)
     backtest = metrics.get("backtest") or {}
     pooled = (backtest.get("pooled") or {}).get(name) or {}
     vs_rule = (backtest.get("vs_rule") or {}).get(name) or {}
