@@ -104,3 +104,6 @@ def test_an_older_bundle_without_terms_loads_with_the_default_grid():
     assert scorer.terms.hold_grid_hours == tuple(float(h) for h in HOLD_GRID_HOURS)
     assert scorer.terms.source.startswith("default")
     assert "hold_hours" in scorer.request.defaulted
+    models = TestClient(create_app(GOLDEN / "bundle")).get("/models").json()
+    assert models["hold_grid_source"].startswith("default")
+    assert models["hold_grid_hours"] == [float(h) for h in HOLD_GRID_HOURS]
