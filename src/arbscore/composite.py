@@ -47,17 +47,23 @@ class CompositeConfig:
             )
 
 
-def return_per_day(profit_pct: np.ndarray, hold_hours: np.ndarray) -> np.ndarray:
-    """Net return in % of capital per day of holding."""
-    hold = clip_hold_hours(np.asarray(hold_hours, np.float64), grid=True)
+def return_per_day(
+    profit_pct: np.ndarray, hold_hours: np.ndarray, hold_grid: tuple[float, ...] | None = None
+) -> np.ndarray:
+    """Net return in % of capital per day of holding (``hold_grid``: the bundle's)."""
+    hold = clip_hold_hours(np.asarray(hold_hours, np.float64), grid=True, hold_grid=hold_grid)
     return np.asarray(profit_pct, np.float64) * 24.0 / hold
 
 
 def composite_score(
-    profit_pct, success_probability, hold_hours, config: CompositeConfig = CompositeConfig()
+    profit_pct,
+    success_probability,
+    hold_hours,
+    config: CompositeConfig = CompositeConfig(),
+    hold_grid: tuple[float, ...] | None = None,
 ) -> np.ndarray:
     """Score in [0, 100] per row (see the module docstring for the formula)."""
-    r = return_per_day(profit_pct, hold_hours)
+    r = return_per_day(profit_pct, hold_hours, hold_grid)
     p = np.clip(np.asarray(success_probability, np.float64), 0.0, 1.0)
     u = 4.0 * p * (1.0 - p)
     adj = r - config.uncertainty_penalty * u * np.abs(r)
@@ -70,10 +76,11 @@ def composite_score_one(
     success_probability: float,
     hold_hours: float,
     config: CompositeConfig = CompositeConfig(),
+    hold_grid: tuple[float, ...] | None = None,
 ) -> float:
     """:func:`composite_score` for one row in plain floats (the single-opportunity fast path:
     numpy's per-call overhead is most of the cost at one row). Tested equal to the array form."""
-    r = profit_pct * 24.0 / clip_hold_hours(hold_hours, grid=True)
+    r = profit_pct * 24.0 / clip_hold_hours(hold_hours, grid=True, hold_grid=hold_grid)
     p = min(max(success_probability, 0.0), 1.0)
     adj = r - config.uncertainty_penalty * 4.0 * p * (1.0 - p) * abs(r)
     return 100.0 / (1.0 + math.exp(-math.asinh(adj / config.scale_pct_per_day)))

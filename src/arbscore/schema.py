@@ -105,22 +105,28 @@ MIN_PREDICTED_HOLD_HOURS: float = SNAPSHOT_MINUTES / 60
 FINE_PATH_HOURS: int = 168
 
 
-def hold_clip_bounds(*, grid: bool = False) -> tuple[float, float]:
-    """(low, high) hours of :func:`clip_hold_hours` (an ONNX graph clips with the same pair)."""
-    lo = float(min(HOLD_GRID_HOURS)) if grid else MIN_PREDICTED_HOLD_HOURS
-    return lo, float(MAX_HOLD_HOURS)
+def hold_clip_bounds(
+    *, grid: bool = False, hold_grid: tuple[float, ...] | None = None
+) -> tuple[float, float]:
+    """(low, high) hours of :func:`clip_hold_hours` (an ONNX graph clips with the same pair).
+    ``hold_grid``: the grid a bundle's labels were simulated at (its manifest's
+    ``hold_grid_hours``); None: the default :data:`HOLD_GRID_HOURS`."""
+    holds = HOLD_GRID_HOURS if hold_grid is None else hold_grid
+    lo = float(min(holds)) if grid else MIN_PREDICTED_HOLD_HOURS
+    return lo, float(max(holds))
 
 
-def clip_hold_hours(hours, *, grid: bool = False):
+def clip_hold_hours(hours, *, grid: bool = False, hold_grid: tuple[float, ...] | None = None):
     """A hold (or array of holds) clipped to the range the stages agree on, in hours.
 
     ``grid=False``: [MIN_PREDICTED_HOLD_HOURS, MAX_HOLD_HOURS], what a duration head may
     predict. ``grid=True``: [min(HOLD_GRID_HOURS), MAX_HOLD_HOURS], the holds the simulator
     labels, where the profit and success heads are evaluated at a predicted hold (serve, ops,
-    export, the composite score). The one clip every stage uses. Floats in, float out; numpy
+    export, the composite score). The one clip every stage uses; after training the stages
+    pass the bundle's own grid as ``hold_grid``. Floats in, float out; numpy
     arrays in, arrays out (no numpy import here: arrays clip through their own method).
     """
-    lo, hi = hold_clip_bounds(grid=grid)
+    lo, hi = hold_clip_bounds(grid=grid, hold_grid=hold_grid)
     if hasattr(hours, "clip"):
         return hours.clip(lo, hi)
     return min(max(float(hours), lo), hi)

@@ -78,8 +78,24 @@ def test_run_synthetic_end_to_end_then_reuse(tmp_path, tiny_config):
     metrics = _check_report_matches_metrics(workdir)
     manifest = json.loads((workdir / "bundle" / "manifest.json").read_text())
     for head in ("profit", "success", "duration"):
-        assert metrics["winner"][head] in json.dumps(manifest)
         assert metrics["winner"][head] in res.output
+    # it ships what it backtested: the recommended family's three heads, named with its verdict
+    shipped = metrics["recommended_family"]["family"]
+    assert {e["family"] for e in manifest["heads"].values()} == {shipped}
+    strategy = manifest["strategy"]
+    assert strategy["name"] == shipped and strategy["backtested"]
+    assert strategy["verdict"] == metrics["backtest"]["vs_rule"][shipped]["verdict"]
+    assert f"Shipped {shipped}" in " ".join(res.output.split())
+    assert manifest["hold_grid_hours"] == [1, 4, 8, 12, 24, 48, 72, 120, 168]
+    page_md = (workdir / "report" / "report.md").read_text()
+    first = page_md.split("## ", 2)[1]
+    assert first.startswith("What this run ships") and f"ships {shipped}" in first
+    from fastapi.testclient import TestClient
+
+    from arbscore.serve.app import create_app
+
+    health = TestClient(create_app(workdir / "bundle")).get("/health").json()
+    assert health["strategy"] == shipped and health["strategy_verdict"] == strategy["verdict"]
     market = json.loads((workdir / "market.json").read_text())
     assert market["synthetic"] is True and market["symbols"] == ["BTCUSDT", "ETHUSDT"]
     page = (workdir / "report" / "report.html").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from arbscore.cli import (
+    backtest_cmds,
     data_cmds,
     model_cmds,
     ops_cmds,
@@ -76,7 +77,16 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _module in (data_cmds, pipeline_cmds, model_cmds, serve_cmds, run_cmds, ops_cmds, scale_cmds):
+for _module in (
+    data_cmds,
+    pipeline_cmds,
+    model_cmds,
+    serve_cmds,
+    run_cmds,
+    backtest_cmds,
+    ops_cmds,
+    scale_cmds,
+):
     _module.register(app)
 
 

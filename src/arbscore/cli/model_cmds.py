@@ -19,6 +19,7 @@ from arbscore.cli.errors import err_console, user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.cli.summary_tables import summary_tables, verdict_lines
+from arbscore.cli.window_opts import EndOpt, StartOpt, TestStartOpt
 from arbscore.errors import UserInputError
 from arbscore.progress import Progress as ProgressFn
 
@@ -66,10 +67,49 @@ def _device_text(device: dict | None) -> str:
     return ", ".join(str(device[k]) for k in ("device", "blas") if device.get(k))
 
 
-def _config(folds: int, test_span_hours: float | None, top_k: int):
+def _config(
+    folds: int | None,
+    test_span_hours: float | None,
+    top_k: int | None,
+    test_start: str | None = None,
+    config: Path | None = None,
+):
+    """The evaluation config: defaults < the ``--config`` file's [evaluation] < given flags."""
+    import dataclasses
+
+    from arbscore.cli.run_cmds import load_stage_configs
     from arbscore.evaluation import EvaluationConfig
 
-    return EvaluationConfig(n_folds=folds, test_span_hours=test_span_hours, top_k=top_k)
+    base = load_stage_configs(config).get("evaluation") or EvaluationConfig()
+    flags = {
+        "n_folds": folds,
+        "test_span_hours": test_span_hours,
+        "top_k": top_k,
+        "test_start": test_start,
+    }
+    return dataclasses.replace(base, **{k: v for k, v in flags.items() if v is not None})
+
+
+def _window(frame, start: str | None, end: str | None):
+    """The rows entered in ``[start, end)`` (UTC dates; a date-only end is exclusive)."""
+    import pandas as pd
+
+    if start is None and end is None:
+        return frame
+    ts = pd.to_datetime(frame["timestamp"], utc=True)
+    keep = pd.Series(True, index=frame.index)
+    for text, flag, cmp in ((start, "--start", ts.ge), (end, "--end", ts.lt)):
+        if text is not None:
+            try:
+                when = pd.Timestamp(text)
+            except ValueError as exc:
+                raise UserInputError(
+                    f"{flag} {text!r}: expected a date such as 2025-10-01"
+                ) from exc
+            keep &= cmp(when.tz_localize("UTC") if when.tzinfo is None else when)
+    if not keep.any():
+        raise UserInputError(f"no rows entered between --start {start} and --end {end}")
+    return frame[keep.to_numpy()].reset_index(drop=True)
 
 
 def _families(values: list[str] | None) -> tuple[str, ...]:
@@ -152,19 +192,32 @@ def register(app: typer.Typer) -> None:
         out: OutOpt,
         families: FamiliesOpt = None,
         old_families: OldFamiliesOpt = None,
-        folds: FoldsOpt = 4,
+        folds: Annotated[
+            int | None, typer.Option("--folds", help="walk-forward folds (default 4)")
+        ] = None,
         test_span_hours: SpanOpt = None,
-        top_k: TopKOpt = 3,
+        top_k: Annotated[
+            int | None, typer.Option("--top-k", help="backtest: entries per snapshot (default 3)")
+        ] = None,
         cluster: ClusterOpt = None,
         mlflow: MlflowOpt = None,
+        test_start: TestStartOpt = None,
+        start: StartOpt = None,
+        end: EndOpt = None,
+        config: Annotated[
+            Path | None,
+            typer.Option(help="TOML or JSON config; its [evaluation] section (flags win)"),
+        ] = None,
     ) -> None:
         """Walk-forward evaluation of each family beside the baselines -> OUT/metrics.json
         (with --cluster: one task per (fold, family) on Dask)."""
         families = renamed(families, old_families, "--family", "--families")
-        names, cfg = _families(families), _config(folds, test_span_hours, top_k)
+        names = _families(families)
+        cfg = _config(folds, test_span_hours, top_k, test_start, config)
         cluster_context(cluster)  # a malformed --cluster exits 2 before any work
         tracking = check_mlflow(mlflow)
-        _run_evaluate(load_data(data), data, out, names, cfg, cluster)
+        frame = _window(load_data(data), start, end)
+        _run_evaluate(frame, data, out, names, cfg, cluster)
         log_to_mlflow(tracking, "log_evaluation", out, data, names)
 
     @app.command()

@@ -255,14 +255,30 @@ def _print_retrain(console, result) -> None:
     console.print(f"[{colour}]{result.reason}[/]: serving {version}")
 
 
-def outcomes_cmd(db: DbOpt = None) -> None:
+def outcomes_cmd(
+    db: DbOpt = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(help="value outcomes at this bundle's fees and hold grid (its manifest)"),
+    ] = None,
+) -> None:
     """Attach realised outcomes to tracked predictions whose hold window has passed."""
+    from arbscore.data_tools.costs import CostConfig, FeeSchedule
     from arbscore.data_tools.store import open_store
+    from arbscore.export.manifest import BundleTerms, read_manifest
     from arbscore.ops.tracking import attach_outcomes
 
+    costs, grid = CostConfig(), None
+    if bundle is not None:
+        manifest = read_manifest(bundle)
+        fees = manifest.get("fees")
+        if fees:
+            costs = CostConfig(fees=FeeSchedule.from_dict(fees, "manifest.fees"))
+        grid = BundleTerms.from_manifest(manifest).hold_grid_hours
     with open_store(db, must_exist=True) as store:
-        n = attach_outcomes(store)
-    typer.echo(f"{n} outcomes written")
+        n = attach_outcomes(store, costs, hold_grid=grid)
+    terms = f"bundle {bundle}'s terms" if bundle else "the default fees and hold grid (--bundle)"
+    typer.echo(f"{n} outcomes written, valued at {terms}")
 
 
 def accuracy_cmd(

@@ -6,6 +6,7 @@ turn flags into the stages' frozen configs, show rich progress, write the file, 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from arbscore.cli.errors import user_errors
 from arbscore.cli.scale_cmds import CLUSTER_HELP, cluster_context
 from arbscore.errors import UserInputError
 from arbscore.progress import Progress as ProgressFn
+from arbscore.schema import FEES_FILE_NAME
 
 DATA_CHOICES = ("embedded", "synthetic", "store")
 DATA_HELP = (
@@ -281,6 +283,9 @@ def simulate(
             "no (opportunity, hold) fits in the data: use a longer window or lower the edges"
         )
     write_training_set(frame, output, marks=marks)
+    # the fee schedule the labels used, beside the set as `run` keeps it in its run directory
+    fees_file = output.parent / FEES_FILE_NAME
+    fees_file.write_text(json.dumps(config.costs.fees.to_dict(), indent=1) + "\n")
     table = Table(title=f"training set from {market.source}")
     for column in ("strategy", "opportunities", "rows", "profitable %", "mean profit %"):
         table.add_column(column, justify="right")
@@ -295,6 +300,7 @@ def simulate(
     console.print(table)
     label = "SYNTHETIC data" if market.synthetic else "real data"
     console.print(f"{len(frame):,} rows ({label}) built in {built:.1f} s -> {output}")
+    console.print(f"fee schedule of the labels -> {fees_file}")
 
 
 def _simulation_config(holds: str | None, full_horizon: bool):

@@ -21,6 +21,7 @@ from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
+from arbscore.cli.window_opts import EndOpt, StartOpt, TestStartOpt, apply_window
 from arbscore.errors import UserInputError
 
 
@@ -270,6 +271,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         cluster: ClusterOpt = None,
         mlflow: MlflowOpt = None,
+        test_start: TestStartOpt = None,
+        start: StartOpt = None,
+        end: EndOpt = None,
     ) -> None:
         """Run everything: data, training set, evaluation, final models, bundle, report."""
         console = _console()
@@ -278,7 +282,7 @@ def register(app: typer.Typer) -> None:
 
         workdir = renamed(out, old_workdir, "--out", "--workdir", DEFAULT_OUT)
         families = renamed(families, old_families, "--family", "--families")
-        stage_configs = load_stage_configs(config)
+        stage_configs = apply_window(load_stage_configs(config), test_start, start, end)
         names = parse_family_list(families)
         # a config file may configure more families than this run uses
         stage_configs["family_configs"] = tuple(
@@ -286,7 +290,8 @@ def register(app: typer.Typer) -> None:
         )
         cluster_context(cluster)  # a malformed --cluster / ARBSCORE_DASK_SCHEDULER: exit 2 now
         tracking = check_mlflow(mlflow)
-        command = reproduce_command(workdir, data, names, _keep_config(config, workdir))
+        window = (("--test-start", test_start), ("--start", start), ("--end", end))
+        command = reproduce_command(workdir, data, names, _keep_config(config, workdir), window)
         cfg = RunConfig(
             workdir=workdir,
             data=data,
@@ -310,8 +315,15 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold red]arbscore run stopped:[/] {exc}")
             raise typer.Exit(code=1) from exc
         _summary(result, console)
+        from arbscore.cli.summary_tables import dropped_line
+
+        if line := dropped_line((result.metrics or {}).get("dropped")):
+            console.print(f"[yellow]{line}[/]", soft_wrap=True)
         console.print(f"report: {result.html_path}  (Markdown: {result.md_path})", soft_wrap=True)
-        console.print(f"total {result.seconds:.1f} s. Serve the winners with:")
+        console.print(f"total {result.seconds:.1f} s.")
+        from arbscore.cli.summary_tables import shipped_sentence
+
+        console.print(shipped_sentence(result.bundle_dir), soft_wrap=True)
         serve = f"arbscore serve --bundle {result.bundle_dir} --port 5250"
         console.print(f"  {serve}", highlight=False, soft_wrap=True)
         log_to_mlflow(tracking, "log_run", result.workdir)

@@ -178,8 +178,15 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         old_family: Annotated[list[str] | None, hidden("--family")] = None,
+        ship: Annotated[
+            str,
+            typer.Option(
+                help="recommended: the family the backtest recommends, its three heads (the "
+                "strategy that was booked); head_winners: each head's winner (a mix no book traded)"
+            ),
+        ] = "recommended",
     ) -> None:
-        """Export the winning model of each head to an ONNX bundle with a manifest."""
+        """Export the recommended strategy (or each head's winner) to an ONNX bundle."""
         family = renamed(head, old_family, "--head", "--family")
         from rich.console import Console
 
@@ -192,7 +199,7 @@ def register(app: typer.Typer) -> None:
             if not sep or not name:
                 raise ValueError(f"--head {item!r}: expected HEAD=FAMILY, e.g. profit=xgboost")
             pairs.append((head.strip(), name.strip()))
-        config = ExportConfig(families=tuple(pairs), coreml=coreml)
+        config = ExportConfig(families=tuple(pairs), coreml=coreml, ship=ship)
         console = Console()
         with console.status("exporting") as status:
             manifest = export_bundle(run_dir, out, config, progress=status_line(status))

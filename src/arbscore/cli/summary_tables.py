@@ -4,6 +4,8 @@ the report's one formatter, so the console and the report show the same numbers.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich import box
 from rich.table import Table
 
@@ -135,3 +137,37 @@ def _times_100(v: object) -> float | None:
 def summary_tables(metrics: dict) -> tuple[Table, ...]:
     """Heads, pooled backtest, families against the rule."""
     return heads_table(metrics), pooled_table(metrics), vs_rule_table(metrics)
+
+
+def shipped_sentence(bundle_dir: Path) -> str:
+    """What the run ships and whether its backtest supports trading it (the console's line
+    before the serve command): "not enough evidence" replaces "serve the winners" unless the
+    shipped strategy's interval against the best rule lies above 0."""
+    import json
+
+    from arbscore.evaluation.performance import VERDICT_EDGE
+
+    manifest = json.loads((Path(bundle_dir) / "manifest.json").read_text(encoding="utf-8"))
+    strategy = manifest.get("strategy") or {}
+    name = strategy.get("name") or "+".join(
+        sorted({str(e.get("family")) for e in manifest["heads"].values()})
+    )
+    verdict = strategy.get("verdict")
+    if verdict == VERDICT_EDGE:
+        rule = strategy.get("rule")
+        return f"Shipped {name} (backtest verdict: {verdict} over {rule}). Serve it with:"
+    why = verdict or "never backtested as one strategy"
+    return (
+        f"Shipped {name}: not enough evidence to trade it (backtest verdict: {why}). "
+        "Serve it to evaluate, not to trade:"
+    )
+
+
+def dropped_line(dropped: dict | None) -> str | None:
+    """The console's sentence about entries the data's end left unlabelled (None: none)."""
+    if not dropped or not dropped.get("entries"):
+        return None
+    return (
+        f"dropped {dropped['entries']:,} of {dropped['detected']:,} entries from "
+        f"{dropped['after']}: {dropped['reason']}"
+    )

@@ -20,6 +20,9 @@ import numpy as np
 
 from arbscore.schema import HOLD_COLUMN, clip_hold_hours, hold_clip_bounds
 
+#: a bundle's hold grid (``manifest["hold_grid_hours"]``); None: the default grid
+Grid = tuple[float, ...] | None
+
 
 def hold_index(feature_names: Sequence[str]) -> int:
     """The column of :data:`~arbscore.schema.HOLD_COLUMN` in ``feature_names``."""
@@ -29,20 +32,24 @@ def hold_index(feature_names: Sequence[str]) -> int:
     return names.index(HOLD_COLUMN)
 
 
-def served_hold(duration: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
+def served_hold(
+    duration: np.ndarray, given: np.ndarray | None = None, hold_grid: Grid = None
+) -> np.ndarray:
     """The hold profit and success are evaluated at: ``given`` where not NaN, else the
-    predicted ``duration`` clipped to the labelled holds."""
-    hold = clip_hold_hours(np.asarray(duration, np.float64), grid=True)
+    predicted ``duration`` clipped to the labelled holds (``hold_grid``: the bundle's)."""
+    hold = clip_hold_hours(np.asarray(duration, np.float64), grid=True, hold_grid=hold_grid)
     if given is None:
         return hold
     given = np.asarray(given, np.float64)
     return np.where(np.isnan(given), hold, given)
 
 
-def served_hold_one(duration: float, given: float) -> float:
+def served_hold_one(duration: float, given: float, hold_grid: Grid = None) -> float:
     """:func:`served_hold` of one row, in floats: ``given`` unless NaN, else the clipped
     ``duration`` (the same clip; the server's one-row path, ``serve/onerow.py``)."""
-    return clip_hold_hours(duration, grid=True) if math.isnan(given) else given
+    if math.isnan(given):
+        return clip_hold_hours(duration, grid=True, hold_grid=hold_grid)
+    return given
 
 
 def two_pass(
@@ -51,6 +58,7 @@ def two_pass(
     duration: Callable[[np.ndarray], np.ndarray],
     at_hold: Callable[[np.ndarray], dict[str, np.ndarray]],
     given_hold: np.ndarray | None = None,
+    hold_grid: Grid = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """(predicted duration, served hold, ``at_hold`` outputs on the rows at that hold).
 
@@ -58,7 +66,7 @@ def two_pass(
     by name on ``X2`` = ``X`` with column ``hold_col`` set to the served hold (a copy, same
     dtype: the caller's ``X`` is not modified)."""
     d = np.asarray(duration(X), np.float64).reshape(-1)
-    hold = served_hold(d, given_hold)
+    hold = served_hold(d, given_hold, hold_grid)
     X2 = np.array(X, copy=True)
     X2[:, hold_col] = hold
     return d, hold, at_hold(X2)

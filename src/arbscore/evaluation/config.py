@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 from arbscore.data_tools.costs import FeeSchedule
 from arbscore.schema import MAX_HOLD_HOURS
@@ -23,6 +24,16 @@ WINNER_FALLBACK_METRICS: dict[str, tuple[str, bool]] = {"success": ("brier", Fal
 MODEL_EXITS: tuple[str, ...] = ("predicted_hold", "signal")
 #: arch.bootstrap's block bootstraps the intervals may use
 BOOTSTRAP_METHODS: tuple[str, ...] = ("stationary", "circular")
+
+
+def test_start_ms(text: str) -> int:
+    """Epoch ms of ``--test-start``: an ISO date or date-time, UTC unless it has an offset."""
+    try:
+        when = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"--test-start {text!r}: expected a date such as 2025-10-01") from exc
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -100,12 +111,17 @@ class EvaluationConfig:
     bin_gap_min_rows: int = 20
     tie_tolerance: float = 0.01
     latency_repeats: int = 5
+    #: the first test window starts here (ISO date or date-time, UTC): ``n_folds`` equal out-of-
+    #: time windows from it to the data's end (``--test-start``); None: cut from the end
+    test_start: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.fees, FeeSchedule):
             object.__setattr__(self, "fees", FeeSchedule.from_dict(self.fees, "evaluation.fees"))
         if self.n_folds < 1:
             raise ValueError(f"n_folds must be >= 1, got {self.n_folds}")
+        if self.test_start is not None:
+            test_start_ms(self.test_start)  # a malformed date fails here, naming the flag
         if self.test_span_hours is not None and self.test_span_hours <= 0:
             raise ValueError(f"test_span_hours must be > 0, got {self.test_span_hours}")
         if self.embargo_hours is not None and self.embargo_hours < 0:

@@ -36,6 +36,7 @@ from arbscore.evaluation.metrics import (
     success_metrics,
     summarise_folds,
 )
+from arbscore.evaluation.mix import head_winner_mix, recommendation
 from arbscore.evaluation.skill import (
     duration_skill,
     expected_calibration_error,
@@ -298,7 +299,13 @@ def evaluate(
         progress("backtest: pooled portfolio and bootstrap", done, total)
     test_rows = df.iloc[np.concatenate([f.test_idx for f in folds])]
     windows = [(f.test_start_ms, f.test_end_ms) for f in folds]
-    trading = pooled_backtest(cands, windows, test_rows, marks, [n for n, _ in resolved], config)
+    strategies = [n for n, _ in resolved]
+    tests = {f.index: df.iloc[f.test_idx] for f in folds}
+    mix = head_winner_mix(per_fam, preds, tests, config)  # the heads' winners, booked together
+    if mix is not None:
+        cands[mix.name] = mix.candidates
+        strategies.append(mix.name)
+    trading = pooled_backtest(cands, windows, test_rows, marks, strategies, config)
     if progress:
         progress("done", total, total)
     fam_metrics = {}
@@ -335,7 +342,8 @@ def evaluate(
         "backtest": trading.section,
         "winner": winners,
         "winner_metrics": rules,
-        "recommended_family": _recommendation(trading.section, winners),
+        "recommended_family": recommendation(trading.section, winners),
+        "head_winner_mix": None if mix is None else {"name": mix.name, "heads": mix.heads},
         "calibration_check": {
             "metric": "ece",
             "flag_above": config.ece_flag,
@@ -364,17 +372,6 @@ def evaluate(
     if out_dir is not None:
         result.write(out_dir)
     return result
-
-
-def _recommendation(section: dict, winners: dict) -> dict:
-    """The family recommended for trading (best pooled annual return on capital), and the
-    heads whose winner is another family."""
-    fam = section.get("recommended_family")
-    return {
-        "family": fam,
-        "by": "backtest.pooled.<family>.annual_return_pct (higher is better)",
-        "differs_from_head_winners": sorted(h for h, w in winners.items() if w and w != fam),
-    }
 
 
 def _data_summary(df: pd.DataFrame) -> dict:

@@ -3,7 +3,9 @@
 Rows 5 minutes apart are near-duplicates whose label windows overlap, so a random split would
 let a model read its test answers from its training rows. Fold k (SPEC.md, "Evaluation rules"):
 
-- test rows: entry time in ``[T_k, T_k + span)``;
+- test rows: entry time in ``[T_k, T_k + span)``; the windows are cut from the data's end, or
+  from ``EvaluationConfig.test_start`` (``--test-start DATE``: ``n_folds`` equal windows from
+  that date to the end, so an out-of-time test needs no span arithmetic);
 - training rows: entry time in ``[start, T_k)``, then
   - purge: drop every row whose label window ``[entry, entry + hold_hours]`` reaches past
     ``T_k`` (its profit/success label would be read from the test period);
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arbscore.evaluation.config import EvaluationConfig
+from arbscore.evaluation.config import EvaluationConfig, test_start_ms
 
 HOUR_MS = 3_600_000
 SNAPSHOT_MS = 5 * 60 * 1000
@@ -75,11 +77,19 @@ def walk_forward_folds(
     start, end = int(ts.min()), int(ts.max()) + SNAPSHOT_MS
     embargo_hours = config.embargo_for(np.unique(np.asarray(hold_hours, dtype=np.float64)))
     embargo_ms = embargo_hours * HOUR_MS
-    if config.test_span_hours is None:
+    days = (end - start) / (24 * HOUR_MS)
+    if config.test_start is not None:
+        first = test_start_ms(config.test_start)
+        if not start < first < end:
+            raise ValueError(
+                f"--test-start {config.test_start}: the data's entries run from "
+                f"{_iso(start)} to {_iso(end)}; give a date inside them"
+            )
+        span = (end - first) / config.n_folds
+    elif config.test_span_hours is None:
         span = (end - start - embargo_ms) / (config.n_folds + 1)
     else:
         span = config.test_span_hours * HOUR_MS
-    days = (end - start) / (24 * HOUR_MS)
     if span <= 0 or end - config.n_folds * span - embargo_ms <= start:
         raise ValueError(
             f"data spans {days:.1f} days, too short for {config.n_folds} folds of "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,8 +24,10 @@ import onnx
 
 from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
+from arbscore.data_tools.features.inputs import model_inputs
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
+from arbscore.export.terms import run_hold_grid, run_terms
 from arbscore.progress import Progress
 from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
 
@@ -34,12 +36,16 @@ from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
 class ExportConfig:
     """Options of ``arbscore export``.
 
-    ``families``: force a family per head (``{"profit": "xgboost", ...}``) instead of the
-    harness's winners; ``coreml``: also write Core ML files; ``tolerance``: max |ONNX - native|
-    accepted by the export-time parity check.
+    ``families``: force a family per head (``{"profit": "xgboost", ...}``) instead of what
+    ``ship`` picks; ``ship``: "recommended" ships the family the backtest recommends for trading
+    (its three heads: the strategy that was booked), falling back to the per-head winners when
+    the run recommends none; "head_winners" ships each head's winner (a mix no book traded,
+    which the manifest's ``strategy`` says); ``coreml``: also write Core ML files;
+    ``tolerance``: max |ONNX - native| accepted by the export-time parity check.
     """
 
     families: tuple[tuple[str, str], ...] = ()
+    ship: str = "recommended"
     coreml: bool = False
     tolerance: float = 1e-4
     probe_rows: int = 256
@@ -50,6 +56,10 @@ class ExportConfig:
         if bad:
             raise ValueError(
                 f"ExportConfig.families has unknown heads {bad}; expected {list(HEADS)}"
+            )
+        if self.ship not in ("recommended", "head_winners"):
+            raise ValueError(
+                f"ExportConfig.ship={self.ship!r}: expected 'recommended' or 'head_winners'"
             )
         if not self.tolerance > 0:
             raise ValueError(f"ExportConfig.tolerance={self.tolerance}: must be > 0")
@@ -71,7 +81,9 @@ def _head_graph(family: Any, head: str, n_features: int) -> onnx.ModelProto:
     return booster_to_onnx(family.models_[head], head, n_features, link)
 
 
-def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
+def probe_matrix(
+    spec: FeatureSpec, n: int, seed: int = 0, hold_grid: Sequence[float] = HOLD_GRID_HOURS
+) -> np.ndarray:
     """Plausible rows around the spec's fill values (plus one-hot columns and a hold grid), for
     the export-time parity check. Not market data; only needs to visit many tree branches."""
     rng = np.random.default_rng(seed)
@@ -84,7 +96,7 @@ def probe_matrix(spec: FeatureSpec, n: int, seed: int = 0) -> np.ndarray:
         if name.startswith(("strategy_", "market_regime_"))
     ]
     X[:, onehot] = rng.integers(0, 2, (n, len(onehot)))
-    X[:, hold_index(spec.feature_names)] = rng.choice(HOLD_GRID_HOURS, n)
+    X[:, hold_index(spec.feature_names)] = rng.choice(hold_grid, n)
     return X.astype(np.float32)
 
 
@@ -128,13 +140,20 @@ def export_families(
     progress: Progress | None = None,
     reference: Mapping[str, Any] | None = None,
     fees: Mapping[str, Any] | None = None,
+    hold_grid_hours: Sequence[float] = HOLD_GRID_HOURS,
+    terms: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a bundle for ``winners`` (head -> (family name, fitted family)); return manifest.
 
     ``reference``: training histograms for drift detection (``arbscore.export.reference``).
     ``fees``: the fee schedule the labels were simulated with (``FeeSchedule.to_dict()``),
     written as the manifest's ``"fees"`` so the server sizes and exits at the same fees;
-    ``None`` writes the default schedule and says so in ``"fees_source"``."""
+    ``None`` writes the default schedule and says so in ``"fees_source"``.
+    ``hold_grid_hours``: the holds the labels were simulated at; the manifest carries it and
+    the complete input list (``"inputs"``, ``features.inputs.model_inputs``).
+    ``terms``: further run terms (entry rule, sizing, book, data window, universe, strategy),
+    written as they are under their own keys."""
+    grid = sorted({float(h) for h in hold_grid_hours})
     missing = [h for h in HEADS if h not in winners]
     if missing:
         raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
@@ -145,7 +164,7 @@ def export_families(
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     n_features = spec.n_features
-    X = probe_matrix(spec, config.probe_rows)
+    X = probe_matrix(spec, config.probe_rows, hold_grid=grid)
     heads: dict[str, dict[str, Any]] = {}
     parity: dict[str, float] = {}
     by_family: dict[str, list[str]] = {}
@@ -185,7 +204,7 @@ def export_families(
 
     if progress:
         progress("raw-input graph (features inside)")
-    raw_input = write_raw_input(out, spec, heads)
+    raw_input = write_raw_input(out, spec, heads, tuple(grid))
     created = datetime.now(timezone.utc)
     families = sorted({winners[h][0] for h in HEADS})
     from arbscore import __version__
@@ -217,6 +236,9 @@ def export_families(
         "export": {**asdict(config), "parity_max_rel_error": parity},
         "fees": dict(fees) if fees is not None else FeeSchedule().to_dict(),
         "fees_source": "training run" if fees is not None else "default schedule",
+        "hold_grid_hours": grid,
+        "inputs": [i.to_dict() for i in model_inputs(spec, max(grid))],
+        **dict(terms or {}),
     }
     if reference:
         manifest["reference"] = dict(reference)  # drift detection (arbscore.ops.drift)
@@ -275,6 +297,12 @@ def export_bundle(
     if (run / "metrics.json").is_file():
         metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     chosen = _winners_from_metrics(metrics)
+    recommended = (metrics.get("recommended_family") or {}).get("family")
+    mix = metrics.get("head_winner_mix") or {}
+    if config.ship == "recommended" and recommended and (models / recommended).is_dir():
+        chosen = {head: str(recommended) for head in HEADS}
+    elif config.ship == "recommended" and recommended and recommended == mix.get("name"):
+        chosen = {head: str(mix["heads"][head]) for head in HEADS}  # the booked per-head mix
     chosen.update(dict(config.families))
     available = sorted(p.name for p in models.iterdir() if p.is_dir())
     fallback: dict[str, str] = {}
@@ -317,6 +345,8 @@ def export_bundle(
         progress=progress,
         reference=reference,
         fees=_run_fees(run),
+        hold_grid_hours=run_hold_grid(run),
+        terms=run_terms(run, metrics, chosen),
     )
 
 

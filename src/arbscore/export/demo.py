@@ -15,14 +15,19 @@ import numpy as np
 
 from arbscore.data_tools.features import FeatureSpec, build_matrix
 from arbscore.data_tools.targets import Targets
-from arbscore.schema import HOLD_GRID_HOURS
+from arbscore.schema import EXTRA_FEATURE_COLUMNS, HOLD_GRID_HOURS
 
 
-def synthetic_opportunities(n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """``n`` opportunities as raw snake_case columns (no hold column)."""
+def synthetic_opportunities(n: int, seed: int = 0, extras: bool = False) -> dict[str, np.ndarray]:
+    """``n`` opportunities as raw snake_case columns (no hold column); ``extras``: also the
+    opportunity stage's extra inputs (``schema.EXTRA_FEATURE_COLUMNS``)."""
     rng = np.random.default_rng(seed)
     f8 = rng.normal(0.01, 0.03, n)
-    return {
+    more = {name: rng.normal(0.0, 1.0, n) for name in EXTRA_FEATURE_COLUMNS} if extras else {}
+    if extras:
+        more["round_trip_cost_pct"] = rng.uniform(0.1, 0.6, n)
+        more["basis_pct"] = rng.normal(0.0, 0.3, n)
+    return more | {
         "symbol": rng.choice(["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"], n),
         "strategy": rng.choice(["spot_perp", "perp_perp"], n),
         "fund_profit_8h": f8,
@@ -48,7 +53,8 @@ def training_matrix(
     """(X, Targets, spec): every opportunity at every grid hold, rows in time order."""
     spec = spec or FeatureSpec()
     rng = np.random.default_rng(seed + 1)
-    opp = synthetic_opportunities(n_opportunities, seed)
+    extras = bool(spec.extra_numeric)
+    opp = synthetic_opportunities(n_opportunities, seed, extras=extras)
     holds = np.array(HOLD_GRID_HOURS, np.float64)
     idx = np.repeat(np.arange(n_opportunities), holds.size)
     hold = np.tile(holds, n_opportunities)
@@ -58,7 +64,8 @@ def training_matrix(
     f8, spread = cols["fund_profit_8h"], cols["bid_ask_spread"]
     tau = 24 + 100 * (1 - cols["spread_volatility_cv"])
     income = f8 / 8 * tau * (1 - np.exp(-hold / tau))
-    profit = income - 0.2 - 2 * spread + rng.normal(0, 0.05, idx.size) * np.sqrt(hold / 24)
+    cost = cols["round_trip_cost_pct"] - cols["basis_pct"] if extras else 0.2
+    profit = income - cost - 2 * spread + rng.normal(0, 0.05, idx.size) * np.sqrt(hold / 24)
     grid_income = (
         f8[:: holds.size, None]
         / 8
@@ -77,13 +84,24 @@ def training_matrix(
     return X, targets, spec
 
 
+def extras_spec() -> FeatureSpec:
+    """The default spec plus every extra input of the opportunity stage (fill values 0)."""
+    base = FeatureSpec()
+    fills = (*base.fill_values, *((name, 0.0) for name in EXTRA_FEATURE_COLUMNS))
+    return FeatureSpec(fill_values=fills, extra_numeric=EXTRA_FEATURE_COLUMNS)
+
+
 def fit_demo_families(
-    names: Sequence[str] = ("xgboost",), n_opportunities: int = 400, seed: int = 0
+    names: Sequence[str] = ("xgboost",),
+    n_opportunities: int = 400,
+    seed: int = 0,
+    spec: FeatureSpec | None = None,
 ) -> tuple[dict[str, Any], FeatureSpec, np.ndarray]:
-    """({name: fitted family}, spec, X) with small, fast settings (seconds on one core)."""
+    """({name: fitted family}, spec, X) with small, fast settings (seconds on one core);
+    ``spec``: e.g. :func:`extras_spec`, so the extra inputs move the predictions."""
     from arbscore.registry import get_family
 
-    X, targets, spec = training_matrix(n_opportunities, seed)
+    X, targets, spec = training_matrix(n_opportunities, seed, spec)
     fitted: dict[str, Any] = {}
     for name in names:
         cls = get_family(name)

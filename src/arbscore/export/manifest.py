@@ -20,10 +20,13 @@ import hashlib
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from arbscore.schema import HOLD_GRID_HOURS
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "arbscore-bundle"
@@ -71,6 +74,44 @@ class ManifestModel(BaseModel):
     feature_names: list[_Name] = Field(min_length=1)
     heads: dict[str, HeadEntry]
     files: dict[_Name, _Sha256]
+
+
+@dataclass(frozen=True)
+class BundleTerms:
+    """The terms a bundle was trained under, as the server and ops read them from the manifest.
+
+    ``hold_grid_hours``: the holds the labels were simulated at (manifest ``"hold_grid_hours"``);
+    the served hold is clipped to its range and ``hold_hours`` is refused beyond its largest.
+    A bundle exported before the key existed was trained on :data:`arbscore.schema.HOLD_GRID_HOURS`
+    (the only grid then): that default is used and ``source`` says so."""
+
+    hold_grid_hours: tuple[float, ...] = tuple(float(h) for h in HOLD_GRID_HOURS)
+    source: str = "manifest"
+
+    def __post_init__(self) -> None:
+        grid = self.hold_grid_hours
+        if not grid or any(not (isinstance(h, (int, float)) and 0 < h < 1e6) for h in grid):
+            raise ValueError(f"manifest hold_grid_hours {list(grid)}: expected positive hours")
+        if list(grid) != sorted(set(grid)):
+            raise ValueError(f"manifest hold_grid_hours {list(grid)}: expected rising, unique")
+
+    @property
+    def max_hold_hours(self) -> float:
+        return float(self.hold_grid_hours[-1])
+
+    @property
+    def served_hold_range(self) -> tuple[float, float]:
+        """(lowest, highest) hold the profit and success heads are evaluated at."""
+        return float(self.hold_grid_hours[0]), float(self.hold_grid_hours[-1])
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> BundleTerms:
+        grid = manifest.get("hold_grid_hours")
+        if grid is None:
+            return cls(source="default: the bundle predates hold_grid_hours")
+        if not isinstance(grid, list) or any(isinstance(h, bool) for h in grid):
+            raise ValueError(f"manifest hold_grid_hours {grid!r}: expected a list of hours")
+        return cls(tuple(float(h) for h in grid))
 
 
 def sha256_file(path: Path) -> str:

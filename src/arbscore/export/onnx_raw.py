@@ -70,10 +70,12 @@ def _hold_last(spec: FeatureSpec) -> None:
         )
 
 
-def _composite(profit: Sym, success: Sym, hold: Sym, scale: float, penalty: float) -> Sym:
-    """arbscore/composite.py's ``composite_score`` (its hold clip: schema's served range)."""
+def _composite(
+    profit: Sym, success: Sym, hold: Sym, scale: float, penalty: float, hold_range: tuple
+) -> Sym:
+    """arbscore/composite.py's ``composite_score`` (its hold clip: the bundle's served range)."""
     g = profit.g
-    r = profit * 24.0 / clip_range(hold, *hold_clip_bounds(grid=True))
+    r = profit * 24.0 / clip_range(hold, *hold_range)
     p = clip_range(success, 0.0, 1.0)
     u = 4.0 * p * (1.0 - p)
     adj = r - penalty * u * g.op("Abs", r)
@@ -87,11 +89,13 @@ def raw_input_model(
     graphs: Mapping[str, onnx.ModelProto],
     *,
     composite: Any = None,
+    hold_grid: tuple[float, ...] | None = None,
 ) -> onnx.ModelProto:
     """The raw-input model. ``heads``: head -> (file, output) as in the manifest; ``graphs``:
     file -> the head graph (input ``features``); ``composite``: a ``CompositeConfig`` (default
-    the server's)."""
+    the server's); ``hold_grid``: the bundle's hold grid (the served hold's clip)."""
     config = composite or CompositeConfig()
+    hold_range = hold_clip_bounds(grid=True, hold_grid=hold_grid)
     g = Graph("arbscore_raw_input")
     numbers: dict[str, Sym] = {}
     categories: dict[str, Sym] = {}
@@ -108,7 +112,7 @@ def raw_input_model(
     file, output = heads["duration"]
     duration = _flat_double(g, g.inline(graphs[file], "pass1_", {"features": X1})[output])
     given = numbers[HOLD_COLUMN]
-    served = clip_range(duration, *hold_clip_bounds(grid=True))  # as serve/scorer.py clips
+    served = clip_range(duration, *hold_range)  # as serve/scorer.py clips
     hold = g.op("Where", g.op("IsNaN", given), served, given)
     # pass 2: profit and success at that hold, one copy of each graph they use
     X2 = _with_hold(g, base, hold)
@@ -126,6 +130,7 @@ def raw_input_model(
         duration,
         config.scale_pct_per_day,
         config.uncertainty_penalty,
+        hold_range,
     )
     for head in HEADS:
         g.output(out[head], HEAD_OUTPUT[head], TensorProto.DOUBLE, ["N"])
@@ -209,7 +214,10 @@ def check_raw_input(model: onnx.ModelProto, spec: FeatureSpec, rows: int = 256) 
 
 
 def write_raw_input(
-    bundle_dir: Path, spec: FeatureSpec, heads: Mapping[str, Mapping[str, Any]]
+    bundle_dir: Path,
+    spec: FeatureSpec,
+    heads: Mapping[str, Mapping[str, Any]],
+    hold_grid: tuple[float, ...] | None = None,
 ) -> dict[str, Any]:
     """Build the raw-input graph from the bundle's head files (``heads``: the manifest's
     ``heads`` section), check it (:func:`check_raw_input`), save it as :data:`RAW_FILE`;
@@ -217,7 +225,7 @@ def write_raw_input(
     root = Path(bundle_dir)
     pairs = {h: (str(e["file"]), str(e.get("output", h))) for h, e in heads.items()}
     graphs = {f: onnx.load(root / f) for f, _ in pairs.values()}
-    model = raw_input_model(spec, pairs, graphs)
+    model = raw_input_model(spec, pairs, graphs, hold_grid=hold_grid)
     check_raw_input(model, spec)
     onnx.save_model(model, root / RAW_FILE)
     return manifest_entry(spec)
@@ -231,6 +239,9 @@ def add_raw_input(bundle_dir: Path) -> dict[str, Any]:
     root = Path(bundle_dir)
     manifest = read_manifest(root)
     spec = FeatureSpec.from_dict(manifest["feature_spec"])
-    manifest["raw_input"] = write_raw_input(root, spec, manifest["heads"])
+    grid = manifest.get("hold_grid_hours")
+    manifest["raw_input"] = write_raw_input(
+        root, spec, manifest["heads"], None if grid is None else tuple(grid)
+    )
     manifest.pop("files", None)
     return write_manifest(root, manifest)

@@ -80,8 +80,10 @@ class PaperResult:
 def _ml_candidates(opp: pd.DataFrame, scorer: Any, config: PaperConfig) -> pd.DataFrame:
     X, _ = scorer.features(records(opp))
     first = scorer.predict_matrix(X)
-    # snap to the simulated hold grid (as the harness does) within the cap
-    grid = np.array([h for h in HOLD_GRID_HOURS if h <= config.max_hold_hours], float)
+    # snap to the bundle's simulated hold grid (as the harness does) within the cap
+    grid = np.array([h for h in scorer.terms.hold_grid_hours if h <= config.max_hold_hours], float)
+    if not grid.size:  # the bundle's grid starts above the cap: its shortest hold
+        grid = np.array(scorer.terms.hold_grid_hours[:1], float)
     hold = grid[np.argmin(np.abs(first.hold_hours[:, None] - grid[None, :]), axis=1)]
     pred = scorer.predict_matrix(X, hold)  # profit and success at the hold actually used
     rules = config.rules

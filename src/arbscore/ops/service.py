@@ -16,6 +16,7 @@ Imported only when ``--ops-db`` is given, so the plain serving install never loa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -38,6 +39,7 @@ from arbscore.ops.tracking import (
     prediction_rows,
     tracked,
 )
+from arbscore.serve.positions import bundle_fees
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,12 @@ class OpsService:
             if self._provider is not None:
                 self.scan(self._provider.scorer)
             self.tracker.flush()
-            attach_outcomes(self.store, self.config.costs, lock=self.lock)
+            costs, grid = self.config.costs, None
+            if self._provider is not None:  # the served bundle's fees and hold grid
+                scorer = self._provider.scorer
+                costs = dataclasses.replace(costs, fees=bundle_fees(scorer, costs.fees))
+                grid = scorer.terms.hold_grid_hours
+            attach_outcomes(self.store, costs, lock=self.lock, hold_grid=grid)
         except Exception as exc:  # noqa: BLE001 - a bad round must not stop the server
             self.job_errors = [*self.job_errors[-9:], f"{type(exc).__name__}: {exc}"]
         self.job_rounds += 1

@@ -28,7 +28,7 @@ import pandas as pd
 from arbscore.data_tools.costs import CostConfig
 from arbscore.data_tools.store import LIVE_SNAPSHOTS, Column, MarketStore, TableSpec
 from arbscore.ops.live_opps import realise, realised_optimal_hold
-from arbscore.schema import HOLD_GRID_HOURS, MAX_HOLD_HOURS, clip_hold_hours
+from arbscore.schema import HOLD_GRID_HOURS, clip_hold_hours
 
 PREDICTIONS = TableSpec(
     name="predictions",
@@ -260,6 +260,7 @@ def attach_outcomes(
     *,
     now: datetime | None = None,
     lock: threading.Lock | None = None,
+    hold_grid: tuple[float, ...] | None = None,
 ) -> int:
     """Realise tracked predictions whose hold window the live data now covers; returns the
     number of outcome rows written. Re-run safely (cron, the server's ops thread): rows already
@@ -277,7 +278,8 @@ def attach_outcomes(
     if todo.empty:
         return 0
     lo = todo["opportunity_time"].min() - pd.Timedelta(minutes=10)
-    hi = todo["opportunity_time"].max() + pd.Timedelta(hours=MAX_HOLD_HOURS + 1)
+    grid = tuple(HOLD_GRID_HOURS if hold_grid is None else hold_grid)
+    hi = todo["opportunity_time"].max() + pd.Timedelta(hours=max(grid) + 1)
     with lock:
         live = store.read(LIVE_SNAPSHOTS, "snapshot_time >= ? AND snapshot_time <= ?", [lo, hi])
     if live.empty:
@@ -289,9 +291,9 @@ def attach_outcomes(
     todo = todo[pos >= 0].copy()
     todo["timestamp"] = slots[pos[pos >= 0]]
     hold = todo["hold_hours_requested"].fillna(todo["predicted_hold_hours"]).to_numpy(float)
-    hold = clip_hold_hours(hold, grid=True)
+    hold = clip_hold_hours(hold, grid=True, hold_grid=grid)
     pnl = realise(todo, live, hold, costs)
-    best = realised_optimal_hold(todo, live, HOLD_GRID_HOURS, costs)
+    best = realised_optimal_hold(todo, live, grid, costs)
     ok = np.isfinite(pnl)
     if not ok.any():
         return 0

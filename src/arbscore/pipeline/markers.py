@@ -104,14 +104,22 @@ def write_run_config(config: RunConfig) -> Path:
 
 
 def reproduce_command(
-    workdir: Path, data: str, families: tuple[str, ...], config_file: Path | None = None
+    workdir: Path,
+    data: str,
+    families: tuple[str, ...],
+    config_file: Path | None = None,
+    flags: tuple[tuple[str, str | None], ...] = (),
 ) -> str:
-    """The exact `arbscore run` line that repeats a run (shown in the report)."""
+    """The exact `arbscore run` line that repeats a run (shown in the report); ``flags``:
+    further ``(--flag, value)`` pairs given (None values are left out)."""
     parts = ["arbscore", "run", "--out", str(workdir), "--data", str(data)]
     if tuple(families) != DEFAULT_FAMILIES:
         parts += ["--family", ",".join(families)]
     if config_file is not None:
         parts += ["--config", str(config_file)]
+    for flag, value in flags:
+        if value is not None:
+            parts += [flag, str(value)]
     return " ".join(shlex.quote(p) for p in parts)
 
 

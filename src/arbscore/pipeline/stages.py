@@ -24,7 +24,10 @@ def _stage_data(config: RunConfig, forward: Progress) -> str:
 
         forward(f"reading {config.data}")
         frame = load_training_data(Path(config.data))
-        marks = fees = None
+        marks = None
+        # the schedule `arbscore simulate` wrote beside the file (FEES_FILE_NAME), if any
+        fees_beside = Path(config.data).parent / FEES_FILE_NAME
+        fees = json.loads(fees_beside.read_text()) if fees_beside.is_file() else None
         kinds = set(frame["data_source"].astype(str)) if "data_source" in frame else set()
         market = {
             "source": f"training data file {config.data}",
@@ -59,7 +62,7 @@ def _stage_data(config: RunConfig, forward: Progress) -> str:
             ts_config = dataclasses.replace(ts_config, opportunities=opp)
         stride = ts_config.opportunities.entry_stride_minutes
         forward(f"building the training set from {md.source} (entry stride {stride} min)")
-        frame, marks = build_set(config, md, ts_config, forward)
+        frame, marks, dropped = build_set(config, md, ts_config, forward)
         fees = ts_config.simulation.costs.fees.to_dict()
         market = {
             "source": md.source,
@@ -67,6 +70,7 @@ def _stage_data(config: RunConfig, forward: Progress) -> str:
             "entry_stride_minutes": stride,
             "details": jsonable(md.details),
             **_market_ranges(md),
+            **({"dropped": dropped.to_dict()} if dropped is not None else {}),
         }
     if len(frame) == 0:
         raise PipelineError(
@@ -92,22 +96,31 @@ def _stage_data(config: RunConfig, forward: Progress) -> str:
         ts = pd.to_datetime(frame["timestamp"], utc=True)
         span = f", {ts.min():%Y-%m-%d} .. {ts.max():%Y-%m-%d}"
     sampling = f", entry stride {stride} min" if not config.data_is_file else ""
-    return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span}{sampling})"
+    lost = market.get("dropped") or {}
+    note = (
+        f"; dropped {lost['entries']:,} of {lost['detected']:,} entries from {lost['after']}: "
+        f"{lost['reason']}"
+        if lost.get("entries")
+        else ""
+    )
+    return f"{len(frame):,} rows, {n_opp:,} opportunities ({kind}{span}{sampling}){note}"
 
 
 def build_set(config: RunConfig, md: Any, ts_config: Any, forward: Progress) -> Any:
-    """The set in this process, or partition by partition on the run's cluster."""
-    from arbscore.data_tools.training_set import build_training_set
+    """(frame, marks, dropped): the set in this process (with the entries the data's end left
+    unlabelled counted), or partition by partition on the run's cluster (dropped None)."""
+    from arbscore.data_tools.labelled import labelled_set
     from arbscore.scale.cluster import open_cluster
 
     with open_cluster(config.cluster) as cluster:
         if cluster.spec is None:
-            return build_training_set(md, ts_config, progress=forward, marks=True)
+            return labelled_set(md, ts_config, progress=forward)
         from arbscore.data_tools.partitioned import build_via_partitions
 
         forward(f"building the set partition by partition on {cluster.spec.describe()}")
         parts = config.workdir / "training_set.parts"
-        return build_via_partitions(md, ts_config, parts, mapper=cluster.map)
+        frame, marks = build_via_partitions(md, ts_config, parts, mapper=cluster.map)
+        return frame, marks, None
 
 
 def _market_ranges(md: Any) -> dict:
@@ -153,6 +166,10 @@ def _stage_evaluate(config: RunConfig, forward: Progress) -> str:
             marks=marks,
             mapper=cluster.map,
         )
+    market_file = config.workdir / "market.json"
+    market = json.loads(market_file.read_text()) if market_file.is_file() else {}
+    if "dropped" in market:  # what the data's end left unlabelled, beside the results
+        result.metrics["dropped"] = market["dropped"]
     result.write(config.workdir)
     metrics = json.loads((config.workdir / "metrics.json").read_text())
     winners = metrics.get("winner", {})

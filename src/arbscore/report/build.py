@@ -8,7 +8,14 @@ from pathlib import Path
 from arbscore.report.document import Document, Figure
 from arbscore.report.inputs import ReportInputs, load_inputs
 from arbscore.report.render import to_html, to_markdown
-from arbscore.report.sections import SYNTHETIC_BANNER, data_used, head_metrics, headline, scheme
+from arbscore.report.sections import (
+    SYNTHETIC_BANNER,
+    data_used,
+    head_metrics,
+    headline,
+    scheme,
+    shipped,
+)
 from arbscore.report.sections_detail import (
     benchmarks,
     calibration,
@@ -23,7 +30,9 @@ from arbscore.report.sections_trading import answer, costs, portfolio
 
 def build_document(inp: ReportInputs) -> Document:
     """All sections in reading order: the answer first, then the evidence."""
+    first = shipped(inp)
     sections = [
+        *([first] if first else []),
         answer(inp),
         headline(inp),
         data_used(inp),

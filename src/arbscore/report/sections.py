@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 
+from arbscore.evaluation.performance import VERDICT_EDGE
 from arbscore.report import plots
-from arbscore.report.document import Cell, Figure, Section, Table, fmt, text
+from arbscore.report.document import Cell, Figure, Section, Table, fmt, fmt_ci, fmt_pct, text
 from arbscore.report.inputs import DEFAULT_WINNER_METRIC, FamilyMetrics, ReportInputs, Stat
 from arbscore.schema import HEADS
 
@@ -223,4 +225,43 @@ def head_metrics(inp: ReportInputs) -> Section:
                 "Winner metric per head: mean per family, fold range",
             )
         )
+    return sec
+
+
+def shipped(inp: ReportInputs) -> Section | None:
+    """The report's first sentence: the strategy the run's bundle ships and its backtest
+    verdict (from ``bundle/manifest.json``'s ``strategy``); None without a bundle."""
+    path = inp.workdir / "bundle" / "manifest.json"
+    if not path.is_file():
+        return None
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    strategy = manifest.get("strategy") or {}
+    heads = manifest.get("heads") or {}
+    by_head = strategy.get("heads") or {h: e.get("family") for h, e in heads.items()}
+    name = strategy.get("name") or "+".join(str(by_head.get(h)) for h in HEADS)
+    parts = ", ".join(f"{h}: {by_head.get(h)}" for h in HEADS)
+    verdict = strategy.get("verdict")
+    sec = Section("What this run ships", "shipped")
+    if verdict is None:
+        sec.blocks.append(
+            f"This run ships {name} ({parts}), a strategy no book in this run traded: there is "
+            "not enough evidence to trade it."
+        )
+        return sec
+    line = (
+        f"This run ships {name} ({parts}), backtested as one strategy: against "
+        f"{strategy.get('rule')}, "
+        f'the best rule, its verdict is "{verdict}"'
+    )
+    vs = strategy.get("vs_rule") or {}
+    if vs.get("diff_ci95"):
+        line += (
+            f" (difference {fmt_pct(vs.get('diff_annual_return_pct'))} a year, 95 % CI "
+            f"{fmt_ci(vs.get('diff_ci95'))})"
+        )
+    edge = verdict == VERDICT_EDGE
+    line += "." if edge else "; there is not enough evidence to trade it."
+    sec.blocks.append(line)
+    if strategy.get("sentence"):
+        sec.blocks.append(strategy["sentence"])
     return sec

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from arbscore.export.manifest import BundleTerms
+
 SIGNIFICANT_DIGITS = 6
 #: the position size the cost model simulates when a bundle does not say (USD per leg)
 DEFAULT_NOTIONAL_USD = 10_000.0
@@ -100,6 +102,12 @@ def bundle_facts(
     ``stale`` (age over ``max_age_days``; never stale without a limit, or with an unknown
     age). FreqAI retires models past ``expiration_hours`` the same way."""
     data = manifest.get("training_data") or {}
+    strategy = manifest.get("strategy")
+    strategy = strategy if isinstance(strategy, Mapping) else {}
+    try:
+        terms = BundleTerms.from_manifest(dict(manifest))
+    except ValueError:
+        terms = BundleTerms(source="default: the manifest's hold_grid_hours is malformed")
     created = manifest.get("created_at")
     age = None
     if isinstance(created, str):
@@ -126,5 +134,9 @@ def bundle_facts(
         "max_model_age_days": max_age_days,
         "stale": bool(max_age_days is not None and age is not None and age > max_age_days),
         "entry_rule": EntryRule.from_manifest(manifest).to_dict(),
+        "hold_grid_hours": list(terms.hold_grid_hours),
+        "hold_grid_source": terms.source,
+        "strategy": strategy.get("name"),
+        "strategy_verdict": strategy.get("verdict"),
         "notional_usd": training_notional_usd(manifest),
     }

@@ -51,7 +51,6 @@ from arbscore.serve.schemas import (
     ExitRequest,
     ExitResponse,
     Health,
-    Opportunity,
     Prediction,
     ReloadRequest,
     ReloadResponse,
@@ -164,7 +163,8 @@ def _openapi(app: FastAPI, provider: ModelProvider, config: ServeConfig) -> Call
         doc = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
-        models = (Opportunity, SizeRequest, ExitRequest, CurrentState, ReloadRequest)
+        opportunity = provider.scorer.request.model
+        models = (opportunity, SizeRequest, ExitRequest, CurrentState, ReloadRequest)
         _, defs = models_json_schema(
             [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
         )

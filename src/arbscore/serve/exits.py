@@ -120,6 +120,7 @@ def exit_signal(
     predicted_hold_hours: float,
     config: ExitConfig = ExitConfig(),
     strategy: str = "perp_perp",
+    max_hold_hours: float | None = None,
 ) -> ExitDecision:
     """Apply the rules (module docstring) in order; the first that fires decides.
     ``strategy`` sets the legs' markets for the exit cost (spot_perp closes a spot leg)."""
@@ -146,7 +147,7 @@ def exit_signal(
         >= config.spread_blowout_mult * max(state.entry_bid_ask_spread, 1e-12)
     ):
         return ExitDecision("exit", "spread_blowout", details)
-    cap = config.signal.max_hold_hours or float(MAX_HOLD_HOURS)
+    cap = config.signal.max_hold_hours or float(max_hold_hours or MAX_HOLD_HOURS)
     if state.trailing_edge_pct is not None:
         details["trailing_edge_pct"] = state.trailing_edge_pct
         if should_exit(state.trailing_edge_pct, state.elapsed_hours, config.signal, cap):

@@ -63,9 +63,10 @@ class OneRow:
         second: list[tuple[str, list[tuple[str, str]]]],
         n_features: int,
         hold_col: int,
+        hold_grid: tuple[float, ...] | None = None,
     ) -> None:
         self.sessions, self.first, self.second = sessions, first, second
-        self.n_features, self.hold_col = n_features, hold_col
+        self.n_features, self.hold_col, self.hold_grid = n_features, hold_col, hold_grid
         self._local = threading.local()
 
     @classmethod
@@ -76,6 +77,7 @@ class OneRow:
         second: Mapping[str, list[tuple[str, str]]],
         n_features: int,
         hold_col: int,
+        hold_grid: tuple[float, ...] | None = None,
     ) -> OneRow | None:
         """The runner, or None where a graph does not fit the one-value-per-row binding."""
         files = {heads["duration"][0], *second}
@@ -89,7 +91,7 @@ class OneRow:
             if not all(_one_per_row(outputs[o]) for f, o in used if f == file):
                 return None
         first = (heads["duration"][0], [("duration", heads["duration"][1])])
-        return cls(sessions, first, list(second.items()), n_features, hold_col)
+        return cls(sessions, first, list(second.items()), n_features, hold_col, hold_grid)
 
     def _buffers(self) -> _Buffers:
         buffers = getattr(self._local, "buffers", None)
@@ -106,7 +108,7 @@ class OneRow:
         sess.run_with_iobinding(binding)
         duration = b.out["duration"].item()
         np.copyto(b.x2, b.x1)
-        b.x2[0, self.hold_col] = served_hold_one(duration, given_hold)
+        b.x2[0, self.hold_col] = served_hold_one(duration, given_hold, self.hold_grid)
         for sess, binding in b.second:
             sess.run_with_iobinding(binding)
         return b.out["profit"].item(), b.out["success"].item(), duration

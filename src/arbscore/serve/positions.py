@@ -133,7 +133,13 @@ def exit_response(req: ExitRequest, scorer: Scorer, exits: ExitConfig) -> dict:
         trailing_edge_pct=cur.trailing_edge_pct,
     )
     exits = dataclasses.replace(exits, fees=bundle_fees(scorer, exits.fees))
-    decision = exit_signal(state, hold, exits, str(record.get("strategy", "perp_perp")))
+    decision = exit_signal(
+        state,
+        hold,
+        exits,
+        str(record.get("strategy", "perp_perp")),
+        max_hold_hours=scorer.terms.max_hold_hours,
+    )
     return {
         "action": decision.action,
         "reason": decision.reason,

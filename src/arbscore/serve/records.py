@@ -27,17 +27,25 @@ from typing import Any
 from pydantic import ValidationError
 
 from arbscore.data_tools.features import FeatureSpec, normalise_keys
+from arbscore.data_tools.features.inputs import DEFAULT_STRATEGY, ModelInput
 from arbscore.schema import HOLD_COLUMN
-from arbscore.serve.schemas import Opportunity
+from arbscore.serve.schemas import OpportunityBase, defaulted_fields, request_model
 
-#: defaults that are not features: ``timestamp`` only feeds hour/day
-_NOT_FILLED = ("symbol", "timestamp")
-#: the optional fields whose absence means "the server filled this in", in schema order
-DEFAULTED_FIELDS: tuple[str, ...] = tuple(
-    name
-    for name, field in Opportunity.model_fields.items()
-    if not field.is_required() and name not in _NOT_FILLED
-)
+
+@dataclass(frozen=True)
+class RequestSchema:
+    """What a bundle accepts per opportunity: its ``inputs`` (the manifest's list), the pydantic
+    ``model`` built from them, the fields ``filled_defaults`` may name, and its feature
+    ``spec`` (the strategies it knows)."""
+
+    inputs: tuple[ModelInput, ...]
+    spec: FeatureSpec
+    model: type[OpportunityBase]
+    defaulted: tuple[str, ...]
+
+    @classmethod
+    def build(cls, inputs: tuple[ModelInput, ...], spec: FeatureSpec) -> RequestSchema:
+        return cls(tuple(inputs), spec, request_model(tuple(inputs)), defaulted_fields(inputs))
 
 
 class RecordError(ValueError):
@@ -93,7 +101,7 @@ class Parsed:
 
 
 def opportunity_record(
-    data: Any, spec: FeatureSpec, now: datetime, loc: Sequence = ("body",)
+    data: Any, schema: RequestSchema, now: datetime, loc: Sequence = ("body",)
 ) -> Parsed:
     """The validated record with the documented defaults applied, and what was filled in.
 
@@ -114,23 +122,24 @@ def opportunity_record(
             ],
         )
     try:
-        opp = Opportunity.model_validate(normalise_keys(data))
+        opp = schema.model.model_validate(normalise_keys(data))
     except ValidationError as exc:
         raise RecordError(422, pydantic_errors(exc.errors(), loc)) from exc
-    if not spec.knows_strategy(opp.strategy):
+    strategy = getattr(opp, "strategy", None) or DEFAULT_STRATEGY
+    if not schema.spec.knows_strategy(strategy):
         raise RecordError(
             422,
             [
                 {
                     "loc": [*loc, "strategy"],
-                    "msg": f"unknown strategy {opp.strategy!r}; "
-                    f"this bundle knows {list(spec.strategies)}",
+                    "msg": f"unknown strategy {strategy!r}; "
+                    f"this bundle knows {list(schema.spec.strategies)}",
                     "type": "value_error",
                 }
             ],
         )
     given = {k for k in opp.model_fields_set if getattr(opp, k) is not None}
-    filled = [name for name in DEFAULTED_FIELDS if name not in given]
+    filled = [name for name in schema.defaulted if name not in given]
     return Parsed(opp.to_record(now), tuple(filled), opp.notional_usd)
 
 

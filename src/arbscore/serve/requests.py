@@ -67,4 +67,4 @@ def validate(model: type, data: Any, loc: tuple = ("body",)) -> Any:
 def parse_opportunity(data: Any, loc: list, scorer: Scorer, now: datetime) -> Parsed:
     """Validate one opportunity JSON object (:func:`arbscore.serve.records.opportunity_record`,
     the in-process scorer's parser too); a RecordError is the 422 it carries."""
-    return opportunity_record(data, scorer.spec, now, tuple(loc))
+    return opportunity_record(data, scorer.request, now, tuple(loc))

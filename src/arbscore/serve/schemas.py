@@ -4,18 +4,24 @@ Keys arrive camelCase (the guide's C# client: ``fundProfit8h``, ``fundApr``, ``v
 snake_case; :func:`arbscore.data_tools.features.normalise_keys` maps them before validation, so
 error locations name our snake_case field.
 
+The opportunity model is built per bundle (:func:`request_model`) from the manifest's input list
+(``"inputs"``, :mod:`arbscore.data_tools.features.inputs`): every input the bundle's models read
+is a field, so the opportunity stage's extras (``basis_pct``, ``round_trip_cost_pct``, ...) are
+accepted (camelCase or snake_case), validated and, when absent, listed in ``filled_defaults``.
 Required per opportunity: ``symbol``, ``fund_profit_8h``, ``fund_apr`` (what the guide's own
 curl example sends). Defaults for the rest, documented per field:
 - ``strategy``: ``spot_perp`` (the guide's examples omit it); one the bundle does not know is a
   422 (the OpenAPI document lists the served bundle's strategies as the enum);
 - ``fund_profit_24h_proj`` / ``fund_profit_3d_proj``: ``fund_profit_8h`` (no trend information);
 - ``break_even_hours``, ``spread_volatility_cv``, ``volume_24h``, ``bid_ask_spread``,
-  ``orderbook_depth``, ``btc_price``: the training medians saved in the bundle's feature spec;
+  ``orderbook_depth``, ``btc_price`` and the extras: the training medians saved in the bundle's
+  feature spec;
 - ``liquidity_status``: none (scored like "Low", the cautious case); ``market_regime``: none
   (no regime one-hot set); both matched case-insensitively;
 - ``hour_of_day`` / ``day_of_week``: from ``timestamp`` (UTC) when given, else the server's UTC
   clock (an opportunity is scored when it is seen);
-- ``hold_hours``: the duration head's predicted optimal hold;
+- ``hold_hours``: the duration head's predicted optimal hold (at most the bundle's largest
+  labelled hold, ``manifest["hold_grid_hours"]``);
 - ``notional_usd`` (not a feature; sizes ``expected_pnl_usd``): the training position size.
 Each answer lists the fields it filled in as ``filled_defaults``. The same parsing serves the
 in-process ``Scorer.predict_records`` (``serve/records.py``).
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -40,13 +47,20 @@ from pydantic import (
     Field,
     Strict,
     WithJsonSchema,
+    create_model,
     model_validator,
 )
 
-from arbscore.schema import LIQUIDITY_STATUSES, MARKET_REGIMES, MAX_HOLD_HOURS
+from arbscore.data_tools.features.inputs import (
+    DEFAULT_STRATEGY,
+    NUMBER_LIMIT,
+    ModelInput,
+    model_inputs,
+)
+from arbscore.data_tools.features.spec import DEFAULT_FEATURE_SPEC
+from arbscore.schema import MAX_HOLD_HOURS
 from arbscore.serve.sizing import MIN_LOSS_PCT
 
-NUMBER_LIMIT = 1e12
 _CONFIG = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 Num = Annotated[float, Strict(), Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
@@ -105,8 +119,6 @@ def _category(values: tuple[str, ...]):
     return BeforeValidator(match)
 
 
-Liquidity = Annotated[Literal[LIQUIDITY_STATUSES], _category(LIQUIDITY_STATUSES)]  # type: ignore[valid-type]
-Regime = Annotated[Literal[MARKET_REGIMES], _category(MARKET_REGIMES)]  # type: ignore[valid-type]
 #: marks where the OpenAPI document puts a ``$ref`` to the Opportunity schema (``app.py``)
 OPPORTUNITY_MARK = "x-arbscore-opportunity"
 #: a nested opportunity: kept as the raw object (camelCase keys are mapped before validation)
@@ -124,33 +136,13 @@ def utc_hour_and_weekday(when: datetime) -> tuple[int, int]:
     return minutes // 60, (when.weekday() + days) % 7
 
 
-class Opportunity(BaseModel):
-    """One opportunity as the detector sees it (snake_case names; camelCase accepted)."""
+class OpportunityBase(BaseModel):
+    """The request fields that are not model inputs; :func:`request_model` adds the inputs."""
 
     model_config = _CONFIG
 
     symbol: str = Field(min_length=1, max_length=64, examples=["BTCUSDT"])
-    fund_profit_8h: Num = Field(description="funding profit per 8 h, % of notional")
-    fund_apr: Num = Field(description="annualised funding, % per year")
-    strategy: str = Field(
-        "spot_perp", min_length=1, max_length=64, description="spot_perp | perp_perp"
-    )
-    fund_profit_24h_proj: Num | None = Field(None, description="default: fund_profit_8h")
-    fund_profit_3d_proj: Num | None = Field(None, description="default: fund_profit_8h")
-    break_even_hours: Num | None = None
-    spread_volatility_cv: NonNeg | None = None
-    volume_24h: NonNeg | None = Field(None, description="USD")
-    bid_ask_spread: NonNeg | None = Field(None, description="% of price")
-    orderbook_depth: NonNeg | None = Field(None, description="USD")
-    liquidity_status: Liquidity | None = None
-    btc_price: NonNeg | None = None
-    market_regime: Regime | None = None
-    hour_of_day: Hour | None = None
-    day_of_week: Weekday | None = None
     timestamp: Timestamp | None = None
-    hold_hours: Annotated[float, Strict()] | None = Field(
-        None, gt=0, le=MAX_HOLD_HOURS, description="evaluate profit/success at this hold"
-    )
     notional_usd: Annotated[float, Strict()] | None = Field(
         None,
         gt=0,
@@ -161,14 +153,51 @@ class Opportunity(BaseModel):
     def to_record(self, now: datetime | None = None) -> dict[str, Any]:
         """The snake_case record ``build_matrix`` reads, with the documented defaults applied."""
         rec = self.model_dump(exclude_none=True)
-        rec.setdefault("fund_profit_24h_proj", self.fund_profit_8h)
-        rec.setdefault("fund_profit_3d_proj", self.fund_profit_8h)
+        rec.setdefault("strategy", DEFAULT_STRATEGY)
+        rec.setdefault("fund_profit_24h_proj", rec["fund_profit_8h"])
+        rec.setdefault("fund_profit_3d_proj", rec["fund_profit_8h"])
         hour, weekday = utc_hour_and_weekday(self.timestamp or now or datetime.now(timezone.utc))
         rec.setdefault("hour_of_day", hour)
         rec.setdefault("day_of_week", weekday)
         rec.pop("timestamp", None)
         rec.pop("notional_usd", None)
         return rec
+
+
+def _input_field(inp: ModelInput) -> tuple[Any, Any]:
+    """(annotation, FieldInfo) of one bundle input, its bounds and categories enforced."""
+    doc = inp.description + ("" if inp.required else f"; default: {inp.default}")
+    if inp.dtype == "int64":
+        kind: Any = _integer(int(inp.minimum or 0), int(inp.maximum or NUMBER_LIMIT))
+    elif inp.dtype == "string" and inp.closed and inp.values:
+        kind = Annotated[Literal[inp.values], _category(inp.values)]  # type: ignore[valid-type]
+    elif inp.dtype == "string":
+        kind = Annotated[str, Field(min_length=1, max_length=64)]
+    else:
+        low = {"gt" if inp.exclusive_minimum else "ge": inp.minimum}
+        kind = Annotated[float, Strict(), Field(**low, le=inp.maximum)]
+    if inp.required:
+        return kind, Field(description=doc)
+    return kind | None, Field(None, description=doc)
+
+
+@lru_cache(maxsize=16)
+def request_model(inputs: tuple[ModelInput, ...]) -> type[OpportunityBase]:
+    """The ``Opportunity`` request model of a bundle: :class:`OpportunityBase` plus one field
+    per input the bundle's models read (``inputs``: the manifest's input list), so every
+    input is accepted, validated and, when absent, listed as defaulted."""
+    fields = {inp.name: _input_field(inp) for inp in inputs}
+    return create_model("Opportunity", __base__=OpportunityBase, **fields)  # type: ignore[call-overload]
+
+
+def defaulted_fields(inputs: tuple[ModelInput, ...]) -> tuple[str, ...]:
+    """The optional fields whose absence means "the server filled this in", in input order
+    (``notional_usd`` last): what ``filled_defaults`` lists."""
+    return (*(i.name for i in inputs if not i.required), "notional_usd")
+
+
+#: the request model of a bundle with the default feature spec and hold grid
+Opportunity = request_model(model_inputs(DEFAULT_FEATURE_SPEC, MAX_HOLD_HOURS))
 
 
 class Prediction(BaseModel):
@@ -194,6 +223,8 @@ HEALTH_FACTS = (
     "created_at",
     "age_days",
     "max_model_age_days",
+    "strategy",
+    "strategy_verdict",
 )
 
 
@@ -211,6 +242,12 @@ class Health(BaseModel):
     created_at: str | None
     age_days: float | None = Field(description="days since the bundle was exported")
     max_model_age_days: float | None
+    strategy: str | None = Field(
+        None, description="the shipped strategy (a family, or a per-head mix); None: not recorded"
+    )
+    strategy_verdict: str | None = Field(
+        None, description="its backtest verdict against the best rule; None: never backtested"
+    )
 
 
 Probability = Annotated[float, Strict(), Field(ge=0, le=1)]

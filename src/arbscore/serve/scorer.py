@@ -32,12 +32,13 @@ import onnxruntime as ort
 
 from arbscore.composite import CompositeConfig, composite_score_one
 from arbscore.data_tools.features import FeatureSpec, build_rows
+from arbscore.data_tools.features.inputs import inputs_from_manifest
 from arbscore.data_tools.two_pass import hold_index, two_pass
-from arbscore.export.manifest import read_manifest
+from arbscore.export.manifest import BundleTerms, read_manifest
 from arbscore.schema import HEADS, HOLD_COLUMN
 from arbscore.serve.answers import EntryRule, rounded, training_notional_usd, usd
 from arbscore.serve.onerow import OneRow
-from arbscore.serve.records import Parsed, opportunity_record, without_hold
+from arbscore.serve.records import Parsed, RequestSchema, opportunity_record, without_hold
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,16 @@ class Scorer:
         except ValueError as exc:
             raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
         self.notional_usd = training_notional_usd(self.manifest)
+        try:
+            self.terms = BundleTerms.from_manifest(self.manifest)
+            self.request = RequestSchema.build(
+                inputs_from_manifest(
+                    self.manifest.get("inputs"), self.spec, self.terms.max_hold_hours
+                ),
+                self.spec,
+            )
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._heads: dict[str, tuple[str, str]] = {}
         for head in HEADS:
@@ -100,7 +111,12 @@ class Scorer:
             file, output = self._heads[head]
             self._second.setdefault(file, []).append((head, output))
         self._one = OneRow.build(
-            self._sessions, self._heads, self._second, self.n_features, self.hold_col
+            self._sessions,
+            self._heads,
+            self._second,
+            self.n_features,
+            self.hold_col,
+            self.terms.hold_grid_hours,
         )
         if self._one is not None and not self._one_row_agrees():
             log.warning("bundle %s: one-row path disagrees, using the batch path", bundle_dir)
@@ -184,7 +200,9 @@ class Scorer:
         if len(X) == 1 and self._one is not None:
             given = math.nan if hold_hours is None else float(np.asarray(hold_hours).reshape(-1)[0])
             profit, success, duration = self._one.predict(X, given)
-            composite = composite_score_one(profit, success, duration, self.composite_config)
+            composite = composite_score_one(
+                profit, success, duration, self.composite_config, self.terms.hold_grid_hours
+            )
             return Predictions(
                 np.array([profit]), np.array([success]), np.array([duration]), np.array([composite])
             )
@@ -204,6 +222,7 @@ class Scorer:
             lambda X1: self._run(file, [output], X1)[0],
             at_hold,
             None if hold_hours is None else np.asarray(hold_hours, np.float64),
+            self.terms.hold_grid_hours,
         )
         composite = self._composite(result["profit"], result["success"], duration)
         return Predictions(result["profit"], result["success"], duration, composite)
@@ -213,10 +232,10 @@ class Scorer:
         vector loops for exp/arcsinh may differ from libm's scalar ones in the last bit on some
         CPUs (seen on AMD EPYC, numpy 2.4), so the array form would make a row's score depend
         on the batch it came in. One row costs ~1 us, small beside the graphs."""
-        cfg = self.composite_config
+        cfg, grid = self.composite_config, self.terms.hold_grid_hours
         return np.fromiter(
             (
-                composite_score_one(p, s, h, cfg)
+                composite_score_one(p, s, h, cfg, grid)
                 for p, s, h in zip(profit.tolist(), success.tolist(), hold.tolist(), strict=True)
             ),
             np.float64,
@@ -270,7 +289,7 @@ class Scorer:
         :class:`~arbscore.serve.records.RecordError` naming the first bad record's fields."""
         now = now or datetime.now(timezone.utc)
         return [
-            opportunity_record(r, self.spec, now, (*loc, i) if index else tuple(loc))
+            opportunity_record(r, self.request, now, (*loc, i) if index else tuple(loc))
             for i, r in enumerate(records)
         ]
 

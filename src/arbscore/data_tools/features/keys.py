@@ -86,3 +86,21 @@ def normalise_keys(record: Mapping[str, Any]) -> dict[str, Any]:
             continue
         out[name] = value
     return out
+
+
+def camel_case(name: str) -> str:
+    """``fund_profit_8h`` -> ``fundProfit8h`` (the JSON spelling of a C#/JS property)."""
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def key_aliases(name: str) -> tuple[str, ...]:
+    """Every camelCase spelling that :func:`normalise_key` maps onto column ``name``: its own
+    camelCase form, then the guide's C# property names (``bidAskSpreadPercent``,
+    ``fundProfit8h24hProj``, ...). Only spellings that really map are listed."""
+    spellings = [camel_case(name)] + [camel_case(k) for k, v in _KEY_ALIASES.items() if v == name]
+    out: list[str] = []
+    for key in spellings:
+        if key != name and key not in out and normalise_key(key) == name:
+            out.append(key)
+    return tuple(out)
