@@ -278,8 +278,8 @@ def test_the_verdict_sentence_says_not_enough_evidence_below_the_minimum_trades(
 
 
 def test_the_simulators_marks_reach_the_book_end_to_end():
-    """The marks the simulator writes (string ids) matched through the loader's integer ids:
-    this fails whenever marks exist and match nothing."""
+    """The marks the simulator writes (int64 ids, the same as the training set's) reach the
+    book: this fails whenever marks exist and match nothing."""
     from arb_eval_kit import MeanFamily
 
     from arbscore.data_tools.simulate import SimulationConfig
@@ -296,7 +296,8 @@ def test_the_simulators_marks_reach_the_book_end_to_end():
     holds = (1, 4, 8, 12, 24, 48, 72, 120, 168)
     config = TrainingSetConfig(simulation=SimulationConfig(holds_hours=holds, horizon_hours=168))
     frame, marks = build_training_set(market, config, marks=True)
-    assert not pd.api.types.is_integer_dtype(marks["opportunity_id"])  # the simulator's names
+    assert pd.api.types.is_integer_dtype(marks["opportunity_id"])  # keyed as the set is
+    assert set(marks["opportunity_id"]) <= set(frame["opportunity_id"])
     cfg = EvaluationConfig(n_folds=2, bootstrap_samples=200)
     bt = evaluate(frame, [MeanFamily], cfg, marks=marks).metrics["backtest"]
     assert bt["pooled"]["always_on"]["trades"] > 0  # positions open past a day to mark

@@ -34,7 +34,8 @@ class RestOnly(MeanFamily):
 
 def test_the_heads_winners_are_booked_together_as_their_own_strategy():
     frame = make_training_frame(days=30, step_minutes=180)
-    config = EvaluationConfig(n_folds=2, min_success_probability=0.0)
+    # no continuation at the grid's last hold: each trade's exit is then the hold it entered at
+    config = EvaluationConfig(n_folds=2, min_success_probability=0.0, continue_at_boundary=False)
     result = evaluate(frame, [ProfitOnly, RestOnly], config)
     m = result.metrics
     assert m["winner"] == {"profit": "profit_only", "success": "rest_only", "duration": "rest_only"}
@@ -67,5 +68,6 @@ def test_no_mix_when_one_family_wins_every_head():
     result = evaluate(frame, [MeanFamily], EvaluationConfig(n_folds=2))
     assert result.metrics["head_winner_mix"] is None
     assert set(result.metrics["backtest"]["pooled"]) == {
-        "ridge", "carry_rule", "fund_apr_rank", "persistence", "hindsight_oracle"
+        "ridge", "carry_rule", "fund_apr_rank", "persistence", "hindsight_oracle", "always_on",
+        "cash",
     }  # fmt: skip

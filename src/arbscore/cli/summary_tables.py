@@ -110,6 +110,8 @@ def vs_rule_table(metrics: dict) -> Table:
         f"recommended: {rec}",
         ["family", "against", "diff %/yr", "95 % CI", "verdict"],
     )
+    # a per-head mix's name ("a+b+c") is long: it folds, the numbers and verdict never do
+    t.columns[0].no_wrap, t.columns[0].overflow = False, "fold"
     for fam, block in (bt.get("versus") or {}).items():
         for against, v in block.items():
             t.add_row(

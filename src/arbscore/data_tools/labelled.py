@@ -16,6 +16,7 @@ import pandas as pd
 from arbscore.data_tools.market import MarketData
 from arbscore.data_tools.opportunities import detect_opportunities
 from arbscore.data_tools.simulate import simulate_executions
+from arbscore.data_tools.simulate_output import opportunity_ids
 from arbscore.data_tools.snapshots import build_snapshots
 from arbscore.data_tools.training_set import TrainingSetConfig
 from arbscore.progress import Progress
@@ -51,9 +52,11 @@ def dropped_entries(
     if entries[1] is not None:
         inside &= when < entries[1]
     opportunities = opportunities[inside]
-    detected = set(opportunities["opportunity_id"]) if len(opportunities) else set()
+    # the detector's ids as the simulator writes them (int64, names hashed: simulate_output)
+    ids = pd.Series(opportunity_ids(opportunities), index=opportunities.index)
     kept = set(frame["opportunity_id"]) if len(frame) else set()
-    lost = opportunities[opportunities["opportunity_id"].isin(detected - kept)]
+    detected = set(ids)
+    lost = opportunities[~ids.isin(kept)]
     after = None
     if len(lost):
         after = pd.Timestamp(pd.to_datetime(lost["timestamp"], utc=True).min()).isoformat()
