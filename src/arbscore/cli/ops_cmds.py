@@ -188,7 +188,11 @@ def retrain_cmd(
         float, typer.Option(help="with --db: the last N days of market history")
     ] = 90.0,
     family: Annotated[
-        list[str] | None, typer.Option(help="challenger families (default: xgboost, lightgbm)")
+        list[str] | None,
+        typer.Option(
+            "--family", "-f", help="challenger families, repeated or comma-separated "
+            "(default: xgboost,lightgbm)"
+        ),
     ] = None,
     folds: Annotated[int, typer.Option(help="recent walk-forward folds to compare on")] = 2,
     required_wins: Annotated[int, typer.Option(help="heads the challenger must win")] = 2,
@@ -202,10 +206,12 @@ def retrain_cmd(
 
     from arbscore.evaluation.config import EvaluationConfig
     from arbscore.ops.retrain import RetrainConfig, retrain
+    from arbscore.registry import parse_family_list
 
+    chosen = {"families": parse_family_list(family)} if family else {}  # else the config's
     config = RetrainConfig(
         root=root,
-        families=tuple(family or ("xgboost", "lightgbm")),
+        **chosen,
         server_url=server,
         evaluation=EvaluationConfig(n_folds=folds),
         required_wins=required_wins,

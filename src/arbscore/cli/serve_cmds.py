@@ -13,6 +13,7 @@ import typer
 
 from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import user_errors
+from arbscore.cli.extras import require_extra
 
 
 def register(app: typer.Typer) -> None:
@@ -174,7 +175,9 @@ def register(app: typer.Typer) -> None:
         head: Annotated[
             list[str] | None,
             typer.Option(
-                "--head", help="HEAD=FAMILY to override the harness's winner, e.g. duration=mlx"
+                "--head",
+                help="HEAD=FAMILY to override the harness's winner, repeated or "
+                "comma-separated, e.g. duration=mlx,profit=xgboost",
             ),
         ] = None,
         old_family: Annotated[list[str] | None, hidden("--family")] = None,
@@ -186,8 +189,10 @@ def register(app: typer.Typer) -> None:
         from arbscore.cli.progress_views import status_line
         from arbscore.export.bundle import ExportConfig, export_bundle
 
+        if coreml:
+            require_extra("--coreml", "train", "coremltools")
         pairs = []
-        for item in family or []:
+        for item in (i for value in family or [] for i in value.split(",") if i.strip()):
             head, sep, name = item.partition("=")
             if not sep or not name:
                 raise ValueError(f"--head {item!r}: expected HEAD=FAMILY, e.g. profit=xgboost")
