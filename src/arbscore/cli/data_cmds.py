@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import err_console, user_errors
 from arbscore.errors import UserInputError
 
-console = Console()
+console = CliConsole()
 
 DB_HELP = (
     "DuckDB file or postgresql:// URL (default: $ARBSCORE_DB or ./arbscore_data/market.duckdb)"
@@ -77,8 +77,9 @@ def backfill(
     max_retries: int = typer.Option(5, help="retries per request on 429/5xx/timeouts"),
 ) -> None:
     """Fetch funding history and perp + spot klines through ccxt into the market store."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn
 
+    from arbscore.cli.progress_views import progress_bar
     from arbscore.data_tools.collect.backfill import BackfillConfig
     from arbscore.data_tools.collect.backfill import backfill as run_backfill
     from arbscore.data_tools.collect.exchange import RetryPolicy, make_exchange
@@ -104,12 +105,11 @@ def backfill(
     results = []
     with (
         open_store(db) as store,
-        Progress(
+        progress_bar(
+            console,
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
         ) as bar,
     ):
         for config in configs:

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from arbscore.cli.console import CliConsole
 from arbscore.errors import UserInputError
 
-err_console = Console(stderr=True)
+err_console = CliConsole(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["UserInputError", "err_console", "fail", "user_errors"]
 

@@ -21,9 +21,9 @@ DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]  # the --db of every o
 
 
 def _console():
-    from rich.console import Console
+    from arbscore.cli.console import CliConsole
 
-    return Console()
+    return CliConsole()
 
 
 def _write_json(path: Path | None, payload: dict) -> None:
@@ -190,8 +190,9 @@ def retrain_cmd(
     family: Annotated[
         list[str] | None,
         typer.Option(
-            "--family", "-f", help="challenger families, repeated or comma-separated "
-            "(default: xgboost,lightgbm)"
+            "--family",
+            "-f",
+            help="challenger families, repeated or comma-separated (default: xgboost,lightgbm)",
         ),
     ] = None,
     folds: Annotated[int, typer.Option(help="recent walk-forward folds to compare on")] = 2,

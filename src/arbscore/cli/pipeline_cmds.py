@@ -10,14 +10,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from arbscore.cli.aliases import hidden_default, renamed
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import user_errors
+from arbscore.cli.progress_views import progress_bar
 from arbscore.cli.scale_cmds import CLUSTER_HELP, cluster_context
 from arbscore.errors import UserInputError
 from arbscore.progress import Progress as ProgressFn
@@ -76,13 +79,9 @@ def load_market(
     return market
 
 
-def _progress_bar(console: Console) -> tuple[Progress, ProgressFn]:
-    bar = Progress(
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=console,
+def _progress_bar(console: Console) -> tuple[Any, ProgressFn]:
+    bar = progress_bar(
+        console, TextColumn("{task.description:<14}"), BarColumn(), TaskProgressColumn()
     )
     tasks: dict[str, int] = {}
 
@@ -162,7 +161,7 @@ def snapshots(
     if output.suffix.lower() != ".parquet":
         raise UserInputError(f"--out {output.name}: expected a .parquet file")
     config = SnapshotConfig(every_minutes=every_minutes, warmup_hours=warmup_hours)
-    console = Console()
+    console = CliConsole()
     began = time.perf_counter()
     source = MarketSource(data, db, symbols, start, end, days, seed)
     market, frame = _load_and_build(
@@ -259,7 +258,7 @@ def simulate(
             ),
         ),
     )
-    console = Console()
+    console = CliConsole()
     began = time.perf_counter()
     source = MarketSource(data, db, symbols, start, end, days, seed)
     with cluster_context(cluster) as where:

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import UserInputError, user_errors
 from arbscore.cli.extras import require_extra
 
@@ -44,7 +44,7 @@ def score(
     from arbscore.scale.cluster import ClusterError
     from arbscore.scale.score import score_dataset
 
-    console = Console()
+    console = CliConsole()
     try:
         with cluster_context(cluster) as where:
             files = score_dataset(data, bundle, out, cluster=where if where.spec else None)

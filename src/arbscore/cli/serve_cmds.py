@@ -184,8 +184,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export the winning model of each head to an ONNX bundle with a manifest."""
         family = renamed(head, old_family, "--head", "--family")
-        from rich.console import Console
-
+        from arbscore.cli.console import CliConsole
         from arbscore.cli.progress_views import status_line
         from arbscore.export.bundle import ExportConfig, export_bundle
 
@@ -198,7 +197,7 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"--head {item!r}: expected HEAD=FAMILY, e.g. profit=xgboost")
             pairs.append((head.strip(), name.strip()))
         config = ExportConfig(families=tuple(pairs), coreml=coreml)
-        console = Console()
+        console = CliConsole()
         with console.status("exporting") as status:
             manifest = export_bundle(run_dir, out, config, progress=status_line(status))
         for head, entry in manifest["heads"].items():
