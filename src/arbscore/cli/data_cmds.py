@@ -171,6 +171,8 @@ def live(
     api_base: ApiBaseOpt = None,
 ) -> None:
     """Every interval, store funding/premium index, tickers and order-book top as live rows."""
+    from rich.markup import escape
+
     from arbscore.data_tools.collect.exchange import make_exchange
     from arbscore.data_tools.collect.live import LiveConfig, run_live
     from arbscore.data_tools.store import open_store
@@ -186,15 +188,39 @@ def live(
     def report(result) -> None:
         line = f"{result.snapshot_time:%Y-%m-%d %H:%M:%S} UTC: {result.rows} rows"
         console.print(
-            line + "".join(f"  [red]{e} failed: {m}[/]" for e, m in result.errors.items())
+            line + "".join(f"  [red]{e} failed: {escape(m)}[/]" for e, m in result.errors.items()),
+            soft_wrap=True,
         )
 
+    taken = []
     with open_store(db) as store:
         console.print(f"live snapshots every {interval} -> {store.location} (Ctrl-C stops)")
         try:
-            run_live(store, clients, config, max_rounds=1 if once else rounds, on_round=report)
+            taken = run_live(
+                store, clients, config, max_rounds=1 if once else rounds, on_round=report
+            )
         except KeyboardInterrupt:
             console.print("stopped")
+    _live_exit(taken, config)
+
+
+def _live_exit(rounds: list, config: Any) -> None:
+    """A round in which every exchange failed exits 1; one in which no exchange lists any of
+    the markets asked for (nothing stored, nothing failed) is bad input, exit 2."""
+    for r in rounds:
+        when = f"{r.snapshot_time:%Y-%m-%d %H:%M} UTC"
+        if r.rows == 0 and r.errors and len(r.errors) == len(config.exchanges):
+            err_console.print(
+                f"[bold red]error:[/] every exchange failed in the round at {when}; nothing "
+                "stored (see the lines above)",
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1)
+        if r.rows == 0 and not r.errors:
+            raise UserInputError(
+                f"--symbols: none of {list(config.symbols)} ({', '.join(config.markets)}) is "
+                f"listed on {', '.join(config.exchanges)}; nothing stored at {when}"
+            )
 
 
 def import_cmd(

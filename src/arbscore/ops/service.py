@@ -31,6 +31,7 @@ from arbscore.data_tools.store import LIVE_SNAPSHOTS, open_store
 from arbscore.ops.drift import DriftConfig, DriftMonitor
 from arbscore.ops.live_opps import live_opportunities, records
 from arbscore.ops.paper import PaperConfig, paper_trade
+from arbscore.ops.snapshot import write_snapshot
 from arbscore.ops.tracking import (
     PredictionTracker,
     accuracy_over_time,
@@ -127,12 +128,14 @@ class OpsService:
         return out
 
     def run_jobs(self) -> None:
-        """One round: scan the newest slot, flush, attach outcomes (errors are kept, not raised)."""
+        """One round: scan the newest slot, flush, attach outcomes, write the store's readable
+        snapshot (``ops.snapshot``; errors are kept, not raised)."""
         try:
             if self._provider is not None:
                 self.scan(self._provider.scorer)
             self.tracker.flush()
             attach_outcomes(self.store, self.config.costs, lock=self.lock)
+            write_snapshot(self.store, self.lock)  # what drift/paper/track read meanwhile
         except Exception as exc:  # noqa: BLE001 - a bad round must not stop the server
             self.job_errors = [*self.job_errors[-9:], f"{type(exc).__name__}: {exc}"]
         self.job_rounds += 1
