@@ -132,6 +132,11 @@ _SYMBOLS = typer.Option(None, help="comma-separated symbols, e.g. BTCUSDT,ETHUSD
 _START = typer.Option(None, help="first day (UTC), e.g. 2025-07-01")
 _END = typer.Option(None, help="end (exclusive, UTC)")
 _DAYS = typer.Option(30.0, help="--data synthetic: days to generate")
+_SIM_DAYS = typer.Option(
+    None,
+    help="--data synthetic: days to generate [default: enough for the hold grid: warm-up + "
+    "the longest hold + 14 days of entries, 47 for the default grid]",
+)
 _SEED = typer.Option(0, help="--data synthetic: random seed")
 _SNAP_OUT = typer.Option(None, "--out", "-o", help="Parquet file [default: snapshots.parquet]")
 _SIM_OUT = typer.Option(
@@ -202,7 +207,7 @@ def simulate(
     symbols: str = _SYMBOLS,
     start: str = _START,
     end: str = _END,
-    days: float = _DAYS,
+    days: float | None = _SIM_DAYS,
     seed: int = _SEED,
     entry_stride_minutes: int = typer.Option(60, help="minutes between entries"),
     position_size_usd: float = typer.Option(10_000.0, help="notional of each leg, USD"),
@@ -260,6 +265,10 @@ def simulate(
     )
     console = CliConsole()
     began = time.perf_counter()
+    if days is None:  # a generated market long enough for the grid's whole paths
+        from arbscore.data_tools.training_set import market_days_for
+
+        days = market_days_for(config)
     source = MarketSource(data, db, symbols, start, end, days, seed)
     with cluster_context(cluster) as where:
         if where.spec is None:
