@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import err_console, user_errors
 from arbscore.errors import UserInputError
 
-console = Console()
+console = CliConsole()
 
 DB_HELP = (
     "DuckDB file or postgresql:// URL (default: $ARBSCORE_DB or ./arbscore_data/market.duckdb)"
@@ -77,8 +77,9 @@ def backfill(
     max_retries: int = typer.Option(5, help="retries per request on 429/5xx/timeouts"),
 ) -> None:
     """Fetch funding history and perp + spot klines through ccxt into the market store."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn
 
+    from arbscore.cli.progress_views import progress_bar
     from arbscore.data_tools.collect.backfill import BackfillConfig
     from arbscore.data_tools.collect.backfill import backfill as run_backfill
     from arbscore.data_tools.collect.exchange import RetryPolicy, make_exchange
@@ -104,12 +105,11 @@ def backfill(
     results = []
     with (
         open_store(db) as store,
-        Progress(
+        progress_bar(
+            console,
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
         ) as bar,
     ):
         for config in configs:
@@ -171,6 +171,8 @@ def live(
     api_base: ApiBaseOpt = None,
 ) -> None:
     """Every interval, store funding/premium index, tickers and order-book top as live rows."""
+    from rich.markup import escape
+
     from arbscore.data_tools.collect.exchange import make_exchange
     from arbscore.data_tools.collect.live import LiveConfig, run_live
     from arbscore.data_tools.store import open_store
@@ -186,15 +188,39 @@ def live(
     def report(result) -> None:
         line = f"{result.snapshot_time:%Y-%m-%d %H:%M:%S} UTC: {result.rows} rows"
         console.print(
-            line + "".join(f"  [red]{e} failed: {m}[/]" for e, m in result.errors.items())
+            line + "".join(f"  [red]{e} failed: {escape(m)}[/]" for e, m in result.errors.items()),
+            soft_wrap=True,
         )
 
+    taken = []
     with open_store(db) as store:
         console.print(f"live snapshots every {interval} -> {store.location} (Ctrl-C stops)")
         try:
-            run_live(store, clients, config, max_rounds=1 if once else rounds, on_round=report)
+            taken = run_live(
+                store, clients, config, max_rounds=1 if once else rounds, on_round=report
+            )
         except KeyboardInterrupt:
             console.print("stopped")
+    _live_exit(taken, config)
+
+
+def _live_exit(rounds: list, config: Any) -> None:
+    """A round in which every exchange failed exits 1; one in which no exchange lists any of
+    the markets asked for (nothing stored, nothing failed) is bad input, exit 2."""
+    for r in rounds:
+        when = f"{r.snapshot_time:%Y-%m-%d %H:%M} UTC"
+        if r.rows == 0 and r.errors and len(r.errors) == len(config.exchanges):
+            err_console.print(
+                f"[bold red]error:[/] every exchange failed in the round at {when}; nothing "
+                "stored (see the lines above)",
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1)
+        if r.rows == 0 and not r.errors:
+            raise UserInputError(
+                f"--symbols: none of {list(config.symbols)} ({', '.join(config.markets)}) is "
+                f"listed on {', '.join(config.exchanges)}; nothing stored at {when}"
+            )
 
 
 def import_cmd(

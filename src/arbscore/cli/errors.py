@@ -7,18 +7,21 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
+from arbscore.cli.console import CliConsole
 from arbscore.errors import UserInputError
 
-err_console = Console(stderr=True)
+err_console = CliConsole(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["UserInputError", "err_console", "fail", "user_errors"]
 
 
 def fail(message: str) -> typer.Exit:
     """Print ``message`` as an error and return the exit-2 exception to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    # escaped: "pip install 'arbscore[mlflow]'" is text, not rich markup; soft-wrapped: a pipe
+    # or a CI log gets the whole line
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=2)
 
 

@@ -8,12 +8,12 @@ never loads it.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
+from arbscore.cli.extras import require_extra
 from arbscore.errors import UserInputError
 
 MlflowOpt = Annotated[
@@ -30,8 +30,7 @@ def check_mlflow(value: str | None) -> str | None:
     """The tracking URI ``--mlflow`` names (None without it); exit 2 when it cannot be used."""
     if value is None:
         return None
-    if importlib.util.find_spec("mlflow") is None:
-        raise UserInputError("--mlflow needs MLflow: pip install 'arbscore[mlflow]'")
+    require_extra("--mlflow", "mlflow", "MLflow")
     from arbscore.ops.mlflow_log import resolve_uri
 
     try:

@@ -10,20 +10,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.table import Table
 
 from arbscore.cli.aliases import hidden, renamed
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import err_console, user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
+from arbscore.cli.progress_views import progress_bar
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.cli.summary_tables import summary_tables, verdict_lines
 from arbscore.cli.window_opts import EndOpt, StartOpt, TestStartOpt
 from arbscore.errors import UserInputError
 from arbscore.progress import Progress as ProgressFn
 
-console = Console()
+console = CliConsole()
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="training set: our simulate output or the guide's CSV")
@@ -41,17 +42,13 @@ SpanOpt = Annotated[
 TopKOpt = Annotated[int, typer.Option("--top-k", help="backtest: entries per snapshot")]
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
+def _progress():
+    return progress_bar(
+        console, TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
     )
 
 
-def _ticker(progress: Progress, title: str) -> ProgressFn:
+def _ticker(progress, title: str) -> ProgressFn:
     task = progress.add_task(title, total=None)
 
     def tick(description: str, done: int | None = None, total: int | None = None) -> None:

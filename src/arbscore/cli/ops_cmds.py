@@ -1,4 +1,4 @@
-"""CLI verbs of operations: ``drift``, ``retrain``, ``paper`` and ``track outcomes|accuracy``.
+"""CLI verbs of operations: ``drift``, ``retrain`` and ``paper`` (``track``: track_cmds.py).
 
 Thin: resolve flags into the ops config dataclasses, call ``arbscore.ops``, print with rich.
 Everything heavy is imported inside the commands (``import arbscore.cli`` stays light).
@@ -12,18 +12,26 @@ from typing import Annotated
 
 import typer
 
+from arbscore.cli import track_cmds
 from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
+from arbscore.cli.track_cmds import DB_HELP, DbOpt  # the --db of every ops command
 
-DB_HELP = "store: DuckDB path or postgresql:// URL (default $ARBSCORE_DB)"
-DbOpt = Annotated[str | None, typer.Option(help=DB_HELP)]  # the --db of every ops command
+ReplayOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--replay",
+        help="recorded live snapshots (Parquet/CSV, as `arbscore data export live_snapshots "
+        "FILE` writes) instead of the store's; --days counts back from the file's last slot",
+    ),
+]
 
 
 def _console():
-    from rich.console import Console
+    from arbscore.cli.console import CliConsole
 
-    return Console()
+    return CliConsole()
 
 
 def _write_json(path: Path | None, payload: dict) -> None:
@@ -34,17 +42,34 @@ def _write_json(path: Path | None, payload: dict) -> None:
         path.write_text(json.dumps(json_safe(payload), indent=2, default=str) + "\n")
 
 
-def _live_frame(db: str | None, days: float):
+def _say(note: str | None) -> None:
+    if note:
+        from arbscore.cli.errors import err_console
+
+        err_console.print(note, soft_wrap=True, markup=False)
+
+
+def _live_frame(db: str | None, days: float, replay: Path | None = None):
+    """The live snapshots of the last ``days``: from ``--replay FILE``, else the store (its
+    server's snapshot while ``arbscore serve --ops-db`` holds a DuckDB file)."""
     import pandas as pd
 
-    from arbscore.data_tools.store import LIVE_SNAPSHOTS, open_store
+    from arbscore.data_tools.store import LIVE_SNAPSHOTS
+    from arbscore.ops.snapshot import open_for_reading, read_recorded_live
 
     if days <= 0:
         raise ValueError(f"--days {days}: must be > 0")
-    with open_store(db, must_exist=True) as store:
-        live = store.read(LIVE_SNAPSHOTS)
-    if live.empty:
-        raise ValueError("--db: no live snapshots in the store; run `arbscore live` first")
+    if replay is not None:
+        live = read_recorded_live(replay)
+    else:
+        with open_for_reading(db) as reading:
+            _say(reading.note)
+            live = reading.store.read(LIVE_SNAPSHOTS)
+        if live.empty:
+            raise ValueError(
+                "--db: no live snapshots in the store; run `arbscore live` first, or replay "
+                "recorded ones with --replay FILE"
+            )
     t = pd.to_datetime(live["snapshot_time"], utc=True)
     return live[t > t.max() - pd.Timedelta(days=days)]
 
@@ -67,6 +92,7 @@ def drift_cmd(
         Path | None, typer.Option("--out", "-o", help="also write the report as JSON")
     ] = None,
     old_json: Annotated[Path | None, hidden("--json")] = None,
+    replay: ReplayOpt = None,
 ) -> None:
     """Per-feature PSI and prediction drift vs the bundle's training reference."""
     import numpy as np
@@ -80,13 +106,16 @@ def drift_cmd(
         raise ValueError(f"--source {source!r} / --fail-on {fail_on!r}: see --help for choices")
     config = DriftConfig(warn_psi=warn_psi, alert_psi=alert_psi)
     scorer = Scorer(bundle)
+    if replay is not None and source == "tracked":
+        raise ValueError("--replay holds live snapshots, not tracked predictions: --source live")
     recs: list[dict] = []
-    if source in ("auto", "tracked"):
-        from arbscore.data_tools.store import open_store
+    if source in ("auto", "tracked") and replay is None:
+        from arbscore.ops.snapshot import open_for_reading
         from arbscore.ops.tracking import tracked
 
-        with open_store(db, must_exist=True) as store:
-            frame = tracked(store)
+        with open_for_reading(db) as reading:
+            _say(reading.note)
+            frame = tracked(reading.store)
         frame = frame[frame["model_version"] == scorer.model_version]
         if len(frame):
             t = pd.to_datetime(frame["opportunity_time"], utc=True)
@@ -96,8 +125,8 @@ def drift_cmd(
     if not recs and source in ("auto", "live"):
         from arbscore.ops.live_opps import live_opportunities, records
 
-        recs = records(live_opportunities(_live_frame(db, days)))
-        used = "live"
+        recs = records(live_opportunities(_live_frame(db, days, replay)))
+        used = "live" if replay is None else f"replay of {replay}"
     if not recs:
         raise ValueError(f"no rows to compare for model {scorer.model_version} (source {source})")
     X, _ = scorer.features(recs)
@@ -142,8 +171,10 @@ def paper_cmd(
         Path | None, typer.Option("--out", "-o", help="also write the summary as JSON")
     ] = None,
     old_json: Annotated[Path | None, hidden("--json")] = None,
+    replay: ReplayOpt = None,
 ) -> None:
-    """Paper-trade the ML scorer against the rule-based scorer on live snapshots."""
+    """Paper-trade the ML scorer against the rule-based scorer on live snapshots (the store's,
+    or recorded ones with --replay)."""
     json_out = renamed(out, old_json, "--out", "--json")
     from rich.table import Table
 
@@ -153,7 +184,7 @@ def paper_cmd(
 
     rules = EvaluationConfig(top_k=top_k, capital_usd=capital, position_usd=position)
     config = PaperConfig(rules=rules, max_hold_hours=max_hold)
-    result = paper_trade(_live_frame(db, days), Scorer(bundle), config)
+    result = paper_trade(_live_frame(db, days, replay), Scorer(bundle), config)
     summary = result.summary()
     table = Table(title=f"paper A/B {summary['start']} -> {summary['end']}")
     for col in ("strategy", "net return", "win rate", "Sharpe", "max drawdown", "trades"):
@@ -188,7 +219,12 @@ def retrain_cmd(
         float, typer.Option(help="with --db: the last N days of market history")
     ] = 90.0,
     family: Annotated[
-        list[str] | None, typer.Option(help="challenger families (default: xgboost, lightgbm)")
+        list[str] | None,
+        typer.Option(
+            "--family",
+            "-f",
+            help="challenger families, repeated or comma-separated (default: xgboost,lightgbm)",
+        ),
     ] = None,
     folds: Annotated[int, typer.Option(help="recent walk-forward folds to compare on")] = 2,
     required_wins: Annotated[int, typer.Option(help="heads the challenger must win")] = 2,
@@ -202,10 +238,12 @@ def retrain_cmd(
 
     from arbscore.evaluation.config import EvaluationConfig
     from arbscore.ops.retrain import RetrainConfig, retrain
+    from arbscore.registry import parse_family_list
 
+    chosen = {"families": parse_family_list(family)} if family else {}  # else the config's
     config = RetrainConfig(
         root=root,
-        families=tuple(family or ("xgboost", "lightgbm")),
+        **chosen,
         server_url=server,
         evaluation=EvaluationConfig(n_folds=folds),
         required_wins=required_wins,
@@ -255,63 +293,9 @@ def _print_retrain(console, result) -> None:
     console.print(f"[{colour}]{result.reason}[/]: serving {version}")
 
 
-def outcomes_cmd(
-    db: DbOpt = None,
-    bundle: Annotated[
-        Path | None,
-        typer.Option(help="value outcomes at this bundle's fees and hold grid (its manifest)"),
-    ] = None,
-) -> None:
-    """Attach realised outcomes to tracked predictions whose hold window has passed."""
-    from arbscore.data_tools.costs import CostConfig, FeeSchedule
-    from arbscore.data_tools.store import open_store
-    from arbscore.export.manifest import BundleTerms, read_manifest
-    from arbscore.ops.tracking import attach_outcomes
-
-    costs, grid = CostConfig(), None
-    if bundle is not None:
-        manifest = read_manifest(bundle)
-        fees = manifest.get("fees")
-        if fees:
-            costs = CostConfig(fees=FeeSchedule.from_dict(fees, "manifest.fees"))
-        grid = BundleTerms.from_manifest(manifest).hold_grid_hours
-    with open_store(db, must_exist=True) as store:
-        n = attach_outcomes(store, costs, hold_grid=grid)
-    terms = f"bundle {bundle}'s terms" if bundle else "the default fees and hold grid (--bundle)"
-    typer.echo(f"{n} outcomes written, valued at {terms}")
-
-
-def accuracy_cmd(
-    db: DbOpt = None,
-    freq: Annotated[str, typer.Option(help="period: 1h, 6h, 1D, 7D ...")] = "1D",
-    csv: Annotated[Path | None, typer.Option(help="also write the table as CSV")] = None,
-) -> None:
-    """Accuracy over time per head from tracked predictions with outcomes."""
-    from rich.table import Table
-
-    from arbscore.data_tools.store import open_store
-    from arbscore.ops.tracking import accuracy_over_time, tracked
-
-    with open_store(db, must_exist=True) as store:
-        acc = accuracy_over_time(tracked(store), freq)
-    table = Table(title="accuracy over time")
-    for col in acc.columns:
-        table.add_column(col)
-    for row in acc.itertuples(index=False):
-        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
-    _console().print(table)
-    if csv is not None:
-        acc.to_csv(csv, index=False)
-
-
 def register(app: typer.Typer) -> None:
     """Add this area's commands to app."""
     app.command("drift")(user_errors(drift_cmd))
     app.command("paper")(user_errors(paper_cmd))
     app.command("retrain")(user_errors(retrain_cmd))
-    track = typer.Typer(
-        help="prediction tracking: outcomes, accuracy", no_args_is_help=True, rich_markup_mode=None
-    )
-    track.command("outcomes")(user_errors(outcomes_cmd))
-    track.command("accuracy")(user_errors(accuracy_cmd))
-    app.add_typer(track, name="track")
+    track_cmds.register(app)

@@ -11,14 +11,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from arbscore.cli.aliases import hidden_default, renamed
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import user_errors
+from arbscore.cli.progress_views import progress_bar
 from arbscore.cli.scale_cmds import CLUSTER_HELP, cluster_context
 from arbscore.errors import UserInputError
 from arbscore.progress import Progress as ProgressFn
@@ -78,13 +81,9 @@ def load_market(
     return market
 
 
-def _progress_bar(console: Console) -> tuple[Progress, ProgressFn]:
-    bar = Progress(
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=console,
+def _progress_bar(console: Console) -> tuple[Any, ProgressFn]:
+    bar = progress_bar(
+        console, TextColumn("{task.description:<14}"), BarColumn(), TaskProgressColumn()
     )
     tasks: dict[str, int] = {}
 
@@ -135,6 +134,11 @@ _SYMBOLS = typer.Option(None, help="comma-separated symbols, e.g. BTCUSDT,ETHUSD
 _START = typer.Option(None, help="first day (UTC), e.g. 2025-07-01")
 _END = typer.Option(None, help="end (exclusive, UTC)")
 _DAYS = typer.Option(30.0, help="--data synthetic: days to generate")
+_SIM_DAYS = typer.Option(
+    None,
+    help="--data synthetic: days to generate [default: enough for the hold grid: warm-up + "
+    "the longest hold + 14 days of entries, 47 for the default grid]",
+)
 _SEED = typer.Option(0, help="--data synthetic: random seed")
 _SNAP_OUT = typer.Option(None, "--out", "-o", help="Parquet file [default: snapshots.parquet]")
 _SIM_OUT = typer.Option(
@@ -164,7 +168,7 @@ def snapshots(
     if output.suffix.lower() != ".parquet":
         raise UserInputError(f"--out {output.name}: expected a .parquet file")
     config = SnapshotConfig(every_minutes=every_minutes, warmup_hours=warmup_hours)
-    console = Console()
+    console = CliConsole()
     began = time.perf_counter()
     source = MarketSource(data, db, symbols, start, end, days, seed)
     market, frame = _load_and_build(
@@ -205,7 +209,7 @@ def simulate(
     symbols: str = _SYMBOLS,
     start: str = _START,
     end: str = _END,
-    days: float = _DAYS,
+    days: float | None = _SIM_DAYS,
     seed: int = _SEED,
     entry_stride_minutes: int = typer.Option(60, help="minutes between entries"),
     position_size_usd: float = typer.Option(10_000.0, help="notional of each leg, USD"),
@@ -261,8 +265,12 @@ def simulate(
             ),
         ),
     )
-    console = Console()
+    console = CliConsole()
     began = time.perf_counter()
+    if days is None:  # a generated market long enough for the grid's whole paths
+        from arbscore.data_tools.training_set import market_days_for
+
+        days = market_days_for(config)
     source = MarketSource(data, db, symbols, start, end, days, seed)
     with cluster_context(cluster) as where:
         if where.spec is None:

@@ -14,12 +14,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from arbscore.cli.aliases import hidden, renamed
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
+from arbscore.cli.progress_views import progress_bar
 from arbscore.cli.scale_cmds import ClusterOpt, cluster_context
 from arbscore.cli.window_opts import EndOpt, StartOpt, TestStartOpt, apply_window
 from arbscore.errors import UserInputError
@@ -27,7 +29,7 @@ from arbscore.errors import UserInputError
 
 def _console() -> Console:
     """A console made per command, so the terminal width (COLUMNS) is read when it runs."""
-    return Console()
+    return CliConsole()
 
 
 #: sections of a --config file (also RunConfig fields) -> (module, config class)
@@ -178,7 +180,7 @@ def parse_script_args(values: list[str] | None) -> dict[str, tuple[str, ...]]:
 class _StageBars:
     """One rich progress row per stage, fed by the pipeline's StageEvents."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Any) -> None:
         self.progress = progress
         self.tasks: dict[str, int] = {}
 
@@ -191,6 +193,7 @@ class _StageBars:
                 event.kind, event.message
             )
             p.console.print(f"{stamp} {event.stage}: {what}", soft_wrap=True, highlight=False)
+            return  # the updates: a LineProgress prints one line per step
         if event.stage not in self.tasks:
             self.tasks[event.stage] = p.add_task(event.stage, total=None, note="")
         task = self.tasks[event.stage]
@@ -301,15 +304,10 @@ def register(app: typer.Typer) -> None:
             cluster=cluster,
             **stage_configs,
         )
-        columns = (
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description:<9}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[note]}"),
-        )
+        columns = (SpinnerColumn(), TextColumn("[bold]{task.description:<9}"), BarColumn())
+        note = (TextColumn("{task.fields[note]}"),)
         try:
-            with Progress(*columns, console=console) as progress:
+            with progress_bar(console, *columns, tail=note) as progress:
                 result = run_pipeline(cfg, progress=_StageBars(progress))
         except PipelineError as exc:
             console.print(f"[bold red]arbscore run stopped:[/] {exc}")
@@ -353,9 +351,7 @@ def register(app: typer.Typer) -> None:
         from arbscore.report.benchmarks import run_benchmarks
 
         names = tuple(n.strip() for s in (scripts or []) for n in s.split(",") if n.strip())
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-        ) as progress:
+        with progress_bar(console, SpinnerColumn(), TextColumn("{task.description}")) as progress:
             task = progress.add_task("benchmarks", total=None)
 
             def tick(name: str, i: int | None = None, n: int | None = None) -> None:

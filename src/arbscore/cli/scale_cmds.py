@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import UserInputError, user_errors
+from arbscore.cli.extras import require_extra
 
 CLUSTER_HELP = (
     "Run on Dask: local[:N] (a LocalCluster of N worker processes, default 2) or "
@@ -19,10 +20,13 @@ ClusterOpt = Annotated[str | None, typer.Option("--cluster", help=CLUSTER_HELP)]
 
 
 def cluster_context(text: str | None):
-    """The ``.map`` context for ``--cluster``; a malformed value is a ``UserInputError``."""
-    from arbscore.scale.cluster import open_cluster
+    """The ``.map`` context for ``--cluster``; a malformed value, or a cluster asked for
+    without Dask installed, is a ``UserInputError`` (exit 2)."""
+    from arbscore.scale.cluster import SCHEDULER_ENV, open_cluster, parse_cluster
 
     try:
+        if parse_cluster(text) is not None:
+            require_extra("--cluster" if text else SCHEDULER_ENV, "dask", "Dask")
         return open_cluster(text)
     except ValueError as exc:
         raise UserInputError(str(exc)) from exc
@@ -40,7 +44,7 @@ def score(
     from arbscore.scale.cluster import ClusterError
     from arbscore.scale.score import score_dataset
 
-    console = Console()
+    console = CliConsole()
     try:
         with cluster_context(cluster) as where:
             files = score_dataset(data, bundle, out, cluster=where if where.spec else None)

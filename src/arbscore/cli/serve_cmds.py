@@ -13,6 +13,7 @@ import typer
 
 from arbscore.cli.aliases import hidden, renamed
 from arbscore.cli.errors import user_errors
+from arbscore.cli.extras import require_extra
 
 
 def register(app: typer.Typer) -> None:
@@ -174,7 +175,9 @@ def register(app: typer.Typer) -> None:
         head: Annotated[
             list[str] | None,
             typer.Option(
-                "--head", help="HEAD=FAMILY to override the harness's winner, e.g. duration=mlx"
+                "--head",
+                help="HEAD=FAMILY to override the harness's winner, repeated or "
+                "comma-separated, e.g. duration=mlx,profit=xgboost",
             ),
         ] = None,
         old_family: Annotated[list[str] | None, hidden("--family")] = None,
@@ -188,19 +191,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export the recommended strategy (or each head's winner) to an ONNX bundle."""
         family = renamed(head, old_family, "--head", "--family")
-        from rich.console import Console
-
+        from arbscore.cli.console import CliConsole
         from arbscore.cli.progress_views import status_line
         from arbscore.export.bundle import ExportConfig, export_bundle
 
+        if coreml:
+            require_extra("--coreml", "train", "coremltools")
         pairs = []
-        for item in family or []:
+        for item in (i for value in family or [] for i in value.split(",") if i.strip()):
             head, sep, name = item.partition("=")
             if not sep or not name:
                 raise ValueError(f"--head {item!r}: expected HEAD=FAMILY, e.g. profit=xgboost")
             pairs.append((head.strip(), name.strip()))
         config = ExportConfig(families=tuple(pairs), coreml=coreml, ship=ship)
-        console = Console()
+        console = CliConsole()
         with console.status("exporting") as status:
             manifest = export_bundle(run_dir, out, config, progress=status_line(status))
         for head, entry in manifest["heads"].items():

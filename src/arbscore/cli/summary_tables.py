@@ -9,7 +9,6 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from arbscore.evaluation.verdict import verdict_sentence
 from arbscore.report.document import fmt, fmt_ci, fmt_pct
 
 
@@ -127,6 +126,8 @@ def vs_rule_table(metrics: dict) -> Table:
 def verdict_lines(metrics: dict) -> list[str]:
     """Each family's verdict sentence (``evaluation.verdict.verdict_sentence``), the same words
     the report prints."""
+    from arbscore.evaluation.verdict import verdict_sentence  # not at import: serve's CLI
+
     bt = metrics.get("backtest") or {}
     lines = [verdict_sentence(bt, fam) for fam in (bt.get("versus") or {})]
     return [line for line in lines if line]

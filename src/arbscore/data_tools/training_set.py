@@ -118,6 +118,18 @@ class TrainingSetConfig:
         )
 
 
+#: days of entries a generated market gives beyond its warm-up and the longest path
+ENTRY_DAYS = 14
+
+
+def market_days_for(config: TrainingSetConfig, entry_days: float = ENTRY_DAYS) -> float:
+    """The days a generated market must span so that ``entry_days`` of entries have their
+    snapshot warm-up before them and their whole path (the simulation's horizon) after them:
+    47 for the defaults (3 days of warm-up, 720 h of path, 14 days of entries)."""
+    hours = config.snapshots.warmup_hours + config.simulation.horizon_hours + 24 * entry_days
+    return hours / 24
+
+
 def build_training_set(
     market: MarketData,
     config: TrainingSetConfig,

@@ -32,6 +32,7 @@ from arbscore.data_tools.store import LIVE_SNAPSHOTS, open_store
 from arbscore.ops.drift import DriftConfig, DriftMonitor
 from arbscore.ops.live_opps import live_opportunities, records
 from arbscore.ops.paper import PaperConfig, paper_trade
+from arbscore.ops.snapshot import write_snapshot
 from arbscore.ops.tracking import (
     PredictionTracker,
     accuracy_over_time,
@@ -129,7 +130,8 @@ class OpsService:
         return out
 
     def run_jobs(self) -> None:
-        """One round: scan the newest slot, flush, attach outcomes (errors are kept, not raised)."""
+        """One round: scan the newest slot, flush, attach outcomes, write the store's readable
+        snapshot (``ops.snapshot``; errors are kept, not raised)."""
         try:
             if self._provider is not None:
                 self.scan(self._provider.scorer)
@@ -140,6 +142,7 @@ class OpsService:
                 costs = dataclasses.replace(costs, fees=bundle_fees(scorer, costs.fees))
                 grid = scorer.terms.hold_grid_hours
             attach_outcomes(self.store, costs, lock=self.lock, hold_grid=grid)
+            write_snapshot(self.store, self.lock)  # what drift/paper/track read meanwhile
         except Exception as exc:  # noqa: BLE001 - a bad round must not stop the server
             self.job_errors = [*self.job_errors[-9:], f"{type(exc).__name__}: {exc}"]
         self.job_rounds += 1

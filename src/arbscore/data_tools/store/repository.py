@@ -289,6 +289,19 @@ class MarketStore:
         spec = _table(table)
         return self.upsert(spec, pd.read_parquet(path))
 
+    def copy_to(self, path: str | os.PathLike) -> None:
+        """A consistent copy of this DuckDB store in a new file ``path`` (DuckDB's ``COPY FROM
+        DATABASE``): what other processes read while this one holds the file."""
+        if self.kind != "duckdb" or self.location == ":memory:":
+            raise ValueError(f"copy_to: {self.location} is not a DuckDB file")
+        name = self._db.query("SELECT current_database() AS name")["name"].iloc[0]
+        target = str(path).replace("'", "''")
+        self._db.execute(f"ATTACH '{target}' AS arbscore_copy")
+        try:
+            self._db.execute(f'COPY FROM DATABASE "{name}" TO arbscore_copy')
+        finally:
+            self._db.execute("DETACH arbscore_copy")
+
 
 def _table(name: str) -> TableSpec:
     if name not in TABLES_BY_NAME:
