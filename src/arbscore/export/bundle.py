@@ -12,7 +12,6 @@ disagrees with the model it came from.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ from arbscore.data_tools.costs import FeeSchedule
 from arbscore.data_tools.features import FeatureSpec
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
+from arbscore.export.staging import check_replaceable, is_bundle, staged
 from arbscore.progress import Progress
 from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
 
@@ -36,7 +36,8 @@ class ExportConfig:
 
     ``families``: force a family per head (``{"profit": "xgboost", ...}``) instead of the
     harness's winners; ``coreml``: also write Core ML files; ``tolerance``: max |ONNX - native|
-    accepted by the export-time parity check.
+    accepted by the export-time parity check; ``overwrite``: an existing bundle at the output
+    may be replaced (never a directory holding anything else).
     """
 
     families: tuple[tuple[str, str], ...] = ()
@@ -138,12 +139,37 @@ def export_families(
     missing = [h for h in HEADS if h not in winners]
     if missing:
         raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        if not config.overwrite:
-            raise ValueError(f"--out {out} is not empty; choose a new directory")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    dest = Path(out_dir)
+    check_replaceable(
+        dest, is_bundle if config.overwrite else lambda _: False, "--out", "a model bundle"
+    )
+    with staged(dest, "export") as tmp:  # a bundle appears whole or not at all
+        return _write_bundle(
+            winners,
+            spec,
+            tmp,
+            config,
+            metrics=metrics,
+            training_data=training_data,
+            progress=progress,
+            reference=reference,
+            fees=fees,
+        )
+
+
+def _write_bundle(
+    winners: Mapping[str, tuple[str, Any]],
+    spec: FeatureSpec,
+    out: Path,
+    config: ExportConfig,
+    *,
+    metrics: Mapping[str, Any] | None,
+    training_data: Mapping[str, Any] | None,
+    progress: Progress | None,
+    reference: Mapping[str, Any] | None,
+    fees: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The body of :func:`export_families`, writing into the empty directory ``out``."""
     n_features = spec.n_features
     X = probe_matrix(spec, config.probe_rows)
     heads: dict[str, dict[str, Any]] = {}
