@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from arbscore.data_tools.store.tables import (
 #: where the store lives when neither ``--db`` nor ``ARBSCORE_DB`` says otherwise
 DEFAULT_STORE_PATH = Path("arbscore_data") / "market.duckdb"
 STORE_ENV = "ARBSCORE_DB"
+#: the PostgreSQL advisory lock held while tables are created or migrated ("arbscore" in ASCII)
+SCHEMA_LOCK_KEY = 0x61726273636F7265
 log = logging.getLogger(__name__)
 
 
@@ -106,9 +109,10 @@ class MarketStore:
 
     def __init__(self, backend: DuckDBBackend | PostgresBackend) -> None:
         self._db = backend
-        for spec in ALL_TABLES:
-            self._db.create(spec)
-            self._migrate(spec)
+        with self._schema_lock():
+            for spec in ALL_TABLES:
+                self._db.create(spec)
+                self._migrate(spec)
 
     # --- identity -------------------------------------------------------------------------
     @property
@@ -133,8 +137,24 @@ class MarketStore:
     def register_table(self, spec: TableSpec) -> None:
         """Create another table (e.g. prediction tracking) so ``upsert``/``read`` work on it,
         or bring an existing one up to ``spec``'s migrations."""
-        self._db.create(spec)
-        self._migrate(spec)
+        with self._schema_lock():
+            self._db.create(spec)
+            self._migrate(spec)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """On PostgreSQL, one process at a time creates and migrates tables (a session
+        advisory lock): concurrent first opens otherwise race on ``CREATE TABLE IF NOT EXISTS``
+        (UniqueViolation) and on the migrations' ``ADD COLUMN`` (DuplicateColumn). A DuckDB
+        file has one writing process anyway."""
+        if self._db.kind != "postgresql":
+            yield
+            return
+        self._db.execute(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
+        try:
+            yield
+        finally:
+            self._db.execute(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
 
     def _migrate(self, spec: TableSpec) -> list[str]:
         """Run the migrations whose columns the stored table lacks (each in one transaction:
