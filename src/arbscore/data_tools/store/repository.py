@@ -58,16 +58,25 @@ def open_store(
         raise ValueError("--db: empty store location; give a DuckDB file path or postgresql://")
     if must_exist and "://" not in target and not os.path.exists(target):
         raise FileNotFoundError(f"--db: no market store at {target} (nothing was created)")
-    if target.startswith(("postgresql://", "postgres://")):
-        backend: Any = PostgresBackend(target)
-    elif "://" in target:
+    is_pg = target.startswith(("postgresql://", "postgres://"))
+    if not is_pg and "://" in target:
         raise ValueError(
             f"--db: unsupported store URL {target.split('://')[0]}://; "
             "use a DuckDB file path or postgresql://user@host/db"
         )
-    else:
-        backend = DuckDBBackend(target)
-    store = MarketStore(backend)
+    if not is_pg and os.path.isdir(target):
+        raise ValueError(f"--db {target}: is a directory; give a DuckDB file path")
+    backend: Any = None
+    try:
+        backend = PostgresBackend(target) if is_pg else DuckDBBackend(target)
+        store = MarketStore(backend)
+    except Exception as exc:
+        if backend is not None:
+            backend.close()
+        problem = _open_problem(exc)
+        if problem is None:
+            raise
+        raise ValueError(f"--db {_redacted(target)}: {problem}") from exc
     log.info(
         "opened %s store %s in %.3fs",
         type(backend).__name__.removesuffix("Backend"),
@@ -75,6 +84,18 @@ def open_store(
         time.perf_counter() - start,
     )
     return store
+
+
+def _open_problem(exc: Exception) -> str | None:
+    """What went wrong opening a store, in one line, when it is the location's fault (not a
+    DuckDB file, locked, unreachable or refusing PostgreSQL); None for anything else."""
+    module = type(exc).__module__ or ""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if module.startswith(("duckdb", "_duckdb")):
+        return f"cannot open it as a DuckDB database ({first})"
+    if module.startswith("psycopg") and type(exc).__name__ == "OperationalError":
+        return f"cannot connect to PostgreSQL ({first})"
+    return None
 
 
 def _redacted(target: str) -> str:
