@@ -137,7 +137,8 @@ def score_dataset(
         raise ValueError(f"--out {out} overlaps --data {data}; write the scores elsewhere")
     check_replaceable(out, _is_score_output, "--out", "an earlier `arbscore score` output")
     bundle = str(Path(bundle_dir).resolve())
-    token = sha256_file(Path(bundle) / MANIFEST_FILE) if Path(bundle).is_dir() else ""
+    manifest = Path(bundle) / MANIFEST_FILE
+    token = sha256_file(manifest) if manifest.is_file() else ""  # else the Scorer says why
     scorer = _scorer(bundle, token)  # a bad bundle fails here, before any partition is read
     names = [f"part-{i}.parquet" for i in range(len(files))]
     with staged(out, "score") as tmp:
