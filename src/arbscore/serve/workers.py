@@ -233,8 +233,9 @@ class Supervisor:
         log.info("reloaded: workers %s", self.pids())
 
     def _restart_dead(self) -> None:
-        """Replace a dead worker; a slot whose workers keep failing to start waits longer
-        each time (1, 2, 4, ... up to :data:`MAX_BACKOFF_S` seconds)."""
+        """Replace a dead worker (connections queued on its socket wait for the replacement);
+        a slot whose replacement fails gets a fresh socket that takes no connections, and
+        waits longer before each next try (1, 2, 4, ... up to :data:`MAX_BACKOFF_S` s)."""
         for slot, proc in enumerate(self._workers):
             if proc.is_alive() or self._stop or time.monotonic() < self._next_try[slot]:
                 continue
@@ -245,6 +246,10 @@ class Supervisor:
                 self._workers[slot] = new
                 self._failures[slot] = 0
                 continue
+            # the slot's socket would hold its connections for a worker that is not coming:
+            # a fresh bound (not listening) one takes no connections until a worker serves it
+            self._socks[slot].close()
+            self._socks[slot] = bound(self.host, self.port)
             delay = min(MAX_BACKOFF_S, 2.0 ** self._failures[slot])
             self._failures[slot] += 1
             self._next_try[slot] = time.monotonic() + delay
