@@ -92,13 +92,17 @@ def test_sighup_with_a_broken_bundle_keeps_the_old_workers(tmp_path):
         stop_serve(srv)
 
 
-def test_a_port_in_use_is_exit_2_naming_it(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_exit_2_naming_it(tmp_path, workers):
     port = free_port()
     with socket.socket() as held:
         held.bind(("127.0.0.1", port))
         held.listen(1)
         bundle = copy_bundle(tmp_path / "bundle")
         cmd = [*arbscore_cmd(), "serve", "--bundle", str(bundle), "--port", str(port)]
-        r = subprocess.run([*cmd, "--workers", "2"], capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [*cmd, "--workers", workers], capture_output=True, text=True, timeout=120
+        )
     assert r.returncode == 2, r.stderr
-    assert "--workers 2" in r.stderr and "Traceback" not in r.stderr
+    assert f"--port {port}" in r.stderr and "Traceback" not in r.stderr
+    assert "serving" not in r.stdout  # nothing claims to serve before the bind

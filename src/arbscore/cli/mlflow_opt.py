@@ -3,11 +3,13 @@
 
 Nothing here imports mlflow: ``check_mlflow`` only looks for it, so a command without the extra
 installed refuses ``--mlflow`` (exit 2) before any work, and a command without ``--mlflow``
-never loads it.
+never loads it. A tracking server that cannot be reached costs seconds, not minutes
+(:data:`MLFLOW_HTTP_LIMITS`), and is a warning: the command's results stay on disk, exit 0.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -15,6 +17,14 @@ import typer
 
 from arbscore.cli.extras import require_extra
 from arbscore.errors import UserInputError
+
+#: MLflow's HTTP client settings under ``--mlflow`` unless set in the environment: its own
+#: defaults (7 retries, backoff factor 2, 120 s timeout) retry an unreachable server ~4.5 min
+MLFLOW_HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
 
 MlflowOpt = Annotated[
     str | None,
@@ -46,7 +56,18 @@ def log_to_mlflow(uri: str | None, name: str, *args: Any) -> str | None:
         return None
     from arbscore.ops import mlflow_log
 
+    for key, value in MLFLOW_HTTP_LIMITS.items():  # the caller's own settings win
+        os.environ.setdefault(key, value)
     log: Callable[..., str] = getattr(mlflow_log, name)
-    run_id = log(uri, *args)
+    try:
+        run_id = log(uri, *args)
+    except Exception as exc:  # noqa: BLE001 - the command's own results are on disk already
+        reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        typer.echo(
+            f"warning: mlflow: nothing logged to {uri} ({type(exc).__name__}: {reason}); "
+            "the command's results are kept on disk",
+            err=True,
+        )
+        return None
     typer.echo(f"mlflow: logged run {run_id} to {uri}")
     return run_id

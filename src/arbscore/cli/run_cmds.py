@@ -18,6 +18,7 @@ from rich.progress import BarColumn, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from arbscore.cli.aliases import hidden, renamed
+from arbscore.cli.config_types import misfit
 from arbscore.cli.console import CliConsole
 from arbscore.cli.errors import user_errors
 from arbscore.cli.mlflow_opt import MlflowOpt, check_mlflow, log_to_mlflow
@@ -48,6 +49,9 @@ def _build_config(cls: type, values: dict, where: str) -> Any:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise UserInputError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
+    wrong = [f"{k} = {v!r} (expected {t})" for k, v in values.items() if (t := misfit(cls, k, v))]
+    if wrong:
+        raise UserInputError(f"{where}: wrong types: {'; '.join(wrong)}")
     # TOML and JSON have no tuples: lists become tuples (nested too)
     kwargs = {k: _tuples(v) if isinstance(v, list) else v for k, v in values.items()}
     try:

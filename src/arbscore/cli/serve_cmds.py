@@ -77,6 +77,17 @@ def register(app: typer.Typer) -> None:
                 help="FastAPI's native OpenTelemetry spans/metrics/logs (needs a configured SDK)",
             ),
         ] = False,
+        header_timeout: Annotated[
+            float,
+            typer.Option(help="seconds a client has to send a request's line and headers (408)"),
+        ] = 10.0,
+        body_timeout: Annotated[
+            float, typer.Option(help="seconds a client has to send a request's body (408)")
+        ] = 30.0,
+        max_connections: Annotated[
+            int,
+            typer.Option(help="open connections per worker; one more is closed unread"),
+        ] = 2048,
     ) -> None:
         """Serve a bundle over HTTP: /health, /predict, /predict/batch, /models, /metrics, /size,
         /exit-signal, /reload (with --allow-reload; SIGHUP always); OpenAPI at /docs."""
@@ -86,8 +97,9 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from arbscore.serve.app import ENV_SETTINGS, ServeConfig, create_app, settings_to_env
+        from arbscore.serve.guard import ConnectionLimits, listening, serve_on
         from arbscore.serve.provider import ReloadPolicy
-        from arbscore.serve.workers import Supervisor, balanced_workers_supported
+        from arbscore.serve.workers import Supervisor, balanced_workers_supported, port_free
 
         if not 0 < port < 65536:
             raise ValueError(f"--port {port}: must be in 1..65535")
@@ -100,6 +112,7 @@ def register(app: typer.Typer) -> None:
                 f"--workers {workers}: --allow-reload and --ops-db work with one worker only "
                 "(each worker holds its own model; reload several with SIGHUP)"
             )
+        limits = ConnectionLimits(header_timeout, body_timeout, max_connections)
         policy = ReloadPolicy(allow_http=allow_reload, root=reload_root, token=reload_token)
         ops = None
         if ops_db:  # imported only here: the plain serving install has no pandas
@@ -119,6 +132,10 @@ def register(app: typer.Typer) -> None:
         if ops:
             ops.attach(server_app)
         version = server_app.state.provider.scorer.model_version
+        try:  # the port is taken before "serving" is said
+            sock = listening(host, port) if workers == 1 else port_free(host, port)
+        except OSError as exc:
+            raise ValueError(f"--port {port} on {host}: {exc.strerror or exc}") from exc
         typer.echo(f"serving {version} on http://{host}:{port} ({workers} worker(s))")
         if host not in ("127.0.0.1", "localhost", "::1"):
             typer.echo(
@@ -127,8 +144,8 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
         try:
-            if workers == 1:
-                uvicorn.run(server_app, host=host, port=port, log_level=log_level, access_log=False)
+            if sock is not None:  # one worker
+                serve_on(server_app, sock, limits, log_level)
             else:
                 settings = settings_to_env(
                     bundle,
@@ -140,7 +157,7 @@ def register(app: typer.Typer) -> None:
                 )
                 if balanced_workers_supported():  # Linux: one socket per worker (workers.py)
                     try:
-                        Supervisor(workers, settings, host, port, log_level).run()
+                        Supervisor(workers, settings, host, port, log_level, limits).run()
                     except (RuntimeError, OSError) as exc:
                         raise ValueError(f"--workers {workers}: {exc}") from exc
                     return

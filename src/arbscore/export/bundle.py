@@ -12,7 +12,6 @@ disagrees with the model it came from.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from arbscore.data_tools.features import FeatureSpec
 from arbscore.data_tools.features.inputs import model_inputs
 from arbscore.data_tools.two_pass import hold_index
 from arbscore.export.manifest import BUNDLE_VERSION, FORMAT, write_manifest
+from arbscore.export.staging import check_replaceable, is_bundle, staged
 from arbscore.export.terms import run_hold_grid, run_terms
 from arbscore.progress import Progress
 from arbscore.schema import FEES_FILE_NAME, HEADS, HOLD_GRID_HOURS
@@ -41,7 +41,9 @@ class ExportConfig:
     (its three heads: the strategy that was booked), falling back to the per-head winners when
     the run recommends none; "head_winners" ships each head's winner (a mix no book traded,
     which the manifest's ``strategy`` says); ``coreml``: also write Core ML files;
-    ``tolerance``: max |ONNX - native| accepted by the export-time parity check.
+    ``tolerance``: max |ONNX - native| accepted by the export-time parity check;
+    ``overwrite``: an existing bundle at the output may be replaced (never a directory holding
+    anything else).
     """
 
     families: tuple[tuple[str, str], ...] = ()
@@ -157,12 +159,41 @@ def export_families(
     missing = [h for h in HEADS if h not in winners]
     if missing:
         raise ValueError(f"no model for heads {missing}; every bundle serves {list(HEADS)}")
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        if not config.overwrite:
-            raise ValueError(f"--out {out} is not empty; choose a new directory")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    dest = Path(out_dir)
+    check_replaceable(
+        dest, is_bundle if config.overwrite else lambda _: False, "--out", "a model bundle"
+    )
+    with staged(dest, "export") as tmp:  # a bundle appears whole or not at all
+        return _write_bundle(
+            winners,
+            spec,
+            tmp,
+            config,
+            metrics=metrics,
+            training_data=training_data,
+            progress=progress,
+            reference=reference,
+            fees=fees,
+            grid=grid,
+            terms=terms,
+        )
+
+
+def _write_bundle(
+    winners: Mapping[str, tuple[str, Any]],
+    spec: FeatureSpec,
+    out: Path,
+    config: ExportConfig,
+    *,
+    metrics: Mapping[str, Any] | None,
+    training_data: Mapping[str, Any] | None,
+    progress: Progress | None,
+    reference: Mapping[str, Any] | None,
+    fees: Mapping[str, Any] | None,
+    grid: list[float],
+    terms: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The body of :func:`export_families`, writing into the empty directory ``out``."""
     n_features = spec.n_features
     X = probe_matrix(spec, config.probe_rows, hold_grid=grid)
     heads: dict[str, dict[str, Any]] = {}

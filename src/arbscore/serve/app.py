@@ -210,6 +210,11 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         app.openapi_schema = None  # the strategy enum follows the bundle
         return scorer
 
+    def _reload_in_background() -> None:
+        task = asyncio.ensure_future(reload())
+        # a failed reload is logged by the provider (the old model serves on): retrieve it
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         previous_interval = sys.getswitchinterval()
@@ -222,9 +227,7 @@ def create_app(bundle_dir: Path | str, config: ServeConfig = ServeConfig()) -> F
         if config.reload_on_sighup:
             # not possible outside the main thread or on platforms without SIGHUP
             with suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
-                asyncio.get_running_loop().add_signal_handler(
-                    signal.SIGHUP, lambda: asyncio.ensure_future(reload())
-                )
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_in_background)
         yield
         pool.shutdown(wait=False, cancel_futures=True)
         gc.unfreeze()

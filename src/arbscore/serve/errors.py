@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from arbscore.serve.records import RecordError, pydantic_errors
 
@@ -86,6 +87,9 @@ class BadRequest(Exception):
         self.errors = [{"loc": loc, "msg": msg, "type": kind}]
 
 
+#: what the metrics record for a request whose client left before the answer (nginx's code)
+CLIENT_CLOSED = 499
+
 _HTTP_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
@@ -95,15 +99,15 @@ INTERNAL_ERROR = [
 
 
 def scoring_problem(exc: Exception, method: str, path: str) -> JSONResponse:
-    """The answer to an exception a scoring handler raised: BadRequest and RecordError with
-    their status, any other ValueError 422, anything else a logged 500. The FastAPI handlers
-    below and the ``/predict`` fast path (``serve/fastpath.py``) both answer through this."""
+    """The answer to an exception a scoring handler raised: BadRequest and RecordError (the
+    input checks' errors) with their status, anything else a logged 500 that shows no
+    internals: a ValueError from deep inside (numpy broadcasting, onnxruntime) is the
+    server's fault, not the caller's. The FastAPI handlers below and the ``/predict`` fast
+    path (``serve/fastpath.py``) both answer through this."""
     if isinstance(exc, BadRequest):
         return problem(exc.status, exc.errors, exc.headers)
     if isinstance(exc, RecordError):
         return problem(exc.status, exc.errors)
-    if isinstance(exc, ValueError):
-        return problem(422, [{"loc": ["body"], "msg": str(exc), "type": "value_error"}])
     log.error("unhandled error on %s %s", method, path, exc_info=exc)
     return problem(500, INTERNAL_ERROR)
 
@@ -116,6 +120,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for kind in (BadRequest, RecordError, ValueError, Exception):
         app.add_exception_handler(kind, _scoring)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect) -> JSONResponse:
+        # the client left mid-body: nobody reads this; the metrics count it as 499
+        return problem(
+            CLIENT_CLOSED, [{"loc": ["body"], "msg": "client went away", "type": "gone"}]
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

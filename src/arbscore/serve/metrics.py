@@ -32,7 +32,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from arbscore.serve.errors import error_body
+from arbscore.serve.errors import CLIENT_CLOSED, error_body
 
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
@@ -149,7 +149,17 @@ class MetricsAndLimits:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status_box = [500]
+        status_box = [0]
+        gone = [False]
+        inner_receive = receive
+
+        async def receive_watch() -> dict:
+            message = await inner_receive()
+            if message["type"] == "http.disconnect":
+                gone[0] = True
+            return message
+
+        receive = receive_watch
 
         async def send_wrapper(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -165,26 +175,31 @@ class MetricsAndLimits:
                 await _reply(send_wrapper, 413, self.too_big)
                 return
             if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
-                receive = await self._buffered(receive)
-                if receive is None:
-                    await _reply(send_wrapper, 413, self.too_big)
+                buffered = await self._buffered(receive)
+                if buffered is None:
+                    if not gone[0]:  # over the limit (a client that left gets no answer)
+                        await _reply(send_wrapper, 413, self.too_big)
                     return
+                receive = buffered
             await self.app(scope, receive, send_wrapper)
         finally:
+            # no answer: the client left (499, not the server's fault) or the app failed (500)
+            status = status_box[0] or (CLIENT_CLOSED if gone[0] else 500)
             self.metrics.observe(
                 scope.get("path", ""),
                 scope.get("method", ""),
-                status_box[0],
+                status,
                 time.perf_counter() - start,
             )
 
     async def _buffered(self, receive: Receive) -> Receive | None:
-        """Read a body of unknown length up to the limit; None when it is over."""
+        """Read a body of unknown length up to the limit; None when it is over or the client
+        left before its end."""
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                return None  # the client left mid-body: nothing to answer
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_body_bytes:

@@ -18,8 +18,10 @@ manifest).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from arbscore.composite import CompositeConfig, composite_score_one
 from arbscore.data_tools.features import FeatureSpec, build_rows
 from arbscore.data_tools.features.inputs import inputs_from_manifest
 from arbscore.data_tools.two_pass import hold_index, two_pass
-from arbscore.export.manifest import BundleTerms, read_manifest
+from arbscore.export.manifest import MANIFEST_FILE, BundleTerms, read_manifest, sha256_file
 from arbscore.schema import HEADS, HOLD_COLUMN
 from arbscore.serve.answers import EntryRule, rounded, training_notional_usd, usd
 from arbscore.serve.onerow import OneRow
@@ -54,6 +56,13 @@ class Predictions:
 log = logging.getLogger(__name__)
 
 
+def _manifest_hash(root: Path) -> str | None:
+    try:
+        return sha256_file(root / MANIFEST_FILE)
+    except OSError:
+        return None  # read_manifest says why
+
+
 class Scorer:
     """Loads a bundle once; ``predict_matrix`` / ``predict_records`` are thread-safe."""
 
@@ -66,7 +75,14 @@ class Scorer:
     ) -> None:
         start = time.perf_counter()
         self.bundle_dir = Path(bundle_dir)
-        self.manifest = read_manifest(self.bundle_dir, verify=verify)
+        # resolved once: a symlink swapped mid-load (ops/retrain's ``current``) cannot mix two
+        # bundles; each graph is read once as bytes and checked against this manifest's hash
+        self._root = Path(os.path.realpath(self.bundle_dir))
+        before = _manifest_hash(self._root)
+        self.manifest = read_manifest(self._root, verify=verify)
+        self.manifest_sha256 = _manifest_hash(self._root)
+        if before != self.manifest_sha256:
+            raise ValueError(f"bundle {self.bundle_dir}: manifest changed while loading; retry")
         try:
             self.spec = FeatureSpec.from_dict(self.manifest["feature_spec"])
         except (ValueError, KeyError, TypeError) as exc:
@@ -110,6 +126,8 @@ class Scorer:
         for head in ("profit", "success"):
             file, output = self._heads[head]
             self._second.setdefault(file, []).append((head, output))
+        self._one = None
+        self._probe_batch()
         self._one = OneRow.build(
             self._sessions,
             self._heads,
@@ -137,8 +155,18 @@ class Scorer:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
         try:
+            graph = (self._root / file).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"bundle {self.bundle_dir}: cannot read {file} ({exc})") from exc
+        expected = self.manifest["files"].get(file)
+        if hashlib.sha256(graph).hexdigest() != expected:
+            raise ValueError(
+                f"bundle {self.bundle_dir}: {file} does not match the manifest's sha256 (the "
+                "bundle changed while loading); retry"
+            )
+        try:
             return ort.InferenceSession(
-                str(self.bundle_dir / file), sess_options=opts, providers=["CPUExecutionProvider"]
+                graph, sess_options=opts, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own types for invalid graphs
             raise ValueError(
@@ -153,6 +181,11 @@ class Scorer:
                 f"bundle {self.bundle_dir}: {file} inputs {[i.name for i in inputs]}, "
                 "expected one input named 'features'"
             )
+        if inputs[0].type != "tensor(float)":
+            raise ValueError(
+                f"bundle {self.bundle_dir}: {file} input 'features' is {inputs[0].type}, "
+                "expected tensor(float) (float32; re-export the bundle)"
+            )
         width = inputs[0].shape[1] if len(inputs[0].shape) == 2 else None
         if width != self.n_features:
             raise ValueError(
@@ -161,6 +194,21 @@ class Scorer:
             )
         if output not in [o.name for o in sess.get_outputs()]:
             raise ValueError(f"bundle {self.bundle_dir}: {file} has no output {output!r}")
+
+    def _probe_batch(self) -> None:
+        """Score probe rows through the batch path: a bundle whose graphs fail or answer
+        non-finite values (a wrong input dtype, a fixed batch size) never loads, so a reload
+        cannot swap in a model that answers 500."""
+        X, hold = self.features([{}, {HOLD_COLUMN: 72.0}, {}])
+        try:
+            p = self.predict_matrix(X, hold)
+        except Exception as exc:  # onnxruntime raises its own types
+            raise ValueError(
+                f"bundle {self.bundle_dir}: its graphs fail on probe rows ({exc})"
+            ) from exc
+        values = np.concatenate([p.profit_pct, p.success_probability, p.hold_hours])
+        if not np.isfinite(values).all():
+            raise ValueError(f"bundle {self.bundle_dir}: its graphs answer NaN/inf on probe rows")
 
     def _one_row_agrees(self) -> bool:
         """Whether :class:`OneRow` answers the batch path's exact floats on probe rows (the

@@ -192,14 +192,47 @@ def _market_from_path(path: Path) -> str | None:
     return None
 
 
-def _times(values: pd.Series) -> pd.Series:
-    """Epoch numbers (s, ms, us or ns by size) or ISO text -> UTC; unparseable -> NaT."""
+#: the earliest time a market row may carry (before any exchange this imports traded perps)
+EARLIEST_TIME = pd.Timestamp("2010-01-01", tz="UTC")
+#: the longest kline interval accepted, in minutes (a 30-day bar)
+MAX_INTERVAL_MINUTES = 30 * 24 * 60
+_EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (9.2e18, "ns"))
+
+
+def _times(values: pd.Series) -> tuple[pd.Series, pd.Series, str | None]:
+    """Epoch numbers or ISO text -> (UTC times, NaT where unparseable; rows whose epoch unit
+    differs from the file's; the file's unit). The unit (s, ms, us, ns) is judged per value by
+    its size and the file's is the most common one: a seconds value among milliseconds is
+    flagged, not read as a date in 1970."""
     numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.notna().all() and len(values):
-        scale = numeric.abs().max()
-        unit = "s" if scale < 1e11 else "ms" if scale < 1e14 else "us" if scale < 1e17 else "ns"
-        return pd.to_datetime(numeric.astype("int64"), unit=unit, utc=True)
-    return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    none = pd.Series(False, index=values.index)
+    if not (numeric.notna().all() and len(values)):
+        return pd.to_datetime(values, utc=True, errors="coerce", format="mixed"), none, None
+    size = numeric.abs().to_numpy()
+    units = np.select([size < bound for bound, _ in _EPOCH_UNITS], [u for _, u in _EPOCH_UNITS], "")
+    unit = pd.Series(units[units != ""]).mode()
+    if unit.empty:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]"), none, None
+    fits = pd.Series(units != "", index=values.index)
+    ints = numeric.where(fits, 0).astype("int64")
+    times = pd.to_datetime(ints, unit=unit[0], utc=True, errors="coerce").where(fits)
+    return times, pd.Series(fits & (units != unit[0]), index=values.index), str(unit[0])
+
+
+def _check_times(
+    times: pd.Series, odd: pd.Series, unit: str | None, name: str, problems: _Problems
+) -> None:
+    """Unparseable times, an epoch unit unlike the file's, and times outside
+    [EARLIEST_TIME, tomorrow] are problems naming the row."""
+    problems.check(times.isna(), f"{name} is not a timestamp")
+    problems.check(
+        odd, f"{name} is an epoch number in another unit than the rest of the file ({unit})"
+    )
+    latest = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
+    problems.check(
+        times.notna() & ~odd & ((times < EARLIEST_TIME) | (times > latest)),
+        f"{name} is outside {EARLIEST_TIME:%Y-%m-%d} .. tomorrow (epoch 0, negative or far future)",
+    )
 
 
 def _num(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -209,7 +242,8 @@ def _num(frame: pd.DataFrame, column: str) -> pd.Series:
 def _funding(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
     if layout == "funding":
         out = raw.reindex(columns=list(FUNDING_COLUMNS), fill_value="")
-        out["funding_time"] = _times(raw["funding_time"])
+        times = _times(raw["funding_time"])
+        out["funding_time"] = times[0]
         out["rate"] = _num(raw, "rate")
         out["interval_hours"] = _num(raw, "interval_hours")
         out["mark_price"] = _num(out, "mark_price")
@@ -226,10 +260,11 @@ def _funding(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
                 "real_funding_rate" if "real_funding_rate" in raw else "funding_rate",
             ),
         }[layout]
+        times = _times(raw[time_col])
         out = pd.DataFrame(
             {
                 "exchange": ctx["exchange"],
-                "funding_time": _times(raw[time_col]),
+                "funding_time": times[0],
                 "rate": _num(raw, rate_col),
                 "mark_price": np.nan,
             },
@@ -246,7 +281,7 @@ def _funding(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
             out["interval_hours"] = _num(raw, "funding_interval_hours")
         else:
             out["interval_hours"] = _derived_intervals(out)
-    problems.check(out["funding_time"].isna(), "funding time is not a timestamp")
+    _check_times(out["funding_time"], times[1], times[2], "funding time", problems)
     # exchanges stamp settlements with ms jitter (...00:00.006); backfill floors to the second
     # too, so the same event imported and fetched has one key
     out["funding_time"] = out["funding_time"].dt.floor("s")
@@ -305,7 +340,8 @@ def _klines(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
         "klines": {c: c for c in KLINE_COLUMNS[3:] if c != "interval_minutes"},
     }[layout]
     out = pd.DataFrame(index=raw.index)
-    out["open_time"] = _times(raw[names.pop("open_time")])
+    times = _times(raw[names.pop("open_time")])
+    out["open_time"] = times[0]
     for column, source in names.items():
         out[column] = _num(raw, source) if source in raw else np.nan
     if layout == "klines":
@@ -326,7 +362,7 @@ def _klines(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
             out["market"] = ctx["market"]
         out["interval_minutes"] = pd.Timedelta(_interval(ctx["interval"])).total_seconds() / 60
     prices = out[["open", "high", "low", "close"]]
-    problems.check(out["open_time"].isna(), "open_time is not a timestamp")
+    _check_times(out["open_time"], times[1], times[2], "open_time", problems)
     problems.check(
         ~np.isfinite(prices).all(axis=1) | (prices <= 0).any(axis=1),
         "open/high/low/close must be positive numbers",
@@ -336,7 +372,11 @@ def _klines(raw, layout, ctx, problems) -> tuple[pd.DataFrame, TableSpec]:
         "high/low do not bound open and close",
     )
     problems.check(out["volume"] < 0, "volume is negative")
-    problems.check(~(out["interval_minutes"] > 0), "interval_minutes must be > 0")
+    minutes = out["interval_minutes"]
+    problems.check(
+        ~((minutes >= 1) & (minutes <= MAX_INTERVAL_MINUTES) & (minutes == minutes.round())),
+        f"interval_minutes must be a whole number of minutes in 1..{MAX_INTERVAL_MINUTES}",
+    )
     problems.check(~out["market"].isin(MARKETS), f"market must be one of {list(MARKETS)}")
     _check_names(out, problems)
     out["interval_minutes"] = out["interval_minutes"].fillna(0).astype("int64")

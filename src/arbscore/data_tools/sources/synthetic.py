@@ -84,6 +84,8 @@ class SyntheticMarketConfig:
             object.__setattr__(self, "params", SyntheticParams.from_dict(self.params))
         if self.days <= 0 or self.days * 24 < 1:
             raise ValueError(f"days must cover at least one hour, got {self.days}")
+        if self.days > 3660:  # ten years of 5-minute candles per venue: already ~10^6 rows
+            raise ValueError(f"days must be at most 3660 (ten years), got {self.days}")
         if self.kline_minutes not in _KLINE_MINUTES:
             raise ValueError(
                 f"kline_minutes must be one of {_KLINE_MINUTES}, got {self.kline_minutes}"

@@ -61,6 +61,10 @@ def upsert_sql(spec: TableSpec, source: str) -> str:
     )
 
 
+#: seconds to wait for a PostgreSQL server before ``--db`` fails (unless the URL says)
+CONNECT_TIMEOUT_S = 10
+
+
 class DuckDBBackend:
     """An embedded DuckDB file (or ``:memory:``); timestamps kept as TIMESTAMPTZ in UTC."""
 
@@ -155,7 +159,9 @@ class PostgresBackend:
         import psycopg
 
         self.location = _redact(url)
-        self._conn = psycopg.connect(url, autocommit=True)
+        # an unreachable host fails in seconds instead of the OS's minutes-long TCP timeout
+        timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
+        self._conn = psycopg.connect(url, autocommit=True, **timeout)
         self._conn.execute("SET TIME ZONE 'UTC'")
         self._tx: Any = None
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from arbscore.data_tools.store.tables import (
 #: where the store lives when neither ``--db`` nor ``ARBSCORE_DB`` says otherwise
 DEFAULT_STORE_PATH = Path("arbscore_data") / "market.duckdb"
 STORE_ENV = "ARBSCORE_DB"
+#: the PostgreSQL advisory lock held while tables are created or migrated ("arbscore" in ASCII)
+SCHEMA_LOCK_KEY = 0x61726273636F7265
 log = logging.getLogger(__name__)
 
 
@@ -55,16 +58,25 @@ def open_store(
         raise ValueError("--db: empty store location; give a DuckDB file path or postgresql://")
     if must_exist and "://" not in target and not os.path.exists(target):
         raise FileNotFoundError(f"--db: no market store at {target} (nothing was created)")
-    if target.startswith(("postgresql://", "postgres://")):
-        backend: Any = PostgresBackend(target)
-    elif "://" in target:
+    is_pg = target.startswith(("postgresql://", "postgres://"))
+    if not is_pg and "://" in target:
         raise ValueError(
             f"--db: unsupported store URL {target.split('://')[0]}://; "
             "use a DuckDB file path or postgresql://user@host/db"
         )
-    else:
-        backend = DuckDBBackend(target)
-    store = MarketStore(backend)
+    if not is_pg and os.path.isdir(target):
+        raise ValueError(f"--db {target}: is a directory; give a DuckDB file path")
+    backend: Any = None
+    try:
+        backend = PostgresBackend(target) if is_pg else DuckDBBackend(target)
+        store = MarketStore(backend)
+    except Exception as exc:
+        if backend is not None:
+            backend.close()
+        problem = _open_problem(exc)
+        if problem is None:
+            raise
+        raise ValueError(f"--db {_redacted(target)}: {problem}") from exc
     log.info(
         "opened %s store %s in %.3fs",
         type(backend).__name__.removesuffix("Backend"),
@@ -72,6 +84,18 @@ def open_store(
         time.perf_counter() - start,
     )
     return store
+
+
+def _open_problem(exc: Exception) -> str | None:
+    """What went wrong opening a store, in one line, when it is the location's fault (not a
+    DuckDB file, locked, unreachable or refusing PostgreSQL); None for anything else."""
+    module = type(exc).__module__ or ""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if module.startswith(("duckdb", "_duckdb")):
+        return f"cannot open it as a DuckDB database ({first})"
+    if module.startswith("psycopg") and type(exc).__name__ == "OperationalError":
+        return f"cannot connect to PostgreSQL ({first})"
+    return None
 
 
 def _redacted(target: str) -> str:
@@ -106,9 +130,10 @@ class MarketStore:
 
     def __init__(self, backend: DuckDBBackend | PostgresBackend) -> None:
         self._db = backend
-        for spec in ALL_TABLES:
-            self._db.create(spec)
-            self._migrate(spec)
+        with self._schema_lock():
+            for spec in ALL_TABLES:
+                self._db.create(spec)
+                self._migrate(spec)
 
     # --- identity -------------------------------------------------------------------------
     @property
@@ -133,8 +158,24 @@ class MarketStore:
     def register_table(self, spec: TableSpec) -> None:
         """Create another table (e.g. prediction tracking) so ``upsert``/``read`` work on it,
         or bring an existing one up to ``spec``'s migrations."""
-        self._db.create(spec)
-        self._migrate(spec)
+        with self._schema_lock():
+            self._db.create(spec)
+            self._migrate(spec)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """On PostgreSQL, one process at a time creates and migrates tables (a session
+        advisory lock): concurrent first opens otherwise race on ``CREATE TABLE IF NOT EXISTS``
+        (UniqueViolation) and on the migrations' ``ADD COLUMN`` (DuplicateColumn). A DuckDB
+        file has one writing process anyway."""
+        if self._db.kind != "postgresql":
+            yield
+            return
+        self._db.execute(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
+        try:
+            yield
+        finally:
+            self._db.execute(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
 
     def _migrate(self, spec: TableSpec) -> list[str]:
         """Run the migrations whose columns the stored table lacks (each in one transaction:
