@@ -77,12 +77,10 @@ def main() -> None:
     print(table)
     pnl, capital = table["pnl_usd"].sum(), table["capital_usd"].sum()
     print(f"window {start:%Y-%m-%d} .. {end:%Y-%m-%d} ({days:.0f} days)")
-    print(
-        f"return on capital {100 * pnl / capital:+.2f} % = {100 * pnl / capital * 365 / days:+.2f} %/yr"
-    )
-    print(
-        f"funding alone {100 * table['funding_usd'].sum() / capital * 365 / days:+.2f} %/yr on capital"
-    )
+    ret_pct = 100 * pnl / capital
+    funding_pct = 100 * table["funding_usd"].sum() / capital
+    print(f"return on capital {ret_pct:+.2f} % = {ret_pct * 365 / days:+.2f} %/yr")
+    print(f"funding alone {funding_pct * 365 / days:+.2f} %/yr on capital")
 
 
 if __name__ == "__main__":
