@@ -282,10 +282,10 @@ def exit_at_signal(
 def align_marks(marks: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame | None:
     """The daily marks keyed by ``rows``' integer ``opportunity_id``.
 
-    The simulator names opportunities by string; the loader (``normalise_training_frame``)
-    turns them into integers and keeps the name in ``opportunity_key``. Marks keyed by those
-    names are mapped through it; marks already keyed like ``rows`` pass unchanged. Marks of
-    opportunities not in ``rows`` are dropped.
+    The simulator keys the executions and the marks by the same int64 id (a name's fixed hash,
+    the name in ``opportunity_key``): such marks are matched by id. An older marks file keyed
+    by the names is mapped through ``opportunity_key``. Marks of opportunities not in ``rows``
+    are dropped.
     """
     if marks is None or not len(marks):
         return marks
@@ -293,7 +293,8 @@ def align_marks(marks: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame 
     if missing:
         raise ValueError(f"marks lack columns {missing}; expected {list(MARK_COLUMNS)}")
     m = marks[list(MARK_COLUMNS)]
-    if "opportunity_key" in rows.columns:
+    named = not pd.api.types.is_integer_dtype(m["opportunity_id"])  # an older, name-keyed file
+    if named and "opportunity_key" in rows.columns:
         ids = rows.drop_duplicates("opportunity_id")
         by_key = pd.Series(
             ids["opportunity_id"].to_numpy(), index=ids["opportunity_key"].astype(str).to_numpy()
