@@ -153,7 +153,7 @@ def shipped_sentence(bundle_dir: Path) -> str:
     manifest = json.loads((Path(bundle_dir) / "manifest.json").read_text(encoding="utf-8"))
     strategy = manifest.get("strategy") or {}
     name = strategy.get("name") or "+".join(
-        sorted({str(e.get("family")) for e in manifest["heads"].values()})
+        sorted({str(e.get("family")) for e in (manifest.get("heads") or {}).values()})
     )
     verdict = strategy.get("verdict")
     if verdict == VERDICT_EDGE:
