@@ -76,7 +76,10 @@ def splits(inp: ReportInputs) -> Section:
     if not sp:
         sec.blocks.append("metrics.json has no splits.")
         return sec
-    sec.blocks.append("PnL over the whole span in % of capital, and trades, by where it came from.")
+    sec.blocks.append(
+        "PnL over the whole span in % of capital (trades in brackets), by where it came from; "
+        "one column per strategy."
+    )
     for key, label in (("by_kind", "strategy kind"), ("by_symbol", "symbol")):
         values = sorted({v for s in sp.values() for v in (s.get(key) or {})})
         if not values:
@@ -87,14 +90,12 @@ def splits(inp: ReportInputs) -> Section:
             for block in sp.values():
                 cell = (block.get(key) or {}).get(v)
                 if cell is None:
-                    row += [text("–"), text("0")]
+                    row.append(text("–"))
                 else:
-                    row += [
-                        Cell(fmt_pct(cell["pnl_pct"], unit=False), cell["pnl_pct"]),
-                        Cell(fmt(cell["trades"]), float(cell["trades"])),
-                    ]
+                    shown = f"{fmt_pct(cell['pnl_pct'], unit=False)} ({fmt(cell['trades'])})"
+                    row.append(Cell(shown, cell["pnl_pct"]))
             rows.append(row)
-        headers = [label] + [f"{s} {c}" for s in sp for c in ("PnL %", "trades")]
+        headers = [label] + list(sp)
         sec.blocks.append(Table(headers, rows, f"splits-{key.replace('_', '-')}"))
     return sec
 
