@@ -39,3 +39,30 @@ def test_fund_apr_is_fund_profit_8h_per_year(doc, per_8h, per_year):
         f"{doc}: fundApr {per_year} but fundProfit8h {per_8h} x 1095 = "
         f"{per_8h * PERIODS_PER_YEAR:.4f}"
     )
+
+
+def _guide_section() -> str:
+    text = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    start = text.index("## Your own training data: the guide's CSV layout")
+    return text[start:]
+
+
+def test_the_guide_csv_layout_is_documented_column_by_column():
+    from arbscore.schema import GUIDE_CSV_REQUIRED_COLUMNS
+
+    rows = re.findall(r"^\| `(\w+)` \| (.+) \|$", _guide_section(), re.MULTILINE)
+    documented = {name: unit for name, unit in rows}
+    assert set(GUIDE_CSV_REQUIRED_COLUMNS) <= set(documented)
+    assert all(unit.strip() for unit in documented.values())
+
+
+def test_the_documented_guide_csv_example_trains_as_it_is(tmp_path):
+    from arbscore.data_tools.dataset_files import load_training_data
+
+    block = re.search(r"```csv\n(.*?)```", _guide_section(), re.DOTALL).group(1)
+    path = tmp_path / "training_data.csv"
+    path.write_text(block)
+    frame = load_training_data(path)
+    assert len(frame) == 2 and sorted(frame["hold_hours"]) == [8.0, 48.0]
+    row = frame.iloc[0]
+    assert row["fund_apr"] == pytest.approx(row["fund_profit_8h"] * PERIODS_PER_YEAR)
