@@ -264,7 +264,8 @@ def attach_outcomes(
 ) -> int:
     """Realise tracked predictions whose hold window the live data now covers; returns the
     number of outcome rows written. Re-run safely (cron, the server's ops thread): rows already
-    complete are skipped, rows waiting for the optimal hold (the hold grid's largest hold) are revisited."""
+    complete are skipped, rows waiting for the optimal hold (known after the hold grid's largest
+    hold) are revisited."""
     lock = lock or threading.Lock()
     costs = costs or CostConfig()
     with lock:
