@@ -24,6 +24,12 @@ TRADE_COLUMNS = (
     "liquidated",
 )
 
+#: the percent columns' headers, with the base each percent is of
+TRADE_HEADERS = {
+    "realised_pct": "PnL, % of notional",
+    "return_on_capital_pct": "PnL, % of capital",
+}
+
 
 def _trade_row(t: pd.Series) -> list[Cell]:
     out = []
@@ -56,7 +62,7 @@ def trade_list(inp: ReportInputs, n: int = 10) -> Section:
     if not len(t):
         sec.blocks.append(f"{fam} took no trade.")
         return sec
-    headers = [c.replace("_", " ") for c in TRADE_COLUMNS]
+    headers = [TRADE_HEADERS.get(c, c.replace("_", " ")) for c in TRADE_COLUMNS]
     winners = t[t["pnl_usd"] > 0].iloc[::-1].head(n)
     losers = t[t["pnl_usd"] <= 0].head(n)
     for name, rows, caption in (

@@ -129,15 +129,15 @@ def answer(inp: ReportInputs) -> Section:
 
 
 POOLED_COLUMNS = (
-    ("annual_return_pct", "return %/yr", "pct"),
+    ("annual_return_pct", "return, % of capital/yr", "pct"),
     ("annual_return_ci95", "95 % CI", "ci"),
-    ("annual_return_on_deployed_pct", "on deployed %/yr", "pct"),
+    ("annual_return_on_deployed_pct", "on capital in use, %/yr", "pct"),
     ("capital_in_use_pct", "capital in use %", "pct_u"),
     ("sharpe", "Sharpe", "ratio"),
     ("sharpe_ci95", "Sharpe 95 % CI", "ratio_ci"),
     ("sortino", "Sortino", "ratio"),
-    ("volatility_pct", "vol %/yr", "pct_u"),
-    ("max_drawdown_pct", "max DD %", "pct"),
+    ("volatility_pct", "vol, % of capital/yr", "pct_u"),
+    ("max_drawdown_pct", "max DD, % of capital", "pct"),
     ("calmar", "Calmar", "ratio"),
     ("trades", "trades", "num"),
     ("win_rate", "win rate %", "share"),
@@ -293,7 +293,7 @@ def versus_table(bt: dict) -> Table | None:
     if not rows:
         return None
     return Table(
-        ["family", "against", "difference %/yr", "95 % CI", "verdict"],
+        ["family", "against", "difference, % of capital/yr", "95 % CI", "verdict"],
         rows,
         "vs-rule",
         caption=f"Each family against the best rule ({bt.get('rule')}), always_on and cash, "
