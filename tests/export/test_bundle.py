@@ -156,11 +156,8 @@ def test_desktop_files_are_skipped_with_a_log_line_others_refused(tmp_path, capl
 
     bundle = tmp_path / "b"
     shutil.copytree(GOLDEN / "bundle", bundle)
-    sub = (
-        next(p for p in bundle.iterdir() if p.is_dir())
-        if any(p.is_dir() for p in bundle.iterdir())
-        else bundle
-    )
+    sub = bundle / "opened"  # a folder a person opened, holding only desktop files
+    sub.mkdir()
     for path in (bundle / ".DS_Store", bundle / "Thumbs.db", sub / "desktop.ini", sub / "._x"):
         path.write_bytes(b"\0")
     with caplog.at_level("WARNING", logger="arbscore.export.manifest"):
