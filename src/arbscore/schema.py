@@ -46,6 +46,18 @@ STRATEGIES: tuple[str, ...] = ("spot_perp", "perp_perp")
 LIQUIDITY_STATUSES: tuple[str, ...] = ("Good", "Medium", "Low")
 MARKET_REGIMES: tuple[str, ...] = ("Bull", "Bear", "Ranging")
 SNAPSHOT_MINUTES = 5
+#: the perp leverage a position is margined at unless a config says otherwise (the simulator's
+#: ``MarginConfig.leverage``, the book's ``EvaluationConfig.perp_leverage``, the server's
+#: ``capital_usd`` when a bundle records no book)
+DEFAULT_PERP_LEVERAGE = 2.0
+
+
+def capital_per_notional(spot_leg: bool, perp_leverage: float = DEFAULT_PERP_LEVERAGE) -> float:
+    """Both legs' margin per USD of one leg's notional: a spot_perp pair (``spot_leg``) ties up
+    the spot leg's full notional plus notional / leverage on the perp leg, a perp_perp pair
+    notional / leverage on each leg."""
+    return 1.0 + 1.0 / perp_leverage if spot_leg else 2.0 / perp_leverage
+
 
 #: identity of an opportunity (one row per snapshot x candidate trade)
 OPPORTUNITY_KEY_COLUMNS: tuple[str, ...] = (

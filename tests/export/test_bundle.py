@@ -146,3 +146,25 @@ def test_golden_bundle_reproduces_golden_predictions():
         ):
             assert g[key] == pytest.approx(w[key], rel=1e-5, abs=1e-5), key
         assert g["model_version"] == golden["model_version"]
+
+
+def test_desktop_files_are_skipped_with_a_log_line_others_refused(tmp_path, caplog):
+    """Finder's .DS_Store, Explorer's Thumbs.db/desktop.ini and ._* AppleDouble files, at any
+    depth, are not part of the bundle: the check logs them and passes, an export may replace
+    the directory; any other unlisted file is still refused."""
+    from arbscore.export.staging import is_bundle
+
+    bundle = tmp_path / "b"
+    shutil.copytree(GOLDEN / "bundle", bundle)
+    sub = bundle / "opened"  # a folder a person opened, holding only desktop files
+    sub.mkdir()
+    for path in (bundle / ".DS_Store", bundle / "Thumbs.db", sub / "desktop.ini", sub / "._x"):
+        path.write_bytes(b"\0")
+    with caplog.at_level("WARNING", logger="arbscore.export.manifest"):
+        read_manifest(bundle)
+    assert "ignoring files a desktop wrote" in caplog.text and ".DS_Store" in caplog.text
+    assert is_bundle(bundle)
+    (bundle / "DS_Store.txt").write_text("not a desktop file")
+    with pytest.raises(ValueError, match="files not listed in the manifest: DS_Store.txt"):
+        read_manifest(bundle)
+    assert not is_bundle(bundle)

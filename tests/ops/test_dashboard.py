@@ -147,6 +147,8 @@ def test_dashboard_in_headless_chromium(live_copy, live_frame, ops_bundle, tmp_p
     assert "ML scorer" in text["paper"] and "rule-based" in text["paper"]
     assert page.lines["paper"] >= 2
     assert re.search(r"interval \[[-+0-9.%, ]+\] (includes|excludes) 0", text["paper"])
+    # fractions in percent with their base, like the report (win rate 88.9, not 0.889)
+    assert "win rate %" in text["paper"] and "net return, % of capital" in text["paper"]
     # accuracy over time from the earlier model's realised predictions
     # (duration needs 168 h of live data after entry: not yet, and the page says so)
     assert "earlier-model" in text["accuracy"] and page.lines["accuracy"] == 2

@@ -83,6 +83,10 @@ def _pooled(rng) -> dict:
     }
 
 
+#: each fixture position's fees (USD): 0.3 % of a 10,000 USD leg, a taker round trip
+FEES_USD = 30.0
+
+
 def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
     rng = np.random.default_rng(seed)
     start = pd.Timestamp("2025-01-01", tz="UTC")
@@ -319,6 +323,7 @@ def make_run_dir(path: Path, *, synthetic: bool = True, seed: int = 7) -> dict:
                     "exit_rule": "hold",
                     "realised_pct": pct,
                     "pnl_usd": pct * 100.0,
+                    "fees_usd": FEES_USD,
                     "capital_usd": 15_000.0,
                     "return_on_capital_pct": pct * 100.0 / 150.0,
                     "liquidated": False,

@@ -149,7 +149,10 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp
                 assert shown, f"{strategy}/{head}/{name} not in the report"
                 for attrs, txt in shown:
                     assert float(attrs["data-value"]) == value
-                    assert math.isclose(_shown_number(txt), value, rel_tol=2e-3, abs_tol=1e-6)
+                    scale = float(attrs.get("data-scale", 1))  # a fraction shown as percent
+                    assert math.isclose(
+                        _shown_number(txt) / scale, value, rel_tol=2e-3, abs_tol=1e-6
+                    )
                     checked += 1
     assert checked > 60
 
@@ -196,7 +199,9 @@ def test_rendered_report_has_plots_tables_and_matching_numbers(built_report, tmp
                     assert _close_shown(lo, value[0], txt) and _close_shown(hi, value[1], txt)
                 else:
                     assert float(attrs["data-value"]) == value
-                    assert _close_shown(float(txt.replace(",", "")), value, txt), (name, txt)
+                    scale = float(attrs.get("data-scale", 1))  # a fraction shown as percent
+                    shown_value = float(txt.replace(",", ""))
+                    assert _close_shown(shown_value, value * scale, txt), (name, txt)
                 n += 1
     assert n >= len(pooled) * 15
     for fam, vs in metrics["backtest"]["vs_rule"].items():

@@ -7,7 +7,8 @@ import os
 import shutil
 import subprocess
 
-from serve_helpers import GOLDEN, arbscore_cmd, free_port
+import httpx
+from serve_helpers import GOLDEN, arbscore_cmd, free_port, start_serve, stop_serve
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -58,3 +59,25 @@ def test_export_from_a_run_directory_with_coreml(tmp_path):
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
     assert {h: e["family"] for h, e in manifest["heads"].items()} == winner
     assert "profit.xgboost.mlmodel" in manifest["files"]
+
+
+def test_serve_ignores_desktop_files_and_still_refuses_other_unlisted_ones(tmp_path):
+    """A `.DS_Store`, `Thumbs.db` or `._*` AppleDouble file (written by Finder or Explorer when a
+    person opens the folder) is skipped with a log line; any other unlisted file is refused."""
+    bundle = tmp_path / "b"
+    shutil.copytree(GOLDEN / "bundle", bundle)
+    for name in (".DS_Store", "Thumbs.db", "._manifest.json"):
+        (bundle / name).write_bytes(b"\0\1desktop")
+    server = start_serve(tmp_path, bundle, [])
+    try:
+        assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+    finally:
+        stop_serve(server)
+    logged = "".join(p.read_text() for p in tmp_path.glob("server-*.log"))
+    assert "ignoring files a desktop wrote" in logged
+    assert ".DS_Store" in logged and "Thumbs.db" in logged and "._manifest.json" in logged
+    (bundle / "notes.txt").write_text("mine")
+    r = _run("serve", "--bundle", str(bundle), "--port", str(free_port()))
+    assert r.returncode == 2
+    assert "files not listed in the manifest: notes.txt" in r.stderr
+    assert ".DS_Store" not in r.stderr.split("not listed")[1]

@@ -19,7 +19,15 @@ CONTRACT = {
     "model_version",
 }
 #: added for a bot to act on (the contract's five fields keep their names)
-ANSWER = CONTRACT | {"decision", "notional_usd", "expected_pnl_usd", "filled_defaults"}
+ANSWER = CONTRACT | {
+    "decision",
+    "notional_usd",
+    "expected_pnl_usd",
+    "filled_defaults",
+    "capital_usd",
+    "return_on_capital_pct",
+    "evaluated_at_hold_hours",
+}
 # the guide's example body, with its "..." placeholder left out
 GUIDE_BODY = (
     '{"symbol": "BTCUSDT", "fundProfit8h": -0.0242, "fundApr": -10.63, "volume24h": 1500000000}'
@@ -248,3 +256,26 @@ def test_exit_signal_endpoint(server):
     assert r.status_code == 422 and {"body.entry_time", "body.current.fund_profit_8h"} <= set(
         _fields(r)
     )
+
+
+def test_answer_names_its_hold_and_its_return_on_capital(server):
+    """Profit is % of one leg's notional; return_on_capital_pct the same profit on both legs'
+    margin (spot_perp: notional x (1 + 1/leverage), perp_perp: notional x 2/leverage, the
+    default leverage 2); evaluated_at_hold_hours is the caller's hold, else the predicted one."""
+    from arbscore.schema import HOLD_GRID_HOURS, capital_per_notional
+
+    base = json.loads(GUIDE_BODY)
+    rows = [base | {"holdHours": 24}, base | {"strategy": "perp_perp"}, base]
+    answers = httpx.post(server.url + "/predict/batch", json=rows).json()
+    given, perp, free = answers
+    assert given["evaluated_at_hold_hours"] == 24.0
+    # no hold given: the predicted hold, clipped to the (golden bundle's default) hold grid
+    lo, hi = min(HOLD_GRID_HOURS), max(HOLD_GRID_HOURS)
+    assert free["evaluated_at_hold_hours"] == min(max(free["predicted_hold_hours"], lo), hi)
+    for answer, spot in ((given, True), (perp, False)):
+        multiple = capital_per_notional(spot)
+        assert answer["capital_usd"] == pytest.approx(answer["notional_usd"] * multiple)
+        assert answer["return_on_capital_pct"] == pytest.approx(
+            answer["predicted_profit_pct"] / multiple, rel=1e-5
+        )
+    assert (capital_per_notional(True), capital_per_notional(False)) == (1.5, 1.0)

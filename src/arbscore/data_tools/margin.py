@@ -61,6 +61,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from arbscore.schema import DEFAULT_PERP_LEVERAGE
+
 SPOT_PERP_ACCOUNTS: tuple[str, ...] = ("unified", "isolated")
 DEFAULT_MAINTENANCE_RATES: dict[str, float] = {
     "binance": 0.005,
@@ -83,7 +85,7 @@ class MarginConfig:
     margin rebalances of a perp_perp pair (module docstring).
     """
 
-    leverage: float = 2.0
+    leverage: float = DEFAULT_PERP_LEVERAGE
     maintenance_rates: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_MAINTENANCE_RATES)
     )

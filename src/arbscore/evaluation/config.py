@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from arbscore.data_tools.costs import FeeSchedule
-from arbscore.schema import MAX_HOLD_HOURS
+from arbscore.schema import DEFAULT_PERP_LEVERAGE, MAX_HOLD_HOURS
 
 #: the declared out-of-sample metric that picks each head's winner, and its direction
 WINNER_METRICS: dict[str, tuple[str, bool]] = {
@@ -94,7 +94,7 @@ class EvaluationConfig:
     max_open_positions: int | None = None
     max_positions_per_symbol: int = 1
     max_positions_per_venue: int = 6
-    perp_leverage: float = 2.0
+    perp_leverage: float = DEFAULT_PERP_LEVERAGE
     model_exit: str = "predicted_hold"
     rule_expected_hold_hours: float = 168.0
     bootstrap_samples: int = 2000

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from arbscore.evaluation.config import EvaluationConfig
-from arbscore.schema import MARK_COLUMNS
+from arbscore.schema import MARK_COLUMNS, capital_per_notional
 
 HOUR_MS = 3_600_000
 #: one position a strategy would open: what the portfolio needs to book it
@@ -94,8 +94,11 @@ def capital_multiple(rows: pd.DataFrame, config: EvaluationConfig) -> np.ndarray
         spot = rows["long_market"].astype(str).to_numpy() == "spot"
     elif "strategy" in rows.columns:
         spot = rows["strategy"].astype(str).to_numpy() == "spot_perp"
-    lev = config.perp_leverage
-    fallback = np.where(spot, 1.0 + 1.0 / lev, 2.0 / lev)
+    fallback = np.where(
+        spot,
+        capital_per_notional(True, config.perp_leverage),
+        capital_per_notional(False, config.perp_leverage),
+    )
     if "capital_usd" in rows.columns:
         from_label = rows["capital_usd"].to_numpy(float) / notional_usd(rows, config)
         return np.where(np.isfinite(from_label) & (from_label > 0), from_label, fallback)

@@ -12,12 +12,17 @@ What :func:`read_manifest` refuses, each with a message naming the file or field
 - a path that leaves the bundle: absolute, with ``..``, or a symlink resolving outside it;
 - with ``verify`` (the default): a listed file missing or changed, or a file in the directory
   that the manifest does not list (the bundle was changed after export).
+
+Files a desktop writes when a person opens the folder (:func:`is_desktop_file`: ``.DS_Store``,
+``Thumbs.db``, ``desktop.ini``, ``._*`` AppleDouble files) are neither listed by an export nor
+refused by a check: they are skipped with a WARNING log line naming them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -28,7 +33,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from arbscore.schema import HOLD_GRID_HOURS
 
+log = logging.getLogger(__name__)
+
 MANIFEST_FILE = "manifest.json"
+#: file names a desktop writes into any folder a person opens (Finder, Explorer)
+DESKTOP_FILE_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+#: the prefix of macOS AppleDouble files (``._model.onnx`` beside ``model.onnx`` on non-HFS disks)
+APPLEDOUBLE_PREFIX = "._"
 FORMAT = "arbscore-bundle"
 BUNDLE_VERSION = 1
 #: the largest manifest.json read (bytes); `/models` returns it, so it bounds that answer too
@@ -123,12 +134,28 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _bundle_files(root: Path) -> list[str]:
-    """Every file under ``root`` except the manifest, as sorted posix relative paths."""
+def is_desktop_file(rel: str) -> bool:
+    """Whether the posix relative path ``rel`` names a file a desktop writes on its own."""
+    name = PurePosixPath(rel).name
+    return name in DESKTOP_FILE_NAMES or name.startswith(APPLEDOUBLE_PREFIX)
+
+
+def desktop_files(root: Path) -> list[str]:
+    """The desktop-written files under ``root`` (:func:`is_desktop_file`), sorted."""
     return [
         p.relative_to(root).as_posix()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() != MANIFEST_FILE
+        if p.is_file() and is_desktop_file(p.relative_to(root).as_posix())
+    ]
+
+
+def _bundle_files(root: Path) -> list[str]:
+    """Every file under ``root`` except the manifest and desktop-written files, as sorted posix
+    relative paths."""
+    return [
+        rel
+        for rel in (p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file())
+        if rel != MANIFEST_FILE and not is_desktop_file(rel)
     ]
 
 
@@ -281,6 +308,13 @@ def read_manifest(bundle_dir: Path, *, verify: bool = True) -> dict[str, Any]:
                     f"{expected[:12]}..., file {actual[:12]}...); the file was "
                     "changed after export"
                 )
+        ignored = [rel for rel in desktop_files(root) if rel not in manifest["files"]]
+        if ignored:
+            log.warning(
+                "bundle %s: ignoring files a desktop wrote (not part of the bundle): %s",
+                root,
+                ", ".join(ignored),
+            )
         unlisted = [rel for rel in _bundle_files(root) if rel not in manifest["files"]]
         if unlisted:
             shown = ", ".join(unlisted[:5]) + (

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from arbscore.export.manifest import MANIFEST_FILE, read_manifest
+from arbscore.export.manifest import MANIFEST_FILE, is_desktop_file, read_manifest
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -77,7 +77,10 @@ def is_bundle(path: Path) -> bool:
     except ValueError:
         return False
     listed = {*manifest["files"], MANIFEST_FILE}
-    return all(p.relative_to(path).as_posix() in listed for p in path.rglob("*") if p.is_file())
+    return all(
+        rel in listed or is_desktop_file(rel)
+        for rel in (p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    )
 
 
 def swap_in(staged_dir: Path, dest: Path) -> None:

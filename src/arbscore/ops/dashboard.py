@@ -16,6 +16,10 @@ import numpy as np
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 LEVEL_COLOUR = {"ok": "#2ca02c", "warn": "#e6a100", "alert": "#d62728", "n/a": "#888"}
+#: the paper A/B metrics that ``evaluation.backtest`` gives as fractions of 1
+PAPER_FRACTIONS = ("net_return", "win_rate", "max_drawdown")
+
+
 LEFT_COLUMNS = ("symbol", "strategy", "legs", "feature", "head", "level", "model", "period")
 HOUR_MS = 3_600_000
 
@@ -270,12 +274,15 @@ def _paper(data: Mapping[str, Any]) -> str:
     ]
     for r in rows:
         r["trades"] = str(int(r.get("trades") or 0))
+        for k in PAPER_FRACTIONS:  # fractions shown as percent, like every other table
+            if isinstance(r.get(k), float):
+                r[k] = r[k] * 100.0
     cols = [
         ("strategy", "strategy"),
-        ("net_return", "net return"),
-        ("win_rate", "win rate"),
+        ("net_return", "net return, % of capital"),
+        ("win_rate", "win rate %"),
         ("sharpe", "Sharpe"),
-        ("max_drawdown", "max drawdown"),
+        ("max_drawdown", "max drawdown, % of capital"),
         ("trades", "trades"),
     ]
     d = paper["difference"]

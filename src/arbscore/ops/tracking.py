@@ -3,8 +3,8 @@
 Two store tables (``MarketStore.register_table``): ``predictions`` (when, model version, where
 it came from, the opportunity's legs when the caller sent them, the model inputs as JSON, the
 three outputs) and ``prediction_outcomes`` (realised net PnL at the hold the model chose, whether
-it was profitable, and the best grid hold once 168 h of live data exist). DuckDB by default;
-with PostgreSQL the server and ``arbscore live`` write the same database at once.
+it was profitable, and the best grid hold once the grid's largest hold of live data exists).
+DuckDB by default; with PostgreSQL the server and ``arbscore live`` write the same database at once.
 
 :class:`PredictionTracker` is the server's sink: requests only append to an in-memory queue and a
 background thread upserts batches, so a slow database never slows ``/predict``.
@@ -264,7 +264,8 @@ def attach_outcomes(
 ) -> int:
     """Realise tracked predictions whose hold window the live data now covers; returns the
     number of outcome rows written. Re-run safely (cron, the server's ops thread): rows already
-    complete are skipped, rows waiting for the 168 h optimal hold are revisited."""
+    complete are skipped, rows waiting for the optimal hold (known after the hold grid's largest
+    hold) are revisited."""
     lock = lock or threading.Lock()
     costs = costs or CostConfig()
     with lock:

@@ -24,6 +24,7 @@ from arbscore.report.sections_detail import (
     skill,
     timing,
 )
+from arbscore.report.sections_first import first_screen, in_detail
 from arbscore.report.sections_trades import estimated_pairs, splits, trade_list
 from arbscore.report.sections_trading import answer, costs, portfolio
 
@@ -31,9 +32,12 @@ from arbscore.report.sections_trading import answer, costs, portfolio
 def build_document(inp: ReportInputs) -> Document:
     """All sections in reading order: the answer first, then the evidence."""
     first = shipped(inp)
+    verdict, detail = first_screen(inp), in_detail(inp)
     sections = [
+        *([verdict] if verdict else []),
         *([first] if first else []),
         answer(inp),
+        *([detail] if detail else []),
         headline(inp),
         data_used(inp),
         scheme(inp),

@@ -17,6 +17,7 @@ class Cell:
     value: float | None = None  # the exact number shown (mean), for data-value
     key: tuple[str, str, str] | None = None  # (strategy, head, metric)
     title: str | None = None  # hover text, e.g. per-fold values
+    scale: float = 1.0  # the text shows value x scale (a fraction shown as percent: 100)
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,19 @@ class Figure:
     alt: str
 
 
+@dataclass(frozen=True)
+class Callout:
+    """A warning a reader must not miss (e.g. too few trades for a verdict)."""
+
+    text: str
+    name: str  # stable id, e.g. "low-trades"
+
+
 @dataclass
 class Section:
     title: str
     anchor: str
-    blocks: list[str | Table | Figure] = field(default_factory=list)  # str = paragraph
+    blocks: list[str | Table | Figure | Callout] = field(default_factory=list)  # str: paragraph
 
 
 @dataclass
@@ -90,6 +99,11 @@ def fmt_pct(v: float | None, signed: bool = True, unit: bool = True) -> str:
     if body in ("+0.00", "-0.00"):
         body = "0.00"
     return body + (" %" if unit else "")
+
+
+def fmt_share_pct(fraction: float | None) -> str:
+    """A fraction shown as a percent without its sign or unit: 0.8889 -> '88.89'."""
+    return fmt_pct(fraction * 100.0, signed=False, unit=False) if _finite_number(fraction) else "–"
 
 
 def fmt_ci(ci: object, unit: bool = True) -> str:

@@ -64,6 +64,28 @@ def metric_bars(metrics: Metrics, panels: list[tuple[str, str]]) -> bytes:
     return _png(fig)
 
 
+def curve(equity: pd.DataFrame, strategy: str) -> pd.DataFrame:
+    """One strategy's daily rows (time, equity as a multiple of capital), in time order."""
+    return equity[equity["strategy"] == strategy].sort_values("time")
+
+
+def merge_identical(equity: pd.DataFrame, names: list[str]) -> list[list[str]]:
+    """``names`` (those with a curve) grouped by identical daily equity, in the given order:
+    ``[["xgboost"], ["carry_rule", "fund_apr_rank"], ...]``."""
+    groups: list[tuple[np.ndarray, list[str]]] = []
+    for name in names:
+        eq = curve(equity, name)["equity"].to_numpy(float)
+        if not len(eq):
+            continue
+        for values, members in groups:
+            if len(values) == len(eq) and np.array_equal(values, eq):
+                members.append(name)
+                break
+        else:
+            groups.append((eq, [name]))
+    return [members for _, members in groups]
+
+
 def equity_drawdown(equity: pd.DataFrame, families: list[str]) -> bytes:
     """Daily marked-to-market equity (cumulative return, % of capital) of every strategy over
     the pooled out-of-sample span, and below it each one's drawdown from its running peak."""
@@ -72,8 +94,10 @@ def equity_drawdown(equity: pd.DataFrame, families: list[str]) -> bytes:
     bottom = fig.add_subplot(2, 1, 2, sharex=top)
     order = [s for s in families if s in set(equity["strategy"])]
     order += [s for s in equity["strategy"].unique() if s not in order]
-    for k, strategy in enumerate(order):
-        c = equity[equity["strategy"] == strategy].sort_values("time")
+    groups = merge_identical(equity, order)  # identical curves: one line, a joint label
+    for k, members in enumerate(groups):
+        strategy = members[0]
+        c = curve(equity, strategy)
         eq = c["equity"].to_numpy(float)
         if "drawdown_pct" in c.columns:
             dd = c["drawdown_pct"].to_numpy(float)
@@ -83,7 +107,8 @@ def equity_drawdown(equity: pd.DataFrame, families: list[str]) -> bytes:
         style = BASELINE_STYLE.get(strategy, "-") if is_base else "-"
         color = "grey" if is_base and strategy not in COLOURED_BASELINES else f"C{k}"
         y = (eq - 1.0) * 100.0
-        top.plot(c["time"], y, linestyle=style, label=strategy, color=color, lw=1.4)
+        label = " = ".join(members)
+        top.plot(c["time"], y, linestyle=style, label=label, color=color, lw=1.4)
         bottom.plot(c["time"], dd, linestyle=style, color=color, lw=1.1)
     if "fold" in equity.columns:
         first = equity[equity["strategy"] == order[0]] if order else equity

@@ -5,18 +5,22 @@ from __future__ import annotations
 import base64
 import html
 
-from arbscore.report.document import Document, Figure, Table
+from arbscore.report.document import Callout, Document, Figure, Table
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1150px;
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1320px;
 color:#1d2330;padding:0 1em}
 h1{margin-bottom:.2em} .sub{color:#667;margin-top:0}
 .banner{background:#b3261e;color:#fff;font-weight:700;padding:.8em 1em;border-radius:6px;
 margin:1em 0;font-size:1.05em}
 nav a{margin-right:1em;font-size:.9em}
 section{margin-top:2.2em;border-top:1px solid #dde;padding-top:.6em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
-th,td{border:1px solid #d5d9e2;padding:.3em .6em;text-align:left}
+.wide{max-width:100%;overflow-x:auto}
+table{border-collapse:collapse;margin:.8em 0;font-size:.85em}
+th,td{border:1px solid #d5d9e2;padding:.25em .45em;text-align:left}
+th{font-weight:600;vertical-align:bottom}
+.warning{background:#fff4d6;border-left:6px solid #c77700;padding:.6em 1em;margin:.8em 0;
+font-weight:600}
 th{background:#f1f3f8} td.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 img{max-width:100%;display:block;margin:.8em 0;border:1px solid #eef}
@@ -25,7 +29,10 @@ code{background:#f1f3f8;padding:.1em .3em}
 
 
 def _table_html(t: Table) -> str:
-    out = [f'<table id="table-{html.escape(t.name)}" data-table="{html.escape(t.name)}">']
+    out = [
+        '<div class="wide">'
+        f'<table id="table-{html.escape(t.name)}" data-table="{html.escape(t.name)}">'
+    ]
     if t.caption:
         out.append(f"<caption>{html.escape(t.caption)}</caption>")
     out.append(
@@ -44,9 +51,11 @@ def _table_html(t: Table) -> str:
                 attrs += f' data-strategy="{s}" data-head="{h}" data-metric="{m}"'
             if c.title:
                 attrs += f' title="{html.escape(c.title)}"'
+            if c.scale != 1.0:
+                attrs += f' data-scale="{c.scale!r}"'
             cells.append(f"<td{attrs}>{html.escape(c.text)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
 
 
@@ -71,6 +80,10 @@ def to_html(doc: Document) -> str:
         for b in s.blocks:
             if isinstance(b, Table):
                 parts.append(_table_html(b))
+            elif isinstance(b, Callout):
+                parts.append(
+                    f'<div class="warning" id="{html.escape(b.name)}">{html.escape(b.text)}</div>'
+                )
             elif isinstance(b, Figure):
                 data = base64.b64encode(b.png).decode("ascii")
                 parts.append(
@@ -117,6 +130,8 @@ def to_markdown(doc: Document, figure_dir: str = "figures") -> str:
         for b in s.blocks:
             if isinstance(b, Table):
                 parts += [_table_md(b), ""]
+            elif isinstance(b, Callout):
+                parts += [f"> **Warning:** {_md_escape(b.text)}", ""]
             elif isinstance(b, Figure):
                 parts += [f"![{b.alt}]({figure_dir}/{b.name}.png)", ""]
             else:

@@ -17,16 +17,25 @@ SYNTHETIC_BANNER = (
 )
 
 
+#: metrics stored as fractions (0..1) that every table shows as percent (x 100)
+SHARE_METRICS = frozenset({"win_rate"})
+
+
 def stat_cell(stat: Stat | None, key: tuple[str, str, str]) -> Cell:
     if stat is None:
         return Cell("–", None, key)
+    scale = 100.0 if key[2] in SHARE_METRICS else 1.0
     if not _finite(stat.mean):
         spread = ""
     else:
-        spread = f" ± {fmt(stat.std)}" if len(stat.folds) > 1 and _finite(stat.std) else ""
-    folds = ", ".join(fmt(v) for v in stat.folds)
+        spread = f" ± {fmt(stat.std * scale)}" if len(stat.folds) > 1 and _finite(stat.std) else ""
+    folds = ", ".join(fmt(v * scale) for v in stat.folds)
     return Cell(
-        f"{fmt(stat.mean)}{spread}", stat.mean, key, title=f"per fold: {folds}" if folds else None
+        f"{fmt(stat.mean * scale)}{spread}",
+        stat.mean,
+        key,
+        title=f"per fold: {folds}" if folds else None,
+        scale=scale,
     )
 
 
@@ -228,6 +237,22 @@ def head_metrics(inp: ReportInputs) -> Section:
     return sec
 
 
+def shipped_heads(manifest: dict) -> dict[str, object]:
+    """head -> family of a bundle's manifest (its ``strategy.heads``, else each head's entry)."""
+    strategy = manifest.get("strategy") or {}
+    heads = manifest.get("heads") or {}
+    return strategy.get("heads") or {h: e.get("family") for h, e in heads.items()}
+
+
+def shipped_name(manifest: dict) -> str:
+    """The strategy a bundle ships: its ``strategy.name``, else its heads' families joined
+    (a bundle older than the shipped-strategy terms)."""
+    by_head = shipped_heads(manifest)
+    return (manifest.get("strategy") or {}).get("name") or "+".join(
+        str(by_head.get(h)) for h in HEADS
+    )
+
+
 def shipped(inp: ReportInputs) -> Section | None:
     """The report's first sentence: the strategy the run's bundle ships and its backtest
     verdict (from ``bundle/manifest.json``'s ``strategy``); None without a bundle."""
@@ -236,9 +261,8 @@ def shipped(inp: ReportInputs) -> Section | None:
         return None
     manifest = json.loads(path.read_text(encoding="utf-8"))
     strategy = manifest.get("strategy") or {}
-    heads = manifest.get("heads") or {}
-    by_head = strategy.get("heads") or {h: e.get("family") for h, e in heads.items()}
-    name = strategy.get("name") or "+".join(str(by_head.get(h)) for h in HEADS)
+    by_head = shipped_heads(manifest)
+    name = shipped_name(manifest)
     parts = ", ".join(f"{h}: {by_head.get(h)}" for h in HEADS)
     verdict = strategy.get("verdict")
     sec = Section("What this run ships", "shipped")

@@ -24,6 +24,12 @@ TRADE_COLUMNS = (
     "liquidated",
 )
 
+#: the percent columns' headers, with the base each percent is of
+TRADE_HEADERS = {
+    "realised_pct": "PnL, % of notional",
+    "return_on_capital_pct": "PnL, % of capital",
+}
+
 
 def _trade_row(t: pd.Series) -> list[Cell]:
     out = []
@@ -56,7 +62,7 @@ def trade_list(inp: ReportInputs, n: int = 10) -> Section:
     if not len(t):
         sec.blocks.append(f"{fam} took no trade.")
         return sec
-    headers = [c.replace("_", " ") for c in TRADE_COLUMNS]
+    headers = [TRADE_HEADERS.get(c, c.replace("_", " ")) for c in TRADE_COLUMNS]
     winners = t[t["pnl_usd"] > 0].iloc[::-1].head(n)
     losers = t[t["pnl_usd"] <= 0].head(n)
     for name, rows, caption in (
@@ -76,7 +82,10 @@ def splits(inp: ReportInputs) -> Section:
     if not sp:
         sec.blocks.append("metrics.json has no splits.")
         return sec
-    sec.blocks.append("PnL over the whole span in % of capital, and trades, by where it came from.")
+    sec.blocks.append(
+        "PnL over the whole span in % of capital (trades in brackets), by where it came from; "
+        "one column per strategy."
+    )
     for key, label in (("by_kind", "strategy kind"), ("by_symbol", "symbol")):
         values = sorted({v for s in sp.values() for v in (s.get(key) or {})})
         if not values:
@@ -87,14 +96,12 @@ def splits(inp: ReportInputs) -> Section:
             for block in sp.values():
                 cell = (block.get(key) or {}).get(v)
                 if cell is None:
-                    row += [text("–"), text("0")]
+                    row.append(text("–"))
                 else:
-                    row += [
-                        Cell(fmt_pct(cell["pnl_pct"], unit=False), cell["pnl_pct"]),
-                        Cell(fmt(cell["trades"]), float(cell["trades"])),
-                    ]
+                    shown = f"{fmt_pct(cell['pnl_pct'], unit=False)} ({fmt(cell['trades'])})"
+                    row.append(Cell(shown, cell["pnl_pct"]))
             rows.append(row)
-        headers = [label] + [f"{s} {c}" for s in sp for c in ("PnL %", "trades")]
+        headers = [label] + list(sp)
         sec.blocks.append(Table(headers, rows, f"splits-{key.replace('_', '-')}"))
     return sec
 

@@ -16,6 +16,7 @@ from arbscore.report.document import (
     fmt_pct,
     fmt_ratio,
     fmt_ratio_ci,
+    fmt_share_pct,
     text,
 )
 from arbscore.report.inputs import ReportInputs
@@ -128,18 +129,18 @@ def answer(inp: ReportInputs) -> Section:
 
 
 POOLED_COLUMNS = (
-    ("annual_return_pct", "return %/yr", "pct"),
+    ("annual_return_pct", "return, % of capital/yr", "pct"),
     ("annual_return_ci95", "95 % CI", "ci"),
-    ("annual_return_on_deployed_pct", "on deployed %/yr", "pct"),
+    ("annual_return_on_deployed_pct", "on capital in use, %/yr", "pct"),
     ("capital_in_use_pct", "capital in use %", "pct_u"),
     ("sharpe", "Sharpe", "ratio"),
     ("sharpe_ci95", "Sharpe 95 % CI", "ratio_ci"),
     ("sortino", "Sortino", "ratio"),
-    ("volatility_pct", "vol %/yr", "pct_u"),
-    ("max_drawdown_pct", "max DD %", "pct"),
+    ("volatility_pct", "vol, % of capital/yr", "pct_u"),
+    ("max_drawdown_pct", "max DD, % of capital", "pct"),
     ("calmar", "Calmar", "ratio"),
     ("trades", "trades", "num"),
-    ("win_rate", "win rate", "num"),
+    ("win_rate", "win rate %", "share"),
     ("avg_hold_hours", "avg hold h", "num"),
     ("turnover_per_year", "turnover x/yr", "num"),
     ("liquidations", "liquidations", "num"),
@@ -154,6 +155,8 @@ def pooled_cell(strategy: str, metric: str, value: object, kind: str) -> Cell:
     if kind == "ratio_ci":
         return Cell(fmt_ratio_ci(value), None, key)
     v = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if kind == "share":
+        return Cell(fmt_share_pct(v), float(v) if v is not None else None, key, scale=100.0)
     shown = {
         "pct": lambda: fmt_pct(v, unit=False),
         "pct_u": lambda: fmt_pct(v, signed=False, unit=False),
@@ -290,7 +293,7 @@ def versus_table(bt: dict) -> Table | None:
     if not rows:
         return None
     return Table(
-        ["family", "against", "difference %/yr", "95 % CI", "verdict"],
+        ["family", "against", "difference, % of capital/yr", "95 % CI", "verdict"],
         rows,
         "vs-rule",
         caption=f"Each family against the best rule ({bt.get('rule')}), always_on and cash, "
@@ -299,7 +302,7 @@ def versus_table(bt: dict) -> Table | None:
 
 
 def _per_fold_table(inp: ReportInputs) -> Table:
-    from arbscore.report.sections import _metric_names, stat_cell
+    from arbscore.report.sections import SHARE_METRICS, _metric_names, stat_cell
 
     strategies = {**inp.metrics.families, **inp.metrics.baselines}
     names = _metric_names(strategies, "backtest")
@@ -308,7 +311,8 @@ def _per_fold_table(inp: ReportInputs) -> Table:
         + [stat_cell(sm.heads.get("backtest", {}).get(k), (s, "backtest", k)) for k in names]
         for s, sm in strategies.items()
     ]
-    return Table(["strategy", "kind"] + names, rows, "backtest")
+    headers = [f"{k} %" if k in SHARE_METRICS else k for k in names]
+    return Table(["strategy", "kind"] + headers, rows, "backtest")
 
 
 COST_COLUMNS = (

@@ -15,6 +15,14 @@ Expected PnL: ``predicted_profit_pct / 100 * notional_usd`` (profits are percent
 notional, net of the round trip's costs); ``notional_usd`` defaults to the position size the
 training set was simulated at (``manifest["training_data"]["position_size_usd"]``, else
 the cost model's default, 10,000 USD).
+
+Units: every percent is percent, with its base named. ``predicted_profit_pct`` is % of one
+leg's notional (the labels' ``actual_profit_pct``); ``return_on_capital_pct`` is the same profit
+as % of the capital the position ties up (``capital_usd``: both legs' margin,
+:func:`arbscore.schema.capital_per_notional` at the bundle's ``book.perp_leverage``, the labels'
+``return_on_capital_pct``); ``success_probability`` is a probability in [0, 1].
+``evaluated_at_hold_hours`` is the hold profit and probability were computed at: the caller's
+``holdHours`` when given, else ``predicted_hold_hours`` clipped to the bundle's hold grid.
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from arbscore.data_tools.two_pass import served_hold_one
 from arbscore.export.manifest import BundleTerms
+from arbscore.schema import DEFAULT_PERP_LEVERAGE, capital_per_notional
 
 SIGNIFICANT_DIGITS = 6
 #: the position size the cost model simulates when a bundle does not say (USD per leg)
@@ -92,6 +102,48 @@ def training_notional_usd(manifest: Mapping[str, Any]) -> float:
         if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
             return float(value)
     return DEFAULT_NOTIONAL_USD
+
+
+def bundle_perp_leverage(manifest: Mapping[str, Any]) -> float:
+    """The perp leverage the bundle's book was backtested at (``book.perp_leverage``), else
+    :data:`arbscore.schema.DEFAULT_PERP_LEVERAGE`."""
+    value = (manifest.get("book") or {}).get("perp_leverage")
+    if isinstance(value, (int, float)) and math.isfinite(value) and value >= 1:
+        return float(value)
+    return DEFAULT_PERP_LEVERAGE
+
+
+@dataclass(frozen=True)
+class Units:
+    """The answer's keys that put the profit on capital and say at which hold it was computed
+    (module docstring), at the bundle's ``perp_leverage`` and ``hold_grid``."""
+
+    perp_leverage: float = DEFAULT_PERP_LEVERAGE
+    hold_grid: tuple[float, ...] | None = None
+
+    @classmethod
+    def of_bundle(cls, manifest: Mapping[str, Any], terms: BundleTerms) -> Units:
+        """The bundle's book leverage (:func:`bundle_perp_leverage`) and its terms' hold grid."""
+        return cls(bundle_perp_leverage(manifest), terms.hold_grid_hours)
+
+    def __call__(
+        self,
+        profit_pct: float,
+        predicted_hold_hours: float,
+        given_hold_hours: float,
+        notional_usd: float,
+        record: Mapping[str, Any],
+    ) -> dict[str, float]:
+        """``capital_usd``, ``return_on_capital_pct`` and ``evaluated_at_hold_hours`` of one
+        answer; ``given_hold_hours`` NaN where the caller gave no hold, ``record`` the parsed
+        request (its ``strategy``)."""
+        multiple = capital_per_notional(record.get("strategy") == "spot_perp", self.perp_leverage)
+        hold = served_hold_one(float(predicted_hold_hours), float(given_hold_hours), self.hold_grid)
+        return {
+            "capital_usd": usd(notional_usd * multiple),
+            "return_on_capital_pct": rounded(profit_pct / multiple),
+            "evaluated_at_hold_hours": rounded(hold),
+        }
 
 
 def bundle_facts(

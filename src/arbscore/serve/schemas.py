@@ -204,8 +204,10 @@ class Prediction(BaseModel):
     """The contract users' clients already parse (the first five fields), then what a bot
     acts on: the entry decision, expected PnL at a notional, and the defaulted inputs."""
 
-    predicted_profit_pct: float = Field(description="% of one leg's notional, net of costs")
-    success_probability: float = Field(description="0..1")
+    predicted_profit_pct: float = Field(
+        description="% of one leg's notional, net of costs, at evaluated_at_hold_hours"
+    )
+    success_probability: float = Field(description="0..1, at evaluated_at_hold_hours")
     predicted_hold_hours: float = Field(description="the duration head's optimal hold")
     composite_score: float = Field(description="0..100")
     model_version: str
@@ -213,6 +215,14 @@ class Prediction(BaseModel):
     notional_usd: float = Field(description="per-leg position size the PnL is for")
     expected_pnl_usd: float = Field(description="predicted_profit_pct / 100 * notional_usd")
     filled_defaults: list[str] = Field(description="optional fields the server filled in")
+    capital_usd: float = Field(description="both legs' margin at notional_usd (USD)")
+    return_on_capital_pct: float = Field(
+        description="predicted_profit_pct as % of capital_usd (not of one leg's notional)"
+    )
+    evaluated_at_hold_hours: float = Field(
+        description="the hold profit and probability were computed at: holdHours when given, "
+        "else predicted_hold_hours clipped to the bundle's hold grid"
+    )
 
 
 #: the bundle facts (``answers.bundle_facts``) ``/health`` repeats

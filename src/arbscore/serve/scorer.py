@@ -38,7 +38,7 @@ from arbscore.data_tools.features.inputs import inputs_from_manifest
 from arbscore.data_tools.two_pass import hold_index, two_pass
 from arbscore.export.manifest import MANIFEST_FILE, BundleTerms, read_manifest, sha256_file
 from arbscore.schema import HEADS, HOLD_COLUMN
-from arbscore.serve.answers import EntryRule, rounded, training_notional_usd, usd
+from arbscore.serve.answers import EntryRule, Units, rounded, training_notional_usd, usd
 from arbscore.serve.onerow import OneRow
 from arbscore.serve.records import Parsed, RequestSchema, opportunity_record, without_hold
 
@@ -110,6 +110,7 @@ class Scorer:
             )
         except (ValueError, TypeError) as exc:
             raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
+        self.units = Units.of_bundle(self.manifest, self.terms)
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._heads: dict[str, tuple[str, str]] = {}
         for head in HEADS:
@@ -363,6 +364,7 @@ class Scorer:
                     "notional_usd": usd(notional),
                     "expected_pnl_usd": usd(profit / 100.0 * notional),
                     "filled_defaults": list(item.filled),
+                    **self.units(profit, p.hold_hours[i], hold[i], notional, item.record),
                 }
             )
         return out
