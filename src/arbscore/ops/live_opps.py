@@ -33,7 +33,11 @@ from arbscore.data_tools.opportunities import (
     candidate_key,
     detect_opportunities,
 )
-from arbscore.schema import HOLD_GRID_HOURS, OPPORTUNITY_FEATURE_COLUMNS
+from arbscore.schema import (
+    HOLD_GRID_HOURS,
+    HORIZON_FEATURE_COLUMNS,
+    OPPORTUNITY_FEATURE_COLUMNS,
+)
 
 HOUR_NS = 3_600 * 10**9
 LEG_KEY = ("exchange", "symbol", "market")
@@ -165,7 +169,10 @@ def live_opportunities(
 
 #: columns of a scored-ready record (what ``records`` hands the scorer / the HTTP API)
 RECORD_COLUMNS: tuple[str, ...] = (
-    ("symbol", "strategy") + OPPORTUNITY_FEATURE_COLUMNS + ("basis_pct", "round_trip_cost_pct")
+    ("symbol", "strategy")
+    + OPPORTUNITY_FEATURE_COLUMNS
+    + ("basis_pct", "round_trip_cost_pct")
+    + HORIZON_FEATURE_COLUMNS
 )
 
 
