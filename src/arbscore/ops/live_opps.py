@@ -36,11 +36,15 @@ from arbscore.data_tools.opportunities import (
 from arbscore.schema import (
     HOLD_GRID_HOURS,
     HORIZON_FEATURE_COLUMNS,
+    HORIZON_WINDOWS_DAYS,
     OPPORTUNITY_FEATURE_COLUMNS,
 )
 
 HOUR_NS = 3_600 * 10**9
 LEG_KEY = ("exchange", "symbol", "market")
+#: days of live rows a scan reads: the longest horizon window (``data_tools.horizon``) and a
+#: half-day margin, so the newest slot's 30-day statistics see the window training saw
+SCAN_HISTORY_DAYS = max(HORIZON_WINDOWS_DAYS) + 0.5
 FUNDING_RATE_COLUMNS = ("funding_rate", "predicted_funding_rate")
 
 
