@@ -90,6 +90,31 @@ OPPORTUNITY_FEATURE_COLUMNS: tuple[str, ...] = (
     "day_of_week",
 )
 
+#: trailing windows (days) of the horizon features (``data_tools.horizon``)
+HORIZON_WINDOWS_DAYS: tuple[int, ...] = (7, 14, 30)
+#: windows (days) of the basis mean and z-score
+BASIS_WINDOWS_DAYS: tuple[int, ...] = (7, 30)
+
+_BASIS_STATS = (("mean", "_pct"), ("zscore", ""))
+
+#: the horizon features (issue 26): trailing funding statistics of each leg and of the
+#: position's edge (short leg's rate minus long leg's, per 8 h, percent of notional), how
+#: persistent the edge has been, the basis over days, and funding-interval changes; every one
+#: as of the opportunity's time (``data_tools.horizon``; formulas in docs/serving.md)
+HORIZON_FEATURE_COLUMNS: tuple[str, ...] = (
+    *(
+        f"{leg}_funding_{stat}_{d}d_pct"
+        for leg in ("long", "short", "edge")
+        for d in HORIZON_WINDOWS_DAYS
+        for stat in ("mean", "vol")
+    ),
+    "edge_positive_fraction_30d",
+    "edge_positive_streak_hours",
+    "edge_autocorr_30d",
+    *(f"basis_{stat}_{d}d{unit}" for d in BASIS_WINDOWS_DAYS for stat, unit in _BASIS_STATS),
+    "interval_changes_30d",
+)
+
 #: raw inputs the opportunity stage adds next to the SPEC's features (all known at the
 #: opportunity's time); percents are percent of notional, intervals and times in hours
 EXTRA_FEATURE_COLUMNS: tuple[str, ...] = (
@@ -104,7 +129,7 @@ EXTRA_FEATURE_COLUMNS: tuple[str, ...] = (
     "rate_change_8h",
     "rate_change_24h",
     "round_trip_cost_pct",
-)
+) + HORIZON_FEATURE_COLUMNS
 
 # --- simulation labels ------------------------------------------------------------------------
 #: hold durations simulated for every opportunity (hours): carry pays over weeks, so the default

@@ -164,6 +164,10 @@ def test_metrics_json_schema_and_files(tmp_path):
     assert len(trades[trades["strategy"] == "ridge"]) == bt["pooled"]["ridge"]["trades"]
     importance = json.loads((tmp_path / "evaluation" / "feature_importance.json").read_text())
     assert set(importance) == {"ridge"} and "hold_hours" in importance["ridge"]["profit"]
+    shap = json.loads((tmp_path / "evaluation" / "shap.json").read_text())
+    assert shap["ridge"]["fold"] == len(raw["folds"]) - 1  # the most recent model
+    assert shap["ridge"]["method"] == "occlusion" and 0 < shap["ridge"]["rows"] <= 2000
+    assert set(shap["ridge"]["heads"]) == {"profit", "success", "duration"}
     assert result.metrics["data"]["synthetic"] is True
     # with real (persistent-funding) signal the same harness does find it
     assert raw["families"]["ridge"]["success"]["auc"] > 0.75

@@ -131,3 +131,24 @@ def test_native_models_convert_to_onnx_and_match(fitted, later_data):
             np.testing.assert_allclose(out[1][:, 1], sigmoid(margins[head]), atol=1e-5)
         else:
             np.testing.assert_allclose(out[0].ravel(), margins[head], rtol=1e-5, atol=1e-4)
+
+
+def test_explain_uses_the_native_treeshap_per_head(fitted, later_data):
+    from arbscore.evaluation.explain import SUMMARY_TOP, explain
+
+    X = later_data[0][:300]
+    names = list(fitted.feature_names_)
+    out = explain(fitted, X, names)
+    assert out["method"] == "treeshap" and out["rows"] == 300
+    for head in ("profit", "success", "duration"):
+        shap = fitted.shap_values(X, head)
+        mean_abs = np.abs(shap.values.astype(np.float64)).mean(0)
+        block = out["heads"][head]
+        summary = list(block["mean_abs"].items())
+        assert len(summary) == min(SUMMARY_TOP, len(shap.feature_names))
+        top = int(np.argmax(mean_abs))
+        assert summary[0][0] == shap.feature_names[top] == block["dependence"]["feature"]
+        assert summary[0][1] == pytest.approx(mean_abs[top])
+        assert block["dependence"]["attribution"] == pytest.approx(shap.values[:, top])
+        assert block["dependence"]["x"] == pytest.approx(X[:, names.index(summary[0][0])])
+    assert "hold_hours" not in out["heads"]["duration"]["mean_abs"]

@@ -13,7 +13,8 @@ import pytest
 from arbscore.data_tools.costs import CostConfig, estimate_depth
 from arbscore.data_tools.opportunities import OpportunityConfig, detect_opportunities
 from arbscore.data_tools.snapshots import SnapshotConfig, build_snapshots
-from arbscore.ops.live_opps import live_opportunities
+from arbscore.ops.live_opps import live_opportunities, records
+from arbscore.schema import HORIZON_FEATURE_COLUMNS
 from tests.simulate.builders import T0, every, funding, klines, market
 
 H = pd.Timedelta(hours=1)
@@ -116,3 +117,23 @@ def test_live_and_history_detect_the_same_candidates_on_the_same_snapshot():
     assert cv == pytest.approx(history["spread_volatility_cv"].to_numpy(float)[known])
     # history's id is the live candidate key at a time
     assert (history["opportunity_id"].str.rsplit(":", n=1).str[0] == live["opportunity_key"]).all()
+
+
+def test_live_computes_the_horizon_features_as_history_does_and_hands_them_to_the_scorer():
+    snaps = _snapshots()
+    hist_config = OpportunityConfig(perp_perp_min_fund_profit_8h_pct=0.0)
+    history = detect_opportunities(snaps, hist_config)
+    live = live_opportunities(_live_rows(snaps, hist_config.costs))
+    live = live[live["timestamp"].isin(set(history["timestamp"]))]
+    key = ["timestamp", "strategy", "symbol", "long_exchange", "long_market", "short_exchange"]
+    history = history.sort_values(key).reset_index(drop=True)
+    live = live.sort_values(key).reset_index(drop=True)
+    cols = list(HORIZON_FEATURE_COLUMNS)
+    known = history[cols].notna().any()
+    # constant rates in this market: the autocorrelation is undefined (0 / 0)
+    assert list(known[~known].index) == ["edge_autocorr_30d"]
+    np.testing.assert_allclose(
+        live[cols].to_numpy(float), history[cols].to_numpy(float), rtol=1e-9, atol=1e-12
+    )
+    last = records(live)[-1]
+    assert set(cols) - {"edge_autocorr_30d"} <= set(last)  # (a NaN is left out)

@@ -8,7 +8,8 @@ From the as-of snapshots (``arbscore.data_tools.snapshots``) every snapshot time
   one with the higher (rates are compared per hour, since intervals differ between venues).
 
 Every feature is computed from snapshot rows at or before the opportunity's time; the rolling
-statistics (spread CV, basis z-score) look back over earlier snapshots only.
+statistics (spread CV, basis z-score, the horizon features of ``data_tools.horizon``) look back
+over earlier snapshots only.
 
 This is the one detector: the live scan (``ops.live_opps``) shapes its order-book rows into the
 same snapshot frame and calls :func:`detect_opportunities`. What live knows that history does
@@ -31,9 +32,11 @@ from arbscore.data_tools.costs import (
     liquidity_status,
     round_trip_cost_pct,
 )
+from arbscore.data_tools.horizon import orient_horizon, pair_horizon
 from arbscore.data_tools.opportunity_frames import (
     candidate_pairs,
     orient_pairs,
+    pair_swap,
     rolling_group_stats,
 )
 from arbscore.schema import (
@@ -225,11 +228,14 @@ def detect_opportunities(
     )
     pairs["basis_z_ab"] = np.nan_to_num(z, nan=0.0 if neutral else np.nan, posinf=0.0, neginf=0.0)
 
+    horizon = pd.DataFrame(pair_horizon(pairs), index=pairs.index)
     if config.entry_stride_minutes is not None:
         stride_ms = config.entry_stride_minutes * 60_000
         t_ms = pairs["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
         pairs = pairs[t_ms % stride_ms == 0]
-    opp = orient_pairs(pairs)
+    swap = pair_swap(pairs)
+    horizon = orient_horizon({k: v.to_numpy() for k, v in horizon.loc[pairs.index].items()}, swap)
+    opp = pd.concat([orient_pairs(pairs), horizon], axis=1)
     opp = _features(opp, config)
     if context is None:
         context = regime_context(snapshots, config)

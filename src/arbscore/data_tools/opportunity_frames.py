@@ -66,13 +66,19 @@ def candidate_pairs(legs: pd.DataFrame, strategies: tuple[str, ...]) -> pd.DataF
     return pd.concat(parts, ignore_index=True)
 
 
+def pair_swap(pairs: pd.DataFrame) -> np.ndarray:
+    """Whether each pair's ``b`` leg is the long one: a perp_perp pair whose edge (b's hourly
+    rate minus a's) is negative."""
+    return (pairs["strategy"].to_numpy() == "perp_perp") & (pairs["edge"].to_numpy() < 0)
+
+
 def orient_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     """Name the legs long/short: perp_perp is long where the hourly rate is lower.
 
     Adds ``long_<col>`` / ``short_<col>`` for every leg column and ``basis_zscore_oriented``
     (the a->b basis z-score, sign-flipped when b is the long leg).
     """
-    swap = (pairs["strategy"].to_numpy() == "perp_perp") & (pairs["edge"].to_numpy() < 0)
+    swap = pair_swap(pairs)
     out = pairs[["strategy", "timestamp", "symbol", "spread_cv"]].copy()
     for col in LEG_COLUMNS:
         a = pairs[f"a_{col}"].to_numpy()
@@ -107,43 +113,70 @@ def _group_cumsums(values: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, 
     return cnt, s1, s2, centre
 
 
-def rolling_group_stats(
-    frame: pd.DataFrame, keys: list[str], columns: list[str], window_ms: int, min_count: int = 3
-) -> dict[str, np.ndarray]:
-    """Trailing mean and std of ``columns`` per group over (t - window, t], in frame order.
+class GroupWindows:
+    """Rows sorted by (group, time) once, for trailing-window sums and lags inside each group.
 
-    Rows are sorted by (group, time); each row's window start is one ``searchsorted`` on a
-    (group, time) key, so a window never crosses into another group; sums come from per-group
-    running sums (one numpy pass per group, not per row). Fewer than ``min_count`` -> NaN.
+    Each row's window start is one ``searchsorted`` on a (group, time) key, so a window never
+    crosses into another group; sums come from per-group running sums (one numpy pass per
+    group, not per row). Every result is returned in frame order.
     """
-    group = frame.groupby(keys, sort=False).ngroup().to_numpy(np.int64)
-    t = frame["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
-    order = np.lexsort((t, group))
-    g_sorted = group[order]
-    # a group offset far larger than any time span keeps windows inside their group
-    key = g_sorted * (1 << 42) + (t[order] - t.min())
-    first = np.searchsorted(key, key - window_ms, side="right")  # first row in the window
-    rows = np.arange(len(key))
-    bounds = np.append(np.flatnonzero(np.diff(g_sorted, prepend=-1)), len(key))
-    group_start = bounds[np.searchsorted(bounds, rows, side="right") - 1]
-    has_before = first > group_start
-    before = np.maximum(first - 1, 0)
-    out: dict[str, np.ndarray] = {}
-    for col in columns:
-        cnt, s1, s2, centre = _group_cumsums(frame[col].to_numpy(np.float64)[order], bounds)
+
+    def __init__(self, frame: pd.DataFrame, keys: list[str]) -> None:
+        group = frame.groupby(keys, sort=False).ngroup().to_numpy(np.int64)
+        t = frame["timestamp"].astype("datetime64[ms, UTC]").astype("int64").to_numpy()
+        self.order = np.lexsort((t, group))
+        g_sorted = group[self.order]
+        self.t_sorted = t[self.order]
+        # a group offset far larger than any time span keeps windows inside their group
+        self.key = g_sorted * (1 << 42) + (self.t_sorted - (t.min() if len(t) else 0))
+        self.bounds = np.append(np.flatnonzero(np.diff(g_sorted, prepend=-1)), len(self.key))
+        rows = np.arange(len(self.key))
+        self.group_start = self.bounds[np.searchsorted(self.bounds, rows, side="right") - 1]
+
+    def sorted(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64)[self.order]
+
+    def unsorted(self, values: np.ndarray) -> np.ndarray:
+        out = np.empty(len(values), dtype=np.float64)
+        out[self.order] = values
+        return out
+
+    def lag_index(self, lag_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted position of each row's last row at or before t - lag in its group, whether
+        there is one), both in sorted order."""
+        idx = np.searchsorted(self.key, self.key - lag_ms, side="right") - 1
+        ok = idx >= self.group_start
+        return np.maximum(idx, 0), ok
+
+    def stats(
+        self, values: np.ndarray, window_ms: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(count, mean, sample std) of the finite sorted ``values`` over (t - window, t] per
+        row, in sorted order (NaN mean with no value, NaN std with fewer than 2)."""
+        before, has_before = self.lag_index(window_ms)  # the last row before the window
+        cnt, s1, s2, centre = _group_cumsums(values, self.bounds)
 
         def window(cum: np.ndarray) -> np.ndarray:
-            return cum - np.where(has_before, cum[before], 0.0)  # noqa: B023 - used at once
+            return cum - np.where(has_before, cum[before], 0.0)
 
         c, a, b = window(cnt), window(s1), window(s2)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_c = a / c
             var = (b - c * mean_c**2) / (c - 1)
+            std = np.where(c >= 2, np.sqrt(np.maximum(var, 0.0)), np.nan)
+        return c, mean_c + centre, std
+
+
+def rolling_group_stats(
+    frame: pd.DataFrame, keys: list[str], columns: list[str], window_ms: int, min_count: int = 3
+) -> dict[str, np.ndarray]:
+    """Trailing mean and std of ``columns`` per group over (t - window, t], in frame order
+    (:class:`GroupWindows`); fewer than ``min_count`` values -> NaN."""
+    groups = GroupWindows(frame, keys)
+    out: dict[str, np.ndarray] = {}
+    for col in columns:
+        c, mean, std = groups.stats(groups.sorted(frame[col].to_numpy(np.float64)), window_ms)
         ok = c >= min_count
-        mean_out = np.empty(len(key))
-        std_out = np.empty(len(key))
-        mean_out[order] = np.where(ok, mean_c + centre, np.nan)
-        std_out[order] = np.where(ok, np.sqrt(np.maximum(var, 0.0)), np.nan)
-        out[f"{col}_mean"] = mean_out
-        out[f"{col}_std"] = std_out
+        out[f"{col}_mean"] = groups.unsorted(np.where(ok, mean, np.nan))
+        out[f"{col}_std"] = groups.unsorted(np.where(ok, std, np.nan))
     return out

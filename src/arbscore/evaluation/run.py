@@ -8,12 +8,10 @@ fitted on those rows too), predicts the fold's test rows, and scores them beside
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +26,8 @@ from arbscore.data_tools.features import build_matrix, fit_feature_spec
 from arbscore.data_tools.market import to_epoch_ms
 from arbscore.evaluation.baselines import BASELINES, baseline_candidates, model_candidates
 from arbscore.evaluation.config import EvaluationConfig
+from arbscore.evaluation.explain import SHAP_FILE
+from arbscore.evaluation.fits import FitTask, run_fit_task
 from arbscore.evaluation.metrics import (
     calibration_table,
     duration_metrics,
@@ -65,6 +65,7 @@ class EvaluationResult:
     equity: pd.DataFrame  # strategy, fold, time, equity (x capital), drawdown_pct: daily MTM
     feature_importance: dict  # family -> head -> {feature: importance}
     trades: pd.DataFrame | None = None  # every strategy's booked positions
+    explanations: dict | None = None  # family -> evaluation.explain's attributions
 
     def write(self, out_dir: Path) -> Path:
         """Write metrics.json and evaluation/*; returns the metrics.json path."""
@@ -79,6 +80,9 @@ class EvaluationResult:
             trades.to_parquet(out / "evaluation" / "backtest_trades.parquet", index=False)
         importance = json.dumps(json_safe(self.feature_importance), indent=2) + "\n"
         (out / "evaluation" / "feature_importance.json").write_text(importance, encoding="utf-8")
+        if self.explanations:
+            shap = json.dumps(json_safe(self.explanations)) + "\n"
+            (out / "evaluation" / SHAP_FILE).write_text(shap, encoding="utf-8")
         return path
 
 
@@ -97,61 +101,6 @@ def resolve_families(families: Sequence[FamilyArg]) -> list[tuple[str, Callable]
     if not out:
         raise ValueError("no model family to evaluate")
     return out
-
-
-@dataclass(frozen=True)
-class FitTask:
-    """One (fold, family) fit: what ``run_fit_task`` needs, picklable for a cluster worker."""
-
-    factory: Callable[[], ModelFamily]
-    X_train: np.ndarray
-    targets: Any
-    feature_names: tuple[str, ...]
-    X_test: np.ndarray
-    latency_repeats: int
-
-
-def run_fit_task(task: FitTask) -> tuple[HeadOutputs, dict, dict | None]:
-    """Fit the family on the fold's training rows and predict its test rows."""
-    return _fit_predict(
-        task.factory,
-        task.X_train,
-        task.targets,
-        task.feature_names,
-        task.X_test,
-        task.latency_repeats,
-    )
-
-
-def _fit_predict(factory, X_tr, targets, names, X_te, repeats):
-    model = factory()
-    t0 = time.perf_counter()
-    model.fit(X_tr, targets, list(names))
-    train_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pred = model.predict(X_te)
-    batch_s = time.perf_counter() - t0
-    singles = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model.predict(X_te[:1])
-        singles.append(time.perf_counter() - t0)
-    pred = HeadOutputs(*(np.asarray(p, dtype=float).reshape(-1) for p in pred))
-    for head, p in zip(("profit", "success", "duration"), pred, strict=True):
-        if p.shape[0] != X_te.shape[0]:
-            raise ValueError(
-                f"{type(model).__name__}.predict returned {p.shape[0]} {head} "
-                f"values for {X_te.shape[0]} rows"
-            )
-    timing = {
-        "train_seconds": train_s,
-        "predict_us_per_row": batch_s / max(1, X_te.shape[0]) * 1e6,
-        "predict_ms_single_row": float(np.median(singles)) * 1e3,
-    }
-    importance = None
-    if callable(getattr(model, "feature_importances", None)):
-        importance = model.feature_importances()
-    return pred, timing, importance
 
 
 def _prediction_frame(name: str, fold: int, test: pd.DataFrame, pred: HeadOutputs):
@@ -231,6 +180,7 @@ def evaluate(
     per_fam = {n: {"profit": [], "success": [], "duration": [], "timing": []} for n, _ in resolved}
     calib = {n: ([], []) for n, _ in resolved}
     importances: dict[str, list[dict]] = {n: [] for n, _ in resolved}
+    explanations: dict[str, dict] = {}
     cands: dict[str, list[pd.DataFrame]] = {n: [] for n, _ in resolved}
     cands.update({b: [] for b in BASELINES})
     preds = []
@@ -246,7 +196,13 @@ def evaluate(
             targets = targets_from_frame(train)
             for _, factory in resolved:
                 yield FitTask(
-                    factory, X_tr, targets, tuple(spec.feature_names), X_te, config.latency_repeats
+                    factory,
+                    X_tr,
+                    targets,
+                    tuple(spec.feature_names),
+                    X_te,
+                    config.latency_repeats,
+                    explain=fold.index == folds[-1].index,  # the most recent model
                 )
 
     fits = iter(mapper(run_fit_task, fit_tasks()))
@@ -254,7 +210,9 @@ def evaluate(
         for name, _ in resolved:
             if progress:
                 progress(f"fold {fold.index + 1}/{len(folds)}: {name}", done, total)
-            pred, timing, imp = next(fits)
+            pred, timing, imp, explained = next(fits)
+            if explained is not None:
+                explanations[name] = explained | {"fold": fold.index}
             train, test = prepared[fold.index]
             block = per_fam[name]
             y_profit = test["actual_profit_pct"].to_numpy()
@@ -368,6 +326,7 @@ def evaluate(
         equity=trading.equity,
         feature_importance={n: _mean_importance(v) for n, v in importances.items() if v},
         trades=trading.trades,
+        explanations=explanations,
     )
     if out_dir is not None:
         result.write(out_dir)

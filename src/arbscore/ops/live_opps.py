@@ -33,10 +33,18 @@ from arbscore.data_tools.opportunities import (
     candidate_key,
     detect_opportunities,
 )
-from arbscore.schema import HOLD_GRID_HOURS, OPPORTUNITY_FEATURE_COLUMNS
+from arbscore.schema import (
+    HOLD_GRID_HOURS,
+    HORIZON_FEATURE_COLUMNS,
+    HORIZON_WINDOWS_DAYS,
+    OPPORTUNITY_FEATURE_COLUMNS,
+)
 
 HOUR_NS = 3_600 * 10**9
 LEG_KEY = ("exchange", "symbol", "market")
+#: days of live rows a scan reads: the longest horizon window (``data_tools.horizon``) and a
+#: half-day margin, so the newest slot's 30-day statistics see the window training saw
+SCAN_HISTORY_DAYS = max(HORIZON_WINDOWS_DAYS) + 0.5
 FUNDING_RATE_COLUMNS = ("funding_rate", "predicted_funding_rate")
 
 
@@ -165,7 +173,10 @@ def live_opportunities(
 
 #: columns of a scored-ready record (what ``records`` hands the scorer / the HTTP API)
 RECORD_COLUMNS: tuple[str, ...] = (
-    ("symbol", "strategy") + OPPORTUNITY_FEATURE_COLUMNS + ("basis_pct", "round_trip_cost_pct")
+    ("symbol", "strategy")
+    + OPPORTUNITY_FEATURE_COLUMNS
+    + ("basis_pct", "round_trip_cost_pct")
+    + HORIZON_FEATURE_COLUMNS
 )
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 from arbscore.data_tools.costs import CostConfig
 from arbscore.data_tools.store import LIVE_SNAPSHOTS, open_store
 from arbscore.ops.drift import DriftConfig, DriftMonitor
-from arbscore.ops.live_opps import live_opportunities, records
+from arbscore.ops.live_opps import SCAN_HISTORY_DAYS, live_opportunities, records
 from arbscore.ops.paper import PaperConfig, paper_trade
 from arbscore.ops.snapshot import write_snapshot
 from arbscore.ops.tracking import (
@@ -95,7 +95,7 @@ class OpsService:
 
     def scan(self, scorer: Any) -> pd.DataFrame:
         """Score the newest live slot; track each row once per (model, candidate, slot)."""
-        live = self._live(3.5)  # enough history for the 3-day projections
+        live = self._live(SCAN_HISTORY_DAYS)  # the horizon features' 30-day windows
         opp = live_opportunities(live, self.config.paper.opportunities) if len(live) else live
         if opp.empty:
             return opp

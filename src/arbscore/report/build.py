@@ -25,6 +25,7 @@ from arbscore.report.sections_detail import (
     timing,
 )
 from arbscore.report.sections_first import first_screen, in_detail
+from arbscore.report.sections_shap import shap_section
 from arbscore.report.sections_trades import estimated_pairs, splits, trade_list
 from arbscore.report.sections_trading import answer, costs, portfolio
 
@@ -50,6 +51,7 @@ def build_document(inp: ReportInputs) -> Document:
         head_metrics(inp),
         calibration(inp),
         importance(inp),
+        shap_section(inp),
         timing(inp),
     ]
     bench = benchmarks(inp)

@@ -16,7 +16,12 @@ from typing import Any
 from arbscore.data_tools.features.columns import CATEGORICAL, RAW_NUMERIC
 from arbscore.data_tools.features.keys import key_aliases
 from arbscore.data_tools.features.spec import FeatureSpec
-from arbscore.schema import HOLD_COLUMN, OPPORTUNITY_FEATURE_COLUMNS
+from arbscore.schema import (
+    BASIS_WINDOWS_DAYS,
+    HOLD_COLUMN,
+    HORIZON_WINDOWS_DAYS,
+    OPPORTUNITY_FEATURE_COLUMNS,
+)
 
 #: the most any number of a request may be in absolute value (no funding figure, volume or
 #: price comes near it); keeps every number path finite
@@ -46,6 +51,53 @@ _NUMBERS: dict[str, tuple[str, float | None]] = {
     "rate_change_24h": ("change of the funding rate over 24 h, %", None),
     "round_trip_cost_pct": ("fees and slippage of a round trip, % of notional", 0.0),
 }
+
+
+def _horizon_numbers() -> dict[str, tuple[str, float | None]]:
+    """The horizon features' descriptions (``data_tools.horizon``; formulas in
+    docs/serving.md): trailing windows over the pair's own history up to the request's time."""
+    legs = {
+        "long": "long leg's funding rate",
+        "short": "short leg's funding rate",
+        "edge": "edge (short leg's rate - long leg's)",
+    }
+    out: dict[str, tuple[str, float | None]] = {}
+    for leg, what in legs.items():
+        for d in HORIZON_WINDOWS_DAYS:
+            out[f"{leg}_funding_mean_{d}d_pct"] = (
+                f"trailing {d}-day mean of the {what}, % per 8 h",
+                None,
+            )
+            out[f"{leg}_funding_vol_{d}d_pct"] = (
+                f"trailing {d}-day std of the {what}, % per 8 h",
+                0.0,
+            )
+    out["edge_positive_fraction_30d"] = (
+        "share of the trailing 30 days' rows with a positive edge, fraction",
+        0.0,
+    )
+    out["edge_positive_streak_hours"] = (
+        f"hours the edge has stayed positive (at most {24 * max(HORIZON_WINDOWS_DAYS)})",
+        0.0,
+    )
+    out["edge_autocorr_30d"] = (
+        "correlation of the edge with itself 8 h earlier, trailing 30 days",
+        None,
+    )
+    for d in BASIS_WINDOWS_DAYS:
+        out[f"basis_mean_{d}d_pct"] = (f"trailing {d}-day mean of basis_pct, %", None)
+        out[f"basis_zscore_{d}d"] = (
+            f"basis_pct against its trailing {d}-day mean, in standard deviations",
+            None,
+        )
+    out["interval_changes_30d"] = (
+        "funding-interval changes of either leg in the trailing 30 days",
+        0.0,
+    )
+    return out
+
+
+_NUMBERS.update(_horizon_numbers())
 #: the strategy of a request that names none (the guide's examples omit it)
 DEFAULT_STRATEGY = "spot_perp"
 #: inputs without which nothing is scored (what the guide's own curl example sends)
