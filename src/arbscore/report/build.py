@@ -24,6 +24,7 @@ from arbscore.report.sections_detail import (
     skill,
     timing,
 )
+from arbscore.report.sections_folds import folds
 from arbscore.report.sections_trades import estimated_pairs, splits, trade_list
 from arbscore.report.sections_trading import answer, costs, portfolio
 
@@ -44,10 +45,13 @@ def build_document(inp: ReportInputs) -> Document:
         estimated_pairs(inp),
         skill(inp),
         head_metrics(inp),
-        calibration(inp),
+        calibration_section := calibration(inp),
         importance(inp),
         timing(inp),
     ]
+    by_fold = folds(inp)
+    if by_fold:
+        sections.insert(sections.index(calibration_section) + 1, by_fold)
     bench = benchmarks(inp)
     if bench:
         sections.append(bench)
