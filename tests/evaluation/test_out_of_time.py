@@ -84,3 +84,18 @@ def test_config_rejects_a_coverage_outside_0_1_and_no_selection_folds():
         EvaluationConfig(interval_coverage=80)
     with pytest.raises(ValueError, match="selection_folds"):
         EvaluationConfig(selection_folds=0)
+
+
+def test_choice_is_the_lowest_mean_error_over_the_last_complete_folds():
+    from arbscore.evaluation.out_of_time import _choose
+
+    nan = math.nan
+    history = [
+        {"family": 0.01, "platt": nan, "isotonic": nan},  # the first fold: nothing to refit on
+        {"family": 0.40, "platt": 0.10, "isotonic": 0.30},
+        {"family": 0.40, "platt": 0.30, "isotonic": 0.05},
+    ]
+    assert _choose(history[:1], EvaluationConfig()) == "family"
+    assert _choose(history[:2], EvaluationConfig(selection_folds=2)) == "platt"
+    assert _choose(history, EvaluationConfig(selection_folds=2)) == "isotonic"  # 0.175 < 0.2
+    assert _choose(history, EvaluationConfig(selection_folds=1)) == "isotonic"

@@ -9,7 +9,8 @@ Nothing here ever fits on fold k itself.
   and applied to fold k; each method's ECE and worst-bin gap on fold k is recorded beside the
   family's own probability ("family"). The method used at fold k is chosen on the folds before
   it (rolling origin: the lowest mean calibration error, ``max(ECE, worst-bin gap)``, over the
-  last ``EvaluationConfig.selection_folds`` folds; "family" while there is no history).
+  last ``EvaluationConfig.selection_folds`` folds on which all three were measured; "family"
+  while there is none).
 - profit: a split-conformal table (``arbscore.conformal``) at ``EvaluationConfig.
   interval_coverage`` from the window's residuals; its coverage and mean width on fold k.
 """
@@ -67,13 +68,14 @@ def _label_known(previous: pd.DataFrame, start_ms: int) -> pd.DataFrame:
 
 
 def _choose(history: list[dict], config: EvaluationConfig) -> str:
-    recent = history[-config.selection_folds :] if history else []
-    scores = {}
-    for method in METHODS:
-        errs = [h[method] for h in recent if math.isfinite(h.get(method, math.nan))]
-        if errs and len(errs) == len(recent):
-            scores[method] = float(np.mean(errs))
-    return min(scores, key=lambda m: (scores[m], METHODS.index(m))) if scores else "family"
+    """The method with the lowest mean calibration error over the last ``selection_folds``
+    earlier folds on which every method was measured; "family" when there is none."""
+    complete = [h for h in history if all(math.isfinite(h[m]) for m in METHODS)]
+    recent = complete[-config.selection_folds :]
+    if not recent:
+        return "family"
+    scores = {m: float(np.mean([h[m] for h in recent])) for m in METHODS}
+    return min(METHODS, key=lambda m: (scores[m], METHODS.index(m)))
 
 
 def out_of_time(
