@@ -6,7 +6,8 @@ k = ceil((n + 1) * c) (Vovk et al.; Lei et al. 2018, "split conformal"): if the 
 exchangeable with the window's, ``[prediction - q, prediction + q]`` holds the realised profit
 with probability at least c. When k > n the window is too small for that coverage and the
 half-width is infinite (as MAPIE reports it). The profit's spread grows with the hold, so the
-half-width is taken per hold of the grid; a hold the window lacks gets the pooled half-width.
+half-width is taken per hold of the grid (a hold with too few rows for the coverage takes the
+pooled one) and interpolated between them.
 Time series are not exchangeable: coverage is therefore measured out of time, fold by fold, by
 ``arbscore.evaluation.out_of_time``. Numpy only.
 """
@@ -32,7 +33,10 @@ def conformal_quantile(abs_residuals: np.ndarray, coverage: float) -> float:
 
 @dataclass(frozen=True)
 class IntervalTable:
-    """Half-widths (percentage points of profit) per hold, and the pooled one for other holds."""
+    """Half-widths (percentage points of profit) at the holds of a calibration window; a hold
+    between two of them gets the linear interpolation, one outside their range the nearest
+    end's (``numpy.interp``; the raw-input graph computes the same), so the served hold, the
+    predicted duration clipped to the grid, needs no table entry of its own."""
 
     coverage: float
     holds: tuple[float, ...]
@@ -41,12 +45,9 @@ class IntervalTable:
     rows: int
 
     def half_width(self, hold_hours: np.ndarray) -> np.ndarray:
-        """The half-width for each row's hold (the pooled one where the hold has no entry)."""
+        """The half-width at each row's hold."""
         h = np.asarray(hold_hours, dtype=np.float64).ravel()
-        out = np.full(h.shape, self.pooled_half_width)
-        for hold, width in zip(self.holds, self.half_widths, strict=True):
-            out[h == hold] = width
-        return out
+        return np.interp(h, np.asarray(self.holds), np.asarray(self.half_widths))
 
     def bounds(self, predicted: np.ndarray, hold_hours: np.ndarray) -> tuple[np.ndarray, ...]:
         """(low, high) around ``predicted`` (same units: percent)."""
@@ -63,6 +64,31 @@ class IntervalTable:
             "rows": self.rows,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict, where: str) -> IntervalTable:
+        """Read :meth:`to_dict`'s form; ValueError naming ``where`` when it is malformed."""
+        try:
+            table = cls(
+                float(d["coverage"]),
+                tuple(float(v) for v in d["hold_hours"]),
+                tuple(float(v) for v in d["half_width_pct"]),
+                float(d["pooled_half_width_pct"]),
+                int(d["rows"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: not an interval table ({exc})") from exc
+        widths = np.asarray(table.half_widths)
+        if (
+            not table.holds
+            or len(table.holds) != widths.size
+            or not np.isfinite(widths).all()
+            or np.any(np.diff(table.holds) <= 0)
+        ):
+            raise ValueError(
+                f"{where}: needs increasing hold_hours and as many finite half_width_pct"
+            )
+        return table
+
 
 def fit_interval_table(
     actual: np.ndarray, predicted: np.ndarray, hold_hours: np.ndarray, coverage: float
@@ -78,6 +104,8 @@ def fit_interval_table(
         )
     resid = np.abs(y - p)
     holds = tuple(float(v) for v in np.unique(h))
-    widths = tuple(conformal_quantile(resid[h == hold], coverage) for hold in holds)
     pooled = conformal_quantile(resid, coverage)
+    # a hold with too few rows for the coverage (an infinite quantile) takes the pooled width
+    widths = [conformal_quantile(resid[h == hold], coverage) for hold in holds]
+    widths = tuple(w if math.isfinite(w) else pooled for w in widths)
     return IntervalTable(float(coverage), holds, widths, pooled, int(y.size))

@@ -13,7 +13,7 @@ from arbscore.calibration import (
     fit_isotonic,
     logit,
 )
-from arbscore.conformal import conformal_quantile, fit_interval_table
+from arbscore.conformal import IntervalTable, conformal_quantile, fit_interval_table
 
 
 def test_isotonic_knots_reproduce_sklearns_predict_inside_and_outside_the_range():
@@ -71,14 +71,15 @@ def test_split_conformal_matches_mapie(coverage):
     np.testing.assert_allclose(high, bounds[:, 1, 0], rtol=1e-9)
 
 
-def test_interval_table_is_per_hold_with_the_pooled_width_for_unknown_holds():
-    y = np.r_[np.zeros(9), np.zeros(9)]
-    pred = np.r_[np.arange(1.0, 10.0), 10 * np.arange(1.0, 10.0)]
-    hold = np.r_[np.full(9, 8.0), np.full(9, 168.0)]
+def test_interval_table_is_per_hold_and_interpolates_between_holds():
+    y = np.zeros(20)
+    pred = np.r_[np.arange(1.0, 10.0), 10 * np.arange(1.0, 10.0), 5.0, 7.0]
+    hold = np.r_[np.full(9, 8.0), np.full(9, 168.0), 720.0, 720.0]
     table = fit_interval_table(y, pred, hold, 0.8)
-    assert table.half_width(np.array([8.0, 168.0])).tolist() == [8.0, 80.0]
-    k = math.ceil(19 * 0.8)
-    assert table.half_width(np.array([24.0]))[0] == np.sort(np.abs(pred))[k - 1]
+    # 8 h and 168 h: the 8th of 9 residuals; 720 h has 2 rows, too few for 80 %: the pooled one
+    k = math.ceil(21 * 0.8)
+    assert table.half_widths == (8.0, 80.0, np.sort(pred)[k - 1])
+    assert table.half_width(np.array([8.0, 88.0, 168.0, 1.0])).tolist() == [8.0, 44.0, 80.0, 8.0]
     low, high = table.bounds(np.array([1.0]), np.array([8.0]))
     assert (low[0], high[0]) == (-7.0, 9.0)
-    assert table.to_dict()["hold_hours"] == [8.0, 168.0]
+    assert IntervalTable.from_dict(table.to_dict(), "t") == table

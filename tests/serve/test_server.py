@@ -20,6 +20,7 @@ CONTRACT = {
 }
 #: added for a bot to act on (the contract's five fields keep their names)
 ANSWER = CONTRACT | {"decision", "notional_usd", "expected_pnl_usd", "filled_defaults"}
+ANSWER |= {"profit_interval_pct"}  # null: this bundle carries no interval
 # the guide's example body, with its "..." placeholder left out
 GUIDE_BODY = (
     '{"symbol": "BTCUSDT", "fundProfit8h": -0.0242, "fundApr": -10.63, "volume24h": 1500000000}'

@@ -213,6 +213,11 @@ class Prediction(BaseModel):
     notional_usd: float = Field(description="per-leg position size the PnL is for")
     expected_pnl_usd: float = Field(description="predicted_profit_pct / 100 * notional_usd")
     filled_defaults: list[str] = Field(description="optional fields the server filled in")
+    profit_interval_pct: list[float] | None = Field(
+        None,
+        description="[low, high] % around predicted_profit_pct at the bundle's coverage "
+        "(manifest profit_interval.coverage); null: the bundle has no interval",
+    )
 
 
 #: the bundle facts (``answers.bundle_facts``) ``/health`` repeats
