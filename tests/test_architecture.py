@@ -33,6 +33,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "arbscore.schema",
             "arbscore.progress",
             "arbscore.calibration",
+            "arbscore.conformal",
             "arbscore.composite",
         ),
     ),

@@ -8,6 +8,8 @@ holds only one class (common on real data: most trades lose). Numpy only.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -106,3 +108,43 @@ def apply_platt(margin: np.ndarray, calibration: tuple[float, float]) -> np.ndar
     """Calibrated probability for raw margins, as float32."""
     a, b = calibration
     return sigmoid(a * np.asarray(margin, dtype=np.float64) + b).astype(np.float32)
+
+
+def fit_isotonic(score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Isotonic calibration (``sklearn.isotonic.IsotonicRegression``, increasing, clipped to
+    [0, 1] and at the fitted range) of 0/1 ``y`` on ``score``; returns its knots (x, p).
+
+    :func:`apply_isotonic` interpolates linearly between the knots and holds the end values
+    outside them, as scikit-learn's ``predict`` does with ``out_of_bounds="clip"``; the knots
+    are all a bundle needs. Raises ValueError when there are no rows.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    s = np.asarray(score, dtype=np.float64).ravel()
+    t = np.asarray(y, dtype=np.float64).ravel()
+    if s.shape != t.shape:
+        raise ValueError(f"score has {s.size} values but y has {t.size}")
+    if not s.size:
+        raise ValueError("isotonic calibration: no rows to fit")
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    iso.fit(s, t)
+    return np.asarray(iso.X_thresholds_, float), np.asarray(iso.y_thresholds_, float)
+
+
+def apply_isotonic(score: np.ndarray, knots: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Calibrated probability for ``score`` from :func:`fit_isotonic`'s knots, as float32."""
+    x, p = knots
+    return np.interp(np.asarray(score, dtype=np.float64), x, p).astype(np.float32)
+
+
+def logit(prob: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """log(p / (1 - p)) with p kept ``eps`` inside (0, 1): the margin behind a probability."""
+    p = np.clip(np.asarray(prob, dtype=np.float64), eps, 1.0 - eps)
+    return np.log(p) - np.log1p(-p)
+
+
+def calibration_error(*gaps: float | None) -> float:
+    """The calibration error ``/size`` shrinks Kelly by: the largest finite of ``gaps`` (an ECE,
+    a worst-bin gap, ...), within [0, 1]; 0 when none is finite."""
+    finite = [float(g) for g in gaps if isinstance(g, int | float) and math.isfinite(g)]
+    return min(max(finite, default=0.0), 1.0)

@@ -76,6 +76,13 @@ def test_metrics_json_schema_and_files(tmp_path):
         assert {"naive_brier", "brier_skill", "ece"} <= set(block["success"])
         assert {"naive_mae_hours", "mae_hours_skill"} <= set(block["duration"])
         assert 0 <= block["success"]["ece"] <= 1 and 0 <= block["success"]["worst_bin_gap"] <= 1
+        # out of time, fold by fold (evaluation.out_of_time)
+        success = block["success"]
+        assert len(success["ece_folds"]) == len(success["worst_bin_gap_folds"]) == 2
+        assert len(block["success"]["recalibration"]["chosen_folds"]) == 2
+        interval = block["profit"]["interval"]
+        assert interval["coverage_target"] == cfg.interval_coverage
+        assert interval["coverage_folds"][0] is None and 0 <= interval["coverage_folds"][1] <= 1
         assert {"train_seconds", "predict_us_per_row"} <= set(block["timing"])
         assert len(block["profit"]["mae_folds"]) == 2 and "mae" in block["profit"]["std"]
         calib = block["success"]["calibration"]

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from arbscore.data_tools.costs import FeeSchedule
@@ -14,6 +15,8 @@ from arbscore.export.bundle import ExportConfig, export_bundle, export_families
 from arbscore.export.manifest import read_manifest, sha256_file
 from arbscore.schema import HEADS, clip_hold_hours
 from arbscore.serve.scorer import Scorer
+
+RECORD = {"symbol": "BTCUSDT", "fund_profit_8h": 0.01, "fund_apr": 10.0}
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -110,6 +113,27 @@ def test_export_bundle_reads_a_run_directory(demo, tmp_path):
     (run / "metrics.json").write_text(json.dumps({"winner": winner}))
     manifest = export_bundle(run, tmp_path / "bundle")
     assert {h: e["family"] for h, e in manifest["heads"].items()} == winner
+    assert "profit_interval" not in manifest  # no evaluation/predictions.parquet: no interval
+    # with the run's out-of-sample predictions the bundle ships the profit interval
+    rng = np.random.default_rng(0)
+    preds = pd.DataFrame(
+        {
+            "family": "lightgbm",
+            "fold": np.repeat([0, 1], 50),
+            "hold_hours": np.tile([8.0, 72.0], 50),
+            "actual_profit_pct": rng.normal(0, 1, 100),
+            "profit": 0.0,
+        }
+    )
+    (run / "evaluation").mkdir()
+    preds.to_parquet(run / "evaluation" / "predictions.parquet")
+    with_interval = export_bundle(run, tmp_path / "bundle3")
+    assert with_interval["profit_interval"]["hold_hours"] == [8.0, 72.0]
+    outputs = [o["name"] for o in with_interval["raw_input"]["outputs"]]
+    assert "profit_interval_pct" in outputs
+    answer = Scorer(tmp_path / "bundle3").predict_records([RECORD])[0]
+    low, high = answer["profit_interval_pct"]
+    assert low < answer["predicted_profit_pct"] < high
     manifest = export_bundle(
         run, tmp_path / "bundle2", ExportConfig(families=(("profit", "xgboost"),))
     )

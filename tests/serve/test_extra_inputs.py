@@ -17,14 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from serve_helpers import start_serve, stop_serve
 
+from arbscore.conformal import IntervalTable
 from arbscore.data_tools.features.keys import camel_case
 from arbscore.export.bundle import export_families
 from arbscore.export.demo import extras_spec, fit_demo_families
-from arbscore.export.onnx_raw import PREDICTIONS
+from arbscore.export.interval import PROFIT_INTERVAL_KEY
+from arbscore.export.onnx_raw import INTERVAL_OUTPUT, PREDICTIONS
 from arbscore.schema import EXTRA_FEATURE_COLUMNS
 from arbscore.serve.scorer import Scorer
 
 TOL = 1e-5  # relative; the served answers are rounded to 6 significant digits
+#: a profit interval between the grid's holds, so the served (predicted) hold interpolates
+INTERVAL = IntervalTable(0.8, (8.0, 72.0, 336.0), (0.5, 1.5, 4.0), 2.0, 300)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +39,10 @@ def server(tmp_path_factory):
     )
     xgb = fitted["xgboost"]
     export_families(
-        {h: ("xgboost", xgb) for h in ("profit", "success", "duration")}, spec, tmp / "b"
+        {h: ("xgboost", xgb) for h in ("profit", "success", "duration")},
+        spec,
+        tmp / "b",
+        terms={PROFIT_INTERVAL_KEY: INTERVAL.to_dict()},
     )
     srv = start_serve(tmp, tmp / "b", [])
     yield srv
@@ -87,9 +94,11 @@ def raw_graph(bundle, batch: list[dict]) -> list[dict]:
             feeds[inp["name"]] = np.array(["" if v is None else str(v) for v in values], object)
         else:
             feeds[inp["name"]] = np.array([math.nan if v is None else float(v) for v in values])
-    out = sess.run(list(PREDICTIONS), feeds)
+    names = [*PREDICTIONS, INTERVAL_OUTPUT]
+    out = dict(zip(names, sess.run(names, feeds), strict=True))
     return [
-        {k: float(v[i]) for k, v in zip(PREDICTIONS, out, strict=True)} for i in range(len(batch))
+        {k: (out[k][i].tolist() if k == INTERVAL_OUTPUT else float(out[k][i])) for k in names}
+        for i in range(len(batch))
     ]
 
 
@@ -105,6 +114,8 @@ def test_http_equals_inprocess_equals_raw_graph_with_extra_inputs(server, scorer
     for i, (h, r) in enumerate(zip(http, raw_graph(server.bundle, batch), strict=True)):
         for k in PREDICTIONS:
             assert abs(h[k] - r[k]) <= TOL * max(1.0, abs(r[k])), (i, k, h[k], r[k])
+        for got, want in zip(h[INTERVAL_OUTPUT], r[INTERVAL_OUTPUT], strict=True):
+            assert abs(got - want) <= TOL * max(1.0, abs(want)), (i, h, r)
 
 
 def test_an_extra_input_moves_the_answer_and_absent_ones_are_listed(server):
@@ -138,3 +149,16 @@ def test_the_manifest_lists_every_input_with_its_aliases(server):
     assert "fundProfit8h24hProj" in inputs["fund_profit_24h_proj"]["aliases"]
     assert inputs["hold_hours"]["maximum"] == max(manifest["hold_grid_hours"])
     assert inputs["fund_profit_8h"]["required"] and not inputs["basis_pct"]["required"]
+
+
+def test_the_interval_is_the_tables_width_around_the_profit_at_the_served_hold(server, scorer):
+    rec = {"symbol": "ETHUSDT", "fundProfit8h": 0.02, "fundApr": 21.9}
+    for hold, width in ((8.0, 0.5), (40.0, 1.0), (72.0, 1.5), (720.0, 4.0)):
+        got = httpx.post(server.url + "/predict", json={**rec, "holdHours": hold}).json()
+        low, high = got["profit_interval_pct"]
+        assert low == pytest.approx(got["predicted_profit_pct"] - width, abs=1e-5)
+        assert high == pytest.approx(got["predicted_profit_pct"] + width, abs=1e-5)
+    manifest = json.loads((server.bundle / "manifest.json").read_text())
+    assert manifest[PROFIT_INTERVAL_KEY]["coverage"] == 0.8
+    outputs = [o["name"] for o in manifest["raw_input"]["outputs"]]
+    assert INTERVAL_OUTPUT in outputs

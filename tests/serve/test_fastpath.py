@@ -9,8 +9,9 @@ import logging
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import GOLDEN
+from serve_helpers import GOLDEN, copy_bundle
 
+from arbscore.conformal import IntervalTable
 from arbscore.serve import handlers
 from arbscore.serve.app import ServeConfig, create_app
 
@@ -33,12 +34,10 @@ BODIES = [
 VOLATILE = {"date", "server"}
 
 
-def _pair(**config):
-    fast = TestClient(create_app(GOLDEN / "bundle", ServeConfig(max_body_bytes=8192, **config)))
+def _pair(bundle=GOLDEN / "bundle", **config):
+    fast = TestClient(create_app(bundle, ServeConfig(max_body_bytes=8192, **config)))
     route = TestClient(
-        create_app(
-            GOLDEN / "bundle", ServeConfig(max_body_bytes=8192, fast_predict=False, **config)
-        )
+        create_app(bundle, ServeConfig(max_body_bytes=8192, fast_predict=False, **config))
     )
     return fast, route
 
@@ -108,3 +107,19 @@ def test_batch_and_single_agree_either_way(fast):
     with TestClient(app) as client:
         batch = client.post("/predict/batch", json=items).json()
         assert batch == [client.post("/predict", json=item).json() for item in items]
+
+
+def test_fast_path_answers_the_routes_bytes_with_a_profit_interval(tmp_path):
+    bundle = copy_bundle(tmp_path / "b")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    table = IntervalTable(0.8, (8.0, 72.0), (0.25, 1.125), 0.5, 100)
+    manifest["profit_interval"] = table.to_dict()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    fast, route = _pair(bundle)
+    with fast, route:
+        for raw in BODIES[:3]:
+            a = fast.post("/predict", content=raw, headers={"content-type": "application/json"})
+            b = route.post("/predict", content=raw, headers={"content-type": "application/json"})
+            _same(a, b)
+            low, high = a.json()["profit_interval_pct"]
+            assert low < a.json()["predicted_profit_pct"] < high

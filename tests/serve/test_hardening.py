@@ -48,8 +48,10 @@ def _finite_or_422(r: httpx.Response, field: str | None = None) -> None:
     assert r.status_code in (200, 422), r.text
     body = r.json()
     if r.status_code == 200:
-        nulls = [k for k, v in body.items() if v is None and k != "model_version"]
-        assert not nulls, r.text  # the schema says float
+        # the schema says float, except profit_interval_pct: null for a bundle without one
+        nullable = ("model_version", "profit_interval_pct")
+        nulls = [k for k, v in body.items() if v is None and k not in nullable]
+        assert not nulls, r.text
         assert all(math.isfinite(v) for v in _floats(body)), r.text
     else:
         assert body["message"] and (field is None or field in _fields(r)), r.text

@@ -28,6 +28,7 @@ ANSWER = CONTRACT | {
     "return_on_capital_pct",
     "evaluated_at_hold_hours",
 }
+ANSWER |= {"profit_interval_pct"}  # null: this bundle carries no interval
 # the guide's example body, with its "..." placeholder left out
 GUIDE_BODY = (
     '{"symbol": "BTCUSDT", "fundProfit8h": -0.0242, "fundApr": -10.63, "volume24h": 1500000000}'

@@ -47,11 +47,11 @@ def test_size_uses_the_shrunk_multiplier_and_names_calibration_when_it_zeroes():
         SizingConfig(calibration_error=float("nan"))
 
 
-def _bundle_with_gap(tmp_path, gap: float):
-    bundle = copy_bundle(tmp_path / f"b{gap}")
+def _bundle_with_gap(tmp_path, gap: float, **folds):
+    bundle = copy_bundle(tmp_path / f"b{len(list(tmp_path.iterdir()))}")
     path = bundle / "manifest.json"
     manifest = json.loads(path.read_text())
-    manifest.setdefault("metrics", {})["success"] = {"ece": 0.01, "worst_bin_gap": gap}
+    manifest.setdefault("metrics", {})["success"] = {"ece": 0.01, "worst_bin_gap": gap, **folds}
     path.write_text(json.dumps(manifest, indent=2))
     return Scorer(bundle)
 
@@ -76,3 +76,12 @@ def test_size_response_reads_the_bundles_calibration_error(tmp_path):
         loss_pct=0.5,
     )
     assert size_response(own, poor, SizingConfig())["calibration_shrink_fraction"] == 1.0
+
+
+def test_the_shrink_uses_the_latest_folds_error_when_the_head_drifted(tmp_path):
+    drifted = _bundle_with_gap(
+        tmp_path, 0.05, ece_folds=[0.01, 0.02, 0.12], worst_bin_gap_folds=[0.05, 0.1, 0.35]
+    )
+    assert bundle_calibration_error(drifted) == pytest.approx(0.35)
+    steady = _bundle_with_gap(tmp_path, 0.05, ece_folds=[0.02, 0.01], worst_bin_gap_folds=[])
+    assert bundle_calibration_error(steady) == pytest.approx(0.05)

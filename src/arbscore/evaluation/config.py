@@ -111,6 +111,11 @@ class EvaluationConfig:
     bin_gap_min_rows: int = 20
     tie_tolerance: float = 0.01
     latency_repeats: int = 5
+    #: out of time (``evaluation.out_of_time``): the success calibration used at a fold is the
+    #: one with the lowest calibration error over this many folds before it (rolling origin)
+    selection_folds: int = 2
+    #: the split-conformal profit interval's target coverage (a share: 0.8 = 80 %)
+    interval_coverage: float = 0.8
     #: the first test window starts here (ISO date or date-time, UTC): ``n_folds`` equal out-of-
     #: time windows from it to the data's end (``--test-start``); None: cut from the end
     test_start: str | None = None
@@ -180,6 +185,10 @@ class EvaluationConfig:
             raise ValueError(f"bin_gap_min_rows must be >= 1, got {self.bin_gap_min_rows}")
         if self.min_train_rows < 1 or self.latency_repeats < 1:
             raise ValueError("min_train_rows and latency_repeats must be >= 1")
+        if self.selection_folds < 1:
+            raise ValueError(f"selection_folds must be >= 1, got {self.selection_folds}")
+        if not 0 < self.interval_coverage < 1:
+            raise ValueError(f"interval_coverage must be in (0, 1), got {self.interval_coverage}")
 
     def tail_for(self, hold_hours) -> float:
         """The span's tail in hours past the last test window (see ``tail_hours``)."""

@@ -37,6 +37,7 @@ from arbscore.evaluation.metrics import (
     summarise_folds,
 )
 from arbscore.evaluation.mix import head_winner_mix, recommendation
+from arbscore.evaluation.out_of_time import out_of_time
 from arbscore.evaluation.skill import (
     duration_skill,
     expected_calibration_error,
@@ -267,15 +268,18 @@ def evaluate(
     if progress:
         progress("done", total, total)
     fam_metrics = {}
+    pred_frame = pd.concat(preds, ignore_index=True)
+    starts = {f.index: f.test_start_ms for f in folds}
     for name, block in per_fam.items():
-        success = summarise_folds(block["success"])
+        oot_success, oot_profit = out_of_time(pred_frame[pred_frame.family == name], starts, config)
+        success = summarise_folds(block["success"]) | oot_success
         y_all, p_all = (np.concatenate(x) for x in calib[name])
         success["calibration"] = calibration_table(y_all, p_all, config.calibration_bins)
         success["ece"] = expected_calibration_error(success["calibration"])
         success["worst_bin_gap"] = worst_bin_gap(success["calibration"], config.bin_gap_min_rows)
         timing = summarise_folds(block["timing"])
         fam_metrics[name] = {
-            "profit": summarise_folds(block["profit"]),
+            "profit": summarise_folds(block["profit"]) | oot_profit,
             "success": success,
             "duration": summarise_folds(block["duration"]),
             "backtest": summarise_folds(trading.folds[name]),
@@ -322,7 +326,7 @@ def evaluate(
     }
     result = EvaluationResult(
         metrics=metrics,
-        predictions=pd.concat(preds, ignore_index=True),
+        predictions=pred_frame,
         equity=trading.equity,
         feature_importance={n: _mean_importance(v) for n, v in importances.items() if v},
         trades=trading.trades,

@@ -187,7 +187,7 @@ def _write_bundle(
 
     if progress:
         progress("raw-input graph (features inside)")
-    raw_input = write_raw_input(out, spec, heads, tuple(grid))
+    raw_input = write_raw_input(out, spec, heads, tuple(grid), terms)
     created = datetime.now(timezone.utc)
     families = sorted({winners[h][0] for h in HEADS})
     from arbscore import __version__

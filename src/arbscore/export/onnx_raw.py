@@ -11,7 +11,9 @@ pass (the MLX net, serving several heads, appears once per pass).
 
 Outputs (float64, one per opportunity): ``predicted_profit_pct``, ``success_probability``,
 ``predicted_hold_hours`` (the duration head, unclipped, as ``/predict`` returns it),
-``composite_score``, and ``features``: the first pass's float32 matrix (for checks).
+``composite_score``, and ``features``: the first pass's float32 matrix (for checks); with an
+interval table, ``profit_interval_pct`` (N x 2: the profit -/+ the table's half-width at the
+served hold, interpolated between its holds as ``conformal.IntervalTable.half_width``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ import onnx
 from onnx import TensorProto
 
 from arbscore.composite import CompositeConfig
+from arbscore.conformal import IntervalTable
 from arbscore.data_tools.features.spec import FeatureSpec
 from arbscore.data_tools.two_pass import hold_index
+from arbscore.export.interval import PROFIT_INTERVAL_KEY
 from arbscore.export.onnx_features import camel_key, feature_matrix, raw_inputs
 from arbscore.export.onnx_graph import Graph, Sym, asinh, clip_range
 from arbscore.schema import HEADS, HOLD_COLUMN, hold_clip_bounds
@@ -43,6 +47,9 @@ PREDICTIONS = (
     "composite_score",
 )
 FEATURES_OUTPUT = "features"
+#: [low, high] per opportunity, in percent like predicted_profit_pct; only in bundles whose
+#: manifest carries a ``profit_interval`` (``export/interval.py``)
+INTERVAL_OUTPUT = "profit_interval_pct"
 HEAD_OUTPUT = {"profit": PREDICTIONS[0], "success": PREDICTIONS[1], "duration": PREDICTIONS[2]}
 
 
@@ -83,6 +90,29 @@ def _composite(
     return 100.0 / (1.0 + g.op("Exp", -z))
 
 
+def _half_width(hold: Sym, table: IntervalTable) -> Sym:
+    """``numpy.interp(hold, holds, widths)``: the first width plus each segment's slope times
+    the part of the segment below the hold (Sub, Max 0, Min length, MatMul)."""
+    g = hold.g
+    knots, widths = np.asarray(table.holds), np.asarray(table.half_widths)
+    base = g.const(np.array(widths[0], np.float64))
+    if knots.size < 2:
+        return hold * 0.0 + base
+    along = g.op("Unsqueeze", hold, g.const(np.array([1], np.int64))) - g.const(knots[:-1])
+    along = g.op("Max", along, g.const(np.array(0.0)))
+    along = g.op("Min", along, g.const(np.diff(knots)))
+    slopes = (np.diff(widths) / np.diff(knots)).reshape(-1, 1)
+    return _flat_double(g, g.op("MatMul", along, g.const(slopes))) + base
+
+
+def _interval(profit: Sym, hold: Sym, table: IntervalTable) -> Sym:
+    g = profit.g
+    width = _half_width(hold, table)
+    axis = g.const(np.array([1], np.int64))
+    low, high = (g.op("Unsqueeze", v, axis) for v in (profit - width, profit + width))
+    return g.op("Concat", low, high, axis=1)
+
+
 def raw_input_model(
     spec: FeatureSpec,
     heads: Mapping[str, tuple[str, str]],
@@ -90,10 +120,12 @@ def raw_input_model(
     *,
     composite: Any = None,
     hold_grid: tuple[float, ...] | None = None,
+    interval: IntervalTable | None = None,
 ) -> onnx.ModelProto:
     """The raw-input model. ``heads``: head -> (file, output) as in the manifest; ``graphs``:
     file -> the head graph (input ``features``); ``composite``: a ``CompositeConfig`` (default
-    the server's); ``hold_grid``: the bundle's hold grid (the served hold's clip)."""
+    the server's); ``hold_grid``: the bundle's hold grid (the served hold's clip);
+    ``interval``: the bundle's profit interval table (None: no interval output)."""
     config = composite or CompositeConfig()
     hold_range = hold_clip_bounds(grid=True, hold_grid=hold_grid)
     g = Graph("arbscore_raw_input")
@@ -135,14 +167,22 @@ def raw_input_model(
     for head in HEADS:
         g.output(out[head], HEAD_OUTPUT[head], TensorProto.DOUBLE, ["N"])
     g.output(score, PREDICTIONS[3], TensorProto.DOUBLE, ["N"])
+    if interval is not None:
+        g.output(
+            _interval(out["profit"], hold, interval), INTERVAL_OUTPUT, TensorProto.DOUBLE, ["N", 2]
+        )
     g.output(X1, FEATURES_OUTPUT, TensorProto.FLOAT, ["N", spec.n_features])
     doc = "arbscore raw-input graph: opportunity fields -> predictions (see manifest raw_input)"
     return g.model(OPSET, IR_VERSION, doc)
 
 
-def manifest_entry(spec: FeatureSpec, composite: Any = None) -> dict[str, Any]:
+def manifest_entry(
+    spec: FeatureSpec, composite: Any = None, interval: bool = False
+) -> dict[str, Any]:
     """The manifest's ``raw_input`` section (the file's contract for other runtimes)."""
     outputs = [{"name": n, "type": "double"} for n in PREDICTIONS]
+    if interval:
+        outputs.append({"name": INTERVAL_OUTPUT, "type": "double", "shape": ["N", 2]})
     outputs.append({"name": FEATURES_OUTPUT, "type": "float", "shape": ["N", spec.n_features]})
     return {
         "file": RAW_FILE,
@@ -218,17 +258,21 @@ def write_raw_input(
     spec: FeatureSpec,
     heads: Mapping[str, Mapping[str, Any]],
     hold_grid: tuple[float, ...] | None = None,
+    terms: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the raw-input graph from the bundle's head files (``heads``: the manifest's
-    ``heads`` section), check it (:func:`check_raw_input`), save it as :data:`RAW_FILE`;
-    return the manifest section."""
+    ``heads`` section; ``terms``: the manifest's other keys, whose ``profit_interval``, if
+    any, adds the interval output), check it (:func:`check_raw_input`), save it as
+    :data:`RAW_FILE`; return the manifest section."""
     root = Path(bundle_dir)
     pairs = {h: (str(e["file"]), str(e.get("output", h))) for h, e in heads.items()}
     graphs = {f: onnx.load(root / f) for f, _ in pairs.values()}
-    model = raw_input_model(spec, pairs, graphs, hold_grid=hold_grid)
+    given = (terms or {}).get(PROFIT_INTERVAL_KEY)
+    table = None if given is None else IntervalTable.from_dict(given, PROFIT_INTERVAL_KEY)
+    model = raw_input_model(spec, pairs, graphs, hold_grid=hold_grid, interval=table)
     check_raw_input(model, spec)
     onnx.save_model(model, root / RAW_FILE)
-    return manifest_entry(spec)
+    return manifest_entry(spec, interval=table is not None)
 
 
 def add_raw_input(bundle_dir: Path) -> dict[str, Any]:
@@ -241,7 +285,11 @@ def add_raw_input(bundle_dir: Path) -> dict[str, Any]:
     spec = FeatureSpec.from_dict(manifest["feature_spec"])
     grid = manifest.get("hold_grid_hours")
     manifest["raw_input"] = write_raw_input(
-        root, spec, manifest["heads"], None if grid is None else tuple(grid)
+        root,
+        spec,
+        manifest["heads"],
+        None if grid is None else tuple(grid),
+        manifest,
     )
     manifest.pop("files", None)
     return write_manifest(root, manifest)

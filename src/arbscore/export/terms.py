@@ -14,6 +14,7 @@ from typing import Any
 
 from arbscore.evaluation.mix import mix_name
 from arbscore.evaluation.verdict import verdict_sentence
+from arbscore.export.interval import run_interval
 from arbscore.schema import HEADS, HOLD_COLUMN, HOLD_GRID_HOURS
 
 #: the book settings of ``EvaluationConfig`` a bundle repeats (its backtest's terms)
@@ -99,4 +100,5 @@ def run_terms(run: Path, metrics: Mapping[str, Any], chosen: Mapping[str, str]) 
         }
     if metrics.get("backtest"):
         terms["strategy"] = shipped_strategy(metrics, chosen)
+    terms.update(run_interval(Path(run), metrics, chosen.get("profit")))
     return terms

@@ -25,6 +25,7 @@ from arbscore.report.sections_detail import (
     timing,
 )
 from arbscore.report.sections_first import first_screen, in_detail
+from arbscore.report.sections_folds import folds
 from arbscore.report.sections_shap import shap_section
 from arbscore.report.sections_trades import estimated_pairs, splits, trade_list
 from arbscore.report.sections_trading import answer, costs, portfolio
@@ -49,11 +50,14 @@ def build_document(inp: ReportInputs) -> Document:
         estimated_pairs(inp),
         skill(inp),
         head_metrics(inp),
-        calibration(inp),
+        calibration_section := calibration(inp),
         importance(inp),
         shap_section(inp),
         timing(inp),
     ]
+    by_fold = folds(inp)
+    if by_fold:
+        sections.insert(sections.index(calibration_section) + 1, by_fold)
     bench = benchmarks(inp)
     if bench:
         sections.append(bench)

@@ -11,6 +11,11 @@ min_success_probability`` and ``predicted_profit_pct > min_expected_profit_pct``
 (``EvaluationConfig``'s defaults 0.5 and 0.0 %). A bundle may carry its own thresholds in
 ``manifest["serve"]["entry_rule"]``; the server applies those.
 
+Profit interval: ``profit_interval_pct`` = [low, high] (percent, like ``predicted_profit_pct``)
+= the profit -/+ the bundle's split-conformal half-width at the served hold (manifest
+``profit_interval``, ``arbscore.conformal``; its ``coverage``, 0.8 by default, is the share of
+realised profits it should hold); null for a bundle without one.
+
 Expected PnL: ``predicted_profit_pct / 100 * notional_usd`` (profits are percent of one leg's
 notional, net of the round trip's costs); ``notional_usd`` defaults to the position size the
 training set was simulated at (``manifest["training_data"]["position_size_usd"]``, else
@@ -33,6 +38,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+import numpy as np
+
+from arbscore.conformal import IntervalTable
 from arbscore.data_tools.two_pass import served_hold_one
 from arbscore.export.manifest import BundleTerms
 from arbscore.schema import DEFAULT_PERP_LEVERAGE, capital_per_notional
@@ -192,3 +200,17 @@ def bundle_facts(
         "strategy_verdict": strategy.get("verdict"),
         "notional_usd": training_notional_usd(manifest),
     }
+
+
+def profit_interval(manifest: Mapping[str, Any], where: object) -> IntervalTable | None:
+    """The bundle's profit interval table (manifest ``profit_interval``), None without one."""
+    given = manifest.get("profit_interval")
+    return None if given is None else IntervalTable.from_dict(given, f"{where}: profit_interval")
+
+
+def interval_answer(table: IntervalTable | None, profit: float, hold: float) -> list | None:
+    """[low, high] around the (rounded) profit at the served ``hold`` (module docstring)."""
+    if table is None:
+        return None
+    width = float(table.half_width(np.array([hold]))[0])
+    return [rounded(profit - width), rounded(profit + width)]

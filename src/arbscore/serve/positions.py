@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 from datetime import datetime, timezone
 
+from arbscore.calibration import calibration_error
 from arbscore.data_tools.costs import FeeSchedule
 from arbscore.serve.answers import rounded, usd
 from arbscore.serve.errors import BadRequest
@@ -33,13 +34,18 @@ def bundle_fees(scorer: Scorer, default: FeeSchedule) -> FeeSchedule:
 
 
 def bundle_calibration_error(scorer: Scorer) -> float:
-    """The success head's out-of-sample calibration error recorded in the bundle: the larger of
-    ``metrics.success.ece`` and ``metrics.success.worst_bin_gap`` (0 when the bundle has
-    neither, as older bundles)."""
+    """The success head's out-of-time calibration error recorded in the bundle: the largest of
+    ``metrics.success``'s pooled ``ece`` and ``worst_bin_gap`` over the test folds and the same
+    two on the most recent test fold (``ece_folds[-1]``, ``worst_bin_gap_folds[-1]``), so a
+    head that drifted out of calibration lately is shrunk by its latest error; 0 when the bundle
+    has none of them (older bundles)."""
     success = (getattr(scorer, "manifest", {}).get("metrics") or {}).get("success") or {}
-    values = [success.get(k) for k in ("ece", "worst_bin_gap")]
-    finite = [float(v) for v in values if isinstance(v, int | float) and v == v]
-    return min(max(finite, default=0.0), 1.0)
+    latest = [
+        folds[-1]
+        for folds in (success.get("ece_folds"), success.get("worst_bin_gap_folds"))
+        if isinstance(folds, list) and folds
+    ]
+    return calibration_error(success.get("ece"), success.get("worst_bin_gap"), *latest)
 
 
 def size_response(req: SizeRequest, scorer: Scorer, sizing: SizingConfig) -> dict:

@@ -223,6 +223,11 @@ class Prediction(BaseModel):
         description="the hold profit and probability were computed at: holdHours when given, "
         "else predicted_hold_hours clipped to the bundle's hold grid"
     )
+    profit_interval_pct: list[float] | None = Field(
+        None,
+        description="[low, high] % around predicted_profit_pct at the bundle's coverage "
+        "(manifest profit_interval.coverage); null: the bundle has no interval",
+    )
 
 
 #: the bundle facts (``answers.bundle_facts``) ``/health`` repeats

@@ -35,10 +35,18 @@ import onnxruntime as ort
 from arbscore.composite import CompositeConfig, composite_score_one
 from arbscore.data_tools.features import FeatureSpec, build_rows
 from arbscore.data_tools.features.inputs import inputs_from_manifest
-from arbscore.data_tools.two_pass import hold_index, two_pass
+from arbscore.data_tools.two_pass import hold_index, served_hold, two_pass
 from arbscore.export.manifest import MANIFEST_FILE, BundleTerms, read_manifest, sha256_file
 from arbscore.schema import HEADS, HOLD_COLUMN
-from arbscore.serve.answers import EntryRule, Units, rounded, training_notional_usd, usd
+from arbscore.serve.answers import (
+    EntryRule,
+    Units,
+    interval_answer,
+    profit_interval,
+    rounded,
+    training_notional_usd,
+    usd,
+)
 from arbscore.serve.onerow import OneRow
 from arbscore.serve.records import Parsed, RequestSchema, opportunity_record, without_hold
 
@@ -100,6 +108,7 @@ class Scorer:
         except ValueError as exc:
             raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
         self.notional_usd = training_notional_usd(self.manifest)
+        self.interval = profit_interval(self.manifest, self.bundle_dir)
         try:
             self.terms = BundleTerms.from_manifest(self.manifest)
             self.request = RequestSchema.build(
@@ -348,6 +357,7 @@ class Scorer:
             return []
         X, hold = self.features([p.record for p in parsed])
         p = self.predict_matrix(X, hold)
+        served = served_hold(p.hold_hours, hold, self.terms.hold_grid_hours)
         out = []
         for i, item in enumerate(parsed):
             profit = rounded(p.profit_pct[i])
@@ -365,6 +375,7 @@ class Scorer:
                     "expected_pnl_usd": usd(profit / 100.0 * notional),
                     "filled_defaults": list(item.filled),
                     **self.units(profit, p.hold_hours[i], hold[i], notional, item.record),
+                    "profit_interval_pct": interval_answer(self.interval, profit, served[i]),
                 }
             )
         return out

@@ -14,8 +14,9 @@ aggressive when p, W and L are estimates), then capped:
 The depth cap keeps each leg inside the cheapest slippage tier (< 1 % of depth by default).
 
 Calibration shrink: when ``p`` comes from the success head, the Kelly multiplier is shrunk by
-how badly that head was calibrated out of sample (the bundle's ``metrics.success``: the larger of
-its ECE and its worst populated calibration bin's |predicted - observed| gap):
+how badly that head was calibrated out of time (the bundle's ``metrics.success``: the largest of
+its ECE and its worst populated calibration bin's |predicted - observed| gap, pooled over the
+test folds and on the most recent fold; ``positions.bundle_calibration_error``):
 
     kelly_fraction_used = kelly_fraction * max(0, 1 - calibration_error / calibration_tolerance)
 
