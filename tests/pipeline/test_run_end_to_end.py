@@ -88,8 +88,10 @@ def test_run_synthetic_end_to_end_then_reuse(tmp_path, tiny_config):
     assert f"Shipped {shipped}" in " ".join(res.output.split())
     assert manifest["hold_grid_hours"] == [1, 4, 8, 12, 24, 48, 72, 120, 168]
     page_md = (workdir / "report" / "report.md").read_text()
-    first = page_md.split("## ", 2)[1]
-    assert first.startswith("What this run ships") and f"ships {shipped}" in first
+    # the first screen names the shipped strategy and its verdict; what it ships comes next
+    first, second = page_md.split("## ", 3)[1:3]
+    assert first.startswith(f"The verdict on {shipped}") and f"\n{shipped} (" in first
+    assert second.startswith("What this run ships") and f"ships {shipped}" in second
     from fastapi.testclient import TestClient
 
     from arbscore.serve.app import create_app
