@@ -18,7 +18,10 @@ what the docs should teach).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,8 +189,14 @@ def run_block(block: Block, where: Path, env: dict[str, str], timeout_s: float) 
             serve = SERVE.search(command)
             if serve:
                 log = open(where / f"serve-{serve.group(1)}.log", "wb")  # noqa: SIM115
-                proc = subprocess.Popen(
-                    command, shell=True, cwd=where, env=env, stdout=log, stderr=subprocess.STDOUT
+                proc = subprocess.Popen(  # its own process group: the shell and the server
+                    command,
+                    shell=True,
+                    cwd=where,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
                 servers.append(proc)
                 url = f"http://127.0.0.1:{serve.group(1)}/health"
@@ -218,7 +227,25 @@ def run_block(block: Block, where: Path, env: dict[str, str], timeout_s: float) 
             )
             outputs.append(result.stdout)
     finally:
-        for proc in servers:
-            proc.terminate()
+        for proc in servers:  # the whole group: terminating the shell alone left the server
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
+            _wait_group_gone(proc.pid, timeout_s=30)
     return outputs
+
+
+def _wait_group_gone(pgid: int, timeout_s: float) -> None:
+    """Wait until no process of group ``pgid`` is left (a server drains before it exits); kill
+    what is left after ``timeout_s``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
