@@ -41,7 +41,6 @@ from typing import Any, Literal
 import numpy as np
 
 from arbscore.conformal import IntervalTable
-from arbscore.data_tools.two_pass import served_hold_one
 from arbscore.export.manifest import BundleTerms
 from arbscore.schema import DEFAULT_PERP_LEVERAGE, capital_per_notional
 
@@ -124,33 +123,30 @@ def bundle_perp_leverage(manifest: Mapping[str, Any]) -> float:
 @dataclass(frozen=True)
 class Units:
     """The answer's keys that put the profit on capital and say at which hold it was computed
-    (module docstring), at the bundle's ``perp_leverage`` and ``hold_grid``."""
+    (module docstring), at the bundle's ``perp_leverage``."""
 
     perp_leverage: float = DEFAULT_PERP_LEVERAGE
-    hold_grid: tuple[float, ...] | None = None
 
     @classmethod
-    def of_bundle(cls, manifest: Mapping[str, Any], terms: BundleTerms) -> Units:
-        """The bundle's book leverage (:func:`bundle_perp_leverage`) and its terms' hold grid."""
-        return cls(bundle_perp_leverage(manifest), terms.hold_grid_hours)
+    def of_bundle(cls, manifest: Mapping[str, Any]) -> Units:
+        """The bundle's book leverage (:func:`bundle_perp_leverage`)."""
+        return cls(bundle_perp_leverage(manifest))
 
     def __call__(
         self,
         profit_pct: float,
-        predicted_hold_hours: float,
-        given_hold_hours: float,
+        served_hold_hours: float,
         notional_usd: float,
         record: Mapping[str, Any],
     ) -> dict[str, float]:
         """``capital_usd``, ``return_on_capital_pct`` and ``evaluated_at_hold_hours`` of one
-        answer; ``given_hold_hours`` NaN where the caller gave no hold, ``record`` the parsed
-        request (its ``strategy``)."""
+        answer; ``served_hold_hours`` the hold the heads were evaluated at
+        (``two_pass.served_hold``), ``record`` the parsed request (its ``strategy``)."""
         multiple = capital_per_notional(record.get("strategy") == "spot_perp", self.perp_leverage)
-        hold = served_hold_one(float(predicted_hold_hours), float(given_hold_hours), self.hold_grid)
         return {
             "capital_usd": usd(notional_usd * multiple),
             "return_on_capital_pct": rounded(profit_pct / multiple),
-            "evaluated_at_hold_hours": rounded(hold),
+            "evaluated_at_hold_hours": rounded(served_hold_hours),
         }
 
 

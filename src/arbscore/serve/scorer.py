@@ -119,7 +119,7 @@ class Scorer:
             )
         except (ValueError, TypeError) as exc:
             raise ValueError(f"bundle {self.bundle_dir}: {exc}") from exc
-        self.units = Units.of_bundle(self.manifest, self.terms)
+        self.units = Units.of_bundle(self.manifest)
         self._sessions: dict[str, ort.InferenceSession] = {}
         self._heads: dict[str, tuple[str, str]] = {}
         for head in HEADS:
@@ -374,7 +374,7 @@ class Scorer:
                     "notional_usd": usd(notional),
                     "expected_pnl_usd": usd(profit / 100.0 * notional),
                     "filled_defaults": list(item.filled),
-                    **self.units(profit, p.hold_hours[i], hold[i], notional, item.record),
+                    **self.units(profit, served[i], notional, item.record),
                     "profit_interval_pct": interval_answer(self.interval, profit, served[i]),
                 }
             )
