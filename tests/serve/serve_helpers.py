@@ -92,3 +92,13 @@ def stop_serve(server: Server) -> None:
     except subprocess.TimeoutExpired:
         server.proc.kill()
         server.proc.wait(timeout=10)
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The serve parent's worker processes (its spawned children, not the resource tracker)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.append(int(child))
+    return sorted(out)

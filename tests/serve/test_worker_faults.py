@@ -16,7 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import arbscore_cmd, copy_bundle, free_port, start_serve, stop_serve
+from serve_helpers import (
+    arbscore_cmd,
+    copy_bundle,
+    free_port,
+    start_serve,
+    stop_serve,
+    worker_pids,
+)
 
 from arbscore.serve.workers import balanced_workers_supported
 
@@ -26,20 +33,17 @@ pytestmark = pytest.mark.skipif(
 BODY = {"symbol": "BTCUSDT", "fundProfit8h": 0.02, "fundApr": 21.9}
 
 
-def _workers(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        for child in (task / "children").read_text().split():
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                out.append(int(child))
-    return sorted(out)
-
-
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _replaced(pid: int, before: list[int]) -> bool:
+    """Two workers again, none of them one of ``before``."""
+    now = worker_pids(pid)
+    return len(now) == 2 and not set(now) & set(before)
 
 
 class Load:
@@ -95,12 +99,10 @@ def test_rolling_sighup_reloads_drop_no_request(tmp_path):
     reloads = 0
     try:
         for _ in range(4):
-            before = _workers(srv.proc.pid)
+            before = worker_pids(srv.proc.pid)
             os.kill(srv.proc.pid, signal.SIGHUP)
             _wait_for(
-                lambda b=before: (
-                    len(_workers(srv.proc.pid)) == 2 and not set(_workers(srv.proc.pid)) & set(b)
-                ),
+                lambda b=before: _replaced(srv.proc.pid, b),
                 60,
                 "the reload did not replace both workers",
             )
@@ -116,7 +118,7 @@ def test_rolling_sighup_reloads_drop_no_request(tmp_path):
 
 def test_workers_exit_when_the_supervisor_is_killed(tmp_path):
     srv = start_serve(tmp_path, copy_bundle(tmp_path / "bundle"), ["--workers", "2"])
-    workers = _workers(srv.proc.pid)
+    workers = worker_pids(srv.proc.pid)
     assert len(workers) == 2
     os.kill(srv.proc.pid, signal.SIGKILL)
     srv.proc.wait()
@@ -142,12 +144,12 @@ def test_a_hang_up_of_the_process_group_reloads_instead_of_killing(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: _health(url), 90, "server did not start")
-        before = _workers(proc.pid)
+        before = worker_pids(proc.pid)
         load = Load(url, keep=2, fresh=2)
         try:
             os.killpg(proc.pid, signal.SIGHUP)  # what a terminal's hang-up sends
             _wait_for(
-                lambda: len(_workers(proc.pid)) == 2 and not set(_workers(proc.pid)) & set(before),
+                lambda: _replaced(proc.pid, before),
                 60,
                 "the supervisor did not reload",
             )
@@ -173,7 +175,7 @@ def test_a_worker_that_cannot_load_is_retried_with_backoff(tmp_path):
     srv = start_serve(tmp_path, bundle, ["--workers", "2"])
     try:
         (bundle / "manifest.json").write_text("{}")
-        victim = _workers(srv.proc.pid)[0]
+        victim = worker_pids(srv.proc.pid)[0]
         os.kill(victim, signal.SIGKILL)
         _wait_for(lambda: "next try in 2 s" in _log(srv), 60, "no backoff: " + _log(srv)[-800:])
         for _ in range(20):  # new connections all reach the live worker, none waits

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import arbscore_cmd, copy_bundle, free_port, start_serve, stop_serve
+from serve_helpers import (
+    arbscore_cmd,
+    copy_bundle,
+    free_port,
+    start_serve,
+    stop_serve,
+    worker_pids,
+)
 
 from arbscore.serve.workers import balanced_workers_supported
 
@@ -23,17 +30,6 @@ pytestmark = pytest.mark.skipif(
     not balanced_workers_supported(), reason="balanced workers need Linux SO_REUSEPORT"
 )
 BODY = {"symbol": "BTCUSDT", "fundProfit8h": 0.02, "fundApr": 21.9}
-
-
-def _workers(pid: int) -> list[int]:
-    """The serve parent's worker processes (its spawned children, not the resource tracker)."""
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        for child in (task / "children").read_text().split():
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"spawn_main" in cmd:
-                out.append(int(child))
-    return sorted(out)
 
 
 def _cpu(pid: int) -> float:
@@ -44,7 +40,7 @@ def _cpu(pid: int) -> float:
 def test_connections_spread_over_both_workers_and_a_dead_worker_is_replaced(tmp_path):
     srv = start_serve(tmp_path, copy_bundle(tmp_path / "bundle"), ["--workers", "2"])
     try:
-        workers = _workers(srv.proc.pid)
+        workers = worker_pids(srv.proc.pid)
         assert len(workers) == 2
         before = {p: _cpu(p) for p in workers}
         clients = [httpx.Client(timeout=30) for _ in range(48)]  # 48 connections
@@ -59,7 +55,7 @@ def test_connections_spread_over_both_workers_and_a_dead_worker_is_replaced(tmp_
         os.kill(workers[0], signal.SIGKILL)
         deadline = time.monotonic() + 90
         while True:
-            now = _workers(srv.proc.pid)
+            now = worker_pids(srv.proc.pid)
             if len(now) == 2 and workers[0] not in now:
                 break
             assert time.monotonic() < deadline, f"workers {now}"
@@ -75,7 +71,7 @@ def test_sighup_with_a_broken_bundle_keeps_the_old_workers(tmp_path):
     bundle = copy_bundle(tmp_path / "bundle")
     srv = start_serve(tmp_path, bundle, ["--workers", "2"])
     try:
-        workers = _workers(srv.proc.pid)
+        workers = worker_pids(srv.proc.pid)
         manifest = bundle / "manifest.json"
         good = manifest.read_text()
         manifest.write_text(json.dumps({"format": "broken"}))
@@ -85,7 +81,7 @@ def test_sighup_with_a_broken_bundle_keeps_the_old_workers(tmp_path):
         while "new worker did not start" not in log.read_text():  # it failed to load
             assert time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.3)
-        assert _workers(srv.proc.pid) == workers
+        assert worker_pids(srv.proc.pid) == workers
         assert httpx.post(srv.url + "/predict", json=BODY).status_code == 200
         manifest.write_text(good)
     finally:
